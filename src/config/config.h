@@ -1,0 +1,104 @@
+/*
+ * The configuration: a YAML file (shared/DESIGN.md has its shape) read into
+ * plain structs. Every option is declared once in the option table
+ * (config_options.c) with its type, default, bounds, flags and a one-line
+ * description; docs/config.md is generated from that table
+ * (`cotter config-doc`). ${NAME} in any scalar expands from the
+ * environment. A config error names the file, line and key, and what was
+ * expected. Secrets (flag SECRET) are never printed.
+ */
+#ifndef COT_CONFIG_H
+#define COT_CONFIG_H
+
+#include "config/url.h"
+#include "util/err.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct cfg_endpoint {
+    char *name;
+    int line;          /* line of the definition in the file */
+    cot_url url;       /* parsed, ${ENV} expanded */
+    uint32_t server_id; /* sources: replica server id cotter registers with */
+    int connect_timeout_s;
+    int read_timeout_s;
+    int write_timeout_s;
+    int heartbeat_s;   /* sources: heartbeat period asked from the server */
+} cfg_endpoint;
+
+typedef struct cfg_table_map {
+    char *match; /* "schema.table" glob: * ? [..] */
+    char *to;    /* rename template with {schema} {table}, or NULL */
+    int line;
+} cfg_table_map;
+
+typedef enum cfg_snapshot { SNAPSHOT_NEVER = 0, SNAPSHOT_INITIAL } cfg_snapshot;
+
+typedef struct cfg_pipeline {
+    char *name;
+    int line;
+    char *source_name;
+    char *target_name;
+    cfg_endpoint *source; /* resolved; borrowed from cot_config */
+    cfg_endpoint *target;
+    cfg_snapshot snapshot;
+    cfg_table_map *tables;
+    int n_tables;
+    /* where to start when the target has no position: all empty/0 = the source's current end */
+    char *start_file;
+    uint64_t start_pos;
+    char *start_gtid;
+    /* load batching */
+    uint32_t batch_rows;
+    uint64_t batch_bytes;
+    uint32_t batch_ms;
+    /* queue between select and load */
+    uint32_t queue_rows;
+    uint64_t queue_bytes;
+    /* retry of a failed pipeline run (reconnect) */
+    uint32_t retry_min_ms;
+    uint32_t retry_max_ms;
+} cfg_pipeline;
+
+typedef struct cfg_channel {
+    char *name;
+    int line;
+    cfg_pipeline *pipelines;
+    int n_pipelines;
+} cfg_channel;
+
+typedef struct cot_config {
+    char *path;
+    char *data_dir;
+    char *manager_listen;
+    char *log_level;   /* error|warn|info|debug */
+    bool log_json;
+    cfg_endpoint *sources;
+    int n_sources;
+    cfg_endpoint *targets;
+    int n_targets;
+    cfg_channel *channels;
+    int n_channels;
+} cot_config;
+
+/* config_load reads and validates path; on success *out is owned by the
+ * caller (config_free). On failure returns COT_ERR_CONFIG (or COT_ERR_IO)
+ * with a message "FILE:LINE: key 'K': what is wrong; what was expected". */
+cot_err config_load(const char *path, cot_config **out);
+void config_free(cot_config *cfg);
+
+/* config_write_docs writes the option reference (Markdown) generated from
+ * the option table. */
+void config_write_docs(FILE *out);
+
+/* table_glob_match matches "schema.table" glob pattern against a table. */
+bool table_glob_match(const char *pattern, const char *schema, const char *table);
+/* table_route applies a rename template ("warehouse.{table}", "{schema}_bak.{table}")
+ * to a source table; NULL template keeps the names. Writes into the caller's
+ * buffers; returns false (with cot_err set) if the result is not "schema.table". */
+bool table_route(const char *tmpl, const char *schema, const char *table, char *out_schema,
+                 size_t schema_cap, char *out_table, size_t table_cap);
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * Connection URLs: scheme://[user[:password]@]host[:port][/path][?k=v&...].
+ * Percent-escapes in user and password are decoded. The password is a
+ * secret: cot_url_redacted() is the only form that may be logged.
+ */
+#ifndef COT_URL_H
+#define COT_URL_H
+
+#include "util/err.h"
+
+typedef struct cot_url {
+    char *scheme;   /* lower case: "mysql", "mariadb", "postgresql", "file", ... */
+    char *user;     /* "" if none */
+    char *password; /* "" if none; secret */
+    char *host;     /* "" if none */
+    int port;       /* 0 if not given */
+    char *path;     /* after the first '/' of the authority, "" if none (database, file path) */
+    char *query;    /* after '?', "" if none */
+    char *redacted; /* the URL with the password replaced by "***" */
+} cot_url;
+
+/* cot_url_parse parses text into u (heap strings, free with cot_url_deinit).
+ * On failure returns COT_ERR_CONFIG with a message saying what is wrong. */
+cot_err cot_url_parse(const char *text, cot_url *u);
+void cot_url_deinit(cot_url *u);
+/* cot_url_param returns the value of query parameter key (heap copy the
+ * caller frees), or NULL. */
+char *cot_url_param(const cot_url *u, const char *key);
+/* cot_url_is_mysql says whether the scheme is mysql:// or mariadb://. */
+int cot_url_is_mysql(const cot_url *u);
+
+#endif

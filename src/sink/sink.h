@@ -1,0 +1,68 @@
+/*
+ * The sink contract: how the pipeline's load stage drives a target. A new
+ * target is one file with a const sink_ops table plus one line in the
+ * registry (sink_registry.c).
+ *
+ * Call order, from the load thread only:
+ *   open -> position_load -> { batch_begin -> apply* -> batch_commit | batch_abort }* -> close
+ * batch_commit writes the position in the same target transaction as the
+ * rows of the batch (exactly-once effect); a sink that cannot do that says
+ * so in caps.
+ */
+#ifndef COT_SINK_H
+#define COT_SINK_H
+
+#include "config/url.h"
+#include "event/event.h"
+#include "util/err.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct sink sink;
+
+typedef struct sink_conf {
+    const char *name;     /* target name from the config, for messages */
+    const char *pipeline; /* pipeline name: key of the position row */
+    const cot_url *url;
+    int connect_timeout_s;
+    int read_timeout_s;
+    int write_timeout_s;
+    size_t max_statement_bytes; /* flush a multi-row statement past this size */
+} sink_conf;
+
+typedef struct sink_stats {
+    uint64_t inserts; /* row changes applied, by kind */
+    uint64_t updates;
+    uint64_t deletes;
+    uint64_t statements;
+    uint64_t batches;
+} sink_stats;
+
+typedef struct sink_ops {
+    const char *scheme; /* URL scheme this sink serves, e.g. "mysql" */
+    /* open connects and prepares the target (creates the position table);
+     * on success *out owns the connection. */
+    cot_err (*open)(const sink_conf *conf, sink **out);
+    /* position_load reads the committed position of conf->pipeline;
+     * *found is false when the pipeline never committed on this target. */
+    cot_err (*position_load)(sink *sk, cot_pos *pos, bool *found);
+    cot_err (*batch_begin)(sink *sk);
+    /* apply applies one chunk inside the open batch; the chunk stays the caller's. */
+    cot_err (*apply)(sink *sk, const cot_chunk *ck);
+    /* batch_commit stores pos (and source timestamp ts) with the batch and commits. */
+    cot_err (*batch_commit)(sink *sk, const cot_pos *pos, uint32_t ts);
+    /* batch_abort rolls the open batch back; never fails. */
+    void (*batch_abort)(sink *sk);
+    void (*stats)(sink *sk, sink_stats *out);
+    void (*close)(sink *sk);
+} sink_ops;
+
+struct sink {
+    const sink_ops *ops;
+};
+
+/* sink_ops_find returns the ops for a URL scheme, or NULL. */
+const sink_ops *sink_ops_find(const char *scheme);
+
+#endif

@@ -1,0 +1,137 @@
+/*
+ * Log line formatting and output. A line is formatted into a stack buffer
+ * and written with one write() per destination under a mutex, so lines from
+ * the select and load threads never interleave.
+ */
+#include "util/log.h"
+#include "util/err.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static log_level log_max = LOG_INFO;
+static FILE *log_file;
+static bool log_json;
+static bool log_stderr = true;
+
+static const char *const level_names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
+
+void log_set_level(log_level level)
+{
+    log_max = level;
+}
+
+bool log_enabled(log_level level)
+{
+    return level <= log_max;
+}
+
+bool log_level_parse(const char *s, log_level *out)
+{
+    for (int i = 0; i <= LOG_DEBUG; i++) {
+        if (strcasecmp(s, level_names[i]) == 0) {
+            *out = (log_level)i;
+            return true;
+        }
+    }
+    if (strcasecmp(s, "warning") == 0) {
+        *out = LOG_WARN;
+        return true;
+    }
+    return false;
+}
+
+bool log_open_file(const char *path)
+{
+    FILE *f = fopen(path, "a");
+    if (!f) {
+        cot_err_set(COT_ERR_IO, "cannot open log file %s: %s", path, strerror(errno));
+        return false;
+    }
+    setvbuf(f, NULL, _IOLBF, 0);
+    pthread_mutex_lock(&log_mu);
+    if (log_file) fclose(log_file);
+    log_file = f;
+    pthread_mutex_unlock(&log_mu);
+    return true;
+}
+
+void log_set_json(bool json)
+{
+    log_json = json;
+}
+
+void log_set_stderr(bool on)
+{
+    log_stderr = on;
+}
+
+void log_close(void)
+{
+    pthread_mutex_lock(&log_mu);
+    if (log_file) fclose(log_file);
+    log_file = NULL;
+    pthread_mutex_unlock(&log_mu);
+}
+
+/* json_escape_into copies s into out as a JSON string body; returns bytes used. */
+static size_t json_escape_into(char *out, size_t cap, const char *s)
+{
+    size_t n = 0;
+    for (; *s && n + 7 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            out[n++] = '\\';
+            out[n++] = (char)c;
+        } else if (c < 0x20) {
+            n += (size_t)snprintf(out + n, cap - n, "\\u%04x", c);
+        } else {
+            out[n++] = (char)c;
+        }
+    }
+    out[n] = '\0';
+    return n;
+}
+
+void log_msg(log_level level, const char *tag, const char *fmt, ...)
+{
+    if (level > log_max) return;
+    char msg[4096], line[8400], ts[40];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    struct tm tm;
+    gmtime_r(&now.tv_sec, &tm);
+    size_t tl = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(ts + tl, sizeof(ts) - tl, ".%03ldZ", now.tv_nsec / 1000000);
+
+    int len;
+    if (log_json) {
+        char esc[8200];
+        json_escape_into(esc, sizeof(esc), msg);
+        len = snprintf(line, sizeof(line), "{\"ts\":\"%s\",\"level\":\"%s\",\"tag\":\"%s\",\"msg\":\"%s\"}\n",
+                       ts, level_names[level], tag, esc);
+    } else {
+        len = snprintf(line, sizeof(line), "%s %-5s [%s] %s\n", ts, level_names[level], tag, msg);
+    }
+    if (len < 0) return;
+    if ((size_t)len >= sizeof(line)) len = (int)sizeof(line) - 1;
+
+    pthread_mutex_lock(&log_mu);
+    if (log_stderr) {
+        ssize_t w = write(STDERR_FILENO, line, (size_t)len);
+        (void)w;
+    }
+    if (log_file) fwrite(line, 1, (size_t)len, log_file);
+    pthread_mutex_unlock(&log_mu);
+}
