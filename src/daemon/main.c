@@ -1,0 +1,336 @@
+/*
+ * cotter's command line: subcommand dispatch, `run` (every channel of a
+ * config file in one process until SIGTERM/SIGINT) and the small helpers
+ * (version, decode, config-doc). The main thread owns signals and the
+ * once-a-second status files; pipelines run on their own threads.
+ */
+#include "config/config.h"
+#include "daemon/status_file.h"
+#include "pipeline/pipeline.h"
+#include "source/binlog_print.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <mysql.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EXIT_USAGE 2
+
+static void usage_main(FILE *out)
+{
+    fprintf(out,
+            "cotter %s - binlog-based MySQL/MariaDB synchronizer\n"
+            "\n"
+            "Usage: cotter COMMAND [options]\n"
+            "\n"
+            "Commands:\n"
+            "  run -c FILE          run every channel of a config file until SIGTERM/SIGINT\n"
+            "  decode [--count] BINLOG...\n"
+            "                       decode local binlog files and print events and rows\n"
+            "  config-doc           print the configuration reference (Markdown)\n"
+            "  version              print the version\n"
+            "\n"
+            "Run 'cotter COMMAND --help' for a command's options. Documentation: docs/cli.md,\n"
+            "docs/config.md. The HTTP API, check/repair, doctor and snapshot are not built yet.\n",
+            COTTER_VERSION);
+}
+
+static void usage_run(FILE *out)
+{
+    fprintf(out,
+            "Usage: cotter run -c FILE [--log-level error|warn|info|debug]\n"
+            "\n"
+            "Runs every pipeline of every channel in FILE (YAML, see docs/config.md) until\n"
+            "SIGTERM or SIGINT, then finishes the batch in flight, commits it and exits 0.\n"
+            "A second signal exits at once (the open batch is rolled back on the target and\n"
+            "re-read on the next start: nothing is lost or applied twice).\n"
+            "\n"
+            "Exit status: 0 stopped on request, 2 bad configuration or usage, 1 other error.\n"
+            "Logs go to stderr and DATA_DIR/logs/cotter.log; status to DATA_DIR/status/*.json.\n");
+}
+
+static void usage_decode(FILE *out)
+{
+    fprintf(out, "Usage: cotter decode [--count] BINLOG_FILE...\n"
+                 "\n"
+                 "Decodes local binlog files with cotter's own decoder and prints every event\n"
+                 "and row, or with --count only a summary (events, rows, bytes, seconds).\n");
+}
+
+static bool wants_help(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return true;
+    return false;
+}
+
+/* mkdir_p creates path and its parents; false with cot_err set on failure. */
+static bool mkdir_p(const char *path)
+{
+    char tmp[1024];
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
+            cot_err_set(COT_ERR_IO, "cannot create directory %s: %s", tmp, strerror(errno));
+            return false;
+        }
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
+        cot_err_set(COT_ERR_IO, "cannot create directory %s: %s", tmp, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+typedef struct run_slot {
+    pipeline *pl;
+    uint64_t last_rows;
+    double last_t;
+    double rows_per_s;
+} run_slot;
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void run_write_status(run_slot *slots, int n, const char *status_dir, bool log_line)
+{
+    buf doc;
+    buf_init(&doc);
+    double now = mono_s();
+    for (int i = 0; i < n; i++) {
+        run_slot *s = &slots[i];
+        pipeline_status st;
+        pipeline_status_get(s->pl, &st);
+        uint64_t rows = st.inserts + st.updates + st.deletes;
+        if (s->last_t > 0 && now > s->last_t) {
+            double inst = (double)(rows - s->last_rows) / (now - s->last_t);
+            s->rows_per_s = s->rows_per_s == 0 ? inst : 0.5 * s->rows_per_s + 0.5 * inst;
+        }
+        s->last_rows = rows;
+        s->last_t = now;
+        buf_reset(&doc);
+        status_json(&doc, pipeline_channel(s->pl), pipeline_name(s->pl), &st, s->rows_per_s);
+        if (!status_file_write(status_dir, pipeline_name(s->pl), &doc))
+            LOG_W("daemon", "%s", cot_err_msg());
+        if (log_line && st.state == PS_RUNNING) {
+            LOG_I("stats",
+                  "pipeline %s: applied %llu inserts, %llu updates, %llu deletes in %llu "
+                  "transactions; %.0f rows/s; delay %.1f s; position %s:%llu",
+                  pipeline_name(s->pl), (unsigned long long)st.inserts,
+                  (unsigned long long)st.updates, (unsigned long long)st.deletes,
+                  (unsigned long long)st.transactions, s->rows_per_s,
+                  st.delay_s < 0 ? 0 : st.delay_s, st.pos.file, (unsigned long long)st.pos.pos);
+        }
+    }
+    buf_deinit(&doc);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    const char *path = NULL, *level = NULL;
+    for (int i = 0; i < argc; i++) {
+        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
+            path = argv[++i];
+        } else if (strcmp(argv[i], "--log-level") == 0 && i + 1 < argc) {
+            level = argv[++i];
+        } else {
+            fprintf(stderr, "cotter run: unexpected argument '%s'\n\n", argv[i]);
+            usage_run(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (!path) {
+        fprintf(stderr, "cotter run: missing -c FILE (the configuration to run)\n\n");
+        usage_run(stderr);
+        return EXIT_USAGE;
+    }
+    cot_config *cfg = NULL;
+    if (config_load(path, &cfg) != COT_OK) {
+        fprintf(stderr, "cotter: %s\n", cot_err_msg());
+        return EXIT_USAGE;
+    }
+    log_level lv = LOG_INFO;
+    const char *lvs = level ? level : cfg->log_level;
+    if (lvs && !log_level_parse(lvs, &lv)) {
+        fprintf(stderr, "cotter: unknown log level '%s' (use error, warn, info or debug)\n", lvs);
+        config_free(cfg);
+        return EXIT_USAGE;
+    }
+    log_set_level(lv);
+    log_set_json(cfg->log_json);
+
+    char logs_dir[1024], status_dir[1024], log_path[1100];
+    snprintf(logs_dir, sizeof(logs_dir), "%s/logs", cfg->data_dir);
+    snprintf(status_dir, sizeof(status_dir), "%s/status", cfg->data_dir);
+    if (!mkdir_p(logs_dir) || !mkdir_p(status_dir)) {
+        fprintf(stderr, "cotter: %s (data_dir in %s)\n", cot_err_msg(), path);
+        config_free(cfg);
+        return 1;
+    }
+    snprintf(log_path, sizeof(log_path), "%s/cotter.log", logs_dir);
+    if (!log_open_file(log_path)) LOG_W("daemon", "%s; logging to stderr only", cot_err_msg());
+
+    /* signals are taken by this thread only; block them before threads start */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    mysql_library_init(0, NULL, NULL);
+
+    int n = 0;
+    for (int c = 0; c < cfg->n_channels; c++) n += cfg->channels[c].n_pipelines;
+    run_slot *slots = calloc((size_t)(n ? n : 1), sizeof(run_slot));
+    if (!slots) abort();
+    int k = 0;
+    LOG_I("daemon", "cotter %s starting: %d channel(s), %d pipeline(s), config %s, data_dir %s",
+          COTTER_VERSION, cfg->n_channels, n, path, cfg->data_dir);
+    for (int c = 0; c < cfg->n_channels; c++) {
+        for (int p = 0; p < cfg->channels[c].n_pipelines; p++) {
+            slots[k].pl = pipeline_new(cfg, &cfg->channels[c], &cfg->channels[c].pipelines[p]);
+            if (pipeline_start(slots[k].pl) != COT_OK) {
+                LOG_E("daemon", "%s", cot_err_msg());
+                return 1;
+            }
+            k++;
+        }
+    }
+
+    int signals = 0;
+    double last_log = mono_s();
+    for (;;) {
+        struct timespec tick = {signals ? 0 : 1, signals ? 200000000L : 0};
+        int sig = sigtimedwait(&sigs, NULL, &tick);
+        if (sig == SIGINT || sig == SIGTERM) {
+            signals++;
+            if (signals == 1) {
+                LOG_I("daemon", "%s received: finishing the batch in flight, then exiting",
+                      sig == SIGINT ? "SIGINT" : "SIGTERM");
+                for (int i = 0; i < n; i++) pipeline_stop(slots[i].pl);
+            } else {
+                LOG_W("daemon", "second signal: exiting now; uncommitted work is rolled back on "
+                      "the target and re-read on the next start");
+                _exit(1);
+            }
+        }
+        bool log_line = mono_s() - last_log >= 10;
+        if (log_line) last_log = mono_s();
+        run_write_status(slots, n, status_dir, log_line);
+        if (signals) {
+            bool all = true;
+            for (int i = 0; i < n; i++) all = all && pipeline_finished(slots[i].pl);
+            if (all) break;
+        }
+    }
+    for (int i = 0; i < n; i++) pipeline_join(slots[i].pl);
+    run_write_status(slots, n, status_dir, false);
+    for (int i = 0; i < n; i++) {
+        pipeline_status st;
+        pipeline_status_get(slots[i].pl, &st);
+        LOG_I("daemon", "pipeline %s stopped at %s:%llu", pipeline_name(slots[i].pl),
+              st.pos.file, (unsigned long long)st.pos.pos);
+        pipeline_free(slots[i].pl);
+    }
+    free(slots);
+    LOG_I("daemon", "cotter stopped");
+    config_free(cfg);
+    mysql_library_end();
+    log_close();
+    return 0;
+}
+
+static int cmd_decode(int argc, char **argv)
+{
+    bool count = false;
+    int first = -1;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--count") == 0) {
+            count = true;
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "cotter decode: unknown option '%s'\n\n", argv[i]);
+            usage_decode(stderr);
+            return EXIT_USAGE;
+        } else if (first < 0) {
+            first = i;
+        }
+    }
+    if (first < 0) {
+        usage_decode(stderr);
+        return EXIT_USAGE;
+    }
+    binlog_print_stats total;
+    memset(&total, 0, sizeof(total));
+    double t0 = mono_s();
+    for (int i = first; i < argc; i++) {
+        if (argv[i][0] == '-') continue;
+        binlog_print_stats st;
+        memset(&st, 0, sizeof(st));
+        if (binlog_print_file(argv[i], count ? NULL : stdout, &st) != COT_OK) {
+            fprintf(stderr, "cotter decode: %s\n", cot_err_msg());
+            return 1;
+        }
+        total.events += st.events;
+        total.rows += st.rows;
+        total.bytes += st.bytes;
+    }
+    double dt = mono_s() - t0;
+    fprintf(count ? stdout : stderr,
+            "decoded %llu events, %llu rows, %llu bytes in %.3f s (%.1f MB/s)\n",
+            (unsigned long long)total.events, (unsigned long long)total.rows,
+            (unsigned long long)total.bytes, dt, dt > 0 ? (double)total.bytes / dt / 1e6 : 0.0);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage_main(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage_main(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("cotter %s\n", COTTER_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "run") == 0) {
+        if (wants_help(argc - 2, argv + 2)) {
+            usage_run(stdout);
+            return 0;
+        }
+        return cmd_run(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "decode") == 0) {
+        if (wants_help(argc - 2, argv + 2)) {
+            usage_decode(stdout);
+            return 0;
+        }
+        return cmd_decode(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "config-doc") == 0) {
+        config_write_docs(stdout);
+        return 0;
+    }
+    fprintf(stderr, "cotter: unknown command '%s'\n\n", cmd);
+    usage_main(stderr);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,543 @@
+/*
+ * Pipeline supervisor, select loop and load loop (design in the header).
+ * Locking: `mu` guards the status block only; the select and load threads
+ * of a session share nothing else but the queue. The stop flag is atomic
+ * and read at every event and every chunk.
+ */
+#include "pipeline/pipeline.h"
+#include "pipeline/queue.h"
+#include "sink/sink.h"
+#include "source/binlog_reader.h"
+#include "source/binlog_stream.h"
+#include "source/schema.h"
+#include "util/log.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define STOP_GRACE_S 10 /* how long a stop waits for the open transaction to end */
+
+struct pipeline {
+    const cot_config *cfg;
+    const cfg_channel *ch;
+    const cfg_pipeline *pc;
+    pthread_t thread;
+    bool thread_started;
+    atomic_bool stop;
+    atomic_bool finished; /* the supervisor thread has returned */
+    atomic_bool caught_up; /* the source had nothing more to send */
+    pthread_mutex_t mu;    /* guards st */
+    pthread_cond_t wake;   /* backoff sleep, interrupted by stop */
+    pipeline_status st;
+};
+
+typedef struct session {
+    pipeline *pl;
+    const sink_ops *ops;
+    sink *sk;
+    chunk_queue q;
+    atomic_bool load_failed;
+    bool load_ok;
+    char load_error[1024];
+    cot_err load_rc;
+    uint64_t committed_batches; /* batches committed by this session */
+} session;
+
+static const char *const state_names[] = {"STOPPED", "CONNECTING", "RUNNING", "ERROR"};
+
+const char *pipeline_state_name(pipeline_state st)
+{
+    return (unsigned)st < 4 ? state_names[st] : "?";
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void pipeline__set_state(pipeline *pl, pipeline_state st)
+{
+    pthread_mutex_lock(&pl->mu);
+    pipeline_state old = pl->st.state;
+    pl->st.state = st;
+    pthread_mutex_unlock(&pl->mu);
+    if (old != st)
+        LOG_I("pipeline", "pipeline %s: %s -> %s", pl->pc->name, pipeline_state_name(old),
+              pipeline_state_name(st));
+}
+
+static void pipeline__set_error(pipeline *pl, const char *msg)
+{
+    pthread_mutex_lock(&pl->mu);
+    snprintf(pl->st.last_error, sizeof(pl->st.last_error), "%s", msg);
+    pl->st.last_error_at = time(NULL);
+    pthread_mutex_unlock(&pl->mu);
+}
+
+pipeline *pipeline_new(const cot_config *cfg, const cfg_channel *ch, const cfg_pipeline *pc)
+{
+    pipeline *pl = calloc(1, sizeof(*pl));
+    if (!pl) abort();
+    pl->cfg = cfg;
+    pl->ch = ch;
+    pl->pc = pc;
+    atomic_init(&pl->stop, false);
+    atomic_init(&pl->caught_up, false);
+    atomic_init(&pl->finished, false);
+    pthread_mutex_init(&pl->mu, NULL);
+    pthread_cond_init(&pl->wake, NULL);
+    pl->st.state = PS_STOPPED;
+    pl->st.delay_s = -1;
+    return pl;
+}
+
+void pipeline_free(pipeline *pl)
+{
+    if (!pl) return;
+    pthread_mutex_destroy(&pl->mu);
+    pthread_cond_destroy(&pl->wake);
+    free(pl);
+}
+
+const char *pipeline_name(const pipeline *pl)
+{
+    return pl->pc->name;
+}
+
+const char *pipeline_channel(const pipeline *pl)
+{
+    return pl->ch->name;
+}
+
+void pipeline_status_get(pipeline *pl, pipeline_status *out)
+{
+    pthread_mutex_lock(&pl->mu);
+    *out = pl->st;
+    pthread_mutex_unlock(&pl->mu);
+    if (out->state != PS_RUNNING) return;
+    if (atomic_load(&pl->caught_up) && out->queue_rows == 0)
+        out->delay_s = 0;
+    else if (out->source_ts)
+        out->delay_s = difftime(time(NULL), (time_t)out->source_ts);
+    if (out->delay_s < 0) out->delay_s = 0;
+}
+
+/* ---- routing --------------------------------------------------------- */
+
+static bool pipeline__route(void *ctx, const char *schema, const char *table, char *out_schema,
+                            size_t schema_cap, char *out_table, size_t table_cap)
+{
+    const cfg_pipeline *pc = ctx;
+    for (int i = 0; i < pc->n_tables; i++) {
+        const cfg_table_map *tm = &pc->tables[i];
+        if (!table_glob_match(tm->match, schema, table)) continue;
+        if (!table_route(tm->to, schema, table, out_schema, schema_cap, out_table, table_cap)) {
+            LOG_E("pipeline", "pipeline %s: mapping %s (line %d) cannot rename %s.%s: %s",
+                  pc->name, tm->match, tm->line, schema, table, cot_err_msg());
+            return false;
+        }
+        return true;
+    }
+    return false;
+}
+
+/* ---- load ------------------------------------------------------------ */
+
+static void session__load_fail(session *ss, cot_err rc, const char *msg)
+{
+    ss->load_rc = rc;
+    snprintf(ss->load_error, sizeof(ss->load_error), "%s", msg);
+    atomic_store(&ss->load_failed, true);
+    queue_close(&ss->q); /* the select side sees its next push fail */
+}
+
+static void *session__load_main(void *arg)
+{
+    session *ss = arg;
+    pipeline *pl = ss->pl;
+    const cfg_pipeline *pc = pl->pc;
+    bool batch_open = false, in_tx = false;
+    uint64_t b_rows = 0, b_bytes = 0, b_ins = 0, b_upd = 0, b_del = 0, b_txs = 0;
+    cot_pos last_pos = {0};
+    uint32_t last_ts = 0;
+    bool have_pos = false;
+    double t0 = 0;
+    uint32_t batch_ms = pc->batch_ms ? pc->batch_ms : 200;
+
+    for (;;) {
+        int timeout = 1000;
+        if (batch_open && !in_tx) {
+            double left = (double)batch_ms / 1000.0 - (now_s() - t0);
+            timeout = left > 0 ? (int)(left * 1000) + 1 : 0;
+        }
+        cot_chunk *ck = queue_pop(&ss->q, timeout);
+        if (!ck) {
+            bool closed;
+            pthread_mutex_lock(&ss->q.mu);
+            closed = ss->q.closed && !ss->q.head;
+            pthread_mutex_unlock(&ss->q.mu);
+            if (!closed && !(batch_open && !in_tx)) continue;
+            if (closed && (!batch_open || in_tx)) break;
+            /* fall through: commit the batch (time is up, or closing at a boundary) */
+        } else {
+            if (!batch_open) {
+                cot_err rc = ss->ops->batch_begin(ss->sk);
+                if (rc) {
+                    cot_chunk_free(ck);
+                    session__load_fail(ss, rc, cot_err_msg());
+                    return NULL;
+                }
+                batch_open = true;
+                t0 = now_s();
+            }
+            cot_err rc = ss->ops->apply(ss->sk, ck);
+            if (rc) {
+                char where[300], msg[1400];
+                cot_pos_format(ck->tx_end ? &ck->end_pos : &last_pos, where, sizeof(where));
+                snprintf(msg, sizeof(msg), "%s (source transaction %s %s)", cot_err_msg(),
+                         ck->tx_end ? "ending at" : "after",
+                         (ck->tx_end || have_pos) ? where : "the start");
+                cot_chunk_free(ck);
+                ss->ops->batch_abort(ss->sk);
+                session__load_fail(ss, rc, msg);
+                return NULL;
+            }
+            for (uint32_t i = 0; i < ck->n_changes; i++) {
+                switch (ck->changes[i].op) {
+                case OP_INSERT: b_ins++; break;
+                case OP_UPDATE: b_upd++; break;
+                case OP_DELETE: b_del++; break;
+                }
+            }
+            b_rows += ck->n_changes;
+            b_bytes += ck->bytes;
+            in_tx = !ck->tx_end;
+            if (ck->tx_end) {
+                last_pos = ck->end_pos;
+                if (ck->ts) last_ts = ck->ts;
+                have_pos = true;
+                if (ck->kind != CK_EMPTY) b_txs++;
+            }
+            cot_chunk_free(ck);
+            if (in_tx) continue;
+            size_t depth;
+            queue_depth(&ss->q, &depth, NULL, NULL);
+            bool full = b_rows >= pc->batch_rows || b_bytes >= pc->batch_bytes;
+            bool late = (now_s() - t0) * 1000.0 >= batch_ms;
+            if (!full && !late && depth > 0) continue;
+        }
+        if (!batch_open) continue;
+        if (!have_pos) { /* nothing committed-worthy: only partial data */
+            ss->ops->batch_abort(ss->sk);
+            batch_open = false;
+            continue;
+        }
+        cot_err rc = ss->ops->batch_commit(ss->sk, &last_pos, last_ts);
+        if (rc) {
+            ss->ops->batch_abort(ss->sk);
+            session__load_fail(ss, rc, cot_err_msg());
+            return NULL;
+        }
+        batch_open = false;
+        ss->committed_batches++;
+        size_t qrows, qbytes;
+        queue_depth(&ss->q, NULL, &qrows, &qbytes);
+        pthread_mutex_lock(&pl->mu);
+        pl->st.pos = last_pos;
+        if (last_ts) pl->st.source_ts = last_ts;
+        pl->st.inserts += b_ins;
+        pl->st.updates += b_upd;
+        pl->st.deletes += b_del;
+        pl->st.transactions += b_txs;
+        pl->st.batches++;
+        pl->st.queue_rows = qrows;
+        pl->st.queue_bytes = qbytes;
+        pthread_mutex_unlock(&pl->mu);
+        LOG_D("load", "pipeline %s: committed %llu rows in %llu transactions up to %s:%llu",
+              pc->name, (unsigned long long)b_rows, (unsigned long long)b_txs, last_pos.file,
+              (unsigned long long)last_pos.pos);
+        b_rows = b_bytes = b_ins = b_upd = b_del = b_txs = 0;
+        pthread_mutex_lock(&ss->q.mu);
+        bool done = ss->q.closed && !ss->q.head;
+        pthread_mutex_unlock(&ss->q.mu);
+        if (done) break;
+    }
+    if (batch_open) ss->ops->batch_abort(ss->sk); /* a partial transaction: never commit it */
+    ss->load_ok = true;
+    return NULL;
+}
+
+/* ---- select ---------------------------------------------------------- */
+
+static cot_err session__emit(void *ctx, cot_chunk *ck)
+{
+    session *ss = ctx;
+    if (!queue_push(&ss->q, ck)) {
+        cot_chunk_free(ck);
+        if (atomic_load(&ss->load_failed))
+            return cot_err_set(ss->load_rc, "%s", ss->load_error);
+        return cot_err_set(COT_ERR_STOPPED, "pipeline stopping");
+    }
+    return COT_OK;
+}
+
+static uint8_t session__checksum_alg(MYSQL *ctl)
+{
+    uint8_t alg = BINLOG_CHECKSUM_CRC32;
+    if (mysql_query(ctl, "SELECT @@global.binlog_checksum") == 0) {
+        MYSQL_RES *res = mysql_store_result(ctl);
+        if (res) {
+            MYSQL_ROW row = mysql_fetch_row(res);
+            if (row && row[0] && strcasecmp(row[0], "NONE") == 0) alg = BINLOG_CHECKSUM_NONE;
+            mysql_free_result(res);
+        }
+    }
+    return alg;
+}
+
+/* session__start_pos decides where to read from: the target's committed
+ * position, else the configured start, else the source's current end (which
+ * is committed at once so that a crash right after cannot skip events). */
+static cot_err session__start_pos(session *ss, MYSQL *ctl, cot_pos *pos, bool *use_gtid)
+{
+    pipeline *pl = ss->pl;
+    const cfg_pipeline *pc = pl->pc;
+    bool found = false;
+    *use_gtid = false;
+    cot_err rc = ss->ops->position_load(ss->sk, pos, &found);
+    if (rc) return rc;
+    if (found) {
+        LOG_I("pipeline", "pipeline %s: resuming from %s:%llu (position stored on target '%s')",
+              pc->name, pos->file, (unsigned long long)pos->pos, pc->target_name);
+        return COT_OK;
+    }
+    memset(pos, 0, sizeof(*pos));
+    if (pc->start_gtid && pc->start_gtid[0]) {
+        snprintf(pos->gtid, sizeof(pos->gtid), "%s", pc->start_gtid);
+        *use_gtid = true;
+        LOG_I("pipeline", "pipeline %s: first start, from configured GTID %s", pc->name,
+              pos->gtid);
+        return COT_OK;
+    }
+    if (pc->start_file && pc->start_file[0]) {
+        snprintf(pos->file, sizeof(pos->file), "%s", pc->start_file);
+        pos->pos = pc->start_pos ? pc->start_pos : 4;
+        LOG_I("pipeline", "pipeline %s: first start, from configured position %s:%llu",
+              pc->name, pos->file, (unsigned long long)pos->pos);
+    } else {
+        rc = binlog_source_end(ctl, pc->source_name, pos);
+        if (rc) return rc;
+        LOG_I("pipeline", "pipeline %s: first start, from the source's current end %s:%llu",
+              pc->name, pos->file, (unsigned long long)pos->pos);
+    }
+    /* record the start so a restart resumes here, not at a later end */
+    rc = ss->ops->batch_begin(ss->sk);
+    if (!rc) rc = ss->ops->batch_commit(ss->sk, pos, 0);
+    if (rc) ss->ops->batch_abort(ss->sk);
+    return rc;
+}
+
+/* session_run runs one session; returns COT_OK when it ended because of a
+ * stop request, else the error (already formatted in cot_err_msg). */
+static cot_err session_run(pipeline *pl, bool *progressed)
+{
+    const cfg_pipeline *pc = pl->pc;
+    session ss;
+    memset(&ss, 0, sizeof(ss));
+    ss.pl = pl;
+    *progressed = false;
+    atomic_init(&ss.load_failed, false);
+
+    ss.ops = sink_ops_find(pc->target->url.scheme);
+    if (!ss.ops) {
+        return cot_err_set(COT_ERR_CONFIG, "target '%s': no sink for scheme '%s'",
+                           pc->target_name, pc->target->url.scheme);
+    }
+    sink_conf sc = {
+        .name = pc->target_name,
+        .pipeline = pc->name,
+        .url = &pc->target->url,
+        .connect_timeout_s = pc->target->connect_timeout_s,
+        .read_timeout_s = pc->target->read_timeout_s,
+        .write_timeout_s = pc->target->write_timeout_s,
+    };
+    cot_err rc = ss.ops->open(&sc, &ss.sk);
+    if (rc) return rc;
+
+    MYSQL *ctl = binlog_conn_open(&pc->source->url, "source", pc->source_name,
+                                  pc->source->connect_timeout_s, pc->source->read_timeout_s);
+    if (!ctl) {
+        rc = cot_err_code();
+        ss.ops->close(ss.sk);
+        return rc;
+    }
+    cot_pos start;
+    bool use_gtid;
+    rc = session__start_pos(&ss, ctl, &start, &use_gtid);
+    uint8_t alg = session__checksum_alg(ctl);
+    if (rc) {
+        mysql_close(ctl);
+        ss.ops->close(ss.sk);
+        return rc;
+    }
+
+    binlog_reader_conf rcf = {
+        .name = pc->source_name,
+        .url = &pc->source->url,
+        .server_id = pc->source->server_id,
+        .connect_timeout_s = pc->source->connect_timeout_s,
+        .read_timeout_s = pc->source->read_timeout_s,
+        .heartbeat_s = pc->source->heartbeat_s,
+    };
+    binlog_reader *br = NULL;
+    rc = binlog_reader_open(&rcf, &start, use_gtid, &br);
+    if (rc) {
+        mysql_close(ctl);
+        ss.ops->close(ss.sk);
+        return rc;
+    }
+    schema_cache *sch = schema_cache_new(ctl);
+    binlog_stream_conf bsc = {
+        .source_name = pc->source_name,
+        .route = pipeline__route,
+        .route_ctx = (void *)pc,
+        .emit = session__emit,
+        .emit_ctx = &ss,
+        .schema = sch,
+        .chunk_rows = pc->batch_rows ? pc->batch_rows : 2000,
+        .chunk_bytes = pc->queue_bytes ? pc->queue_bytes / 8 : (4u << 20),
+        .checksum_alg = alg,
+    };
+    binlog_stream *bs = binlog_stream_new(&bsc, &start);
+
+    queue_init(&ss.q, pc->queue_rows, pc->queue_bytes);
+    pthread_t load_thread;
+    if (pthread_create(&load_thread, NULL, session__load_main, &ss) != 0) abort();
+
+    pipeline__set_state(pl, PS_RUNNING);
+    LOG_I("pipeline", "pipeline %s: streaming from %s:%llu of source '%s' into target '%s'",
+          pc->name, use_gtid ? start.gtid : start.file, (unsigned long long)start.pos,
+          pc->source_name, pc->target_name);
+
+    double stop_at = 0;
+    rc = COT_OK;
+    for (;;) {
+        if (atomic_load(&pl->stop)) {
+            if (!binlog_stream_in_tx(bs)) break;
+            if (stop_at == 0) stop_at = now_s();
+            if (now_s() - stop_at > STOP_GRACE_S) {
+                LOG_W("pipeline", "pipeline %s: the open transaction did not end within %d s; "
+                      "stopping without it (it is re-read on the next start)", pc->name,
+                      STOP_GRACE_S);
+                break;
+            }
+        }
+        if (atomic_load(&ss.load_failed)) break;
+        const uint8_t *ev;
+        size_t len;
+        rc = binlog_reader_next(br, &ev, &len);
+        if (rc) break;
+        rc = binlog_stream_feed(bs, ev, len);
+        if (rc) break;
+        atomic_store(&pl->caught_up, binlog_stream_caught_up(bs));
+    }
+    if (rc == COT_ERR_STOPPED) rc = COT_OK;
+    queue_close(&ss.q);
+    pthread_join(load_thread, NULL);
+    if (atomic_load(&ss.load_failed)) {
+        rc = cot_err_set(ss.load_rc, "%s", ss.load_error);
+    }
+    *progressed = ss.committed_batches > 0;
+    binlog_stream_free(bs);
+    schema_cache_free(sch);
+    binlog_reader_close(br);
+    mysql_close(ctl);
+    queue_deinit(&ss.q);
+    ss.ops->close(ss.sk);
+    return rc;
+}
+
+static void *pipeline__main(void *arg)
+{
+    pipeline *pl = arg;
+    const cfg_pipeline *pc = pl->pc;
+    uint32_t backoff = pc->retry_min_ms ? pc->retry_min_ms : 200;
+    uint32_t backoff_max = pc->retry_max_ms ? pc->retry_max_ms : 30000;
+    pthread_mutex_lock(&pl->mu);
+    pl->st.started_at = time(NULL);
+    pthread_mutex_unlock(&pl->mu);
+
+    while (!atomic_load(&pl->stop)) {
+        pipeline__set_state(pl, PS_CONNECTING);
+        bool progressed;
+        cot_err_clear();
+        cot_err rc = session_run(pl, &progressed);
+        atomic_store(&pl->caught_up, false);
+        if (rc == COT_OK || atomic_load(&pl->stop)) {
+            if (rc && rc != COT_ERR_STOPPED)
+                LOG_W("pipeline", "pipeline %s: stopped with: %s", pc->name, cot_err_msg());
+            break;
+        }
+        if (progressed) backoff = pc->retry_min_ms ? pc->retry_min_ms : 200;
+        /* jitter: 75%..125% of the backoff */
+        uint32_t wait_ms = backoff - backoff / 4 + (uint32_t)(rand() % (int)(backoff / 2 + 1));
+        LOG_E("pipeline", "pipeline %s: %s [%s, %s]; retrying in %.1f s", pc->name,
+              cot_err_msg(), cot_err_name(rc),
+              cot_err_retriable(rc) ? "retriable" : "needs a fix", wait_ms / 1000.0);
+        pipeline__set_error(pl, cot_err_msg());
+        pipeline__set_state(pl, PS_ERROR);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += wait_ms / 1000;
+        until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&pl->mu);
+        while (!atomic_load(&pl->stop)) {
+            if (pthread_cond_timedwait(&pl->wake, &pl->mu, &until) != 0) break;
+        }
+        pthread_mutex_unlock(&pl->mu);
+        backoff = backoff * 2 > backoff_max ? backoff_max : backoff * 2;
+    }
+    pipeline__set_state(pl, PS_STOPPED);
+    atomic_store(&pl->finished, true);
+    return NULL;
+}
+
+bool pipeline_finished(pipeline *pl)
+{
+    return !pl->thread_started || atomic_load(&pl->finished);
+}
+
+cot_err pipeline_start(pipeline *pl)
+{
+    atomic_store(&pl->stop, false);
+    atomic_store(&pl->finished, false);
+    if (pthread_create(&pl->thread, NULL, pipeline__main, pl) != 0)
+        return cot_err_set(COT_ERR_NOMEM, "cannot start a thread for pipeline %s", pl->pc->name);
+    pl->thread_started = true;
+    return COT_OK;
+}
+
+void pipeline_stop(pipeline *pl)
+{
+    atomic_store(&pl->stop, true);
+    pthread_mutex_lock(&pl->mu);
+    pthread_cond_broadcast(&pl->wake);
+    pthread_mutex_unlock(&pl->mu);
+}
+
+void pipeline_join(pipeline *pl)
+{
+    if (!pl->thread_started) return;
+    pthread_join(pl->thread, NULL);
+    pl->thread_started = false;
+}

@@ -1,0 +1,70 @@
+/*
+ * A pipeline: one directed flow source -> target. A supervisor thread runs
+ * sessions; a session opens the target, reads its committed position,
+ * opens the source there, and runs select (this thread) and load (a second
+ * thread) joined by a bounded chunk queue. Any failure ends the session:
+ * the open target transaction is rolled back and a new session starts
+ * after a backoff from the target's committed position, which is what
+ * makes a crash or a lost connection neither lose nor duplicate a change.
+ *
+ *   STOPPED -> CONNECTING -> RUNNING --error--> ERROR --backoff--> CONNECTING
+ *                                   \--stop--> STOPPED
+ */
+#ifndef COT_PIPELINE_H
+#define COT_PIPELINE_H
+
+#include "config/config.h"
+#include "event/event.h"
+#include "util/err.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+typedef enum pipeline_state {
+    PS_STOPPED = 0, /* not running (never started, or stopped on request) */
+    PS_CONNECTING,  /* opening target and source */
+    PS_RUNNING,     /* streaming */
+    PS_ERROR,       /* the last session failed; waiting to retry */
+} pipeline_state;
+
+const char *pipeline_state_name(pipeline_state st);
+
+typedef struct pipeline_status {
+    pipeline_state state;
+    cot_pos pos;          /* last position committed on the target */
+    uint32_t source_ts;   /* source timestamp of the last transaction applied */
+    double delay_s;       /* now - source_ts, 0 when caught up and idle; -1 unknown */
+    uint64_t inserts;     /* committed row changes by kind */
+    uint64_t updates;
+    uint64_t deletes;
+    uint64_t transactions;
+    uint64_t batches;
+    size_t queue_rows;
+    size_t queue_bytes;
+    char last_error[1024]; /* "" when none */
+    time_t last_error_at;
+    time_t started_at;
+} pipeline_status;
+
+typedef struct pipeline pipeline;
+
+/* pipeline_new creates a stopped pipeline for pc (borrowed; cfg must
+ * outlive it). */
+pipeline *pipeline_new(const cot_config *cfg, const cfg_channel *ch, const cfg_pipeline *pc);
+/* pipeline_start launches the supervisor thread. */
+cot_err pipeline_start(pipeline *pl);
+/* pipeline_stop asks for a graceful stop: the select side reads to the end
+ * of the transaction it is in, the load side commits what it has. */
+void pipeline_stop(pipeline *pl);
+/* pipeline_finished says whether the supervisor thread has ended (or never started). */
+bool pipeline_finished(pipeline *pl);
+/* pipeline_join waits for the supervisor thread to end. */
+void pipeline_join(pipeline *pl);
+void pipeline_free(pipeline *pl);
+
+void pipeline_status_get(pipeline *pl, pipeline_status *out);
+const char *pipeline_name(const pipeline *pl);
+const char *pipeline_channel(const pipeline *pl);
+
+#endif

@@ -1,0 +1,228 @@
+/*
+ * Replication transport over Connector/C. Before COM_BINLOG_DUMP the
+ * session announces its checksum support and MariaDB GTID capability
+ * (without them the server refuses to stream or downgrades GTID events),
+ * and asks for heartbeats so an idle source still proves the link is up.
+ * Connector/C reuses the event buffer on every fetch: callers copy what
+ * they keep.
+ */
+#include "source/binlog_reader.h"
+#include "util/log.h"
+
+#include <mariadb_rpl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct binlog_reader {
+    MYSQL *repl;   /* dumping connection: no queries once open */
+    MYSQL *ctl;    /* control queries */
+    MARIADB_RPL *rpl;
+    MARIADB_RPL_EVENT *event;
+    char name[128];
+};
+
+cot_err binlog_conn_error(MYSQL *conn, const char *what)
+{
+    unsigned no = mysql_errno(conn);
+    const char *msg = mysql_error(conn);
+    cot_err code;
+    const char *hint = "";
+    if (no == 1045 || no == 1044 || no == 1142 || no == 1143 || no == 1227 || no == 1370) {
+        code = COT_ERR_AUTH;
+        hint = ": check the user, password and GRANTs (the source needs REPLICATION SLAVE, "
+               "REPLICATION CLIENT and SELECT)";
+    } else if ((no >= 2000 && no < 3000) || no == 1040 || no == 1053 || no == 1927 || no == 0) {
+        code = COT_ERR_NET;
+    } else if (no == 1236) {
+        code = COT_ERR_NET;
+        hint = ": the source cannot serve the requested binlog position (purged, or not a "
+               "position the server wrote); check SHOW BINARY LOGS on the source";
+    } else {
+        code = COT_ERR_SQL;
+    }
+    return cot_err_set(code, "%s failed: %s (error %u)%s", what, msg && *msg ? msg : "no message",
+                       no, hint);
+}
+
+MYSQL *binlog_conn_open(const cot_url *url, const char *role, const char *name,
+                        int connect_timeout_s, int read_timeout_s)
+{
+    MYSQL *conn = mysql_init(NULL);
+    if (!conn) {
+        cot_err_set(COT_ERR_NOMEM, "mysql_init failed");
+        return NULL;
+    }
+    unsigned int ct = (unsigned)(connect_timeout_s > 0 ? connect_timeout_s : 5);
+    unsigned int rt = (unsigned)(read_timeout_s > 0 ? read_timeout_s : 30);
+    mysql_optionsv(conn, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
+    mysql_optionsv(conn, MYSQL_OPT_READ_TIMEOUT, &rt);
+    mysql_optionsv(conn, MYSQL_OPT_WRITE_TIMEOUT, &rt);
+    mysql_optionsv(conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    const char *host = url->host[0] ? url->host : "127.0.0.1";
+    unsigned port = url->port > 0 ? (unsigned)url->port : 3306;
+    if (!mysql_real_connect(conn, host, url->user, url->password, NULL, port, NULL,
+                            CLIENT_REMEMBER_OPTIONS)) {
+        char what[512];
+        snprintf(what, sizeof(what), "cannot connect to %s '%s' at %s", role, name,
+                 url->redacted);
+        if (binlog_conn_error(conn, what) == COT_ERR_NET) {
+            char msg[2048];
+            snprintf(msg, sizeof(msg), "%s: is the server running and is %s:%u the right "
+                     "host and port?", cot_err_msg(), host, port);
+            cot_err_set(COT_ERR_NET, "%s", msg);
+        }
+        mysql_close(conn);
+        return NULL;
+    }
+    return conn;
+}
+
+static cot_err reader__exec(binlog_reader *br, MYSQL *conn, const char *sql)
+{
+    if (mysql_query(conn, sql) != 0) {
+        char what[512];
+        snprintf(what, sizeof(what), "'%s' on source '%s'", sql, br->name);
+        return binlog_conn_error(conn, what);
+    }
+    MYSQL_RES *res = mysql_store_result(conn);
+    if (res) mysql_free_result(res);
+    return COT_OK;
+}
+
+cot_err binlog_source_end(MYSQL *conn, const char *name, cot_pos *pos)
+{
+    char what[256];
+    snprintf(what, sizeof(what), "SHOW MASTER STATUS on source '%s'", name);
+    if (mysql_query(conn, "SHOW MASTER STATUS") != 0) return binlog_conn_error(conn, what);
+    MYSQL_RES *res = mysql_store_result(conn);
+    if (!res) return binlog_conn_error(conn, what);
+    MYSQL_ROW row = mysql_fetch_row(res);
+    if (!row || !row[0] || !row[1]) {
+        mysql_free_result(res);
+        return cot_err_set(COT_ERR_CONFIG,
+                           "source '%s' has no binary log: SHOW MASTER STATUS is empty. Enable it "
+                           "in the server's my.cnf (log_bin=binlog, binlog_format=ROW, server_id=N) "
+                           "and restart the server",
+                           name);
+    }
+    memset(pos, 0, sizeof(*pos));
+    snprintf(pos->file, sizeof(pos->file), "%s", row[0]);
+    pos->pos = strtoull(row[1], NULL, 10);
+    mysql_free_result(res);
+    /* MariaDB: the GTID of the last transaction in the binlog */
+    if (mysql_query(conn, "SELECT @@global.gtid_binlog_pos") == 0) {
+        res = mysql_store_result(conn);
+        if (res) {
+            row = mysql_fetch_row(res);
+            if (row && row[0]) snprintf(pos->gtid, sizeof(pos->gtid), "%s", row[0]);
+            mysql_free_result(res);
+        }
+    } else {
+        /* MySQL has no such variable; the GTID stays unknown */
+        MYSQL_RES *r = mysql_store_result(conn);
+        if (r) mysql_free_result(r);
+    }
+    return COT_OK;
+}
+
+cot_err binlog_reader_open(const binlog_reader_conf *conf, const cot_pos *start, bool use_gtid,
+                           binlog_reader **out)
+{
+    binlog_reader *br = calloc(1, sizeof(*br));
+    if (!br) abort();
+    snprintf(br->name, sizeof(br->name), "%s", conf->name);
+    cot_err rc = COT_OK;
+    int hb = conf->heartbeat_s > 0 ? conf->heartbeat_s : 1;
+    int rt = conf->read_timeout_s > 0 ? conf->read_timeout_s : 30;
+    if (rt < 3 * hb) rt = 3 * hb;
+
+    br->ctl = binlog_conn_open(conf->url, "source", conf->name, conf->connect_timeout_s, rt);
+    if (!br->ctl) goto fail_keep;
+    br->repl = binlog_conn_open(conf->url, "source", conf->name, conf->connect_timeout_s, rt);
+    if (!br->repl) goto fail_keep;
+
+    char sql[512];
+    if ((rc = reader__exec(br, br->repl, "SET @master_binlog_checksum=@@global.binlog_checksum")))
+        goto fail;
+    if ((rc = reader__exec(br, br->repl, "SET @mariadb_slave_capability=4"))) goto fail;
+    snprintf(sql, sizeof(sql), "SET @master_heartbeat_period=%llu",
+             (unsigned long long)hb * 1000000000ULL);
+    if ((rc = reader__exec(br, br->repl, sql))) goto fail;
+    if (use_gtid) {
+        char esc[300];
+        mysql_real_escape_string(br->repl, esc, start->gtid, (unsigned long)strlen(start->gtid));
+        snprintf(sql, sizeof(sql), "SET @slave_connect_state='%s'", esc);
+        if ((rc = reader__exec(br, br->repl, sql))) goto fail;
+        if ((rc = reader__exec(br, br->repl, "SET @slave_gtid_strict_mode=0"))) goto fail;
+        if ((rc = reader__exec(br, br->repl, "SET @slave_gtid_ignore_duplicates=0"))) goto fail;
+    }
+
+    br->rpl = mariadb_rpl_init(br->repl);
+    if (!br->rpl) {
+        rc = cot_err_set(COT_ERR_NOMEM, "mariadb_rpl_init failed");
+        goto fail;
+    }
+    const char *file = use_gtid ? "" : start->file;
+    uint32_t pos = use_gtid ? 4 : (uint32_t)(start->pos ? start->pos : 4);
+    mariadb_rpl_optionsv(br->rpl, MARIADB_RPL_FILENAME, file, strlen(file));
+    mariadb_rpl_optionsv(br->rpl, MARIADB_RPL_START, (unsigned long)pos);
+    mariadb_rpl_optionsv(br->rpl, MARIADB_RPL_SERVER_ID, conf->server_id);
+    mariadb_rpl_optionsv(br->rpl, MARIADB_RPL_FLAGS, 0);
+    mariadb_rpl_optionsv(br->rpl, MARIADB_RPL_VERIFY_CHECKSUM, 0);
+    if (mariadb_rpl_open(br->rpl) != 0) {
+        char what[512];
+        snprintf(what, sizeof(what), "starting the binlog dump from source '%s' at %s:%u",
+                 conf->name, use_gtid ? start->gtid : file, pos);
+        rc = binlog_conn_error(br->repl, what);
+        goto fail;
+    }
+    *out = br;
+    return COT_OK;
+
+fail_keep:
+    rc = cot_err_code();
+fail:
+    binlog_reader_close(br);
+    return rc ? rc : COT_ERR_NET;
+}
+
+cot_err binlog_reader_next(binlog_reader *br, const uint8_t **ev, size_t *len)
+{
+    MARIADB_RPL_EVENT *e = mariadb_rpl_fetch(br->rpl, br->event);
+    if (!e) {
+        br->event = NULL; /* freed by the failed fetch */
+        unsigned no = mysql_errno(br->repl);
+        if (no == 0 && mariadb_rpl_errno(br->rpl) != 0) {
+            return cot_err_set(COT_ERR_NET, "reading the binlog of source '%s' failed: %s",
+                               br->name, mariadb_rpl_error(br->rpl));
+        }
+        char what[256];
+        snprintf(what, sizeof(what), "reading the binlog of source '%s'", br->name);
+        cot_err rc = binlog_conn_error(br->repl, what);
+        if (no == 0) rc = cot_err_set(COT_ERR_NET, "source '%s' ended the binlog stream", br->name);
+        return rc;
+    }
+    br->event = e;
+    if (e->raw_data_ofs > e->raw_data_size) {
+        return cot_err_set(COT_ERR_MALFORMED, "source '%s' sent a short packet", br->name);
+    }
+    *ev = e->raw_data + e->raw_data_ofs;
+    *len = e->raw_data_size - e->raw_data_ofs;
+    return COT_OK;
+}
+
+MYSQL *binlog_reader_control(binlog_reader *br)
+{
+    return br->ctl;
+}
+
+void binlog_reader_close(binlog_reader *br)
+{
+    if (!br) return;
+    if (br->event) mariadb_free_rpl_event(br->event);
+    if (br->rpl) mariadb_rpl_close(br->rpl);
+    if (br->repl) mysql_close(br->repl);
+    if (br->ctl) mysql_close(br->ctl);
+    free(br);
+}

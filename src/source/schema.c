@@ -1,0 +1,345 @@
+/*
+ * Source schema cache. Entries hold what information_schema says about a
+ * table (names, types, signedness, collations) and are dropped wholesale
+ * on DDL. Collation ids map to charset names through one read of
+ * information_schema.COLLATIONS per cache.
+ */
+#include "source/schema.h"
+#include "util/buf.h"
+#include "util/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct is_column {
+    char *name;
+    char *data_type;   /* lower case: "int", "varchar", ... */
+    bool is_unsigned;
+    uint16_t collation; /* 0 for non-string columns */
+    const char *charset;
+} is_column;
+
+typedef struct is_table {
+    struct is_table *next;
+    char *schema;
+    char *name;
+    uint32_t n_cols;
+    is_column *cols;
+} is_table;
+
+typedef struct collation_entry {
+    uint16_t id;
+    const char *charset; /* interned */
+    char *name;
+} collation_entry;
+
+struct schema_cache {
+    MYSQL *conn;
+    is_table *tables;
+    collation_entry *collations;
+    uint32_t n_collations;
+    bool collations_loaded;
+};
+
+schema_cache *schema_cache_new(MYSQL *conn)
+{
+    schema_cache *sc = calloc(1, sizeof(*sc));
+    if (!sc) abort();
+    sc->conn = conn;
+    return sc;
+}
+
+static void is_table_free(is_table *t)
+{
+    for (uint32_t i = 0; i < t->n_cols; i++) {
+        free(t->cols[i].name);
+        free(t->cols[i].data_type);
+    }
+    free(t->cols);
+    free(t->schema);
+    free(t->name);
+    free(t);
+}
+
+void schema_cache_invalidate(schema_cache *sc)
+{
+    is_table *t = sc->tables;
+    while (t) {
+        is_table *n = t->next;
+        is_table_free(t);
+        t = n;
+    }
+    sc->tables = NULL;
+}
+
+void schema_cache_free(schema_cache *sc)
+{
+    if (!sc) return;
+    schema_cache_invalidate(sc);
+    for (uint32_t i = 0; i < sc->n_collations; i++) free(sc->collations[i].name);
+    free(sc->collations);
+    free(sc);
+}
+
+static char *xstrdup(const char *s)
+{
+    char *r = strdup(s ? s : "");
+    if (!r) abort();
+    return r;
+}
+
+/* schema__query runs sql on the schema connection; returns the result (caller frees). */
+static cot_err schema__query(schema_cache *sc, const char *sql, MYSQL_RES **out)
+{
+    if (mysql_real_query(sc->conn, sql, strlen(sql)) != 0) {
+        unsigned no = mysql_errno(sc->conn);
+        cot_err code = (no >= 2000 && no < 3000) ? COT_ERR_NET
+                       : (no == 1142 || no == 1143 || no == 1227) ? COT_ERR_AUTH
+                                                                  : COT_ERR_SQL;
+        return cot_err_set(code, "reading the source schema failed: %s (error %u)",
+                           mysql_error(sc->conn), no);
+    }
+    *out = mysql_store_result(sc->conn);
+    if (!*out) {
+        return cot_err_set(COT_ERR_NET, "reading the source schema failed: %s",
+                           mysql_error(sc->conn));
+    }
+    return COT_OK;
+}
+
+static cot_err schema__load_collations(schema_cache *sc)
+{
+    if (sc->collations_loaded || !sc->conn) return COT_OK;
+    MYSQL_RES *res;
+    cot_err rc = schema__query(
+        sc, "SELECT ID, CHARACTER_SET_NAME, COLLATION_NAME FROM information_schema.COLLATIONS", &res);
+    if (rc) return rc;
+    uint64_t n = mysql_num_rows(res);
+    sc->collations = calloc(n ? n : 1, sizeof(collation_entry));
+    if (!sc->collations) abort();
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res))) {
+        if (!row[0] || !row[1] || !row[2]) continue;
+        collation_entry *ce = &sc->collations[sc->n_collations++];
+        ce->id = (uint16_t)strtoul(row[0], NULL, 10);
+        ce->charset = cot_charset_intern(row[1]);
+        ce->name = xstrdup(row[2]);
+    }
+    mysql_free_result(res);
+    sc->collations_loaded = true;
+    return COT_OK;
+}
+
+/* schema__charset_of_id maps a collation id to a charset name. */
+static const char *schema__charset_of_id(schema_cache *sc, uint16_t id)
+{
+    if (id == COT_COLLATION_BINARY) return cot_charset_intern("binary");
+    for (uint32_t i = 0; i < sc->n_collations; i++)
+        if (sc->collations[i].id == id) return sc->collations[i].charset;
+    /* well-known ids when the table could not be read */
+    if (id == 33 || id == 83 || id == 192) return cot_charset_intern("utf8mb3");
+    if (id == 8 || id == 47 || id == 48) return cot_charset_intern("latin1");
+    return cot_charset_intern("utf8mb4");
+}
+
+static uint16_t schema__id_of_collation(schema_cache *sc, const char *name)
+{
+    for (uint32_t i = 0; i < sc->n_collations; i++)
+        if (strcmp(sc->collations[i].name, name) == 0) return sc->collations[i].id;
+    return 45; /* utf8mb4_general_ci: a text collation, the only thing that matters then */
+}
+
+static void schema__escape(schema_cache *sc, buf *b, const char *s)
+{
+    size_t n = strlen(s);
+    buf_reserve(b, 2 * n + 1);
+    b->len += mysql_real_escape_string(sc->conn, b->data + b->len, s, (unsigned long)n);
+    b->data[b->len] = '\0';
+}
+
+static cot_err schema__load_table(schema_cache *sc, const char *schema, const char *table,
+                                  is_table **out)
+{
+    for (is_table *t = sc->tables; t; t = t->next) {
+        if (strcmp(t->schema, schema) == 0 && strcmp(t->name, table) == 0) {
+            *out = t;
+            return COT_OK;
+        }
+    }
+    cot_err rc = schema__load_collations(sc);
+    if (rc) return rc;
+    buf q;
+    buf_init(&q);
+    buf_puts(&q, "SELECT COLUMN_NAME, LOWER(DATA_TYPE), LOWER(COLUMN_TYPE), COLLATION_NAME, "
+                 "CHARACTER_SET_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='");
+    schema__escape(sc, &q, schema);
+    buf_puts(&q, "' AND TABLE_NAME='");
+    schema__escape(sc, &q, table);
+    buf_puts(&q, "' ORDER BY ORDINAL_POSITION");
+    MYSQL_RES *res;
+    rc = schema__query(sc, q.data, &res);
+    buf_deinit(&q);
+    if (rc) return rc;
+    is_table *t = calloc(1, sizeof(*t));
+    if (!t) abort();
+    t->schema = xstrdup(schema);
+    t->name = xstrdup(table);
+    uint64_t n = mysql_num_rows(res);
+    t->cols = calloc(n ? n : 1, sizeof(is_column));
+    if (!t->cols) abort();
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res))) {
+        is_column *c = &t->cols[t->n_cols++];
+        c->name = xstrdup(row[0]);
+        c->data_type = xstrdup(row[1]);
+        c->is_unsigned = row[2] && strstr(row[2], "unsigned") != NULL;
+        if (row[3] && row[4]) {
+            c->collation = schema__id_of_collation(sc, row[3]);
+            c->charset = cot_charset_intern(row[4]);
+        } else if (strstr(c->data_type, "blob") || strstr(c->data_type, "binary") ||
+                   strcmp(c->data_type, "geometry") == 0) {
+            c->collation = COT_COLLATION_BINARY;
+            c->charset = cot_charset_intern("binary");
+        }
+    }
+    mysql_free_result(res);
+    t->next = sc->tables;
+    sc->tables = t;
+    *out = t;
+    return COT_OK;
+}
+
+bool schema_types_compatible(uint8_t type, uint16_t meta, const char *dt)
+{
+    uint8_t real = type;
+    if (type == CT_STRING && meta >= 256) {
+        uint8_t hi = (uint8_t)(meta >> 8);
+        if ((hi & 0x30) != 0x30) hi |= 0x30; /* long CHAR length encoding */
+        real = hi;
+    }
+#define IS(s) (strcmp(dt, s) == 0)
+    switch (real) {
+    case CT_TINY: return IS("tinyint") || IS("bool") || IS("boolean");
+    case CT_SHORT: return IS("smallint");
+    case CT_INT24: return IS("mediumint");
+    case CT_LONG: return IS("int") || IS("integer");
+    case CT_LONGLONG: return IS("bigint");
+    case CT_FLOAT: return IS("float");
+    case CT_DOUBLE: return IS("double") || IS("real") || IS("double precision");
+    case CT_DECIMAL:
+    case CT_NEWDECIMAL: return IS("decimal") || IS("numeric") || IS("fixed");
+    case CT_BIT: return IS("bit");
+    case CT_YEAR: return IS("year");
+    case CT_DATE:
+    case CT_NEWDATE: return IS("date");
+    case CT_TIME:
+    case CT_TIME2: return IS("time");
+    case CT_DATETIME:
+    case CT_DATETIME2: return IS("datetime");
+    case CT_TIMESTAMP:
+    case CT_TIMESTAMP2: return IS("timestamp");
+    case CT_ENUM: return IS("enum");
+    case CT_SET: return IS("set");
+    case CT_VARCHAR:
+    case CT_VAR_STRING: return IS("varchar") || IS("varbinary") || IS("char") || IS("binary");
+    case CT_STRING:
+        return IS("char") || IS("binary") || IS("inet6") || IS("inet4") || IS("uuid") ||
+               IS("varchar") || IS("varbinary");
+    case CT_JSON: return IS("json");
+    case CT_GEOMETRY:
+        return IS("geometry") || IS("point") || IS("linestring") || IS("polygon") ||
+               IS("multipoint") || IS("multilinestring") || IS("multipolygon") ||
+               IS("geometrycollection");
+    case CT_TINY_BLOB:
+    case CT_MEDIUM_BLOB:
+    case CT_LONG_BLOB:
+    case CT_BLOB:
+        return strstr(dt, "blob") != NULL || strstr(dt, "text") != NULL || IS("json") ||
+               IS("longtext");
+    default: return true; /* a type we do not know: the decoder decides */
+    }
+#undef IS
+}
+
+cot_err schema_resolve(schema_cache *sc, const binlog_tablemap *tm, const char *where,
+                       cot_table **out)
+{
+    bool need_is = !tm->col_names || !tm->has_signedness || !tm->has_collation;
+    is_table *ist = NULL;
+    if (need_is && sc->conn) {
+        cot_err rc = schema__load_table(sc, tm->schema, tm->table, &ist);
+        if (rc) {
+            cot_err_prefix("at %s, table %s.%s: ", where, tm->schema, tm->table);
+            return rc;
+        }
+        if (ist->n_cols == 0) {
+            return cot_err_set(
+                COT_ERR_SCHEMA,
+                "at %s: the binlog has rows for %s.%s but the table no longer exists on the "
+                "source, so its column names and signedness are unknown. Set "
+                "binlog_row_metadata=FULL on the source (the binlog then carries them), or start "
+                "the pipeline from a position after the table was dropped",
+                where, tm->schema, tm->table);
+        }
+        if (ist->n_cols != tm->n_cols) {
+            return cot_err_set(
+                COT_ERR_SCHEMA,
+                "at %s: the binlog event for %s.%s has %u columns but the table has %u columns "
+                "now: it was altered after this event was written. cotter will not guess which "
+                "columns moved. Set binlog_row_metadata=FULL on the source so events carry their "
+                "own column names, or restart the pipeline from a position after the ALTER",
+                where, tm->schema, tm->table, tm->n_cols, ist->n_cols);
+        }
+        for (uint32_t i = 0; i < tm->n_cols; i++) {
+            if (!schema_types_compatible(tm->types[i], tm->meta[i], ist->cols[i].data_type)) {
+                return cot_err_set(
+                    COT_ERR_SCHEMA,
+                    "at %s: column %u (`%s`) of %s.%s is %s in the binlog event but %s in the "
+                    "table now: the table was altered after this event was written. Set "
+                    "binlog_row_metadata=FULL on the source, or restart the pipeline from a "
+                    "position after the ALTER",
+                    where, i + 1, ist->cols[i].name, tm->schema, tm->table,
+                    cot_coltype_name(tm->types[i]), ist->cols[i].data_type);
+            }
+        }
+    }
+    if (tm->has_collation) {
+        cot_err rc = schema__load_collations(sc);
+        if (rc) return rc;
+    }
+
+    cot_table *tbl = cot_table_new(tm->schema, tm->table, tm->n_cols);
+    tbl->table_id = tm->table_id;
+    tbl->has_names = true;
+    for (uint32_t i = 0; i < tm->n_cols; i++) {
+        cot_column *c = &tbl->cols[i];
+        c->type = tm->types[i];
+        c->meta = tm->meta[i];
+        c->nullable = tm->nullable ? tm->nullable[i] : true;
+        const char *name = tm->col_names ? tm->col_names[i] : ist ? ist->cols[i].name : NULL;
+        if (name) {
+            c->name = xstrdup(name);
+        } else {
+            tbl->has_names = false;
+        }
+        if (tm->has_signedness)
+            c->is_unsigned = tm->is_unsigned[i];
+        else if (ist)
+            c->is_unsigned = ist->cols[i].is_unsigned;
+        if (tm->has_collation && tm->collation[i]) {
+            c->collation = tm->collation[i];
+            c->charset = schema__charset_of_id(sc, c->collation);
+        } else if (ist) {
+            c->collation = ist->cols[i].collation;
+            c->charset = ist->cols[i].charset;
+        }
+    }
+    if (tm->n_pk) {
+        tbl->pk = calloc(tm->n_pk, sizeof(uint32_t));
+        if (!tbl->pk) abort();
+        memcpy(tbl->pk, tm->pk, tm->n_pk * sizeof(uint32_t));
+        tbl->n_pk = tm->n_pk;
+    }
+    *out = tbl;
+    return COT_OK;
+}
