@@ -19,13 +19,13 @@
 
 typedef struct cfg_endpoint {
     char *name;
-    int line;          /* line of the definition in the file */
-    cot_url url;       /* parsed, ${ENV} expanded */
+    int line;           /* line of the definition in the file */
+    cot_url url;        /* parsed, ${ENV} expanded */
     uint32_t server_id; /* sources: replica server id cotter registers with */
     int connect_timeout_s;
     int read_timeout_s;
     int write_timeout_s;
-    int heartbeat_s;   /* sources: heartbeat period asked from the server */
+    int heartbeat_s; /* sources: heartbeat period asked from the server */
 } cfg_endpoint;
 
 typedef struct cfg_table_map {
@@ -73,7 +73,7 @@ typedef struct cot_config {
     char *path;
     char *data_dir;
     char *manager_listen;
-    char *log_level;   /* error|warn|info|debug */
+    char *log_level; /* error|warn|info|debug */
     bool log_json;
     cfg_endpoint *sources;
     int n_sources;

@@ -1,7 +1,9 @@
 /*
  * Connection URLs: scheme://[user[:password]@]host[:port][/path][?k=v&...].
  * Percent-escapes in user and password are decoded. The password is a
- * secret: cot_url_redacted() is the only form that may be logged.
+ * secret: the `redacted` field is the only form that may be logged.
+ * For file:// and sqlite:// the path keeps its leading '/'; for database
+ * schemes it is the database name.
  */
 #ifndef COT_URL_H
 #define COT_URL_H

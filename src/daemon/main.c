@@ -225,7 +225,7 @@ static int cmd_run(int argc, char **argv)
                 for (int i = 0; i < n; i++) pipeline_stop(slots[i].pl);
             } else {
                 LOG_W("daemon", "second signal: exiting now; uncommitted work is rolled back on "
-                      "the target and re-read on the next start");
+                                "the target and re-read on the next start");
                 _exit(1);
             }
         }
@@ -243,8 +243,8 @@ static int cmd_run(int argc, char **argv)
     for (int i = 0; i < n; i++) {
         pipeline_status st;
         pipeline_status_get(slots[i].pl, &st);
-        LOG_I("daemon", "pipeline %s stopped at %s:%llu", pipeline_name(slots[i].pl),
-              st.pos.file, (unsigned long long)st.pos.pos);
+        LOG_I("daemon", "pipeline %s stopped at %s:%llu", pipeline_name(slots[i].pl), st.pos.file,
+              (unsigned long long)st.pos.pos);
         pipeline_free(slots[i].pl);
     }
     free(slots);

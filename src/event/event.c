@@ -142,9 +142,12 @@ void cot_pos_format(const cot_pos *p, char *out, size_t cap)
 const char *cot_op_name(cot_op op)
 {
     switch (op) {
-    case OP_INSERT: return "INSERT";
-    case OP_UPDATE: return "UPDATE";
-    case OP_DELETE: return "DELETE";
+    case OP_INSERT:
+        return "INSERT";
+    case OP_UPDATE:
+        return "UPDATE";
+    case OP_DELETE:
+        return "DELETE";
     }
     return "?";
 }
@@ -152,37 +155,68 @@ const char *cot_op_name(cot_op op)
 const char *cot_coltype_name(uint8_t type)
 {
     switch (type) {
-    case CT_DECIMAL: return "DECIMAL(old)";
-    case CT_TINY: return "TINYINT";
-    case CT_SHORT: return "SMALLINT";
-    case CT_LONG: return "INT";
-    case CT_FLOAT: return "FLOAT";
-    case CT_DOUBLE: return "DOUBLE";
-    case CT_NULL: return "NULL";
-    case CT_TIMESTAMP: return "TIMESTAMP(old)";
-    case CT_LONGLONG: return "BIGINT";
-    case CT_INT24: return "MEDIUMINT";
-    case CT_DATE: return "DATE";
-    case CT_TIME: return "TIME(old)";
-    case CT_DATETIME: return "DATETIME(old)";
-    case CT_YEAR: return "YEAR";
-    case CT_NEWDATE: return "NEWDATE";
-    case CT_VARCHAR: return "VARCHAR";
-    case CT_BIT: return "BIT";
-    case CT_TIMESTAMP2: return "TIMESTAMP";
-    case CT_DATETIME2: return "DATETIME";
-    case CT_TIME2: return "TIME";
-    case CT_JSON: return "JSON";
-    case CT_NEWDECIMAL: return "DECIMAL";
-    case CT_ENUM: return "ENUM";
-    case CT_SET: return "SET";
-    case CT_TINY_BLOB: return "TINYBLOB";
-    case CT_MEDIUM_BLOB: return "MEDIUMBLOB";
-    case CT_LONG_BLOB: return "LONGBLOB";
-    case CT_BLOB: return "BLOB";
-    case CT_VAR_STRING: return "VAR_STRING";
-    case CT_STRING: return "CHAR";
-    case CT_GEOMETRY: return "GEOMETRY";
+    case CT_DECIMAL:
+        return "DECIMAL(old)";
+    case CT_TINY:
+        return "TINYINT";
+    case CT_SHORT:
+        return "SMALLINT";
+    case CT_LONG:
+        return "INT";
+    case CT_FLOAT:
+        return "FLOAT";
+    case CT_DOUBLE:
+        return "DOUBLE";
+    case CT_NULL:
+        return "NULL";
+    case CT_TIMESTAMP:
+        return "TIMESTAMP(old)";
+    case CT_LONGLONG:
+        return "BIGINT";
+    case CT_INT24:
+        return "MEDIUMINT";
+    case CT_DATE:
+        return "DATE";
+    case CT_TIME:
+        return "TIME(old)";
+    case CT_DATETIME:
+        return "DATETIME(old)";
+    case CT_YEAR:
+        return "YEAR";
+    case CT_NEWDATE:
+        return "NEWDATE";
+    case CT_VARCHAR:
+        return "VARCHAR";
+    case CT_BIT:
+        return "BIT";
+    case CT_TIMESTAMP2:
+        return "TIMESTAMP";
+    case CT_DATETIME2:
+        return "DATETIME";
+    case CT_TIME2:
+        return "TIME";
+    case CT_JSON:
+        return "JSON";
+    case CT_NEWDECIMAL:
+        return "DECIMAL";
+    case CT_ENUM:
+        return "ENUM";
+    case CT_SET:
+        return "SET";
+    case CT_TINY_BLOB:
+        return "TINYBLOB";
+    case CT_MEDIUM_BLOB:
+        return "MEDIUMBLOB";
+    case CT_LONG_BLOB:
+        return "LONGBLOB";
+    case CT_BLOB:
+        return "BLOB";
+    case CT_VAR_STRING:
+        return "VAR_STRING";
+    case CT_STRING:
+        return "CHAR";
+    case CT_GEOMETRY:
+        return "GEOMETRY";
     }
     return "UNKNOWN";
 }

@@ -72,15 +72,15 @@ typedef struct cot_column {
 typedef struct cot_table {
     atomic_int refs;
     uint64_t table_id; /* TABLE_MAP table id (changes across DDL / flushes) */
-    char *schema;     /* name the rows go to (after the mapping's rename) */
+    char *schema;      /* name the rows go to (after the mapping's rename) */
     char *name;
     char *src_schema; /* name on the source, for messages */
     char *src_name;
     uint32_t n_cols;
     cot_column *cols;
-    uint32_t n_pk;   /* primary key columns from FULL metadata, 0 if unknown */
-    uint32_t *pk;    /* column indexes of the primary key */
-    bool has_names;  /* every column has a name */
+    uint32_t n_pk;  /* primary key columns from FULL metadata, 0 if unknown */
+    uint32_t *pk;   /* column indexes of the primary key */
+    bool has_names; /* every column has a name */
 } cot_table;
 
 /* cot_table_new allocates a table with one reference and n_cols zeroed
@@ -102,7 +102,8 @@ typedef enum cot_vkind {
     VK_DECIMAL,  /* s: exact decimal text, e.g. "-12.3400" */
     VK_STRING,   /* s: text bytes in the column's charset */
     VK_BINARY,   /* s: raw bytes */
-    VK_TEMPORAL, /* s: "YYYY-MM-DD", "[-]HHH:MM:SS[.ffffff]", "YYYY-MM-DD HH:MM:SS[.ffffff]" (UTC for TIMESTAMP), "YYYY" */
+    VK_TEMPORAL, /* s: "YYYY-MM-DD", "[-]HHH:MM:SS[.ffffff]", "YYYY-MM-DD HH:MM:SS[.ffffff]" (UTC
+                    for TIMESTAMP), "YYYY" */
     VK_BIT,      /* u: bit value */
     VK_ENUM,     /* u: 1-based member index (0 = the '' error value) */
     VK_SET,      /* u: member bitmask */
@@ -126,17 +127,17 @@ typedef struct cot_value {
 typedef enum cot_op { OP_INSERT = 1, OP_UPDATE = 2, OP_DELETE = 3 } cot_op;
 
 typedef struct cot_change {
-    uint8_t op;       /* cot_op */
-    cot_table *tbl;   /* borrowed; the chunk holds a reference */
+    uint8_t op;        /* cot_op */
+    cot_table *tbl;    /* borrowed; the chunk holds a reference */
     cot_value *before; /* tbl->n_cols values for UPDATE/DELETE, else NULL */
     cot_value *after;  /* tbl->n_cols values for INSERT/UPDATE, else NULL */
 } cot_change;
 
 /* A position in the source's binlog: where the next transaction starts. */
 typedef struct cot_pos {
-    char file[128];  /* binlog file name, "" if unknown */
-    uint64_t pos;    /* byte offset of the next event */
-    char gtid[128];  /* GTID of the last transaction ("0-1-123"), "" if none */
+    char file[128]; /* binlog file name, "" if unknown */
+    uint64_t pos;   /* byte offset of the next event */
+    char gtid[128]; /* GTID of the last transaction ("0-1-123"), "" if none */
 } cot_pos;
 
 typedef enum cot_chunk_kind {

@@ -28,7 +28,7 @@ struct pipeline {
     pthread_t thread;
     bool thread_started;
     atomic_bool stop;
-    atomic_bool finished; /* the supervisor thread has returned */
+    atomic_bool finished;  /* the supervisor thread has returned */
     atomic_bool caught_up; /* the source had nothing more to send */
     pthread_mutex_t mu;    /* guards st */
     pthread_cond_t wake;   /* backoff sleep, interrupted by stop */
@@ -138,8 +138,8 @@ static bool pipeline__route(void *ctx, const char *schema, const char *table, ch
         const cfg_table_map *tm = &pc->tables[i];
         if (!table_glob_match(tm->match, schema, table)) continue;
         if (!table_route(tm->to, schema, table, out_schema, schema_cap, out_table, table_cap)) {
-            LOG_E("pipeline", "pipeline %s: mapping %s (line %d) cannot rename %s.%s: %s",
-                  pc->name, tm->match, tm->line, schema, table, cot_err_msg());
+            LOG_E("pipeline", "pipeline %s: mapping %s (line %d) cannot rename %s.%s: %s", pc->name,
+                  tm->match, tm->line, schema, table, cot_err_msg());
             return false;
         }
         return true;
@@ -210,9 +210,15 @@ static void *session__load_main(void *arg)
             }
             for (uint32_t i = 0; i < ck->n_changes; i++) {
                 switch (ck->changes[i].op) {
-                case OP_INSERT: b_ins++; break;
-                case OP_UPDATE: b_upd++; break;
-                case OP_DELETE: b_del++; break;
+                case OP_INSERT:
+                    b_ins++;
+                    break;
+                case OP_UPDATE:
+                    b_upd++;
+                    break;
+                case OP_DELETE:
+                    b_del++;
+                    break;
                 }
             }
             b_rows += ck->n_changes;
@@ -280,8 +286,7 @@ static cot_err session__emit(void *ctx, cot_chunk *ck)
     session *ss = ctx;
     if (!queue_push(&ss->q, ck)) {
         cot_chunk_free(ck);
-        if (atomic_load(&ss->load_failed))
-            return cot_err_set(ss->load_rc, "%s", ss->load_error);
+        if (atomic_load(&ss->load_failed)) return cot_err_set(ss->load_rc, "%s", ss->load_error);
         return cot_err_set(COT_ERR_STOPPED, "pipeline stopping");
     }
     return COT_OK;
@@ -321,15 +326,14 @@ static cot_err session__start_pos(session *ss, MYSQL *ctl, cot_pos *pos, bool *u
     if (pc->start_gtid && pc->start_gtid[0]) {
         snprintf(pos->gtid, sizeof(pos->gtid), "%s", pc->start_gtid);
         *use_gtid = true;
-        LOG_I("pipeline", "pipeline %s: first start, from configured GTID %s", pc->name,
-              pos->gtid);
+        LOG_I("pipeline", "pipeline %s: first start, from configured GTID %s", pc->name, pos->gtid);
         return COT_OK;
     }
     if (pc->start_file && pc->start_file[0]) {
         snprintf(pos->file, sizeof(pos->file), "%s", pc->start_file);
         pos->pos = pc->start_pos ? pc->start_pos : 4;
-        LOG_I("pipeline", "pipeline %s: first start, from configured position %s:%llu",
-              pc->name, pos->file, (unsigned long long)pos->pos);
+        LOG_I("pipeline", "pipeline %s: first start, from configured position %s:%llu", pc->name,
+              pos->file, (unsigned long long)pos->pos);
     } else {
         rc = binlog_source_end(ctl, pc->source_name, pos);
         if (rc) return rc;
@@ -356,8 +360,8 @@ static cot_err session_run(pipeline *pl, bool *progressed)
 
     ss.ops = sink_ops_find(pc->target->url.scheme);
     if (!ss.ops) {
-        return cot_err_set(COT_ERR_CONFIG, "target '%s': no sink for scheme '%s'",
-                           pc->target_name, pc->target->url.scheme);
+        return cot_err_set(COT_ERR_CONFIG, "target '%s': no sink for scheme '%s'", pc->target_name,
+                           pc->target->url.scheme);
     }
     sink_conf sc = {
         .name = pc->target_name,
@@ -387,10 +391,21 @@ static cot_err session_run(pipeline *pl, bool *progressed)
         return rc;
     }
 
+    /* pipelines sharing a source register as distinct replicas: a source
+     * drops an older dump connection that uses the same server id */
+    uint32_t sid_offset = 0;
+    for (int c = 0; c < pl->cfg->n_channels; c++) {
+        for (int p = 0; p < pl->cfg->channels[c].n_pipelines; p++) {
+            const cfg_pipeline *o = &pl->cfg->channels[c].pipelines[p];
+            if (o == pc) goto counted;
+            if (o->source == pc->source) sid_offset++;
+        }
+    }
+counted:;
     binlog_reader_conf rcf = {
         .name = pc->source_name,
         .url = &pc->source->url,
-        .server_id = pc->source->server_id,
+        .server_id = pc->source->server_id + sid_offset,
         .connect_timeout_s = pc->source->connect_timeout_s,
         .read_timeout_s = pc->source->read_timeout_s,
         .heartbeat_s = pc->source->heartbeat_s,
@@ -432,9 +447,10 @@ static cot_err session_run(pipeline *pl, bool *progressed)
             if (!binlog_stream_in_tx(bs)) break;
             if (stop_at == 0) stop_at = now_s();
             if (now_s() - stop_at > STOP_GRACE_S) {
-                LOG_W("pipeline", "pipeline %s: the open transaction did not end within %d s; "
-                      "stopping without it (it is re-read on the next start)", pc->name,
-                      STOP_GRACE_S);
+                LOG_W("pipeline",
+                      "pipeline %s: the open transaction did not end within %d s; "
+                      "stopping without it (it is re-read on the next start)",
+                      pc->name, STOP_GRACE_S);
                 break;
             }
         }
@@ -487,9 +503,9 @@ static void *pipeline__main(void *arg)
         if (progressed) backoff = pc->retry_min_ms ? pc->retry_min_ms : 200;
         /* jitter: 75%..125% of the backoff */
         uint32_t wait_ms = backoff - backoff / 4 + (uint32_t)(rand() % (int)(backoff / 2 + 1));
-        LOG_E("pipeline", "pipeline %s: %s [%s, %s]; retrying in %.1f s", pc->name,
-              cot_err_msg(), cot_err_name(rc),
-              cot_err_retriable(rc) ? "retriable" : "needs a fix", wait_ms / 1000.0);
+        LOG_E("pipeline", "pipeline %s: %s [%s, %s]; retrying in %.1f s", pc->name, cot_err_msg(),
+              cot_err_name(rc), cot_err_retriable(rc) ? "retriable" : "needs a fix",
+              wait_ms / 1000.0);
         pipeline__set_error(pl, cot_err_msg());
         pipeline__set_state(pl, PS_ERROR);
         struct timespec until;

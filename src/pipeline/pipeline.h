@@ -32,10 +32,10 @@ const char *pipeline_state_name(pipeline_state st);
 
 typedef struct pipeline_status {
     pipeline_state state;
-    cot_pos pos;          /* last position committed on the target */
-    uint32_t source_ts;   /* source timestamp of the last transaction applied */
-    double delay_s;       /* now - source_ts, 0 when caught up and idle; -1 unknown */
-    uint64_t inserts;     /* committed row changes by kind */
+    cot_pos pos;        /* last position committed on the target */
+    uint32_t source_ts; /* source timestamp of the last transaction applied */
+    double delay_s;     /* now - source_ts, 0 when caught up and idle; -1 unknown */
+    uint64_t inserts;   /* committed row changes by kind */
     uint64_t updates;
     uint64_t deletes;
     uint64_t transactions;

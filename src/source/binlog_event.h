@@ -62,8 +62,8 @@ enum binlog_event_type {
     BEV_MARIA_DELETE_ROWS_COMPRESSED = 171,
 };
 
-#define BINLOG_HEADER_LEN 19
-#define BINLOG_CHECKSUM_NONE 0
+#define BINLOG_HEADER_LEN     19
+#define BINLOG_CHECKSUM_NONE  0
 #define BINLOG_CHECKSUM_CRC32 1
 
 typedef struct binlog_header {
@@ -79,8 +79,8 @@ typedef struct binlog_header {
 typedef struct binlog_fde {
     uint16_t binlog_version;
     char server_version[51];
-    uint8_t header_len;         /* common header length, 19 */
-    uint8_t checksum_alg;       /* BINLOG_CHECKSUM_NONE or _CRC32 */
+    uint8_t header_len;           /* common header length, 19 */
+    uint8_t checksum_alg;         /* BINLOG_CHECKSUM_NONE or _CRC32 */
     uint8_t post_header_len[256]; /* by event type; 0 where not given */
 } binlog_fde;
 
@@ -137,19 +137,19 @@ typedef struct binlog_tablemap {
     char *schema;
     char *table;
     uint32_t n_cols;
-    uint8_t *types;      /* n_cols type codes */
-    uint16_t *meta;      /* n_cols metadata values */
-    uint8_t *nullable;   /* n_cols booleans */
+    uint8_t *types;    /* n_cols type codes */
+    uint16_t *meta;    /* n_cols metadata values */
+    uint8_t *nullable; /* n_cols booleans */
     /* Optional metadata (binlog_row_metadata=MINIMAL/FULL); NULL / 0 when absent. */
-    uint8_t *is_unsigned;  /* n_cols booleans; only meaningful for numeric columns */
+    uint8_t *is_unsigned; /* n_cols booleans; only meaningful for numeric columns */
     bool has_signedness;
-    uint16_t *collation;   /* n_cols collation ids; 0 for non-string columns */
+    uint16_t *collation; /* n_cols collation ids; 0 for non-string columns */
     bool has_collation;
-    char **col_names;      /* n_cols names */
+    char **col_names; /* n_cols names */
     uint32_t n_pk;
-    uint32_t *pk;          /* column indexes */
-    char ***enum_values;   /* per column NULL or NULL-terminated list (ENUM) */
-    char ***set_values;    /* per column NULL or NULL-terminated list (SET) */
+    uint32_t *pk;        /* column indexes */
+    char ***enum_values; /* per column NULL or NULL-terminated list (ENUM) */
+    char ***set_values;  /* per column NULL or NULL-terminated list (SET) */
 } binlog_tablemap;
 cot_err binlog_tablemap_parse(const binlog_fde *fde, const uint8_t *ev, size_t len, arena *a,
                               binlog_tablemap *tm);
@@ -176,7 +176,8 @@ cot_err binlog_rows_head_parse(const binlog_fde *fde, const uint8_t *ev, size_t 
 cot_err binlog_rows_decode(const binlog_fde *fde, const uint8_t *ev, size_t len, cot_table *tbl,
                            cot_chunk *ck);
 
-/* binlog_event_type_name returns a name like "TABLE_MAP" or "UNKNOWN(200)" (static buffer per thread). */
+/* binlog_event_type_name returns a name like "TABLE_MAP" or "UNKNOWN(200)" (static buffer per
+ * thread). */
 const char *binlog_event_type_name(uint8_t type);
 
 #endif

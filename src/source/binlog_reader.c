@@ -15,8 +15,8 @@
 #include <string.h>
 
 struct binlog_reader {
-    MYSQL *repl;   /* dumping connection: no queries once open */
-    MYSQL *ctl;    /* control queries */
+    MYSQL *repl; /* dumping connection: no queries once open */
+    MYSQL *ctl;  /* control queries */
     MARIADB_RPL *rpl;
     MARIADB_RPL_EVENT *event;
     char name[128];
@@ -64,12 +64,13 @@ MYSQL *binlog_conn_open(const cot_url *url, const char *role, const char *name,
     if (!mysql_real_connect(conn, host, url->user, url->password, NULL, port, NULL,
                             CLIENT_REMEMBER_OPTIONS)) {
         char what[512];
-        snprintf(what, sizeof(what), "cannot connect to %s '%s' at %s", role, name,
-                 url->redacted);
+        snprintf(what, sizeof(what), "cannot connect to %s '%s' at %s", role, name, url->redacted);
         if (binlog_conn_error(conn, what) == COT_ERR_NET) {
             char msg[2048];
-            snprintf(msg, sizeof(msg), "%s: is the server running and is %s:%u the right "
-                     "host and port?", cot_err_msg(), host, port);
+            snprintf(msg, sizeof(msg),
+                     "%s: is the server running and is %s:%u the right "
+                     "host and port?",
+                     cot_err_msg(), host, port);
             cot_err_set(COT_ERR_NET, "%s", msg);
         }
         mysql_close(conn);
@@ -100,11 +101,12 @@ cot_err binlog_source_end(MYSQL *conn, const char *name, cot_pos *pos)
     MYSQL_ROW row = mysql_fetch_row(res);
     if (!row || !row[0] || !row[1]) {
         mysql_free_result(res);
-        return cot_err_set(COT_ERR_CONFIG,
-                           "source '%s' has no binary log: SHOW MASTER STATUS is empty. Enable it "
-                           "in the server's my.cnf (log_bin=binlog, binlog_format=ROW, server_id=N) "
-                           "and restart the server",
-                           name);
+        return cot_err_set(
+            COT_ERR_CONFIG,
+            "source '%s' has no binary log: SHOW MASTER STATUS is empty. Enable it "
+            "in the server's my.cnf (log_bin=binlog, binlog_format=ROW, server_id=N) "
+            "and restart the server",
+            name);
     }
     memset(pos, 0, sizeof(*pos));
     snprintf(pos->file, sizeof(pos->file), "%s", row[0]);

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define TABLE_MAP_MAX 4096 /* table ids kept before the map is cleared */
+#define TABLE_MAP_MAX  4096 /* table ids kept before the map is cleared */
 #define EMPTY_TX_FLUSH 2000 /* filtered transactions between position updates */
 
 typedef enum tx_state {
@@ -35,13 +35,13 @@ struct binlog_stream {
     binlog_stream_conf conf;
     binlog_fde fde;
     bool have_fde;
-    cot_pos cur;          /* position after the last event processed */
-    cot_pos emitted;      /* end position of the last emitted transaction */
+    cot_pos cur;     /* position after the last event processed */
+    cot_pos emitted; /* end position of the last emitted transaction */
     tx_state state;
-    bool standalone;      /* the GTID said: one statement, no COMMIT */
+    bool standalone; /* the GTID said: one statement, no COMMIT */
     char tx_gtid[128];
-    cot_chunk *ck;        /* chunk being filled, NULL if none */
-    uint64_t seq;         /* transactions emitted */
+    cot_chunk *ck;          /* chunk being filled, NULL if none */
+    uint64_t seq;           /* transactions emitted */
     uint32_t empty_pending; /* filtered transactions since the last emit */
     bool caught_up;
     tmap_entry *tmap;
@@ -255,8 +255,7 @@ static cot_err stream__table_map(binlog_stream *bs, const uint8_t *ev, size_t le
     if (bs->fde.checksum_alg == BINLOG_CHECKSUM_CRC32 && body_len >= 4) body_len -= 4;
     if (body_len < 6) return cot_err_set(COT_ERR_MALFORMED, "at %s: TABLE_MAP too short", where);
     uint64_t table_id = (uint64_t)body[0] | (uint64_t)body[1] << 8 | (uint64_t)body[2] << 16 |
-                        (uint64_t)body[3] << 24 | (uint64_t)body[4] << 32 |
-                        (uint64_t)body[5] << 40;
+                        (uint64_t)body[3] << 24 | (uint64_t)body[4] << 32 | (uint64_t)body[5] << 40;
     tmap_entry *te = stream__tmap_find(bs, table_id);
     if (te && te->body_len == body_len && memcmp(te->body, body, body_len) == 0) return COT_OK;
 
@@ -394,15 +393,18 @@ cot_err binlog_stream_feed(binlog_stream *bs, const uint8_t *ev, size_t len)
         }
         snprintf(bs->tx_gtid, sizeof(bs->tx_gtid), "%s", g.text);
         bs->standalone = g.standalone;
-        stream__set_state(bs, (h.type == BEV_MARIA_GTID && !g.standalone) ? TX_OPEN
-                                                                           : TX_GTID_SEEN);
+        stream__set_state(bs, (h.type == BEV_MARIA_GTID && !g.standalone) ? TX_OPEN : TX_GTID_SEEN);
         return COT_OK;
     }
     case BEV_QUERY:
-    case BEV_MARIA_QUERY_COMPRESSED: return stream__query(bs, &h, ev, len, where);
-    case BEV_XID: return stream__end_tx(bs, h.timestamp);
-    case BEV_TABLE_MAP: return stream__table_map(bs, ev, len, where);
-    case BEV_HEARTBEAT: return binlog_stream_idle(bs);
+    case BEV_MARIA_QUERY_COMPRESSED:
+        return stream__query(bs, &h, ev, len, where);
+    case BEV_XID:
+        return stream__end_tx(bs, h.timestamp);
+    case BEV_TABLE_MAP:
+        return stream__table_map(bs, ev, len, where);
+    case BEV_HEARTBEAT:
+        return binlog_stream_idle(bs);
     case BEV_PARTIAL_UPDATE_ROWS:
         return cot_err_set(COT_ERR_UNSUPPORTED,
                            "at %s: a partial JSON update event: set binlog_row_value_options='' "

@@ -28,9 +28,8 @@ typedef struct binlog_stream binlog_stream;
 
 /* binlog_route_fn decides whether rows of schema.table are wanted and under
  * which target name; returns false to skip the table. */
-typedef bool (*binlog_route_fn)(void *ctx, const char *schema, const char *table,
-                                char *out_schema, size_t schema_cap, char *out_table,
-                                size_t table_cap);
+typedef bool (*binlog_route_fn)(void *ctx, const char *schema, const char *table, char *out_schema,
+                                size_t schema_cap, char *out_table, size_t table_cap);
 /* binlog_emit_fn receives a finished chunk and always takes ownership. */
 typedef cot_err (*binlog_emit_fn)(void *ctx, cot_chunk *ck);
 

@@ -13,7 +13,7 @@
 
 typedef struct is_column {
     char *name;
-    char *data_type;   /* lower case: "int", "varchar", ... */
+    char *data_type; /* lower case: "int", "varchar", ... */
     bool is_unsigned;
     uint16_t collation; /* 0 for non-string columns */
     const char *charset;
@@ -93,7 +93,7 @@ static cot_err schema__query(schema_cache *sc, const char *sql, MYSQL_RES **out)
 {
     if (mysql_real_query(sc->conn, sql, strlen(sql)) != 0) {
         unsigned no = mysql_errno(sc->conn);
-        cot_err code = (no >= 2000 && no < 3000) ? COT_ERR_NET
+        cot_err code = (no >= 2000 && no < 3000)                  ? COT_ERR_NET
                        : (no == 1142 || no == 1143 || no == 1227) ? COT_ERR_AUTH
                                                                   : COT_ERR_SQL;
         return cot_err_set(code, "reading the source schema failed: %s (error %u)",
@@ -112,7 +112,8 @@ static cot_err schema__load_collations(schema_cache *sc)
     if (sc->collations_loaded || !sc->conn) return COT_OK;
     MYSQL_RES *res;
     cot_err rc = schema__query(
-        sc, "SELECT ID, CHARACTER_SET_NAME, COLLATION_NAME FROM information_schema.COLLATIONS", &res);
+        sc, "SELECT ID, CHARACTER_SET_NAME, COLLATION_NAME FROM information_schema.COLLATIONS",
+        &res);
     if (rc) return rc;
     uint64_t n = mysql_num_rows(res);
     sc->collations = calloc(n ? n : 1, sizeof(collation_entry));
@@ -219,33 +220,51 @@ bool schema_types_compatible(uint8_t type, uint16_t meta, const char *dt)
     }
 #define IS(s) (strcmp(dt, s) == 0)
     switch (real) {
-    case CT_TINY: return IS("tinyint") || IS("bool") || IS("boolean");
-    case CT_SHORT: return IS("smallint");
-    case CT_INT24: return IS("mediumint");
-    case CT_LONG: return IS("int") || IS("integer");
-    case CT_LONGLONG: return IS("bigint");
-    case CT_FLOAT: return IS("float");
-    case CT_DOUBLE: return IS("double") || IS("real") || IS("double precision");
+    case CT_TINY:
+        return IS("tinyint") || IS("bool") || IS("boolean");
+    case CT_SHORT:
+        return IS("smallint");
+    case CT_INT24:
+        return IS("mediumint");
+    case CT_LONG:
+        return IS("int") || IS("integer");
+    case CT_LONGLONG:
+        return IS("bigint");
+    case CT_FLOAT:
+        return IS("float");
+    case CT_DOUBLE:
+        return IS("double") || IS("real") || IS("double precision");
     case CT_DECIMAL:
-    case CT_NEWDECIMAL: return IS("decimal") || IS("numeric") || IS("fixed");
-    case CT_BIT: return IS("bit");
-    case CT_YEAR: return IS("year");
+    case CT_NEWDECIMAL:
+        return IS("decimal") || IS("numeric") || IS("fixed");
+    case CT_BIT:
+        return IS("bit");
+    case CT_YEAR:
+        return IS("year");
     case CT_DATE:
-    case CT_NEWDATE: return IS("date");
+    case CT_NEWDATE:
+        return IS("date");
     case CT_TIME:
-    case CT_TIME2: return IS("time");
+    case CT_TIME2:
+        return IS("time");
     case CT_DATETIME:
-    case CT_DATETIME2: return IS("datetime");
+    case CT_DATETIME2:
+        return IS("datetime");
     case CT_TIMESTAMP:
-    case CT_TIMESTAMP2: return IS("timestamp");
-    case CT_ENUM: return IS("enum");
-    case CT_SET: return IS("set");
+    case CT_TIMESTAMP2:
+        return IS("timestamp");
+    case CT_ENUM:
+        return IS("enum");
+    case CT_SET:
+        return IS("set");
     case CT_VARCHAR:
-    case CT_VAR_STRING: return IS("varchar") || IS("varbinary") || IS("char") || IS("binary");
+    case CT_VAR_STRING:
+        return IS("varchar") || IS("varbinary") || IS("char") || IS("binary");
     case CT_STRING:
         return IS("char") || IS("binary") || IS("inet6") || IS("inet4") || IS("uuid") ||
                IS("varchar") || IS("varbinary");
-    case CT_JSON: return IS("json");
+    case CT_JSON:
+        return IS("json");
     case CT_GEOMETRY:
         return IS("geometry") || IS("point") || IS("linestring") || IS("polygon") ||
                IS("multipoint") || IS("multilinestring") || IS("multipolygon") ||
@@ -256,7 +275,8 @@ bool schema_types_compatible(uint8_t type, uint16_t meta, const char *dt)
     case CT_BLOB:
         return strstr(dt, "blob") != NULL || strstr(dt, "text") != NULL || IS("json") ||
                IS("longtext");
-    default: return true; /* a type we do not know: the decoder decides */
+    default:
+        return true; /* a type we do not know: the decoder decides */
     }
 #undef IS
 }

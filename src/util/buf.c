@@ -37,6 +37,7 @@ void buf_reserve(buf *b, size_t extra)
     if (!d) abort();
     b->data = d;
     b->cap = cap;
+    b->data[b->len] = '\0';
 }
 
 void buf_append(buf *b, const void *data, size_t n)

@@ -23,7 +23,7 @@ typedef enum cot_err {
     COT_ERR_AUTH,        /* access denied, missing privilege */
     COT_ERR_IO,          /* local file system */
     COT_ERR_NOMEM,
-    COT_ERR_STOPPED,     /* a stop was requested */
+    COT_ERR_STOPPED, /* a stop was requested */
     COT_ERR_NOT_FOUND,
     COT_ERR__COUNT
 } cot_err;

@@ -119,8 +119,9 @@ void log_msg(log_level level, const char *tag, const char *fmt, ...)
     if (log_json) {
         char esc[8200];
         json_escape_into(esc, sizeof(esc), msg);
-        len = snprintf(line, sizeof(line), "{\"ts\":\"%s\",\"level\":\"%s\",\"tag\":\"%s\",\"msg\":\"%s\"}\n",
-                       ts, level_names[level], tag, esc);
+        len = snprintf(line, sizeof(line),
+                       "{\"ts\":\"%s\",\"level\":\"%s\",\"tag\":\"%s\",\"msg\":\"%s\"}\n", ts,
+                       level_names[level], tag, esc);
     } else {
         len = snprintf(line, sizeof(line), "%s %-5s [%s] %s\n", ts, level_names[level], tag, msg);
     }

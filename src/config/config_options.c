@@ -1,0 +1,586 @@
+/*
+ * THE option table: every configuration key cotter reads is one row here, and
+ * both the loader (validation, defaults) and docs/config.md (config_write_docs)
+ * come from it. Also the value parsers shared by the loader and the defaults,
+ * so a default is always written in the same syntax a user would write.
+ * Adding an option: add a row, read it in config.c, regenerate docs/config.md.
+ * Read-only data and pure functions: any thread.
+ */
+#include "config/config_options.h"
+#include "config/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define KB   ((uint64_t)1024)
+#define MB   (1024 * KB)
+#define GB   (1024 * MB)
+#define SEC  ((uint64_t)1000)
+#define MIN  (60 * SEC)
+#define HOUR (60 * MIN)
+#define DAY  (24 * HOUR)
+
+#define P "channels.*.pipelines[]"
+
+/* clang-format off */
+const copt config_options[] = {
+    {"data_dir", COPT_STRING, "./var", 0, 0, NULL, 0, 0,
+     "Directory for the meta store, logs (logs/cotter.log), status files (status/PIPELINE.json) "
+     "and spill files; created if missing. A relative path is relative to the working directory."},
+
+    {"manager", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
+     "The manager: HTTP API, console and metrics."},
+    {"manager.listen", COPT_STRING, "127.0.0.1:8080", 0, 0, NULL, 0, 0,
+     "host:port the HTTP API, console and /metrics listen on ([::1]:8080 for IPv6)."},
+
+    {"log", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
+     "Logging to stderr and DATA_DIR/logs/cotter.log."},
+    {"log.level", COPT_ENUM, "info", 0, 0, "error|warn|info|debug", 0, COPT_RELOADABLE,
+     "Most verbose level written (`cotter run --log-level` overrides it)."},
+    {"log.json", COPT_BOOL, "false", 0, 0, NULL, 0, COPT_RELOADABLE,
+     "Write JSON lines instead of text lines."},
+
+    {"sources", COPT_MAP, NULL, 0, 0, NULL, 0, COPT_REQUIRED,
+     "Databases cotter reads the binlog of, by name (letters, digits, '_' and '-')."},
+    {"sources.*", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
+     "One source database."},
+    {"sources.*.url", COPT_URL, NULL, 0, 0, "mysql|mariadb", 0, COPT_REQUIRED | COPT_SECRET,
+     "mysql://user:password@host:port of the source; the user needs REPLICATION SLAVE, "
+     "REPLICATION CLIENT and SELECT."},
+    {"sources.*.server_id", COPT_UINT, NULL, 1, 4294967295ull, NULL, 0, COPT_REQUIRED,
+     "Replica server id cotter registers with; unique among the source's replicas. The n-th "
+     "pipeline reading the same source uses server_id + n - 1."},
+    {"sources.*.connect_timeout", COPT_DURATION, "5s", 1 * SEC, HOUR, NULL, 1000, 0,
+     "Timeout of a connection attempt (whole seconds; a bare number is seconds)."},
+    {"sources.*.read_timeout", COPT_DURATION, "30s", 1 * SEC, DAY, NULL, 1000, 0,
+     "A connection that sends nothing for this long is dropped and reconnected; must be "
+     "longer than heartbeat."},
+    {"sources.*.heartbeat", COPT_DURATION, "1s", 1 * SEC, HOUR, NULL, 1000, 0,
+     "Heartbeat period asked from the source while its binlog is idle; keeps the stored "
+     "position current."},
+
+    {"targets", COPT_MAP, NULL, 0, 0, NULL, 0, COPT_REQUIRED,
+     "Databases cotter writes to, by name (letters, digits, '_' and '-')."},
+    {"targets.*", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
+     "One target database."},
+    {"targets.*.url", COPT_URL, NULL, 0, 0, "mysql|mariadb", 0, COPT_REQUIRED | COPT_SECRET,
+     "mysql://user:password@host:port of the target; the user needs INSERT, UPDATE, DELETE, "
+     "SELECT on the mapped tables and CREATE on the `cotter` schema (positions)."},
+    {"targets.*.connect_timeout", COPT_DURATION, "5s", 1 * SEC, HOUR, NULL, 1000, 0,
+     "Timeout of a connection attempt (whole seconds; a bare number is seconds)."},
+    {"targets.*.read_timeout", COPT_DURATION, "30s", 1 * SEC, DAY, NULL, 1000, 0,
+     "Timeout waiting for a statement's result."},
+    {"targets.*.write_timeout", COPT_DURATION, "30s", 1 * SEC, DAY, NULL, 1000, 0,
+     "Timeout sending a statement."},
+
+    {"channels", COPT_MAP, NULL, 0, 0, NULL, 0, COPT_REQUIRED,
+     "Units of sync that are started and stopped together, by name (letters, digits, '_' "
+     "and '-'); at least one."},
+    {"channels.*", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
+     "One channel: one pipeline (one-way) or two (two-way)."},
+    {"channels.*.pipelines", COPT_LIST, NULL, 0, 0, NULL, 0, COPT_REQUIRED,
+     "The directed flows source -> target of this channel; at least one."},
+    {P, COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
+     "One pipeline: select (read binlog) -> extract -> transform -> load (apply to target)."},
+    {P ".name", COPT_STRING, NULL, 0, 0, NULL, 0, COPT_REQUIRED,
+     "Pipeline name, unique across the file (letters, digits, '_' and '-'); keys its stored "
+     "position, so renaming it starts over."},
+    {P ".source", COPT_STRING, NULL, 0, 0, NULL, 0, COPT_REQUIRED,
+     "Name of a source under `sources`."},
+    {P ".target", COPT_STRING, NULL, 0, 0, NULL, 0, COPT_REQUIRED,
+     "Name of a target under `targets`."},
+    {P ".snapshot", COPT_ENUM, "never", 0, 0, "initial|never", 0, 0,
+     "initial: copy the existing rows before streaming; never: stream changes only."},
+    {P ".start", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
+     "Where to start when the target has no stored position (a stored position always "
+     "wins). Without it: the source's current end of binlog. Give file (and pos) or gtid."},
+    {P ".start.file", COPT_STRING, NULL, 0, 0, NULL, 0, 0,
+     "Binlog file name, e.g. binlog.000042."},
+    {P ".start.pos", COPT_UINT, "4", 4, UINT64_MAX, NULL, 0, 0,
+     "Position in start.file (4 is the first event)."},
+    {P ".start.gtid", COPT_STRING, NULL, 0, 0, NULL, 0, 0,
+     "GTID position to start after, e.g. 0-1-55 (MariaDB; comma-separated for several "
+     "domains)."},
+    {P ".batch", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
+     "How the load stage groups source transactions into one target transaction; a batch "
+     "is committed when any limit is reached, always at a transaction boundary."},
+    {P ".batch.rows", COPT_UINT, "2000", 1, 1000000, NULL, 0, 0,
+     "Rows per batch."},
+    {P ".batch.bytes", COPT_SIZE, "8MB", 1 * KB, 1 * GB, NULL, 0, 0,
+     "Bytes of row data per batch."},
+    {P ".batch.ms", COPT_DURATION, "200ms", 1, HOUR, NULL, 1, 0,
+     "Longest time a change waits in an open batch (a bare number is milliseconds)."},
+    {P ".queue", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
+     "The bounded queue between select and load; a fuller queue makes select wait."},
+    {P ".queue.rows", COPT_UINT, "20000", 1, 100000000, NULL, 0, 0,
+     "Rows the queue holds at most."},
+    {P ".queue.bytes", COPT_SIZE, "64MB", 64 * KB, 64 * GB, NULL, 0, 0,
+     "Bytes of row data the queue holds at most; a larger transaction spills to DATA_DIR."},
+    {P ".retry", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
+     "Backoff after a failure (lost connection, schema problem): the wait doubles from "
+     "min_ms up to max_ms, and resets after a successful run."},
+    {P ".retry.min_ms", COPT_DURATION, "200ms", 10, HOUR, NULL, 1, 0,
+     "First wait (a bare number is milliseconds)."},
+    {P ".retry.max_ms", COPT_DURATION, "30s", 10, DAY, NULL, 1, 0,
+     "Longest wait; at least min_ms (a bare number is milliseconds)."},
+    {P ".tables", COPT_LIST, NULL, 0, 0, NULL, 0, COPT_REQUIRED,
+     "Which source tables this pipeline copies, and where to; at least one. A table takes "
+     "the first entry that matches it; tables matching no entry are skipped."},
+    {P ".tables[]", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
+     "One mapping."},
+    {P ".tables[].match", COPT_STRING, NULL, 0, 0, NULL, 0, COPT_REQUIRED,
+     "`schema.table` glob, case-sensitive: `*` and `?` (never across the `.`), `[abc]`, "
+     "`[a-z]`, `[!x]`; `\\` escapes. E.g. `shop.*`, `shop.order_*`."},
+    {P ".tables[].to", COPT_STRING, NULL, 0, 0, NULL, 0, 0,
+     "Target schema.table template with {schema} and {table}, e.g. warehouse.{table} or "
+     "{schema}.{table}_copy. Without it rows go to the same schema.table."},
+    {P ".tables[].columns", COPT_LIST, NULL, 0, 0, NULL, 0, COPT_PLANNED,
+     "Only these columns."},
+    {P ".tables[].exclude", COPT_LIST, NULL, 0, 0, NULL, 0, COPT_PLANNED,
+     "All columns but these."},
+    {P ".tables[].where", COPT_STRING, NULL, 0, 0, NULL, 0, COPT_PLANNED,
+     "Row filter, an SQL expression over the row's columns."},
+};
+/* clang-format on */
+
+const size_t config_n_options = sizeof(config_options) / sizeof(config_options[0]);
+
+const copt *copt_find(const char *path)
+{
+    for (size_t i = 0; i < config_n_options; i++) {
+        if (strcmp(config_options[i].path, path) == 0) return &config_options[i];
+    }
+    return NULL;
+}
+
+const char *copt_key(const copt *o)
+{
+    const char *dot = strrchr(o->path, '.');
+    return dot ? dot + 1 : o->path;
+}
+
+bool copt_is_child(const copt *o, const char *parent)
+{
+    size_t n = strlen(o->path);
+    if (n >= 2 && strcmp(o->path + n - 2, "[]") == 0) return false; /* a list's item block */
+    const char *dot = strrchr(o->path, '.');
+    size_t pn = dot ? (size_t)(dot - o->path) : 0;
+    return strlen(parent) == pn && strncmp(o->path, parent, pn) == 0;
+}
+
+const char *copt_type_name(copt_type type)
+{
+    switch (type) {
+    case COPT_STRING:
+        return "string";
+    case COPT_UINT:
+        return "uint";
+    case COPT_BOOL:
+        return "bool";
+    case COPT_DURATION:
+        return "duration";
+    case COPT_SIZE:
+        return "size";
+    case COPT_ENUM:
+        return "enum";
+    case COPT_URL:
+        return "url";
+    case COPT_LIST:
+        return "list";
+    case COPT_BLOCK:
+        return "block";
+    case COPT_MAP:
+        return "map";
+    }
+    return "?";
+}
+
+/* opt__digits parses a run of decimal digits at *s into *out, advancing *s;
+ * returns false on no digits or overflow. */
+static bool opt__digits(const char **s, uint64_t *out)
+{
+    const char *p = *s;
+    uint64_t v = 0;
+    if (!isdigit((unsigned char)*p)) return false;
+    while (isdigit((unsigned char)*p)) {
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10) return false;
+        v = v * 10 + d;
+        p++;
+    }
+    *s = p;
+    *out = v;
+    return true;
+}
+
+static bool opt__overflow_mul(uint64_t a, uint64_t b, uint64_t *out)
+{
+    if (a != 0 && b > UINT64_MAX / a) return true;
+    *out = a * b;
+    return false;
+}
+
+bool copt_parse_uint(const char *s, uint64_t *out, char *why, size_t why_cap)
+{
+    const char *p = s;
+    uint64_t v;
+    if (opt__digits(&p, &v) && *p == '\0') {
+        *out = v;
+        return true;
+    }
+    size_t n_digits = strspn(s, "0123456789");
+    if (s[0] == '-' && isdigit((unsigned char)s[1]))
+        snprintf(why, why_cap, "expected a number >= 0, got '%s'", s);
+    else if (n_digits > 0 && s[n_digits] == '\0')
+        snprintf(why, why_cap, "'%s' is too large", s);
+    else
+        snprintf(why, why_cap, "expected a number, got '%s'", s);
+    return false;
+}
+
+bool copt_parse_bool(const char *s, bool *out, char *why, size_t why_cap)
+{
+    static const char *const yes[] = {"true", "yes", "on"};
+    static const char *const no[] = {"false", "no", "off"};
+    for (size_t i = 0; i < 3; i++) {
+        if (strcasecmp(s, yes[i]) == 0) {
+            *out = true;
+            return true;
+        }
+        if (strcasecmp(s, no[i]) == 0) {
+            *out = false;
+            return true;
+        }
+    }
+    snprintf(why, why_cap, "expected true or false, got '%s'", s);
+    return false;
+}
+
+bool copt_parse_duration(const char *s, uint32_t unit_ms, uint64_t *out_ms, char *why,
+                         size_t why_cap)
+{
+    static const struct {
+        const char *name;
+        uint64_t ms;
+    } units[] = {{"ms", 1}, {"s", SEC}, {"m", MIN}, {"h", HOUR}, {"d", DAY}};
+    const char *p = s;
+    uint64_t total = 0, v;
+    if (!opt__digits(&p, &v)) goto bad;
+    if (*p == '\0') {
+        if (opt__overflow_mul(v, unit_ms ? unit_ms : 1, &total)) goto bad;
+        *out_ms = total;
+        return true;
+    }
+    for (;;) {
+        size_t n = 0;
+        while (isalpha((unsigned char)p[n])) n++;
+        size_t u;
+        for (u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
+            if (strlen(units[u].name) == n && strncmp(p, units[u].name, n) == 0) break;
+        }
+        if (u == sizeof(units) / sizeof(units[0])) goto bad;
+        uint64_t part;
+        if (opt__overflow_mul(v, units[u].ms, &part) || total > UINT64_MAX - part) goto bad;
+        total += part;
+        p += n;
+        if (*p == '\0') break;
+        if (!opt__digits(&p, &v)) goto bad;
+    }
+    *out_ms = total;
+    return true;
+bad:
+    snprintf(why, why_cap, "expected a duration like 200ms, 5s, 1m or 1h, got '%s'", s);
+    return false;
+}
+
+bool copt_parse_size(const char *s, uint64_t *out, char *why, size_t why_cap)
+{
+    static const struct {
+        const char *name;
+        uint64_t mult;
+    } units[] = {{"", 1},     {"b", 1},       {"k", KB},       {"kb", KB},      {"kib", KB},
+                 {"m", MB},   {"mb", MB},     {"mib", MB},     {"g", GB},       {"gb", GB},
+                 {"gib", GB}, {"t", GB * KB}, {"tb", GB * KB}, {"tib", GB * KB}};
+    const char *p = s;
+    uint64_t v;
+    if (!opt__digits(&p, &v)) goto bad;
+    while (*p == ' ') p++;
+    for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
+        if (strcasecmp(p, units[u].name) == 0) {
+            if (opt__overflow_mul(v, units[u].mult, out)) goto bad;
+            return true;
+        }
+    }
+bad:
+    snprintf(why, why_cap, "expected a size like 512KB, 64MB or 1GiB, got '%s'", s);
+    return false;
+}
+
+int copt_enum_index(const char *values, const char *s)
+{
+    int idx = 0;
+    size_t sn = strlen(s);
+    for (const char *p = values; *p; idx++) {
+        size_t n = strcspn(p, "|");
+        if (n == sn && strncasecmp(p, s, n) == 0) return idx;
+        p += n;
+        if (*p == '|') p++;
+    }
+    return -1;
+}
+
+void copt_format_duration(uint64_t ms, char *out, size_t cap)
+{
+    if (ms != 0 && ms % DAY == 0)
+        snprintf(out, cap, "%" PRIu64 "d", ms / DAY);
+    else if (ms != 0 && ms % HOUR == 0)
+        snprintf(out, cap, "%" PRIu64 "h", ms / HOUR);
+    else if (ms != 0 && ms % MIN == 0)
+        snprintf(out, cap, "%" PRIu64 "m", ms / MIN);
+    else if (ms != 0 && ms % SEC == 0)
+        snprintf(out, cap, "%" PRIu64 "s", ms / SEC);
+    else
+        snprintf(out, cap, "%" PRIu64 "ms", ms);
+}
+
+void copt_format_size(uint64_t bytes, char *out, size_t cap)
+{
+    if (bytes != 0 && bytes % GB == 0)
+        snprintf(out, cap, "%" PRIu64 "GB", bytes / GB);
+    else if (bytes != 0 && bytes % MB == 0)
+        snprintf(out, cap, "%" PRIu64 "MB", bytes / MB);
+    else if (bytes != 0 && bytes % KB == 0)
+        snprintf(out, cap, "%" PRIu64 "KB", bytes / KB);
+    else
+        snprintf(out, cap, "%" PRIu64 "B", bytes);
+}
+
+int copt_edit_distance(const char *a, const char *b)
+{
+    size_t an = strlen(a), bn = strlen(b);
+    if (an > 64 || bn > 64) return 99;
+    int row[65];
+    for (size_t j = 0; j <= bn; j++) row[j] = (int)j;
+    for (size_t i = 1; i <= an; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= bn; j++) {
+            int up = row[j];
+            int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            int best = diag + cost;
+            if (row[j] + 1 < best) best = row[j] + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[bn] > 99 ? 99 : row[bn];
+}
+
+/* ---- documentation ---------------------------------------------------- */
+
+/* docs__path writes o's path for readers: "*" becomes NAME. */
+static void docs__path(const char *path, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (const char *p = path; *p && o + 5 < cap; p++) {
+        if (*p == '*') {
+            memcpy(out + o, "NAME", 4);
+            o += 4;
+        } else {
+            out[o++] = *p;
+        }
+    }
+    out[o] = '\0';
+}
+
+/* docs__bounds writes o's bounds ("1..1000000", "1s..1h") or "". */
+static void docs__bounds(const copt *o, char *out, size_t cap)
+{
+    char lo[32], hi[32];
+    out[0] = '\0';
+    if (o->min == 0 && o->max == 0) return;
+    switch (o->type) {
+    case COPT_DURATION:
+        copt_format_duration(o->min, lo, sizeof(lo));
+        copt_format_duration(o->max, hi, sizeof(hi));
+        break;
+    case COPT_SIZE:
+        copt_format_size(o->min, lo, sizeof(lo));
+        copt_format_size(o->max, hi, sizeof(hi));
+        break;
+    default:
+        snprintf(lo, sizeof(lo), "%" PRIu64, o->min);
+        if (o->max == UINT64_MAX)
+            snprintf(hi, sizeof(hi), "2^64-1");
+        else
+            snprintf(hi, sizeof(hi), "%" PRIu64, o->max);
+        break;
+    }
+    snprintf(out, cap, "%s..%s", lo, hi);
+}
+
+/* docs__type writes the type column: "enum: a, b", "url: mysql://, mariadb://". */
+static void docs__type(const copt *o, char *out, size_t cap)
+{
+    size_t n = (size_t)snprintf(out, cap, "%s", copt_type_name(o->type));
+    if (o->type == COPT_LIST && n < cap) {
+        char item[256];
+        snprintf(item, sizeof(item), "%s[]", o->path);
+        snprintf(out + n, cap - n, "%s", copt_find(item) ? " of blocks" : " of strings");
+    }
+    if ((o->type != COPT_ENUM && o->type != COPT_URL) || !o->values || n >= cap) return;
+    n += (size_t)snprintf(out + n, cap - n, ": ");
+    for (const char *p = o->values; *p && n < cap;) {
+        size_t len = strcspn(p, "|");
+        n += (size_t)snprintf(out + n, cap - n, "%s%.*s%s", p == o->values ? "" : ", ", (int)len, p,
+                              o->type == COPT_URL ? "://" : "");
+        p += len;
+        if (*p == '|') p++;
+    }
+}
+
+static void docs__flags(const copt *o, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s%s%s%s", (o->flags & COPT_REQUIRED) ? "required " : "",
+             (o->flags & COPT_SECRET) ? "secret " : "",
+             (o->flags & COPT_RELOADABLE) ? "reloadable " : "",
+             (o->flags & COPT_PLANNED) ? "planned " : "");
+    size_t n = strlen(out);
+    if (n > 0) out[n - 1] = '\0';
+}
+
+static const char docs_intro[] =
+    "# cotter configuration reference\n"
+    "\n"
+    "<!-- Generated from the option table in src/config/config_options.c by\n"
+    "     `cotter config-doc`; do not edit by hand. -->\n"
+    "\n"
+    "cotter reads one YAML file (`cotter run -c cotter.yaml`). This page lists every key,\n"
+    "generated from the same table the loader validates against, so it cannot drift.\n"
+    "\n"
+    "## Value syntax\n"
+    "\n"
+    "- **Environment variables.** `${NAME}` in any value is replaced by the environment\n"
+    "  variable NAME; an unset variable is an error that names it. `${NAME:-fallback}`\n"
+    "  uses `fallback` when NAME is unset or empty. `$${` writes a literal `${`; any other\n"
+    "  `$` is literal. Keys (names of sources, targets, channels) are not expanded.\n"
+    "- **Names** of sources, targets, channels and pipelines: letters, digits, `_` and `-`,\n"
+    "  at most 64 characters. Pipeline names are unique across the file.\n"
+    "- **uint**: a decimal number, e.g. `2000`.\n"
+    "- **bool**: `true`/`false` (also `yes`/`no`, `on`/`off`).\n"
+    "- **duration**: a number with a unit `ms`, `s`, `m`, `h`, `d`, or several (`1m30s`).\n"
+    "  A bare number is in the unit the key's description names. Keys stored in whole\n"
+    "  seconds reject fractions of a second.\n"
+    "- **size**: a number with a unit `B`, `KB`, `MB`, `GB`, `TB` (also `K`, `KiB`, ...),\n"
+    "  all powers of 1024: `64MB` is 67108864 bytes. A bare number is bytes.\n"
+    "- **url**: `scheme://user:password@host:port[/database][?key=value&...]`. The password\n"
+    "  may contain `@`, `:` and `/`; a `?`, `%`, space or other special character is written\n"
+    "  percent-encoded (`%3F`, `%25`, `%20`). Put the password in the environment:\n"
+    "  `mysql://repl:${SHOP_PW}@db1:3306`. Passwords and secret-looking query values are\n"
+    "  shown as `***` in every log line and message. Only `mysql://` and `mariadb://` are\n"
+    "  implemented so far.\n"
+    "- **Flags**: *required* keys must be present; *secret* values are never printed;\n"
+    "  *reloadable* keys may change while cotter runs; *planned* keys are recognised but not\n"
+    "  implemented yet, and a file that uses them is rejected rather than silently\n"
+    "  half-applied.\n"
+    "\n"
+    "A mistake is reported with the file, line and key, what is wrong and what was expected,\n"
+    "and `cotter run` exits with status 2:\n"
+    "\n"
+    "```\n"
+    "cotter: cotter.yaml:7: channels.orders.pipelines[0]: unknown key 'sourse' (did you mean "
+    "'source'?)\n"
+    "cotter: cotter.yaml:9: channels.orders.pipelines[0].source: 'shpo' is not defined under "
+    "sources (defined: shop)\n"
+    "```\n";
+
+static const char docs_example[] =
+    "## Full example\n"
+    "\n"
+    "```yaml\n"
+    "data_dir: /var/lib/cotter              # meta store, logs, status files, spill files\n"
+    "manager:\n"
+    "  listen: 127.0.0.1:8080               # HTTP API, console, /metrics\n"
+    "log:\n"
+    "  level: info                          # error | warn | info | debug\n"
+    "  json: false\n"
+    "\n"
+    "sources:\n"
+    "  shop:                                # a name you choose\n"
+    "    url: \"mysql://repl:${SHOP_PW}@10.0.0.5:3306\"   # password from the environment\n"
+    "    server_id: 6001                    # unique among the source's replicas\n"
+    "    connect_timeout: 5s\n"
+    "    read_timeout: 30s\n"
+    "    heartbeat: 1s\n"
+    "\n"
+    "targets:\n"
+    "  warehouse:\n"
+    "    url: \"mariadb://cotter:${WH_PW}@10.0.0.6:3306\"\n"
+    "    connect_timeout: 5s\n"
+    "    read_timeout: 30s\n"
+    "    write_timeout: 30s\n"
+    "\n"
+    "channels:\n"
+    "  orders:                              # started and stopped as one unit\n"
+    "    pipelines:\n"
+    "      - name: shop-to-warehouse        # unique across the file; keys the position\n"
+    "        source: shop\n"
+    "        target: warehouse\n"
+    "        snapshot: never                # initial | never\n"
+    "        start:                         # only used while the target has no position\n"
+    "          file: binlog.000042\n"
+    "          pos: 4\n"
+    "        batch: { rows: 2000, bytes: 8MB, ms: 200ms }\n"
+    "        queue: { rows: 20000, bytes: 64MB }\n"
+    "        retry: { min_ms: 200ms, max_ms: 30s }\n"
+    "        tables:\n"
+    "          - match: shop.order_*        # schema.table glob\n"
+    "            to: warehouse.{table}      # rename; {schema} and {table} are replaced\n"
+    "          - match: shop.customers      # same schema.table on the target\n"
+    "```\n";
+
+/* docs__section writes the heading and key table of the block at pattern. */
+static void docs__section(FILE *out, const char *pattern, const char *title, const char *desc)
+{
+    char type[128], bounds[64], flags[64];
+    fprintf(out, "\n## %s\n\n%s\n\n", title, desc);
+    fprintf(out, "| Key | Type | Default | Bounds | Flags | Description |\n");
+    fprintf(out, "|-----|------|---------|--------|-------|-------------|\n");
+    for (size_t i = 0; i < config_n_options; i++) {
+        const copt *o = &config_options[i];
+        if (!copt_is_child(o, pattern)) continue;
+        docs__type(o, type, sizeof(type));
+        docs__bounds(o, bounds, sizeof(bounds));
+        docs__flags(o, flags, sizeof(flags));
+        const char *see = "";
+        if (o->type == COPT_BLOCK || o->type == COPT_MAP ||
+            (o->type == COPT_LIST && !(o->flags & COPT_PLANNED)))
+            see = " See below.";
+        fprintf(out, "| `%s` | %s | %s%s%s | %s | %s | %s%s |\n", copt_key(o), type,
+                o->def ? "`" : "", o->def ? o->def : "", o->def ? "`" : "", bounds, flags, o->desc,
+                see);
+    }
+}
+
+void config_write_docs(FILE *out)
+{
+    fputs(docs_intro, out);
+    docs__section(out, "", "Top level", "The keys of the file itself.");
+    for (size_t i = 0; i < config_n_options; i++) {
+        const copt *o = &config_options[i];
+        if (o->type != COPT_BLOCK) continue;
+        char title[256];
+        docs__path(o->path, title, sizeof(title));
+        char heading[300];
+        snprintf(heading, sizeof(heading), "`%s`", title);
+        docs__section(out, o->path, heading, o->desc);
+    }
+    fputc('\n', out);
+    fputs(docs_example, out);
+}
