@@ -4,6 +4,7 @@
  * (version, decode, config-doc). The main thread owns signals and the
  * once-a-second status files; pipelines run on their own threads.
  */
+#include "checkpoint/meta_store.h"
 #include "config/config.h"
 #include "daemon/status_file.h"
 #include "pipeline/pipeline.h"
@@ -95,6 +96,7 @@ static bool mkdir_p(const char *path)
 
 typedef struct run_slot {
     pipeline *pl;
+    cot_pos saved; /* last position copied to the meta store */
     uint64_t last_rows;
     double last_t;
     double rows_per_s;
@@ -107,7 +109,8 @@ static double mono_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void run_write_status(run_slot *slots, int n, const char *status_dir, bool log_line)
+static void run_write_status(run_slot *slots, int n, const char *status_dir, meta_store *ms,
+                             bool log_line)
 {
     buf doc;
     buf_init(&doc);
@@ -127,6 +130,15 @@ static void run_write_status(run_slot *slots, int n, const char *status_dir, boo
         status_json(&doc, pipeline_channel(s->pl), pipeline_name(s->pl), &st, s->rows_per_s);
         if (!status_file_write(status_dir, pipeline_name(s->pl), &doc))
             LOG_W("daemon", "%s", cot_err_msg());
+        if (ms && st.pos.file[0] &&
+            (st.pos.pos != s->saved.pos || strcmp(st.pos.file, s->saved.file) != 0)) {
+            /* a display copy: the target's position is the one that counts */
+            if (meta_store_save_position(ms, pipeline_name(s->pl), &st.pos, st.source_ts, rows) ==
+                COT_OK)
+                s->saved = st.pos;
+            else
+                LOG_W("daemon", "meta store: %s", cot_err_msg());
+        }
         if (log_line && st.state == PS_RUNNING) {
             LOG_I("stats",
                   "pipeline %s: applied %llu inserts, %llu updates, %llu deletes in %llu "
@@ -184,6 +196,12 @@ static int cmd_run(int argc, char **argv)
     }
     snprintf(log_path, sizeof(log_path), "%s/cotter.log", logs_dir);
     if (!log_open_file(log_path)) LOG_W("daemon", "%s; logging to stderr only", cot_err_msg());
+    meta_store *ms = NULL;
+    if (meta_store_open(cfg->data_dir, &ms) != COT_OK) {
+        LOG_W("daemon", "meta store unavailable (%s); positions are still kept on the targets",
+              cot_err_msg());
+        ms = NULL;
+    }
 
     /* signals are taken by this thread only; block them before threads start */
     sigset_t sigs;
@@ -231,7 +249,7 @@ static int cmd_run(int argc, char **argv)
         }
         bool log_line = mono_s() - last_log >= 10;
         if (log_line) last_log = mono_s();
-        run_write_status(slots, n, status_dir, log_line);
+        run_write_status(slots, n, status_dir, ms, log_line);
         if (signals) {
             bool all = true;
             for (int i = 0; i < n; i++) all = all && pipeline_finished(slots[i].pl);
@@ -239,7 +257,7 @@ static int cmd_run(int argc, char **argv)
         }
     }
     for (int i = 0; i < n; i++) pipeline_join(slots[i].pl);
-    run_write_status(slots, n, status_dir, false);
+    run_write_status(slots, n, status_dir, ms, false);
     for (int i = 0; i < n; i++) {
         pipeline_status st;
         pipeline_status_get(slots[i].pl, &st);
@@ -248,6 +266,7 @@ static int cmd_run(int argc, char **argv)
         pipeline_free(slots[i].pl);
     }
     free(slots);
+    meta_store_close(ms);
     LOG_I("daemon", "cotter stopped");
     config_free(cfg);
     mysql_library_end();

@@ -1,0 +1,673 @@
+/*
+ * The MySQL/MariaDB sink: applies row changes to a target over one
+ * Connector/C connection and stores the pipeline's position in
+ * cotter.positions in the same transaction (exactly-once effect). Runs on
+ * the pipeline's load thread only.
+ *
+ * A batch is one target transaction (autocommit=0 starts it implicitly).
+ * Changes become statements in a packet (sink_mysql_sql.c) that is sent as
+ * one multi-statement query when it is full and at commit, where the
+ * position upsert and COMMIT ride in the same packet: one round trip for
+ * a small batch. Target table descriptions are read from
+ * information_schema on first use and cached until a DDL chunk arrives or
+ * a statement fails with a schema error.
+ *
+ * After a connection error the sink is "broken": every call but
+ * batch_abort and close fails with COT_ERR_NET, and the pipeline closes
+ * and reopens it, then reloads the position (it never reconnects by
+ * itself, so a rolled-back batch cannot be skipped).
+ */
+#include "sink/sink.h"
+#include "sink/mysql_conn.h"
+#include "sink/sink_mysql_sql.h"
+#include "util/buf.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define TAG            "sink"
+#define STMT_PREVIEW   200
+#define MIN_STMT_BYTES (16 * 1024)
+#define PACKET_MARGIN  (64 * 1024)
+
+typedef struct sink_mysql {
+    sink base; /* first: the pipeline holds a sink * */
+    char *name;
+    char *pipeline;
+    char *user;     /* for GRANT hints */
+    char role[192]; /* "target NAME" */
+    MYSQL *my;
+    bool broken; /* the connection failed; only abort and close are useful */
+    bool in_batch;
+    sql_builder sb;
+    /* target table descriptions by schema.name */
+    sql_tdesc **buckets;
+    uint32_t n_buckets;
+    uint32_t n_tds;
+    sql_tdesc *dead;           /* evicted; freed once the packet no longer names them */
+    const cot_table *last_tbl; /* one-entry cache: last source table -> description */
+    sql_tdesc *last_td;
+    buf q; /* scratch for queries */
+    sink_stats stats;
+    sink_stats batch; /* counts of the open batch, added to stats at commit */
+} sink_mysql;
+
+static char *xstrdup(const char *s)
+{
+    char *r = strdup(s ? s : "");
+    if (!r) abort();
+    return r;
+}
+
+/* ---- description cache -------------------------------------------------- */
+
+static uint32_t sink__hash(const char *schema, const char *name)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = schema; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
+    h = (h ^ 0xff) * 16777619u;
+    for (const char *p = name; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
+    return h;
+}
+
+static sql_tdesc *sink__cache_find(sink_mysql *sk, const char *schema, const char *name)
+{
+    if (!sk->n_buckets) return NULL;
+    sql_tdesc *td = sk->buckets[sink__hash(schema, name) & (sk->n_buckets - 1)];
+    for (; td; td = td->next)
+        if (strcmp(td->schema, schema) == 0 && strcmp(td->name, name) == 0) return td;
+    return NULL;
+}
+
+static void sink__cache_insert(sink_mysql *sk, sql_tdesc *td)
+{
+    if (sk->n_tds >= sk->n_buckets) {
+        uint32_t n = sk->n_buckets ? sk->n_buckets * 2 : 64;
+        sql_tdesc **b = calloc(n, sizeof(*b));
+        if (!b) abort();
+        for (uint32_t i = 0; i < sk->n_buckets; i++) {
+            while (sk->buckets[i]) {
+                sql_tdesc *t = sk->buckets[i];
+                sk->buckets[i] = t->next;
+                uint32_t h = sink__hash(t->schema, t->name) & (n - 1);
+                t->next = b[h];
+                b[h] = t;
+            }
+        }
+        free(sk->buckets);
+        sk->buckets = b;
+        sk->n_buckets = n;
+    }
+    uint32_t h = sink__hash(td->schema, td->name) & (sk->n_buckets - 1);
+    td->next = sk->buckets[h];
+    sk->buckets[h] = td;
+    sk->n_tds++;
+}
+
+/* sink__cache_evict moves td out of the cache onto the dead list. */
+static void sink__cache_evict(sink_mysql *sk, sql_tdesc *td)
+{
+    sql_tdesc **pp = &sk->buckets[sink__hash(td->schema, td->name) & (sk->n_buckets - 1)];
+    while (*pp && *pp != td) pp = &(*pp)->next;
+    if (*pp) {
+        *pp = td->next;
+        sk->n_tds--;
+    }
+    sql_builder_forget(&sk->sb, td);
+    td->next = sk->dead;
+    sk->dead = td;
+    if (sk->last_td == td) {
+        sk->last_td = NULL;
+        sk->last_tbl = NULL;
+    }
+}
+
+static void sink__cache_evict_all(sink_mysql *sk)
+{
+    for (uint32_t i = 0; i < sk->n_buckets; i++) {
+        while (sk->buckets[i]) sink__cache_evict(sk, sk->buckets[i]);
+    }
+}
+
+/* sink__dead_free frees evicted descriptions; only when the packet is empty. */
+static void sink__dead_free(sink_mysql *sk)
+{
+    while (sk->dead) {
+        sql_tdesc *td = sk->dead;
+        sk->dead = td->next;
+        sql_tdesc_free(td);
+    }
+}
+
+/* ---- queries -------------------------------------------------------------- */
+
+static void sink__put_string(sink_mysql *sk, buf *b, const char *s)
+{
+    size_t n = strlen(s);
+    buf_reserve(b, 2 * n + 3);
+    b->data[b->len++] = '\'';
+    b->len += mysql_real_escape_string(sk->my, b->data + b->len, s, (unsigned long)n);
+    b->data[b->len++] = '\'';
+    b->data[b->len] = '\0';
+}
+
+static cot_err sink__fail_net_check(sink_mysql *sk, cot_err err)
+{
+    if (err == COT_ERR_NET) sk->broken = true;
+    return err;
+}
+
+static cot_err sink__broken_err(sink_mysql *sk)
+{
+    return cot_err_set(COT_ERR_NET,
+                       "%s: the connection failed earlier in this run; close and reopen the sink "
+                       "(the pipeline does this when it retries)",
+                       sk->role);
+}
+
+/* sink__query runs sk->q and returns its stored result in *res (the
+ * caller frees it). context says what the query was for. */
+static cot_err sink__query(sink_mysql *sk, const char *context, MYSQL_RES **res)
+{
+    *res = NULL;
+    if (mysql_real_query(sk->my, sk->q.data, (unsigned long)sk->q.len) != 0 ||
+        !(*res = mysql_store_result(sk->my)))
+        return sink__fail_net_check(sk, mysql_conn_error(sk->my, "%s: %s", sk->role, context));
+    return COT_OK;
+}
+
+/* sink__describe reads the columns and unique keys of tbl's target table
+ * (tbl->schema.name) into a new description (*out, the caller's); tbl's
+ * source names are for messages. */
+static cot_err sink__describe(sink_mysql *sk, const cot_table *tbl, sql_tdesc **out)
+{
+    *out = NULL;
+    char context[512];
+    snprintf(context, sizeof(context), "reading columns of %s.%s from information_schema",
+             tbl->schema, tbl->name);
+    buf *q = &sk->q;
+    buf_reset(q);
+    buf_puts(q, "SELECT COLUMN_NAME, DATA_TYPE, IS_NULLABLE, EXTRA FROM information_schema.COLUMNS"
+                " WHERE TABLE_SCHEMA=");
+    sink__put_string(sk, q, tbl->schema);
+    buf_puts(q, " AND TABLE_NAME=");
+    sink__put_string(sk, q, tbl->name);
+    buf_puts(q, " ORDER BY ORDINAL_POSITION");
+    MYSQL_RES *res;
+    cot_err rc = sink__query(sk, context, &res);
+    if (rc) return rc;
+    sql_tdesc *td = sql_tdesc_new(tbl->schema, tbl->name);
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res))) {
+        if (!row[0] || !row[1]) continue;
+        bool nullable = row[2] && strcasecmp(row[2], "YES") == 0;
+        bool generated = row[3] && strcasestr(row[3], "GENERATED") != NULL;
+        sql_tdesc_add_col(td, row[0], row[1], nullable, generated);
+    }
+    mysql_free_result(res);
+    if (td->n_cols == 0) {
+        sql_tdesc_free(td);
+        return cot_err_set(COT_ERR_SCHEMA,
+                           "%s has no table %s.%s for the rows of source %s.%s: create it on the "
+                           "target with the source's columns (DDL is not replicated yet); cotter "
+                           "retries and continues once it exists",
+                           sk->role, tbl->schema, tbl->name, tbl->src_schema, tbl->src_name);
+    }
+
+    snprintf(context, sizeof(context), "reading unique keys of %s.%s from information_schema",
+             tbl->schema, tbl->name);
+    buf_reset(q);
+    buf_puts(q, "SELECT INDEX_NAME, COLUMN_NAME, SEQ_IN_INDEX FROM information_schema.STATISTICS"
+                " WHERE TABLE_SCHEMA=");
+    sink__put_string(sk, q, tbl->schema);
+    buf_puts(q, " AND TABLE_NAME=");
+    sink__put_string(sk, q, tbl->name);
+    buf_puts(q, " AND NON_UNIQUE=0");
+    rc = sink__query(sk, context, &res);
+    if (rc) {
+        sql_tdesc_free(td);
+        return rc;
+    }
+    size_t n_rows = (size_t)mysql_num_rows(res), n_parts = 0;
+    sql_index_part *parts = calloc(n_rows ? n_rows : 1, sizeof(*parts));
+    char **skip = calloc(n_rows ? n_rows : 1, sizeof(char *)); /* indexes over expressions */
+    size_t n_skip = 0;
+    if (!parts || !skip) abort();
+    while ((row = mysql_fetch_row(res))) {
+        if (!row[0]) continue;
+        if (!row[1] || !row[2]) {
+            skip[n_skip++] = row[0];
+            continue;
+        }
+        char *end;
+        errno = 0;
+        unsigned long seq = strtoul(row[2], &end, 10);
+        if (errno || *end || seq == 0 || seq > 4096) {
+            skip[n_skip++] = row[0];
+            continue;
+        }
+        parts[n_parts].index = row[0];
+        parts[n_parts].column = row[1];
+        parts[n_parts].seq = (unsigned)seq;
+        n_parts++;
+    }
+    /* A unique index over an expression cannot locate rows by column values. */
+    size_t kept = 0;
+    for (size_t i = 0; i < n_parts; i++) {
+        bool drop = false;
+        for (size_t j = 0; j < n_skip && !drop; j++) drop = strcmp(parts[i].index, skip[j]) == 0;
+        if (!drop) parts[kept++] = parts[i];
+    }
+    rc = sql_tdesc_pick_key(td, parts, kept);
+    free(parts);
+    free(skip);
+    mysql_free_result(res);
+    if (rc) {
+        cot_err_prefix("%s: ", sk->role);
+        sql_tdesc_free(td);
+        return rc;
+    }
+    LOG_D(TAG, "%s: %s.%s has %u columns, key %s", sk->role, td->schema, td->name, td->n_cols,
+          td->key_name ? td->key_name : "(none: rows are matched on every column)");
+    *out = td;
+    return COT_OK;
+}
+
+/* sink__table returns the description of ch's target table, mapped from
+ * tbl, reading it on first use. */
+static cot_err sink__table(sink_mysql *sk, cot_table *tbl, sql_tdesc **out)
+{
+    if (tbl == sk->last_tbl && sk->last_td) {
+        *out = sk->last_td;
+        return COT_OK;
+    }
+    sql_tdesc *td = sink__cache_find(sk, tbl->schema, tbl->name);
+    if (!td) {
+        cot_err rc = sink__describe(sk, tbl, &td);
+        if (rc) return rc;
+        sink__cache_insert(sk, td);
+    }
+    if (td->map_tbl != tbl) {
+        sql_builder_forget(&sk->sb, td);
+        cot_err rc = sql_tdesc_map(td, tbl, sk->name);
+        if (rc) {
+            /* Read the target again next time: the user may fix it meanwhile. */
+            sink__cache_evict(sk, td);
+            return rc;
+        }
+    }
+    sk->last_tbl = tbl;
+    sk->last_td = td;
+    *out = td;
+    return COT_OK;
+}
+
+/* sink__grant_hint appends what to GRANT for an access error on schema. */
+static void sink__grant_hint(sink_mysql *sk, char *out, size_t cap, const char *schema)
+{
+    snprintf(out, cap,
+             "; as an administrator run: GRANT SELECT, INSERT, UPDATE, DELETE ON `%s`.* TO "
+             "'%s'@'%%' (use the host part the user was created with)",
+             schema, sk->user);
+}
+
+/* sink__send sends the packet and reads one result per statement. On
+ * failure names the statement that failed and empties the packet. */
+static cot_err sink__send(sink_mysql *sk)
+{
+    sql_builder *sb = &sk->sb;
+    sql_builder_close(sb);
+    if (sb->pkt.len == 0) return COT_OK;
+    uint32_t idx = 0;
+    bool failed = mysql_real_query(sk->my, sb->pkt.data, (unsigned long)sb->pkt.len) != 0;
+    while (!failed) {
+        MYSQL_RES *res = mysql_store_result(sk->my);
+        if (res) mysql_free_result(res);
+        int st = mysql_next_result(sk->my);
+        if (st < 0) break;
+        idx++;
+        failed = st > 0;
+    }
+    if (!failed) {
+        for (uint32_t i = 0; i < sb->n_stmts; i++)
+            if (sb->stmts[i].td) sk->batch.statements++;
+        sql_builder_clear(sb);
+        sink__dead_free(sk);
+        return COT_OK;
+    }
+
+    unsigned int errnum = mysql_errno(sk->my);
+    cot_err err = mysql_conn_classify(errnum);
+    char what[600], hint[512] = "";
+    const sql_stmt *st = idx < sb->n_stmts ? &sb->stmts[idx] : NULL;
+    size_t len = st ? sql_builder_stmt_len(sb, idx) : 0;
+    const char *text = st ? sb->pkt.data + st->off : "";
+    if (st && st->td) {
+        snprintf(what, sizeof(what), "%s of %u row%s on %s.%s", sql_kind_name(st->kind), st->n_rows,
+                 st->n_rows == 1 ? "" : "s", st->td->schema, st->td->name);
+        if (err == COT_ERR_AUTH) sink__grant_hint(sk, hint, sizeof(hint), st->td->schema);
+        if (err == COT_ERR_SCHEMA)
+            snprintf(hint, sizeof(hint),
+                     "; the target table changed under cotter: it is read again on retry");
+    } else {
+        snprintf(what, sizeof(what), "%s of pipeline %s in cotter.positions",
+                 st ? sql_kind_name(st->kind) : "statement", sk->pipeline);
+        if (err == COT_ERR_AUTH) sink__grant_hint(sk, hint, sizeof(hint), "cotter");
+    }
+    cot_err_set(err, "%s: %s failed: %s (errno %u, SQLSTATE %s, %s, %s)%s; statement: %.*s%s",
+                sk->role, what, mysql_error(sk->my), errnum, mysql_sqlstate(sk->my),
+                cot_err_name(err), mysql_conn_class_word(err), hint,
+                (int)(len > STMT_PREVIEW ? STMT_PREVIEW : len), text,
+                len > STMT_PREVIEW ? "..." : "");
+    sql_builder_clear(sb);
+    if (err == COT_ERR_SCHEMA) sink__cache_evict_all(sk);
+    sink__dead_free(sk);
+    return sink__fail_net_check(sk, err);
+}
+
+/* ---- ops ------------------------------------------------------------------ */
+
+static const char session_sql[] = "SET NAMES utf8mb4;"
+                                  "SET time_zone='+00:00';"
+                                  "SET sql_mode='NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION';"
+                                  "SET foreign_key_checks=0;"
+                                  "SET autocommit=0";
+
+static const char positions_ddl[] =
+    "CREATE DATABASE IF NOT EXISTS `cotter`;"
+    "CREATE TABLE IF NOT EXISTS `cotter`.`positions` ("
+    "pipeline VARCHAR(191) NOT NULL PRIMARY KEY,"
+    "binlog_file VARCHAR(255) NOT NULL,"
+    "binlog_pos BIGINT UNSIGNED NOT NULL,"
+    "gtid VARCHAR(255) NOT NULL,"
+    "source_ts INT UNSIGNED NOT NULL,"
+    "updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)"
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+
+static void sink_mysql_close(sink *base);
+
+/* sink__prepare creates cotter.positions when missing and bounds the
+ * statement size by the server's max_allowed_packet. */
+static cot_err sink__prepare(sink_mysql *sk, size_t max_bytes)
+{
+    buf *q = &sk->q;
+    buf_reset(q);
+    buf_puts(q, "SELECT @@max_allowed_packet, (SELECT COUNT(*) FROM information_schema.TABLES "
+                "WHERE TABLE_SCHEMA='cotter' AND TABLE_NAME='positions')");
+    MYSQL_RES *res;
+    cot_err rc =
+        sink__query(sk, "reading max_allowed_packet and looking for cotter.positions", &res);
+    if (rc) return rc;
+    MYSQL_ROW row = mysql_fetch_row(res);
+    unsigned long long packet = row && row[0] ? strtoull(row[0], NULL, 10) : 0;
+    bool have_table = row && row[1] && strcmp(row[1], "0") != 0;
+    mysql_free_result(res);
+
+    if (!max_bytes) max_bytes = 1024 * 1024;
+    /* A packet holds statements up to ~2 x max_bytes; keep it under the server's limit. */
+    if (packet > 2 * PACKET_MARGIN && max_bytes > (packet - PACKET_MARGIN) / 2)
+        max_bytes = (size_t)(packet - PACKET_MARGIN) / 2;
+    if (max_bytes < MIN_STMT_BYTES) max_bytes = MIN_STMT_BYTES;
+    sk->sb.max_bytes = max_bytes;
+
+    if (!have_table) {
+        if (mysql_real_query(sk->my, positions_ddl, sizeof(positions_ddl) - 1) == 0) {
+            while (mysql_next_result(sk->my) == 0) {
+            }
+        }
+        if (mysql_errno(sk->my)) {
+            unsigned int errnum = mysql_errno(sk->my);
+            cot_err err = mysql_conn_classify(errnum);
+            if (err == COT_ERR_AUTH)
+                return cot_err_set(
+                    err,
+                    "%s: cannot create the position table cotter.positions: %s (errno %u); as an "
+                    "administrator run: CREATE DATABASE cotter; GRANT SELECT, INSERT, UPDATE, "
+                    "DELETE, CREATE ON `cotter`.* TO '%s'@'%%' (use the host part the user was "
+                    "created with)",
+                    sk->role, mysql_error(sk->my), errnum, sk->user);
+            return sink__fail_net_check(
+                sk, mysql_conn_error(sk->my, "%s: creating cotter.positions", sk->role));
+        }
+        LOG_I(TAG, "%s: created cotter.positions", sk->role);
+    }
+    return COT_OK;
+}
+
+static cot_err sink_mysql_open(const sink_conf *conf, sink **out)
+{
+    *out = NULL;
+    sink_mysql *sk = calloc(1, sizeof(*sk));
+    if (!sk) abort();
+    sk->base.ops = &sink_mysql_ops;
+    sk->name = xstrdup(conf->name ? conf->name : "?");
+    sk->pipeline = xstrdup(conf->pipeline ? conf->pipeline : "");
+    sk->user = xstrdup(conf->url && conf->url->user ? conf->url->user : "");
+    snprintf(sk->role, sizeof(sk->role), "target %s", sk->name);
+    buf_init(&sk->q);
+    sql_builder_init(&sk->sb, sk->name, conf->max_statement_bytes);
+
+    if (!conf->url) {
+        sink_mysql_close(&sk->base);
+        return cot_err_set(COT_ERR_CONFIG, "target %s: no URL", conf->name ? conf->name : "?");
+    }
+    mysql_conn_opts opts = {
+        .role = sk->role,
+        .connect_timeout_s = conf->connect_timeout_s,
+        .read_timeout_s = conf->read_timeout_s,
+        .write_timeout_s = conf->write_timeout_s,
+        .multi_statements = true,
+    };
+    cot_err rc = mysql_conn_open(conf->url, &opts, &sk->my);
+    if (!rc) {
+        rc = mysql_conn_exec(sk->my, sk->role, session_sql, sizeof(session_sql) - 1);
+        if (rc) cot_err_prefix("setting up the session: ");
+    }
+    if (!rc) rc = sink__prepare(sk, conf->max_statement_bytes);
+    if (!rc) rc = mysql_conn_exec_str(sk->my, sk->role, "COMMIT");
+    if (rc) {
+        sink_mysql_close(&sk->base);
+        return rc;
+    }
+    LOG_I(TAG, "%s: connected to %s (server %s)", sk->role,
+          conf->url->redacted ? conf->url->redacted : "?", mysql_get_server_info(sk->my));
+    *out = &sk->base;
+    return COT_OK;
+}
+
+static cot_err sink_mysql_position_load(sink *base, cot_pos *pos, bool *found)
+{
+    sink_mysql *sk = (sink_mysql *)base;
+    memset(pos, 0, sizeof(*pos));
+    *found = false;
+    if (sk->broken) return sink__broken_err(sk);
+    buf *q = &sk->q;
+    buf_reset(q);
+    buf_puts(q, "SELECT binlog_file, binlog_pos, gtid FROM `cotter`.`positions` WHERE pipeline=");
+    sink__put_string(sk, q, sk->pipeline);
+    MYSQL_RES *res;
+    cot_err rc = sink__query(sk, "reading the position from cotter.positions", &res);
+    if (rc) {
+        if (rc == COT_ERR_AUTH) {
+            char msg[1536], hint[512];
+            snprintf(msg, sizeof(msg), "%s", cot_err_msg());
+            sink__grant_hint(sk, hint, sizeof(hint), "cotter");
+            cot_err_set(rc, "%s%s", msg, hint);
+        }
+        return rc;
+    }
+    MYSQL_ROW row = mysql_fetch_row(res);
+    if (row) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long p = row[1] ? strtoull(row[1], &end, 10) : 0;
+        size_t file_len = row[0] ? strlen(row[0]) : 0;
+        size_t gtid_len = row[2] ? strlen(row[2]) : 0;
+        if (!row[0] || !row[1] || !row[2] || errno || *end || file_len >= sizeof(pos->file) ||
+            gtid_len >= sizeof(pos->gtid)) {
+            mysql_free_result(res);
+            return cot_err_set(COT_ERR_MALFORMED,
+                               "%s: the row of pipeline %s in cotter.positions is not a position "
+                               "cotter wrote (file '%.64s', pos '%.32s'); fix or delete it",
+                               sk->role, sk->pipeline, row[0] ? row[0] : "NULL",
+                               row[1] ? row[1] : "NULL");
+        }
+        memcpy(pos->file, row[0], file_len + 1);
+        memcpy(pos->gtid, row[2], gtid_len + 1);
+        pos->pos = p;
+        *found = true;
+    }
+    mysql_free_result(res);
+    /* End the read-only transaction autocommit=0 opened, so no snapshot lingers. */
+    return sink__fail_net_check(sk, mysql_conn_exec_str(sk->my, sk->role, "ROLLBACK"));
+}
+
+static cot_err sink_mysql_batch_begin(sink *base)
+{
+    sink_mysql *sk = (sink_mysql *)base;
+    if (sk->broken) return sink__broken_err(sk);
+    /* No round trip: with autocommit=0 the first statement opens the transaction. */
+    sk->in_batch = true;
+    memset(&sk->batch, 0, sizeof(sk->batch));
+    sql_builder_clear(&sk->sb);
+    return COT_OK;
+}
+
+/* sink__ddl_log logs a DDL the sink does not apply; a statement that may
+ * carry a password is not shown. */
+static void sink__ddl_log(sink_mysql *sk, const cot_chunk *ck)
+{
+    const char *ddl = ck->ddl ? ck->ddl : "";
+    bool secret = strcasestr(ddl, "IDENTIFIED") || strcasestr(ddl, "PASSWORD");
+    LOG_W(TAG,
+          "%s: DDL from the source is not applied (not supported yet); apply it on the target "
+          "yourself if the tables it changes are replicated: [schema %s] %.1000s%s",
+          sk->role, ck->ddl_schema && ck->ddl_schema[0] ? ck->ddl_schema : "-",
+          secret ? "(statement with a password, not shown)" : ddl,
+          !secret && strlen(ddl) > 1000 ? "..." : "");
+}
+
+static cot_err sink_mysql_apply(sink *base, const cot_chunk *ck)
+{
+    sink_mysql *sk = (sink_mysql *)base;
+    if (sk->broken) return sink__broken_err(sk);
+    cot_err rc;
+    switch (ck->kind) {
+    case CK_EMPTY:
+        return COT_OK;
+    case CK_DDL:
+        /* Send what the packet names, then forget every description: the DDL may
+         * have changed any table (its schema is the source's, names may be mapped). */
+        rc = sink__send(sk);
+        if (rc) return rc;
+        sink__ddl_log(sk, ck);
+        sink__cache_evict_all(sk);
+        sink__dead_free(sk);
+        return COT_OK;
+    case CK_ROWS:
+        break;
+    default:
+        return cot_err_set(COT_ERR_UNSUPPORTED, "%s: unknown chunk kind %u", sk->role,
+                           (unsigned)ck->kind);
+    }
+    for (uint32_t i = 0; i < ck->n_changes; i++) {
+        const cot_change *ch = &ck->changes[i];
+        sql_tdesc *td;
+        rc = sink__table(sk, ch->tbl, &td);
+        if (rc) return rc;
+        rc = sql_builder_add(&sk->sb, td, ch);
+        if (rc) return rc;
+        switch (ch->op) {
+        case OP_INSERT:
+            sk->batch.inserts++;
+            break;
+        case OP_UPDATE:
+            sk->batch.updates++;
+            break;
+        default:
+            sk->batch.deletes++;
+            break;
+        }
+        if (sql_builder_ready(&sk->sb)) {
+            rc = sink__send(sk);
+            if (rc) return rc;
+        }
+    }
+    return COT_OK;
+}
+
+static cot_err sink_mysql_batch_commit(sink *base, const cot_pos *pos, uint32_t ts)
+{
+    sink_mysql *sk = (sink_mysql *)base;
+    if (sk->broken) return sink__broken_err(sk);
+    sql_builder_add_commit(&sk->sb, sk->pipeline, pos, ts);
+    cot_err rc = sink__send(sk);
+    if (rc) return rc;
+    sk->stats.inserts += sk->batch.inserts;
+    sk->stats.updates += sk->batch.updates;
+    sk->stats.deletes += sk->batch.deletes;
+    sk->stats.statements += sk->batch.statements;
+    sk->stats.batches++;
+    memset(&sk->batch, 0, sizeof(sk->batch));
+    sk->in_batch = false;
+    return COT_OK;
+}
+
+static void sink_mysql_batch_abort(sink *base)
+{
+    sink_mysql *sk = (sink_mysql *)base;
+    sql_builder_clear(&sk->sb);
+    sink__dead_free(sk);
+    memset(&sk->batch, 0, sizeof(sk->batch));
+    sk->in_batch = false;
+    if (sk->broken || !sk->my) return;
+    if (mysql_real_query(sk->my, "ROLLBACK", 8) != 0 &&
+        mysql_conn_classify(mysql_errno(sk->my)) == COT_ERR_NET)
+        sk->broken = true;
+}
+
+static void sink_mysql_stats(sink *base, sink_stats *out)
+{
+    sink_mysql *sk = (sink_mysql *)base;
+    *out = sk->stats;
+}
+
+static void sink_mysql_close(sink *base)
+{
+    sink_mysql *sk = (sink_mysql *)base;
+    if (!sk) return;
+    /* Closing the connection rolls back an open batch on the server. */
+    mysql_conn_close(sk->my);
+    sk->my = NULL;
+    for (uint32_t i = 0; i < sk->n_buckets; i++) {
+        while (sk->buckets[i]) {
+            sql_tdesc *td = sk->buckets[i];
+            sk->buckets[i] = td->next;
+            sql_tdesc_free(td);
+        }
+    }
+    free(sk->buckets);
+    sink__dead_free(sk);
+    sql_builder_deinit(&sk->sb);
+    buf_deinit(&sk->q);
+    free(sk->name);
+    free(sk->pipeline);
+    free(sk->user);
+    free(sk);
+}
+
+const sink_ops sink_mysql_ops = {
+    .scheme = "mysql",
+    .open = sink_mysql_open,
+    .position_load = sink_mysql_position_load,
+    .batch_begin = sink_mysql_batch_begin,
+    .apply = sink_mysql_apply,
+    .batch_commit = sink_mysql_batch_commit,
+    .batch_abort = sink_mysql_batch_abort,
+    .stats = sink_mysql_stats,
+    .close = sink_mysql_close,
+};
