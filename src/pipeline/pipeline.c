@@ -5,6 +5,7 @@
  * and read at every event and every chunk.
  */
 #include "pipeline/pipeline.h"
+#include "client/mysql_conn.h"
 #include "pipeline/queue.h"
 #include "sink/sink.h"
 #include "source/binlog_reader.h"
@@ -374,10 +375,15 @@ static cot_err session_run(pipeline *pl, bool *progressed)
     cot_err rc = ss.ops->open(&sc, &ss.sk);
     if (rc) return rc;
 
-    MYSQL *ctl = binlog_conn_open(&pc->source->url, "source", pc->source_name,
-                                  pc->source->connect_timeout_s, pc->source->read_timeout_s);
-    if (!ctl) {
-        rc = cot_err_code();
+    char role[192];
+    snprintf(role, sizeof(role), "source '%s'", pc->source_name);
+    mysql_conn_opts mo = {.role = role,
+                          .connect_timeout_s = pc->source->connect_timeout_s,
+                          .read_timeout_s = pc->source->read_timeout_s,
+                          .write_timeout_s = pc->source->read_timeout_s};
+    MYSQL *ctl = NULL;
+    rc = mysql_conn_open(&pc->source->url, &mo, &ctl);
+    if (rc) {
         ss.ops->close(ss.sk);
         return rc;
     }
@@ -385,8 +391,8 @@ static cot_err session_run(pipeline *pl, bool *progressed)
     bool use_gtid;
     rc = session__start_pos(&ss, ctl, &start, &use_gtid);
     uint8_t alg = session__checksum_alg(ctl);
+    mysql_conn_close(ctl);
     if (rc) {
-        mysql_close(ctl);
         ss.ops->close(ss.sk);
         return rc;
     }
@@ -413,11 +419,10 @@ counted:;
     binlog_reader *br = NULL;
     rc = binlog_reader_open(&rcf, &start, use_gtid, &br);
     if (rc) {
-        mysql_close(ctl);
         ss.ops->close(ss.sk);
         return rc;
     }
-    schema_cache *sch = schema_cache_new(ctl);
+    schema_cache *sch = schema_cache_new(binlog_reader_control(br));
     binlog_stream_conf bsc = {
         .source_name = pc->source_name,
         .route = pipeline__route,
@@ -473,7 +478,6 @@ counted:;
     binlog_stream_free(bs);
     schema_cache_free(sch);
     binlog_reader_close(br);
-    mysql_close(ctl);
     queue_deinit(&ss.q);
     ss.ops->close(ss.sk);
     return rc;

@@ -18,7 +18,7 @@
  * itself, so a rolled-back batch cannot be skipped).
  */
 #include "sink/sink.h"
-#include "sink/mysql_conn.h"
+#include "client/mysql_conn.h"
 #include "sink/sink_mysql_sql.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -447,7 +447,7 @@ static cot_err sink_mysql_open(const sink_conf *conf, sink **out)
     sk->name = xstrdup(conf->name ? conf->name : "?");
     sk->pipeline = xstrdup(conf->pipeline ? conf->pipeline : "");
     sk->user = xstrdup(conf->url && conf->url->user ? conf->url->user : "");
-    snprintf(sk->role, sizeof(sk->role), "target %s", sk->name);
+    snprintf(sk->role, sizeof(sk->role), "target '%s'", sk->name);
     buf_init(&sk->q);
     sql_builder_init(&sk->sb, sk->name, conf->max_statement_bytes);
 

@@ -7,6 +7,7 @@
  * they keep.
  */
 #include "source/binlog_reader.h"
+#include "client/mysql_conn.h"
 #include "util/log.h"
 
 #include <mariadb_rpl.h>
@@ -22,61 +23,23 @@ struct binlog_reader {
     char name[128];
 };
 
-cot_err binlog_conn_error(MYSQL *conn, const char *what)
+/* reader__error sets cot_err from conn's last error, adding what a failed
+ * COM_BINLOG_DUMP usually means. */
+static cot_err reader__error(MYSQL *conn, const char *what)
 {
-    unsigned no = mysql_errno(conn);
-    const char *msg = mysql_error(conn);
-    cot_err code;
-    const char *hint = "";
-    if (no == 1045 || no == 1044 || no == 1142 || no == 1143 || no == 1227 || no == 1370) {
-        code = COT_ERR_AUTH;
-        hint = ": check the user, password and GRANTs (the source needs REPLICATION SLAVE, "
-               "REPLICATION CLIENT and SELECT)";
-    } else if ((no >= 2000 && no < 3000) || no == 1040 || no == 1053 || no == 1927 || no == 0) {
-        code = COT_ERR_NET;
-    } else if (no == 1236) {
-        code = COT_ERR_NET;
-        hint = ": the source cannot serve the requested binlog position (purged, or not a "
-               "position the server wrote); check SHOW BINARY LOGS on the source";
-    } else {
-        code = COT_ERR_SQL;
+    cot_err rc = mysql_conn_error(conn, "%s", what);
+    if (mysql_errno(conn) == 1236) {
+        char msg[2048];
+        snprintf(msg, sizeof(msg),
+                 "%s; the source cannot serve this binlog position (purged, or not a position "
+                 "it wrote): check SHOW BINARY LOGS on the source and the position in "
+                 "cotter.positions on the target",
+                 cot_err_msg());
+        cot_err_set(COT_ERR_NET, "%s", msg);
+        rc = COT_ERR_NET;
     }
-    return cot_err_set(code, "%s failed: %s (error %u)%s", what, msg && *msg ? msg : "no message",
-                       no, hint);
-}
-
-MYSQL *binlog_conn_open(const cot_url *url, const char *role, const char *name,
-                        int connect_timeout_s, int read_timeout_s)
-{
-    MYSQL *conn = mysql_init(NULL);
-    if (!conn) {
-        cot_err_set(COT_ERR_NOMEM, "mysql_init failed");
-        return NULL;
-    }
-    unsigned int ct = (unsigned)(connect_timeout_s > 0 ? connect_timeout_s : 5);
-    unsigned int rt = (unsigned)(read_timeout_s > 0 ? read_timeout_s : 30);
-    mysql_optionsv(conn, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
-    mysql_optionsv(conn, MYSQL_OPT_READ_TIMEOUT, &rt);
-    mysql_optionsv(conn, MYSQL_OPT_WRITE_TIMEOUT, &rt);
-    mysql_optionsv(conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    const char *host = url->host[0] ? url->host : "127.0.0.1";
-    unsigned port = url->port > 0 ? (unsigned)url->port : 3306;
-    if (!mysql_real_connect(conn, host, url->user, url->password, NULL, port, NULL,
-                            CLIENT_REMEMBER_OPTIONS)) {
-        char what[512];
-        snprintf(what, sizeof(what), "cannot connect to %s '%s' at %s", role, name, url->redacted);
-        if (binlog_conn_error(conn, what) == COT_ERR_NET) {
-            char msg[2048];
-            snprintf(msg, sizeof(msg),
-                     "%s: is the server running and is %s:%u the right "
-                     "host and port?",
-                     cot_err_msg(), host, port);
-            cot_err_set(COT_ERR_NET, "%s", msg);
-        }
-        mysql_close(conn);
-        return NULL;
-    }
-    return conn;
+    if (mysql_errno(conn) == 0) rc = cot_err_set(COT_ERR_NET, "%s: connection lost", what);
+    return rc;
 }
 
 static cot_err reader__exec(binlog_reader *br, MYSQL *conn, const char *sql)
@@ -84,7 +47,7 @@ static cot_err reader__exec(binlog_reader *br, MYSQL *conn, const char *sql)
     if (mysql_query(conn, sql) != 0) {
         char what[512];
         snprintf(what, sizeof(what), "'%s' on source '%s'", sql, br->name);
-        return binlog_conn_error(conn, what);
+        return reader__error(conn, what);
     }
     MYSQL_RES *res = mysql_store_result(conn);
     if (res) mysql_free_result(res);
@@ -95,9 +58,9 @@ cot_err binlog_source_end(MYSQL *conn, const char *name, cot_pos *pos)
 {
     char what[256];
     snprintf(what, sizeof(what), "SHOW MASTER STATUS on source '%s'", name);
-    if (mysql_query(conn, "SHOW MASTER STATUS") != 0) return binlog_conn_error(conn, what);
+    if (mysql_query(conn, "SHOW MASTER STATUS") != 0) return reader__error(conn, what);
     MYSQL_RES *res = mysql_store_result(conn);
-    if (!res) return binlog_conn_error(conn, what);
+    if (!res) return reader__error(conn, what);
     MYSQL_ROW row = mysql_fetch_row(res);
     if (!row || !row[0] || !row[1]) {
         mysql_free_result(res);
@@ -139,10 +102,14 @@ cot_err binlog_reader_open(const binlog_reader_conf *conf, const cot_pos *start,
     int rt = conf->read_timeout_s > 0 ? conf->read_timeout_s : 30;
     if (rt < 3 * hb) rt = 3 * hb;
 
-    br->ctl = binlog_conn_open(conf->url, "source", conf->name, conf->connect_timeout_s, rt);
-    if (!br->ctl) goto fail_keep;
-    br->repl = binlog_conn_open(conf->url, "source", conf->name, conf->connect_timeout_s, rt);
-    if (!br->repl) goto fail_keep;
+    char role[192];
+    snprintf(role, sizeof(role), "source '%s'", conf->name);
+    mysql_conn_opts mo = {.role = role,
+                          .connect_timeout_s = conf->connect_timeout_s,
+                          .read_timeout_s = rt,
+                          .write_timeout_s = rt};
+    if ((rc = mysql_conn_open(conf->url, &mo, &br->ctl))) goto fail;
+    if ((rc = mysql_conn_open(conf->url, &mo, &br->repl))) goto fail;
 
     char sql[512];
     if ((rc = reader__exec(br, br->repl, "SET @master_binlog_checksum=@@global.binlog_checksum")))
@@ -176,14 +143,12 @@ cot_err binlog_reader_open(const binlog_reader_conf *conf, const cot_pos *start,
         char what[512];
         snprintf(what, sizeof(what), "starting the binlog dump from source '%s' at %s:%u",
                  conf->name, use_gtid ? start->gtid : file, pos);
-        rc = binlog_conn_error(br->repl, what);
+        rc = reader__error(br->repl, what);
         goto fail;
     }
     *out = br;
     return COT_OK;
 
-fail_keep:
-    rc = cot_err_code();
 fail:
     binlog_reader_close(br);
     return rc ? rc : COT_ERR_NET;
@@ -201,9 +166,11 @@ cot_err binlog_reader_next(binlog_reader *br, const uint8_t **ev, size_t *len)
         }
         char what[256];
         snprintf(what, sizeof(what), "reading the binlog of source '%s'", br->name);
-        cot_err rc = binlog_conn_error(br->repl, what);
-        if (no == 0) rc = cot_err_set(COT_ERR_NET, "source '%s' ended the binlog stream", br->name);
-        return rc;
+        if (no == 0)
+            return cot_err_set(COT_ERR_NET, "source '%s' ended the binlog stream", br->name);
+        cot_err rc = reader__error(br->repl, what);
+        /* whatever broke the stream, the fix is to reconnect from the last position */
+        return rc == COT_ERR_SQL ? cot_err_set(COT_ERR_NET, "%s", cot_err_msg()) : rc;
     }
     br->event = e;
     if (e->raw_data_ofs > e->raw_data_size) {

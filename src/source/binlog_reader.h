@@ -27,15 +27,6 @@ typedef struct binlog_reader_conf {
     int heartbeat_s;    /* heartbeat period asked from the source */
 } binlog_reader_conf;
 
-/* binlog_conn_open connects a plain client connection to url (for control
- * queries); role and name go into error messages. Returns NULL with cot_err
- * set (COT_ERR_NET / COT_ERR_AUTH) on failure. */
-MYSQL *binlog_conn_open(const cot_url *url, const char *role, const char *name,
-                        int connect_timeout_s, int read_timeout_s);
-/* binlog_conn_error classifies the last error of conn, sets cot_err with
- * what (e.g. "SHOW MASTER STATUS on source 'shop'") and returns the code. */
-cot_err binlog_conn_error(MYSQL *conn, const char *what);
-
 /* binlog_reader_open connects and starts dumping at start->file:start->pos,
  * or from start->gtid (MariaDB GTID state) when use_gtid is set. */
 cot_err binlog_reader_open(const binlog_reader_conf *conf, const cot_pos *start, bool use_gtid,

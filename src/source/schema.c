@@ -5,6 +5,7 @@
  * information_schema.COLLATIONS per cache.
  */
 #include "source/schema.h"
+#include "client/mysql_conn.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -91,19 +92,8 @@ static char *xstrdup(const char *s)
 /* schema__query runs sql on the schema connection; returns the result (caller frees). */
 static cot_err schema__query(schema_cache *sc, const char *sql, MYSQL_RES **out)
 {
-    if (mysql_real_query(sc->conn, sql, strlen(sql)) != 0) {
-        unsigned no = mysql_errno(sc->conn);
-        cot_err code = (no >= 2000 && no < 3000)                  ? COT_ERR_NET
-                       : (no == 1142 || no == 1143 || no == 1227) ? COT_ERR_AUTH
-                                                                  : COT_ERR_SQL;
-        return cot_err_set(code, "reading the source schema failed: %s (error %u)",
-                           mysql_error(sc->conn), no);
-    }
-    *out = mysql_store_result(sc->conn);
-    if (!*out) {
-        return cot_err_set(COT_ERR_NET, "reading the source schema failed: %s",
-                           mysql_error(sc->conn));
-    }
+    if (mysql_real_query(sc->conn, sql, strlen(sql)) != 0 || !(*out = mysql_store_result(sc->conn)))
+        return mysql_conn_error(sc->conn, "reading the source schema");
     return COT_OK;
 }
 

@@ -23,7 +23,7 @@
  * "POS none" for load, "STATS ins upd del statements batches" for stats.
  */
 #include "event/event.h"
-#include "sink/mysql_conn.h"
+#include "client/mysql_conn.h"
 #include "sink/sink.h"
 #include "sink/sink_mysql_sql.h"
 #include "util/log.h"

@@ -3,7 +3,7 @@
  * messages. Owns no state but the once-only library initialisation; every
  * function works on the caller's MYSQL handle from the caller's thread.
  */
-#include "sink/mysql_conn.h"
+#include "client/mysql_conn.h"
 
 #include <errmsg.h>
 #include <mysqld_error.h>
@@ -131,7 +131,7 @@ cot_err mysql_conn_open(const cot_url *url, const mysql_conn_opts *opts, MYSQL *
         unsigned int errnum = mysql_errno(my);
         cot_err err = mysql_conn_classify(errnum);
         if (errnum == 2005) err = COT_ERR_NET; /* unknown host: DNS may come back */
-        cot_err_set(err, "%s: cannot connect to %s: %s (errno %u, SQLSTATE %s, %s)%s", opts->role,
+        cot_err_set(err, "cannot connect to %s at %s: %s (errno %u, SQLSTATE %s, %s)%s", opts->role,
                     url->redacted ? url->redacted : "?", mysql_error(my), errnum,
                     mysql_sqlstate(my), mysql_conn_class_word(err),
                     mysql_conn__connect_hint(errnum));
