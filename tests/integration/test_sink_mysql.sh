@@ -294,7 +294,7 @@ apply
 commit binlog.000001 1800 0-1-18 1700000008
 EOF
 )
-assert_has "$out" "ERR SCHEMA target wh has no table warehouse.nosuch for the rows of source shop.users: create it" \
+assert_has "$out" "ERR SCHEMA target 'wh' has no table warehouse.nosuch for the rows of source shop.users: create it" \
   "missing target table"
 assert_has "$out" "ERR SCHEMA target warehouse.users has no column 'email' that source shop.users has: the source table was altered (ALTER TABLE ... ADD COLUMN) but the target was not" \
   "missing target column"
@@ -318,7 +318,7 @@ commit binlog.000001 1900 0-1-19 1700000009
 abort
 EOF
 )
-assert_has "$out" "ERR SQL target wh: upsert of 2 rows on warehouse.chk failed:" \
+assert_has "$out" "ERR SQL target 'wh': upsert of 2 rows on warehouse.chk failed:" \
   "the failing statement (second of the packet) is the one named"
 assert_has "$out" "errno 4025" "server errno in the message"
 assert_has "$out" "not retriable" "class in the message"
