@@ -19,4 +19,4 @@ set +e
 "$BIN" frobnicate >/dev/null 2>&1; rc=$?
 set -e
 [ "$rc" -eq 2 ] || { echo "FAIL: unknown command exits $rc, want 2" >&2; exit 1; }
-echo "1 passed, 0 failed"
+echo "ok: docs current, help and version answer"

@@ -108,10 +108,8 @@ static void test_pos_format(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_err_classes),
-        cmocka_unit_test(test_buf),
-        cmocka_unit_test(test_arena),
-        cmocka_unit_test(test_chunk_holds_table_refs),
+        cmocka_unit_test(test_err_classes), cmocka_unit_test(test_buf),
+        cmocka_unit_test(test_arena),       cmocka_unit_test(test_chunk_holds_table_refs),
         cmocka_unit_test(test_pos_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
