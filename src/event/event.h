@@ -103,7 +103,7 @@ typedef enum cot_vkind {
     VK_STRING,   /* s: text bytes in the column's charset */
     VK_BINARY,   /* s: raw bytes */
     VK_TEMPORAL, /* s: "YYYY-MM-DD", "[-]HHH:MM:SS[.ffffff]", "YYYY-MM-DD HH:MM:SS[.ffffff]" (UTC
-                    for TIMESTAMP), "YYYY" */
+                    for TIMESTAMP); YEAR is VK_INT */
     VK_BIT,      /* u: bit value */
     VK_ENUM,     /* u: 1-based member index (0 = the '' error value) */
     VK_SET,      /* u: member bitmask */

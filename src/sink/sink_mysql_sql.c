@@ -638,6 +638,15 @@ static cot_err sql_builder__add_delete_key(sql_builder *sb, const sql_tdesc *td,
     return COT_OK;
 }
 
+/* sql__where_col renders a column for comparison with v: SET, ENUM and BIT
+ * values are compared as numbers (col+0), since comparing such a column
+ * with a large integer literal does not match (a SET with member 64 set). */
+static void sql__where_col(buf *out, const char *name, const cot_value *v)
+{
+    buf_ident(out, name);
+    if (v->kind == VK_SET || v->kind == VK_ENUM || v->kind == VK_BIT) buf_puts(out, "+0");
+}
+
 /* sql__where_key renders "k1=v AND k2=v" from img into out. */
 static cot_err sql__where_key(buf *out, const sql_tdesc *td, const cot_table *tbl,
                               const cot_value *img)
@@ -645,7 +654,7 @@ static cot_err sql__where_key(buf *out, const sql_tdesc *td, const cot_table *tb
     for (uint32_t k = 0; k < td->n_key; k++) {
         uint32_t i = td->key_src[k];
         if (k) buf_puts(out, " AND ");
-        buf_ident(out, td->cols[td->key[k]].name);
+        sql__where_col(out, td->cols[td->key[k]].name, &img[i]);
         buf_putc(out, '=');
         cot_err rc = sql__render(out, tbl, td, i, &img[i], true);
         if (rc) return rc;
@@ -663,7 +672,7 @@ static cot_err sql__where_all(buf *out, const sql_tdesc *td, const cot_table *tb
         if (!sql__present(img, td, i)) continue;
         if (!first) buf_puts(out, " AND ");
         first = false;
-        buf_ident(out, td->cols[td->map[i]].name);
+        sql__where_col(out, td->cols[td->map[i]].name, &img[i]);
         buf_puts(out, "<=>");
         cot_err rc = sql__render(out, tbl, td, i, &img[i], true);
         if (rc) return rc;

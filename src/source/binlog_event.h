@@ -48,6 +48,7 @@ enum binlog_event_type {
     BEV_MYSQL_ANONYMOUS_GTID = 34,
     BEV_MYSQL_PREVIOUS_GTIDS = 35,
     BEV_PARTIAL_UPDATE_ROWS = 39,
+    BEV_MYSQL_TRANSACTION_PAYLOAD = 40,
     BEV_MARIA_ANNOTATE_ROWS = 160,
     BEV_MARIA_BINLOG_CHECKPOINT = 161,
     BEV_MARIA_GTID = 162,
@@ -179,5 +180,15 @@ cot_err binlog_rows_decode(const binlog_fde *fde, const uint8_t *ev, size_t len,
 /* binlog_event_type_name returns a name like "TABLE_MAP" or "UNKNOWN(200)" (static buffer per
  * thread). */
 const char *binlog_event_type_name(uint8_t type);
+
+/* binlog_table_from_map builds a table (one reference, caller owns it)
+ * from a parsed TABLE_MAP: types, metadata, nullability, and, when the
+ * optional metadata has them, names, signedness, collations and primary
+ * key. Without metadata columns are signed with collation 0 (unknown). */
+cot_table *binlog_table_from_map(const binlog_tablemap *tm);
+
+/* binlog_collation_charset returns the charset name of a MySQL/MariaDB
+ * collation id ("utf8mb4", "latin1", "binary"), or NULL when unknown. */
+const char *binlog_collation_charset(uint16_t collation);
 
 #endif

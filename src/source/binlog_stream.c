@@ -405,6 +405,13 @@ cot_err binlog_stream_feed(binlog_stream *bs, const uint8_t *ev, size_t len)
         return stream__table_map(bs, ev, len, where);
     case BEV_HEARTBEAT:
         return binlog_stream_idle(bs);
+    case BEV_MYSQL_TRANSACTION_PAYLOAD:
+        return cot_err_set(COT_ERR_UNSUPPORTED,
+                           "at %s: a compressed transaction payload: cotter does not read "
+                           "MySQL's binlog transaction compression yet; set "
+                           "binlog_transaction_compression=OFF on the source and restart the "
+                           "pipeline from a position after this transaction",
+                           where);
     case BEV_PARTIAL_UPDATE_ROWS:
         return cot_err_set(COT_ERR_UNSUPPORTED,
                            "at %s: a partial JSON update event: set binlog_row_value_options='' "

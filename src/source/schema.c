@@ -121,15 +121,15 @@ static cot_err schema__load_collations(schema_cache *sc)
     return COT_OK;
 }
 
-/* schema__charset_of_id maps a collation id to a charset name. */
+/* schema__charset_of_id maps a collation id the built-in table does not
+ * know (a server's newer collations) through information_schema.COLLATIONS;
+ * utf8mb4 when even the server cannot say. */
 static const char *schema__charset_of_id(schema_cache *sc, uint16_t id)
 {
-    if (id == COT_COLLATION_BINARY) return cot_charset_intern("binary");
+    if (schema__load_collations(sc) != COT_OK)
+        LOG_W("select", "cannot read information_schema.COLLATIONS: %s", cot_err_msg());
     for (uint32_t i = 0; i < sc->n_collations; i++)
         if (sc->collations[i].id == id) return sc->collations[i].charset;
-    /* well-known ids when the table could not be read */
-    if (id == 33 || id == 83 || id == 192) return cot_charset_intern("utf8mb3");
-    if (id == 8 || id == 47 || id == 48) return cot_charset_intern("latin1");
     return cot_charset_intern("utf8mb4");
 }
 
@@ -313,42 +313,21 @@ cot_err schema_resolve(schema_cache *sc, const binlog_tablemap *tm, const char *
             }
         }
     }
-    if (tm->has_collation) {
-        cot_err rc = schema__load_collations(sc);
-        if (rc) return rc;
-    }
 
-    cot_table *tbl = cot_table_new(tm->schema, tm->table, tm->n_cols);
-    tbl->table_id = tm->table_id;
+    /* what the event itself says, then what information_schema adds */
+    cot_table *tbl = binlog_table_from_map(tm);
     tbl->has_names = true;
     for (uint32_t i = 0; i < tm->n_cols; i++) {
         cot_column *c = &tbl->cols[i];
-        c->type = tm->types[i];
-        c->meta = tm->meta[i];
-        c->nullable = tm->nullable ? tm->nullable[i] : true;
-        const char *name = tm->col_names ? tm->col_names[i] : ist ? ist->cols[i].name : NULL;
-        if (name) {
-            c->name = xstrdup(name);
-        } else {
-            tbl->has_names = false;
-        }
-        if (tm->has_signedness)
-            c->is_unsigned = tm->is_unsigned[i];
-        else if (ist)
-            c->is_unsigned = ist->cols[i].is_unsigned;
-        if (tm->has_collation && tm->collation[i]) {
-            c->collation = tm->collation[i];
-            c->charset = schema__charset_of_id(sc, c->collation);
-        } else if (ist) {
+        if (!c->name && ist) c->name = xstrdup(ist->cols[i].name);
+        if (!c->name) tbl->has_names = false;
+        if (!tm->has_signedness && ist) c->is_unsigned = ist->cols[i].is_unsigned;
+        if ((!tm->has_collation || !tm->collation[i]) && ist) {
             c->collation = ist->cols[i].collation;
             c->charset = ist->cols[i].charset;
+        } else if (c->collation && !c->charset) {
+            c->charset = schema__charset_of_id(sc, c->collation);
         }
-    }
-    if (tm->n_pk) {
-        tbl->pk = calloc(tm->n_pk, sizeof(uint32_t));
-        if (!tbl->pk) abort();
-        memcpy(tbl->pk, tm->pk, tm->n_pk * sizeof(uint32_t));
-        tbl->n_pk = tm->n_pk;
     }
     *out = tbl;
     return COT_OK;
