@@ -30,8 +30,8 @@
 /* clang-format off */
 const copt config_options[] = {
     {"data_dir", COPT_STRING, "./var", 0, 0, NULL, 0, 0,
-     "Directory for the meta store, logs (logs/cotter.log), status files (status/PIPELINE.json) "
-     "and spill files; created if missing. A relative path is relative to the working directory."},
+     "Directory for the meta store, logs (logs/cotter.log) and status files (status/PIPELINE.json), "
+     "created if missing. A relative path is relative to the working directory."},
 
     {"manager", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
      "The manager: HTTP API, console and metrics."},
@@ -117,10 +117,11 @@ const copt config_options[] = {
      "Longest time a change waits in an open batch (a bare number is milliseconds)."},
     {P ".queue", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
      "The bounded queue between select and load; a fuller queue makes select wait."},
-    {P ".queue.rows", COPT_UINT, "20000", 1, 100000000, NULL, 0, 0,
+    {P ".queue.rows", COPT_UINT, "10000", 1, 100000000, NULL, 0, 0,
      "Rows the queue holds at most."},
-    {P ".queue.bytes", COPT_SIZE, "64MB", 64 * KB, 64 * GB, NULL, 0, 0,
-     "Bytes of row data the queue holds at most; a larger transaction spills to DATA_DIR."},
+    {P ".queue.bytes", COPT_SIZE, "16MB", 64 * KB, 64 * GB, NULL, 0, 0,
+     "Memory the queue holds at most. A transaction larger than this does not wait in memory: "
+     "it is streamed in pieces into the open target transaction, which commits at its end."},
     {P ".retry", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
      "Backoff after a failure (lost connection, schema problem): the wait doubles from "
      "min_ms up to max_ms, and resets after a successful run."},
@@ -504,7 +505,7 @@ static const char docs_example[] =
     "## Full example\n"
     "\n"
     "```yaml\n"
-    "data_dir: /var/lib/cotter              # meta store, logs, status files, spill files\n"
+    "data_dir: /var/lib/cotter              # meta store, logs, status files\n"
     "manager:\n"
     "  listen: 127.0.0.1:8080               # HTTP API, console, /metrics\n"
     "log:\n"
@@ -537,7 +538,7 @@ static const char docs_example[] =
     "          file: binlog.000042\n"
     "          pos: 4\n"
     "        batch: { rows: 2000, bytes: 8MB, ms: 200ms }\n"
-    "        queue: { rows: 20000, bytes: 64MB }\n"
+    "        queue: { rows: 10000, bytes: 16MB }\n"
     "        retry: { min_ms: 200ms, max_ms: 30s }\n"
     "        tables:\n"
     "          - match: shop.order_*        # schema.table glob\n"

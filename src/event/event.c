@@ -126,7 +126,7 @@ cot_value *cot_chunk_values(cot_chunk *ck, uint32_t n)
 
 void cot_chunk_account(cot_chunk *ck)
 {
-    ck->bytes = sizeof(*ck) + ck->mem.used + (size_t)ck->cap_changes * sizeof(cot_change) +
+    ck->bytes = sizeof(*ck) + ck->mem.reserved + (size_t)ck->cap_changes * sizeof(cot_change) +
                 (size_t)ck->cap_tables * sizeof(cot_table *);
 }
 

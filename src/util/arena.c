@@ -1,6 +1,7 @@
 /*
- * Block-chained bump allocator. Blocks are 64 KiB unless a single
- * allocation needs more; a large allocation gets a block of its own.
+ * Block-chained bump allocator. Each new block doubles the last one, from
+ * ARENA_FIRST up to ARENA_BLOCK; an allocation larger than that gets a
+ * block of its own.
  */
 #include "util/arena.h"
 
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define ARENA_FIRST 1024
 #define ARENA_BLOCK 65536
 
 struct arena_block {
@@ -21,6 +23,7 @@ void arena_init(arena *a)
 {
     a->head = NULL;
     a->used = 0;
+    a->reserved = 0;
 }
 
 void arena_deinit(arena *a)
@@ -36,16 +39,17 @@ void arena_deinit(arena *a)
 
 void arena_reset(arena *a)
 {
-    arena_block *keep = NULL;
-    arena_block *b = a->head;
+    /* keep the newest block (the largest of the growth series) for reuse */
+    arena_block *keep = a->head;
+    arena_block *b = keep ? keep->prev : NULL;
     while (b) {
         arena_block *p = b->prev;
-        if (!keep && b->cap == ARENA_BLOCK) {
-            keep = b;
-        } else {
-            free(b);
-        }
+        free(b);
         b = p;
+    }
+    if (keep && keep->cap > ARENA_BLOCK) {
+        free(keep);
+        keep = NULL;
     }
     if (keep) {
         keep->prev = NULL;
@@ -53,6 +57,7 @@ void arena_reset(arena *a)
     }
     a->head = keep;
     a->used = 0;
+    a->reserved = keep ? sizeof(*keep) + keep->cap : 0;
 }
 
 void *arena_alloc(arena *a, size_t n)
@@ -61,11 +66,13 @@ void *arena_alloc(arena *a, size_t n)
     if (n == 0) n = 16;
     arena_block *b = a->head;
     if (!b || b->cap - b->off < n) {
-        size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+        size_t grow = b ? (b->cap >= ARENA_BLOCK ? ARENA_BLOCK : b->cap * 2) : ARENA_FIRST;
+        size_t cap = n > grow ? n : grow;
         arena_block *nb = malloc(sizeof(*nb) + cap);
         if (!nb) abort();
         nb->cap = cap;
         nb->off = 0;
+        a->reserved += sizeof(*nb) + cap;
         if (b && cap > ARENA_BLOCK) {
             /* keep filling the current block; slot the big one behind it */
             nb->prev = b->prev;

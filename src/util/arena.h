@@ -1,8 +1,9 @@
 /*
  * A bump allocator for memory that lives exactly as long as one unit of
  * work (a transaction chunk, a batch). Everything is released by one
- * arena_reset or arena_deinit. Tracks bytes handed out so callers can bound
- * memory by configuration.
+ * arena_reset or arena_deinit. Blocks grow from 1 KiB to 64 KiB, so many
+ * small arenas (one per queued transaction) stay small. Tracks the bytes
+ * it holds so callers can bound memory by configuration.
  */
 #ifndef COT_ARENA_H
 #define COT_ARENA_H
@@ -14,6 +15,7 @@ typedef struct arena_block arena_block;
 typedef struct arena {
     arena_block *head; /* current block, linked to older ones */
     size_t used;       /* bytes handed out since the last reset */
+    size_t reserved;   /* bytes of all blocks held: what the arena really costs */
 } arena;
 
 void arena_init(arena *a);

@@ -260,8 +260,8 @@ static void test_defaults(void **state)
     assert_int_equal(pl->batch_rows, 2000);
     assert_int_equal(pl->batch_bytes, 8u << 20);
     assert_int_equal(pl->batch_ms, 200);
-    assert_int_equal(pl->queue_rows, 20000);
-    assert_int_equal(pl->queue_bytes, 64u << 20);
+    assert_int_equal(pl->queue_rows, 10000);
+    assert_int_equal(pl->queue_bytes, 16u << 20);
     assert_int_equal(pl->retry_min_ms, 200);
     assert_int_equal(pl->retry_max_ms, 30000);
     assert_int_equal(pl->n_tables, 1);
