@@ -869,6 +869,7 @@ static cot_err ld_pipeline(cfg_ld *ld, yaml_node_t *pmap, const char *path, cfg_
     if ((rc = ld_size(ld, blk, pat, sub, "bytes", &pl->batch_bytes))) return rc;
     if ((rc = ld_duration(ld, blk, pat, sub, "ms", &u))) return rc;
     pl->batch_ms = (uint32_t)u;
+    if ((rc = ld_bool(ld, blk, pat, sub, "merge", &pl->batch_merge))) return rc;
 
     snprintf(pat, sizeof(pat), "%s.queue", pattern);
     if ((rc = ld_block(ld, pmap, pattern, path, "queue", &blk, sub, sizeof(sub)))) return rc;

@@ -54,6 +54,7 @@ typedef struct cfg_pipeline {
     uint32_t batch_rows;
     uint64_t batch_bytes;
     uint32_t batch_ms;
+    bool batch_merge; /* fold each key's changes within a batch before applying */
     /* queue between select and load */
     uint32_t queue_rows;
     uint64_t queue_bytes;

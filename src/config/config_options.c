@@ -115,6 +115,10 @@ const copt config_options[] = {
      "Bytes of row data per batch."},
     {P ".batch.ms", COPT_DURATION, "200ms", 1, HOUR, NULL, 1, 0,
      "Longest time a change waits in an open batch (a bare number is milliseconds)."},
+    {P ".batch.merge", COPT_BOOL, "true", 0, 0, NULL, 0, 0,
+     "Fold the changes of each key within a batch (insert+update -> insert, any+delete -> "
+     "delete, ...) and apply deletes, then multi-row upserts per table. Tables without a key "
+     "are never merged."},
     {P ".queue", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
      "The bounded queue between select and load; a fuller queue makes select wait."},
     {P ".queue.rows", COPT_UINT, "10000", 1, 100000000, NULL, 0, 0,
@@ -537,7 +541,7 @@ static const char docs_example[] =
     "        start:                         # only used while the target has no position\n"
     "          file: binlog.000042\n"
     "          pos: 4\n"
-    "        batch: { rows: 2000, bytes: 8MB, ms: 200ms }\n"
+    "        batch: { rows: 2000, bytes: 8MB, ms: 200ms, merge: true }\n"
     "        queue: { rows: 10000, bytes: 16MB }\n"
     "        retry: { min_ms: 200ms, max_ms: 30s }\n"
     "        tables:\n"

@@ -6,6 +6,7 @@
  */
 #include "pipeline/pipeline.h"
 #include "client/mysql_conn.h"
+#include "pipeline/merge.h"
 #include "pipeline/queue.h"
 #include "sink/sink.h"
 #include "source/binlog_reader.h"
@@ -158,124 +159,224 @@ static void session__load_fail(session *ss, cot_err rc, const char *msg)
     queue_close(&ss->q); /* the select side sees its next push fail */
 }
 
+/* The load thread's state for one session. With merging on, the chunks
+ * of the current run are held (the merged chunk points into them) until
+ * the run is applied; a run never outgrows batch.rows / batch.bytes, so a
+ * giant transaction is applied in merged pieces inside one open target
+ * transaction. */
+typedef struct loader {
+    session *ss;
+    merger *mg; /* NULL: apply chunk by chunk */
+    cot_chunk **held;
+    uint32_t n_held;
+    uint32_t cap_held;
+    uint64_t run_rows;
+    uint64_t run_bytes;
+    /* the open batch */
+    bool batch_open;
+    bool in_tx;
+    double t0;
+    uint64_t rows, bytes, ins, upd, del, txs;
+    cot_pos last_pos;
+    uint32_t last_ts;
+    bool have_pos;
+} loader;
+
+static bool loader__key_of(void *ctx, const cot_table *tbl, const uint32_t **cols, uint32_t *n)
+{
+    session *ss = ctx;
+    /* a table the sink cannot describe is applied unmerged; applying it
+     * then reports the problem */
+    if (ss->ops->table_key(ss->sk, (cot_table *)tbl, cols, n) != COT_OK) *n = 0;
+    return true;
+}
+
+static void loader__drop_run(loader *ld)
+{
+    for (uint32_t i = 0; i < ld->n_held; i++) cot_chunk_free(ld->held[i]);
+    ld->n_held = 0;
+    ld->run_rows = ld->run_bytes = 0;
+    if (ld->mg) merger_reset(ld->mg);
+}
+
+/* loader__apply_run merges the held chunks and applies the result. */
+static cot_err loader__apply_run(loader *ld)
+{
+    if (!ld->mg || ld->n_held == 0) return COT_OK;
+    merge_stats ms;
+    cot_chunk *merged = merger_finish(ld->mg, &ms);
+    cot_err rc = ld->ss->ops->apply(ld->ss->sk, merged);
+    if (!rc)
+        LOG_D("load", "pipeline %s: applied a run of %u changes merged into %u (%u keys)",
+              ld->ss->pl->pc->name, ms.changes_in, ms.changes_out, ms.keys);
+    cot_chunk_free(merged);
+    loader__drop_run(ld);
+    return rc;
+}
+
+/* loader__take applies or holds one chunk inside the open batch; ck is
+ * consumed either way. */
+static cot_err loader__take(loader *ld, cot_chunk *ck)
+{
+    const cfg_pipeline *pc = ld->ss->pl->pc;
+    for (uint32_t i = 0; i < ck->n_changes; i++) {
+        switch (ck->changes[i].op) {
+        case OP_INSERT:
+            ld->ins++;
+            break;
+        case OP_UPDATE:
+            ld->upd++;
+            break;
+        case OP_DELETE:
+            ld->del++;
+            break;
+        }
+    }
+    ld->rows += ck->n_changes;
+    ld->bytes += ck->bytes;
+    ld->in_tx = !ck->tx_end;
+    if (ck->tx_end) {
+        ld->last_pos = ck->end_pos;
+        if (ck->ts) ld->last_ts = ck->ts;
+        ld->have_pos = true;
+        if (ck->kind != CK_EMPTY) ld->txs++;
+    }
+    cot_err rc;
+    if (ld->mg && ck->kind != CK_DDL) {
+        rc = merger_add(ld->mg, ck);
+        if (rc) {
+            cot_chunk_free(ck);
+            return rc;
+        }
+        if (ld->n_held == ld->cap_held) {
+            uint32_t cap = ld->cap_held ? ld->cap_held * 2 : 64;
+            cot_chunk **h = realloc(ld->held, cap * sizeof(*h));
+            if (!h) abort();
+            ld->held = h;
+            ld->cap_held = cap;
+        }
+        ld->held[ld->n_held++] = ck;
+        ld->run_rows += ck->n_changes;
+        ld->run_bytes += ck->bytes;
+        if (ld->run_rows >= pc->batch_rows || ld->run_bytes >= pc->batch_bytes)
+            return loader__apply_run(ld);
+        return COT_OK;
+    }
+    /* a DDL is a barrier for merging: what came before is applied first */
+    rc = loader__apply_run(ld);
+    if (!rc) rc = ld->ss->ops->apply(ld->ss->sk, ck);
+    cot_chunk_free(ck);
+    return rc;
+}
+
+static cot_err loader__commit(loader *ld)
+{
+    session *ss = ld->ss;
+    pipeline *pl = ss->pl;
+    cot_err rc = loader__apply_run(ld);
+    if (!rc) rc = ss->ops->batch_commit(ss->sk, &ld->last_pos, ld->last_ts);
+    if (rc) return rc;
+    ld->batch_open = false;
+    ss->committed_batches++;
+    size_t qrows, qbytes;
+    queue_depth(&ss->q, NULL, &qrows, &qbytes);
+    pthread_mutex_lock(&pl->mu);
+    pl->st.pos = ld->last_pos;
+    if (ld->last_ts) pl->st.source_ts = ld->last_ts;
+    pl->st.inserts += ld->ins;
+    pl->st.updates += ld->upd;
+    pl->st.deletes += ld->del;
+    pl->st.transactions += ld->txs;
+    pl->st.batches++;
+    pl->st.queue_rows = qrows;
+    pl->st.queue_bytes = qbytes;
+    pthread_mutex_unlock(&pl->mu);
+    LOG_D("load", "pipeline %s: committed %llu rows in %llu transactions up to %s:%llu",
+          pl->pc->name, (unsigned long long)ld->rows, (unsigned long long)ld->txs,
+          ld->last_pos.file, (unsigned long long)ld->last_pos.pos);
+    ld->rows = ld->bytes = ld->ins = ld->upd = ld->del = ld->txs = 0;
+    return COT_OK;
+}
+
+static bool loader__queue_done(session *ss)
+{
+    pthread_mutex_lock(&ss->q.mu);
+    bool done = ss->q.closed && !ss->q.head;
+    pthread_mutex_unlock(&ss->q.mu);
+    return done;
+}
+
 static void *session__load_main(void *arg)
 {
     session *ss = arg;
-    pipeline *pl = ss->pl;
-    const cfg_pipeline *pc = pl->pc;
-    bool batch_open = false, in_tx = false;
-    uint64_t b_rows = 0, b_bytes = 0, b_ins = 0, b_upd = 0, b_del = 0, b_txs = 0;
-    cot_pos last_pos = {0};
-    uint32_t last_ts = 0;
-    bool have_pos = false;
-    double t0 = 0;
+    const cfg_pipeline *pc = ss->pl->pc;
+    loader ld;
+    memset(&ld, 0, sizeof(ld));
+    ld.ss = ss;
+    if (pc->batch_merge && ss->ops->table_key) ld.mg = merger_new(loader__key_of, ss);
     uint32_t batch_ms = pc->batch_ms ? pc->batch_ms : 200;
+    cot_err rc = COT_OK;
 
     for (;;) {
         int timeout = 1000;
-        if (batch_open && !in_tx) {
-            double left = (double)batch_ms / 1000.0 - (now_s() - t0);
+        if (ld.batch_open && !ld.in_tx) {
+            double left = (double)batch_ms / 1000.0 - (now_s() - ld.t0);
             timeout = left > 0 ? (int)(left * 1000) + 1 : 0;
         }
         cot_chunk *ck = queue_pop(&ss->q, timeout);
         if (!ck) {
-            bool closed;
-            pthread_mutex_lock(&ss->q.mu);
-            closed = ss->q.closed && !ss->q.head;
-            pthread_mutex_unlock(&ss->q.mu);
-            if (!closed && !(batch_open && !in_tx)) continue;
-            if (closed && (!batch_open || in_tx)) break;
-            /* fall through: commit the batch (time is up, or closing at a boundary) */
+            bool closed = loader__queue_done(ss);
+            if (!closed && !(ld.batch_open && !ld.in_tx)) continue;
+            if (closed && (!ld.batch_open || ld.in_tx)) break;
+            /* time is up, or closing at a boundary: commit below */
         } else {
-            if (!batch_open) {
-                cot_err rc = ss->ops->batch_begin(ss->sk);
+            if (!ld.batch_open) {
+                rc = ss->ops->batch_begin(ss->sk);
                 if (rc) {
                     cot_chunk_free(ck);
-                    session__load_fail(ss, rc, cot_err_msg());
-                    return NULL;
+                    break;
                 }
-                batch_open = true;
-                t0 = now_s();
+                ld.batch_open = true;
+                ld.t0 = now_s();
             }
-            cot_err rc = ss->ops->apply(ss->sk, ck);
+            bool tx_end = ck->tx_end;
+            cot_pos where = tx_end ? ck->end_pos : ld.last_pos;
+            rc = loader__take(&ld, ck);
             if (rc) {
-                char where[300], msg[1400];
-                cot_pos_format(ck->tx_end ? &ck->end_pos : &last_pos, where, sizeof(where));
+                char pos[300], msg[1400];
+                cot_pos_format(&where, pos, sizeof(pos));
                 snprintf(msg, sizeof(msg), "%s (source transaction %s %s)", cot_err_msg(),
-                         ck->tx_end ? "ending at" : "after",
-                         (ck->tx_end || have_pos) ? where : "the start");
-                cot_chunk_free(ck);
-                ss->ops->batch_abort(ss->sk);
-                session__load_fail(ss, rc, msg);
-                return NULL;
+                         tx_end ? "ending at" : "after",
+                         (tx_end || ld.have_pos) ? pos : "the start");
+                cot_err_set(rc, "%s", msg);
+                break;
             }
-            for (uint32_t i = 0; i < ck->n_changes; i++) {
-                switch (ck->changes[i].op) {
-                case OP_INSERT:
-                    b_ins++;
-                    break;
-                case OP_UPDATE:
-                    b_upd++;
-                    break;
-                case OP_DELETE:
-                    b_del++;
-                    break;
-                }
-            }
-            b_rows += ck->n_changes;
-            b_bytes += ck->bytes;
-            in_tx = !ck->tx_end;
-            if (ck->tx_end) {
-                last_pos = ck->end_pos;
-                if (ck->ts) last_ts = ck->ts;
-                have_pos = true;
-                if (ck->kind != CK_EMPTY) b_txs++;
-            }
-            cot_chunk_free(ck);
-            if (in_tx) continue;
+            if (ld.in_tx) continue;
             size_t depth;
             queue_depth(&ss->q, &depth, NULL, NULL);
-            bool full = b_rows >= pc->batch_rows || b_bytes >= pc->batch_bytes;
-            bool late = (now_s() - t0) * 1000.0 >= batch_ms;
+            bool full = ld.rows >= pc->batch_rows || ld.bytes >= pc->batch_bytes;
+            bool late = (now_s() - ld.t0) * 1000.0 >= batch_ms;
             if (!full && !late && depth > 0) continue;
         }
-        if (!batch_open) continue;
-        if (!have_pos) { /* nothing committed-worthy: only partial data */
+        if (!ld.batch_open) continue;
+        if (!ld.have_pos) { /* only part of a transaction: never commit it */
+            loader__drop_run(&ld);
             ss->ops->batch_abort(ss->sk);
-            batch_open = false;
+            ld.batch_open = false;
             continue;
         }
-        cot_err rc = ss->ops->batch_commit(ss->sk, &last_pos, last_ts);
-        if (rc) {
-            ss->ops->batch_abort(ss->sk);
-            session__load_fail(ss, rc, cot_err_msg());
-            return NULL;
-        }
-        batch_open = false;
-        ss->committed_batches++;
-        size_t qrows, qbytes;
-        queue_depth(&ss->q, NULL, &qrows, &qbytes);
-        pthread_mutex_lock(&pl->mu);
-        pl->st.pos = last_pos;
-        if (last_ts) pl->st.source_ts = last_ts;
-        pl->st.inserts += b_ins;
-        pl->st.updates += b_upd;
-        pl->st.deletes += b_del;
-        pl->st.transactions += b_txs;
-        pl->st.batches++;
-        pl->st.queue_rows = qrows;
-        pl->st.queue_bytes = qbytes;
-        pthread_mutex_unlock(&pl->mu);
-        LOG_D("load", "pipeline %s: committed %llu rows in %llu transactions up to %s:%llu",
-              pc->name, (unsigned long long)b_rows, (unsigned long long)b_txs, last_pos.file,
-              (unsigned long long)last_pos.pos);
-        b_rows = b_bytes = b_ins = b_upd = b_del = b_txs = 0;
-        pthread_mutex_lock(&ss->q.mu);
-        bool done = ss->q.closed && !ss->q.head;
-        pthread_mutex_unlock(&ss->q.mu);
-        if (done) break;
+        rc = loader__commit(&ld);
+        if (rc) break;
+        if (loader__queue_done(ss)) break;
     }
-    if (batch_open) ss->ops->batch_abort(ss->sk); /* a partial transaction: never commit it */
+    loader__drop_run(&ld);
+    if (ld.batch_open) ss->ops->batch_abort(ss->sk); /* a partial transaction is never committed */
+    free(ld.held);
+    merger_free(ld.mg);
+    if (rc) {
+        session__load_fail(ss, rc, cot_err_msg());
+        return NULL;
+    }
     ss->load_ok = true;
     return NULL;
 }

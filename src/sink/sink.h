@@ -52,6 +52,10 @@ typedef struct sink_ops {
     cot_err (*apply)(sink *sk, const cot_chunk *ck);
     /* batch_commit stores pos (and source timestamp ts) with the batch and commits. */
     cot_err (*batch_commit)(sink *sk, const cot_pos *pos, uint32_t ts);
+    /* table_key gives the columns of tbl (source column indexes, valid until
+     * the next call) the sink applies rows by, *n = 0 when the target has no
+     * usable key. Optional (NULL): the load stage then does not merge. */
+    cot_err (*table_key)(sink *sk, cot_table *tbl, const uint32_t **cols, uint32_t *n);
     /* batch_abort rolls the open batch back; never fails. */
     void (*batch_abort)(sink *sk);
     void (*stats)(sink *sk, sink_stats *out);

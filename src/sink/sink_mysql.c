@@ -600,6 +600,18 @@ static cot_err sink_mysql_apply(sink *base, const cot_chunk *ck)
     return COT_OK;
 }
 
+static cot_err sink_mysql_table_key(sink *base, cot_table *tbl, const uint32_t **cols, uint32_t *n)
+{
+    sink_mysql *sk = (sink_mysql *)base;
+    if (sk->broken) return sink__broken_err(sk);
+    sql_tdesc *td;
+    cot_err rc = sink__table(sk, tbl, &td);
+    if (rc) return rc;
+    *cols = td->key_src;
+    *n = td->n_key;
+    return COT_OK;
+}
+
 static cot_err sink_mysql_batch_commit(sink *base, const cot_pos *pos, uint32_t ts)
 {
     sink_mysql *sk = (sink_mysql *)base;
@@ -667,6 +679,7 @@ const sink_ops sink_mysql_ops = {
     .batch_begin = sink_mysql_batch_begin,
     .apply = sink_mysql_apply,
     .batch_commit = sink_mysql_batch_commit,
+    .table_key = sink_mysql_table_key,
     .batch_abort = sink_mysql_batch_abort,
     .stats = sink_mysql_stats,
     .close = sink_mysql_close,

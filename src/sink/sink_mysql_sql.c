@@ -638,13 +638,19 @@ static cot_err sql_builder__add_delete_key(sql_builder *sb, const sql_tdesc *td,
     return COT_OK;
 }
 
-/* sql__where_col renders a column for comparison with v: SET, ENUM and BIT
- * values are compared as numbers (col+0), since comparing such a column
- * with a large integer literal does not match (a SET with member 64 set). */
+/* sql__where_col renders a column for comparison with v. SET and BIT
+ * values compare as unsigned numbers: MariaDB's `set+0` wraps to a negative
+ * number for member 64, so it must be CAST. ENUM compares by index (+0). */
 static void sql__where_col(buf *out, const char *name, const cot_value *v)
 {
+    if (v->kind == VK_SET || v->kind == VK_BIT) {
+        buf_puts(out, "CAST(");
+        buf_ident(out, name);
+        buf_puts(out, " AS UNSIGNED)");
+        return;
+    }
     buf_ident(out, name);
-    if (v->kind == VK_SET || v->kind == VK_ENUM || v->kind == VK_BIT) buf_puts(out, "+0");
+    if (v->kind == VK_ENUM) buf_puts(out, "+0");
 }
 
 /* sql__where_key renders "k1=v AND k2=v" from img into out. */

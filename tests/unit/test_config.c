@@ -125,6 +125,7 @@ static const char full_cfg[] =
     "          rows: 1500                  # @channels.*.pipelines[].batch.rows\n"
     "          bytes: 4MB                  # @channels.*.pipelines[].batch.bytes\n"
     "          ms: 1s                      # @channels.*.pipelines[].batch.ms\n"
+    "          merge: false                # @channels.*.pipelines[].batch.merge\n"
     "        queue:\n"
     "          rows: 5000                  # @channels.*.pipelines[].queue.rows\n"
     "          bytes: 1GiB                 # @channels.*.pipelines[].queue.bytes\n"
@@ -200,6 +201,7 @@ static void test_full_config(void **state)
     assert_int_equal(pl->batch_rows, 1500);
     assert_int_equal(pl->batch_bytes, 4u << 20);
     assert_int_equal(pl->batch_ms, 1000);
+    assert_false(pl->batch_merge);
     assert_int_equal(pl->queue_rows, 5000);
     assert_int_equal(pl->queue_bytes, 1u << 30);
     assert_int_equal(pl->retry_min_ms, 50);
@@ -260,6 +262,7 @@ static void test_defaults(void **state)
     assert_int_equal(pl->batch_rows, 2000);
     assert_int_equal(pl->batch_bytes, 8u << 20);
     assert_int_equal(pl->batch_ms, 200);
+    assert_true(pl->batch_merge);
     assert_int_equal(pl->queue_rows, 10000);
     assert_int_equal(pl->queue_bytes, 16u << 20);
     assert_int_equal(pl->retry_min_ms, 200);
