@@ -199,7 +199,8 @@ cot_err cot_url_parse(const char *text, cot_url *u)
     }
 
     /* host[:port] up to the first '/' */
-    const char *slash = memchr(hostp, '/', (size_t)(stop - hostp));
+    size_t host_span = stop > hostp ? (size_t)(stop - hostp) : 0;
+    const char *slash = host_span ? memchr(hostp, '/', host_span) : NULL;
     const char *hp_end = slash ? slash : stop;
     const char *port_txt = NULL;
     size_t port_len = 0;
