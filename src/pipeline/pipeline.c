@@ -542,9 +542,13 @@ counted:;
     if (pthread_create(&load_thread, NULL, session__load_main, &ss) != 0) abort();
 
     pipeline__set_state(pl, PS_RUNNING);
-    LOG_I("pipeline", "pipeline %s: streaming from %s:%llu of source '%s' into target '%s'",
-          pc->name, use_gtid ? start.gtid : start.file, (unsigned long long)start.pos,
-          pc->source_name, pc->target_name);
+    char from[300];
+    if (use_gtid)
+        snprintf(from, sizeof(from), "GTID %s", start.gtid);
+    else
+        snprintf(from, sizeof(from), "%s:%llu", start.file, (unsigned long long)start.pos);
+    LOG_I("pipeline", "pipeline %s: streaming from %s of source '%s' into target '%s'", pc->name,
+          from, pc->source_name, pc->target_name);
 
     double stop_at = 0;
     rc = COT_OK;
