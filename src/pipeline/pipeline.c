@@ -180,6 +180,7 @@ typedef struct loader {
     cot_pos last_pos;
     uint32_t last_ts;
     bool have_pos;
+    bool dirty; /* something was taken since the last commit */
 } loader;
 
 static bool loader__key_of(void *ctx, const cot_table *tbl, const uint32_t **cols, uint32_t *n)
@@ -214,11 +215,10 @@ static cot_err loader__apply_run(loader *ld)
     return rc;
 }
 
-/* loader__take applies or holds one chunk inside the open batch; ck is
- * consumed either way. */
-static cot_err loader__take(loader *ld, cot_chunk *ck)
+/* loader__account counts ck into the open batch and moves the batch's
+ * position to the end of ck's transaction. */
+static void loader__account(loader *ld, const cot_chunk *ck)
 {
-    const cfg_pipeline *pc = ld->ss->pl->pc;
     for (uint32_t i = 0; i < ck->n_changes; i++) {
         switch (ck->changes[i].op) {
         case OP_INSERT:
@@ -235,14 +235,45 @@ static cot_err loader__take(loader *ld, cot_chunk *ck)
     ld->rows += ck->n_changes;
     ld->bytes += ck->bytes;
     ld->in_tx = !ck->tx_end;
+    ld->dirty = true;
     if (ck->tx_end) {
         ld->last_pos = ck->end_pos;
         if (ck->ts) ld->last_ts = ck->ts;
         ld->have_pos = true;
         if (ck->kind != CK_EMPTY) ld->txs++;
     }
+}
+
+static cot_err loader__commit(loader *ld);
+static cot_err loader__begin(loader *ld);
+
+/* loader__take_ddl applies a DDL on its own: a MySQL DDL commits whatever
+ * is open, so the batch before it is committed first, and the position
+ * after it is committed right after it. A crash between the two re-runs
+ * the DDL on the next start; the sink treats "already done" as done. */
+static cot_err loader__take_ddl(loader *ld, cot_chunk *ck)
+{
+    cot_err rc = loader__apply_run(ld);
+    if (!rc && ld->batch_open && ld->have_pos && ld->dirty) rc = loader__commit(ld);
+    if (!rc && !ld->batch_open) rc = loader__begin(ld);
+    if (!rc) {
+        loader__account(ld, ck);
+        rc = ld->ss->ops->apply(ld->ss->sk, ck);
+    }
+    if (!rc) rc = loader__commit(ld);
+    cot_chunk_free(ck);
+    return rc;
+}
+
+/* loader__take applies or holds one chunk inside the open batch; ck is
+ * consumed either way. */
+static cot_err loader__take(loader *ld, cot_chunk *ck)
+{
+    const cfg_pipeline *pc = ld->ss->pl->pc;
+    if (ck->kind == CK_DDL) return loader__take_ddl(ld, ck);
+    loader__account(ld, ck);
     cot_err rc;
-    if (ld->mg && ck->kind != CK_DDL) {
+    if (ld->mg) {
         rc = merger_add(ld->mg, ck);
         if (rc) {
             cot_chunk_free(ck);
@@ -262,11 +293,18 @@ static cot_err loader__take(loader *ld, cot_chunk *ck)
             return loader__apply_run(ld);
         return COT_OK;
     }
-    /* a DDL is a barrier for merging: what came before is applied first */
-    rc = loader__apply_run(ld);
-    if (!rc) rc = ld->ss->ops->apply(ld->ss->sk, ck);
+    rc = ld->ss->ops->apply(ld->ss->sk, ck);
     cot_chunk_free(ck);
     return rc;
+}
+
+static cot_err loader__begin(loader *ld)
+{
+    cot_err rc = ld->ss->ops->batch_begin(ld->ss->sk);
+    if (rc) return rc;
+    ld->batch_open = true;
+    ld->t0 = now_s();
+    return COT_OK;
 }
 
 static cot_err loader__commit(loader *ld)
@@ -277,6 +315,7 @@ static cot_err loader__commit(loader *ld)
     if (!rc) rc = ss->ops->batch_commit(ss->sk, &ld->last_pos, ld->last_ts);
     if (rc) return rc;
     ld->batch_open = false;
+    ld->dirty = false;
     ss->committed_batches++;
     size_t qrows, qbytes;
     queue_depth(&ss->q, NULL, &qrows, &qbytes);
@@ -330,14 +369,12 @@ static void *session__load_main(void *arg)
             if (closed && (!ld.batch_open || ld.in_tx)) break;
             /* time is up, or closing at a boundary: commit below */
         } else {
-            if (!ld.batch_open) {
-                rc = ss->ops->batch_begin(ss->sk);
+            if (!ld.batch_open && ck->kind != CK_DDL) {
+                rc = loader__begin(&ld);
                 if (rc) {
                     cot_chunk_free(ck);
                     break;
                 }
-                ld.batch_open = true;
-                ld.t0 = now_s();
             }
             bool tx_end = ck->tx_end;
             cot_pos where = tx_end ? ck->end_pos : ld.last_pos;
