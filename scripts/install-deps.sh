@@ -5,9 +5,9 @@ set -euo pipefail
 
 PKGS=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
-  libmariadb-dev libyaml-dev libsqlite3-dev zlib1g-dev libcmocka-dev
+  libmariadb-dev libyaml-dev libsqlite3-dev zlib1g-dev libcmocka-dev libmicrohttpd-dev
   mariadb-server mariadb-client sqlite3
-  sysbench
+  sysbench curl python3 percona-toolkit jq openssl
 )
 
 missing=()

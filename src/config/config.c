@@ -773,6 +773,122 @@ static cot_err ld_endpoint_ref(cfg_ld *ld, int line, const char *path, const cha
     return rc;
 }
 
+/* ld_column_name checks a column name given in a mapping. */
+static cot_err ld_column_name(cfg_ld *ld, const yaml_node_t *n, const char *path, const char *name)
+{
+    size_t len = strlen(name);
+    if (len == 0 || len > 64)
+        return ld_fail(ld, ld_line(n), path, "'%s' is not a column name: expected 1..64 characters",
+                       name);
+    return COT_OK;
+}
+
+/* ld_columns reads columns / exclude / constants of one table mapping. */
+static cot_err ld_columns(cfg_ld *ld, yaml_node_t *item, const char *ipath, cfg_table_map *tm)
+{
+    char sub[CFG_PATH_MAX];
+    int kline = ld_line(item);
+    yaml_node_t *cols = ld_lookup(ld, item, "columns", &kline);
+    yaml_node_t *excl = ld_lookup(ld, item, "exclude", NULL);
+    if (!ld_is_null(cols) && !ld_is_null(excl)) {
+        path_key(sub, sizeof(sub), ipath, "exclude");
+        return ld_fail(ld, ld_line(excl), sub,
+                       "give either columns (the ones to keep) or exclude (the ones to drop), "
+                       "not both");
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        yaml_node_t *seq = pass == 0 ? cols : excl;
+        const char *key = pass == 0 ? "columns" : "exclude";
+        path_key(sub, sizeof(sub), ipath, key);
+        if (ld_is_null(seq)) continue;
+        if (seq->type != YAML_SEQUENCE_NODE)
+            return ld_fail(ld, ld_line(seq), sub, "expected a list of column names, got %s",
+                           ld_kind(seq));
+        int n = (int)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+        if (n == 0)
+            return ld_fail(ld, ld_line(seq), sub,
+                           "empty list: name at least one column, or leave the key out");
+        char **names = cfg__calloc((size_t)n, sizeof(char *));
+        char **as = pass == 0 ? cfg__calloc((size_t)n, sizeof(char *)) : NULL;
+        if (pass == 0) {
+            tm->columns = names;
+            tm->columns_as = as;
+            tm->columns_line = ld_line(seq);
+        } else {
+            tm->exclude = names;
+            tm->exclude_line = ld_line(seq);
+        }
+        for (int i = 0; i < n; i++) {
+            yaml_node_t *c = ld_node(ld, seq->data.sequence.items.start[i]);
+            char cpath[CFG_PATH_MAX];
+            snprintf(cpath, sizeof(cpath), "%s[%d]", sub, i);
+            cot_err rc;
+            if (c->type == YAML_SCALAR_NODE) {
+                rc = ld_expand(ld, c, cpath, &names[i]);
+                if (!rc && as) as[i] = cfg__strdup(names[i]);
+            } else if (pass == 0 && c->type == YAML_MAPPING_NODE &&
+                       c->data.mapping.pairs.top - c->data.mapping.pairs.start == 1) {
+                yaml_node_t *k = ld_node(ld, c->data.mapping.pairs.start->key);
+                yaml_node_t *v = ld_node(ld, c->data.mapping.pairs.start->value);
+                if (!k || !v || k->type != YAML_SCALAR_NODE || v->type != YAML_SCALAR_NODE)
+                    return ld_fail(ld, ld_line(c), cpath,
+                                   "expected a column name or {source_name: target_name}");
+                names[i] = cfg__strdup((const char *)k->data.scalar.value);
+                rc = ld_expand(ld, v, cpath, &as[i]);
+            } else {
+                return ld_fail(ld, ld_line(c), cpath, "expected a column name%s, got %s",
+                               pass == 0 ? " or {source_name: target_name}" : "", ld_kind(c));
+            }
+            if (pass == 0)
+                tm->n_columns = i + 1;
+            else
+                tm->n_exclude = i + 1;
+            if (rc) return rc;
+            if ((rc = ld_column_name(ld, c, cpath, names[i]))) return rc;
+            if (as && (rc = ld_column_name(ld, c, cpath, as[i]))) return rc;
+            for (int j = 0; j < i; j++) {
+                if (strcasecmp(names[j], names[i]) == 0)
+                    return ld_fail(ld, ld_line(c), cpath, "column '%s' is listed twice", names[i]);
+                if (as && strcasecmp(as[j], as[i]) == 0)
+                    return ld_fail(ld, ld_line(c), cpath,
+                                   "two columns would be called '%s' on the target", as[i]);
+            }
+        }
+    }
+    path_key(sub, sizeof(sub), ipath, "constants");
+    yaml_node_t *consts = ld_lookup(ld, item, "constants", NULL);
+    if (ld_is_null(consts)) return COT_OK;
+    if (consts->type != YAML_MAPPING_NODE)
+        return ld_fail(ld, ld_line(consts), sub,
+                       "expected a mapping of column: value, like {source_shard: 3}, got %s",
+                       ld_kind(consts));
+    cot_err rc = ld_check_keys(ld, consts, "channels.*.pipelines[].tables[].constants", sub);
+    if (rc) return rc;
+    int n = (int)(consts->data.mapping.pairs.top - consts->data.mapping.pairs.start);
+    tm->const_names = cfg__calloc((size_t)(n ? n : 1), sizeof(char *));
+    tm->const_values = cfg__calloc((size_t)(n ? n : 1), sizeof(char *));
+    tm->consts_line = ld_line(consts);
+    for (int i = 0; i < n; i++) {
+        yaml_node_pair_t *pr = consts->data.mapping.pairs.start + i;
+        yaml_node_t *k = ld_node(ld, pr->key), *v = ld_node(ld, pr->value);
+        char cpath[CFG_PATH_MAX];
+        path_key(cpath, sizeof(cpath), sub, (const char *)k->data.scalar.value);
+        if (!v || v->type != YAML_SCALAR_NODE)
+            return ld_fail(ld, v ? ld_line(v) : ld_line(k), cpath, "expected a value, got %s",
+                           v ? ld_kind(v) : "nothing");
+        tm->const_names[i] = cfg__strdup((const char *)k->data.scalar.value);
+        tm->n_consts = i + 1;
+        if ((rc = ld_expand(ld, v, cpath, &tm->const_values[i]))) return rc;
+        if ((rc = ld_column_name(ld, k, cpath, tm->const_names[i]))) return rc;
+        for (int j = 0; j < tm->n_columns; j++)
+            if (strcasecmp(tm->columns_as[j], tm->const_names[i]) == 0)
+                return ld_fail(ld, ld_line(k), cpath,
+                               "'%s' is both a copied column and a constant: keep one",
+                               tm->const_names[i]);
+    }
+    return COT_OK;
+}
+
 static cot_err ld_tables(cfg_ld *ld, yaml_node_t *pmap, const char *path, cfg_pipeline *pl)
 {
     const char *pattern = "channels.*.pipelines[].tables[]";
@@ -810,6 +926,8 @@ static cot_err ld_tables(cfg_ld *ld, yaml_node_t *pmap, const char *path, cfg_pi
         if (!rc) rc = ld_string(ld, item, pattern, ipath, "to", &tm->to, &line);
         path_key(sub, sizeof(sub), ipath, "to");
         if (!rc && tm->to) rc = ld_route_check(ld, line, sub, tm->to);
+        if (!rc) rc = ld_columns(ld, item, ipath, tm);
+        if (!rc) rc = ld_string(ld, item, pattern, ipath, "where", &tm->where, &tm->where_line);
         if (rc) return rc;
     }
     return COT_OK;
@@ -844,6 +962,9 @@ static cot_err ld_pipeline(cfg_ld *ld, yaml_node_t *pmap, const char *path, cfg_
     int snap = 0;
     if ((rc = ld_enum(ld, pmap, pattern, path, "snapshot", &snap, NULL))) return rc;
     pl->snapshot = snap == 0 ? SNAPSHOT_INITIAL : SNAPSHOT_NEVER; /* values: initial|never */
+    int ddl = 0;
+    if ((rc = ld_enum(ld, pmap, pattern, path, "ddl", &ddl, NULL))) return rc;
+    pl->ddl = (cfg_ddl)ddl; /* values: apply|ignore|stop, in cfg_ddl's order */
 
     char pat[CFG_PATH_MAX];
     yaml_node_t *blk;
@@ -1001,6 +1122,91 @@ static cot_err ld_syntax_error(cfg_ld *ld, yaml_parser_t *ps)
                        problem);
 }
 
+/* listen__is_loopback says whether the host of a "host:port" listen address is
+ * a loopback one (127.0.0.0/8, ::1, localhost). */
+static bool listen__is_loopback(const char *listen)
+{
+    const char *colon = strrchr(listen, ':');
+    size_t n = colon ? (size_t)(colon - listen) : strlen(listen);
+    char host[128];
+    if (n >= 2 && listen[0] == '[' && listen[n - 1] == ']') {
+        listen++;
+        n -= 2;
+    }
+    if (n >= sizeof(host)) return false;
+    memcpy(host, listen, n);
+    host[n] = '\0';
+    if (strcasecmp(host, "localhost") == 0 || strcmp(host, "::1") == 0) return true;
+    unsigned a, b, c, d;
+    char extra;
+    return sscanf(host, "%u.%u.%u.%u%c", &a, &b, &c, &d, &extra) == 4 && a == 127 && b < 256 &&
+           c < 256 && d < 256;
+}
+
+/* ld_tokens reads manager.tokens (list of {name, token, role}) into cfg. The
+ * token's value never appears in a message. */
+static cot_err ld_tokens(cfg_ld *ld, yaml_node_t *mgr)
+{
+    const char *pattern = "manager.tokens[]";
+    cot_config *cfg = ld->cfg;
+    int key_line = mgr ? ld_line(mgr) : 1;
+    yaml_node_t *seq = ld_lookup(ld, mgr, "tokens", &key_line);
+    if (ld_is_null(seq)) return COT_OK;
+    if (seq->type != YAML_SEQUENCE_NODE)
+        return ld_fail(ld, ld_line(seq), "manager.tokens",
+                       "expected a list of {name: ..., token: ..., role: admin|read}, got %s",
+                       ld_kind(seq));
+    int n = (int)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+    cfg->manager_tokens = cfg__calloc((size_t)n, sizeof(*cfg->manager_tokens));
+    for (int i = 0; i < n; i++) {
+        yaml_node_t *item = ld_node(ld, seq->data.sequence.items.start[i]);
+        char ipath[CFG_PATH_MAX], sub[CFG_PATH_MAX];
+        snprintf(ipath, sizeof(ipath), "manager.tokens[%d]", i);
+        if (item->type != YAML_MAPPING_NODE)
+            return ld_fail(ld, ld_line(item), ipath,
+                           "expected a mapping like {name: ops, token: \"${OPS_TOKEN}\", role: "
+                           "admin}, got %s",
+                           ld_kind(item));
+        cfg_token *tk = &cfg->manager_tokens[i];
+        cfg->n_manager_tokens = i + 1;
+        tk->line = ld_line(item);
+        int line = tk->line, role = 1;
+        cot_err rc = ld_check_keys(ld, item, pattern, ipath);
+        if (!rc) rc = ld_string(ld, item, pattern, ipath, "name", &tk->name, &line);
+        path_key(sub, sizeof(sub), ipath, "name");
+        if (!rc) rc = ld_name_check(ld, line, sub, "token", tk->name);
+        for (int j = 0; !rc && j < i; j++) {
+            if (strcmp(cfg->manager_tokens[j].name, tk->name) == 0)
+                rc = ld_fail(ld, line, sub, "'%s' is already the name of tokens[%d] (line %d)",
+                             tk->name, j, cfg->manager_tokens[j].line);
+        }
+        if (!rc) rc = ld_string(ld, item, pattern, ipath, "token", &tk->token, &line);
+        path_key(sub, sizeof(sub), ipath, "token");
+        if (!rc) {
+            size_t len = strlen(tk->token);
+            bool printable = true;
+            for (size_t k = 0; k < len; k++)
+                if (tk->token[k] <= ' ' || tk->token[k] == 0x7f) printable = false;
+            if (len < 16 || len > 256 || !printable)
+                rc = ld_fail(ld, line, sub,
+                             "the token (not shown) has %zu characters%s: expected 16 to 256 "
+                             "printable characters without spaces, e.g. from `openssl rand -hex "
+                             "24`",
+                             len, printable ? "" : ", some not printable");
+        }
+        for (int j = 0; !rc && j < i; j++) {
+            if (strcmp(cfg->manager_tokens[j].token, tk->token) == 0)
+                rc = ld_fail(ld, line, sub,
+                             "the same token as tokens[%d] (line %d): give each user its own", j,
+                             cfg->manager_tokens[j].line);
+        }
+        if (!rc) rc = ld_enum(ld, item, pattern, ipath, "role", &role, NULL);
+        tk->admin = role == 0;
+        if (rc) return rc;
+    }
+    return COT_OK;
+}
+
 static cot_err ld_top(cfg_ld *ld, yaml_node_t *root)
 {
     cot_config *cfg = ld->cfg;
@@ -1024,6 +1230,25 @@ static cot_err ld_top(cfg_ld *ld, yaml_node_t *root)
         !copt_parse_uint(colon + 1, &port, why, sizeof(why)) || port < 1 || port > 65535)
         return ld_fail(ld, line, "manager.listen",
                        "'%s' is not host:port: expected e.g. 127.0.0.1:8080 or [::1]:8080",
+                       cfg->manager_listen);
+    cfg->manager_listen_set = ld_lookup(ld, blk, "listen", NULL) != NULL;
+    if ((rc = ld_tokens(ld, blk))) return rc;
+    yaml_node_t *tls;
+    char tls_path[CFG_PATH_MAX];
+    if ((rc = ld_block(ld, blk, "manager", sub, "tls", &tls, tls_path, sizeof(tls_path))))
+        return rc;
+    if (tls) {
+        if ((rc =
+                 ld_string(ld, tls, "manager.tls", tls_path, "cert", &cfg->manager_tls_cert, NULL)))
+            return rc;
+        if ((rc = ld_string(ld, tls, "manager.tls", tls_path, "key", &cfg->manager_tls_key, NULL)))
+            return rc;
+    }
+    if (cfg->n_manager_tokens == 0 && !listen__is_loopback(cfg->manager_listen))
+        return ld_fail(ld, line, "manager.listen",
+                       "'%s' is not a loopback address and manager.tokens is empty: anyone on "
+                       "the network could stop channels; add manager.tokens or listen on "
+                       "127.0.0.1",
                        cfg->manager_listen);
     if ((rc = ld_block(ld, root, "", "", "log", &blk, sub, sizeof(sub)))) return rc;
     int level = 0;
@@ -1110,8 +1335,24 @@ void config_free(cot_config *cfg)
             free(pl->start_file);
             free(pl->start_gtid);
             for (int t = 0; t < pl->n_tables; t++) {
-                free(pl->tables[t].match);
-                free(pl->tables[t].to);
+                cfg_table_map *tm = &pl->tables[t];
+                free(tm->match);
+                free(tm->to);
+                for (int c = 0; c < tm->n_columns; c++) {
+                    free(tm->columns[c]);
+                    free(tm->columns_as[c]);
+                }
+                free(tm->columns);
+                free(tm->columns_as);
+                for (int c = 0; c < tm->n_exclude; c++) free(tm->exclude[c]);
+                free(tm->exclude);
+                for (int c = 0; c < tm->n_consts; c++) {
+                    free(tm->const_names[c]);
+                    free(tm->const_values[c]);
+                }
+                free(tm->const_names);
+                free(tm->const_values);
+                free(tm->where);
             }
             free(pl->tables);
         }
@@ -1124,6 +1365,13 @@ void config_free(cot_config *cfg)
     free(cfg->path);
     free(cfg->data_dir);
     free(cfg->manager_listen);
+    for (int i = 0; i < cfg->n_manager_tokens; i++) {
+        free(cfg->manager_tokens[i].name);
+        free(cfg->manager_tokens[i].token);
+    }
+    free(cfg->manager_tokens);
+    free(cfg->manager_tls_cert);
+    free(cfg->manager_tls_key);
     free(cfg->log_level);
     free(cfg);
 }

@@ -32,9 +32,32 @@ typedef struct cfg_table_map {
     char *match; /* "schema.table" glob: * ? [..] */
     char *to;    /* rename template with {schema} {table}, or NULL */
     int line;
+    /* column selection: an include list (with optional renames) or an
+     * exclude list, never both; none of them: every column as it is */
+    char **columns;    /* source names, in target order */
+    char **columns_as; /* target name of each (= source name unless renamed) */
+    int n_columns;
+    int columns_line;
+    char **exclude;
+    int n_exclude;
+    int exclude_line;
+    /* constant columns added to every row: name -> literal text */
+    char **const_names;
+    char **const_values;
+    int n_consts;
+    int consts_line;
+    char *where; /* row filter expression, or NULL */
+    int where_line;
 } cfg_table_map;
 
 typedef enum cfg_snapshot { SNAPSHOT_NEVER = 0, SNAPSHOT_INITIAL } cfg_snapshot;
+
+/* What the load stage does with a DDL statement of the mapped tables. */
+typedef enum cfg_ddl {
+    CFG_DDL_APPLY = 0, /* run it on the target, names rewritten by the mapping */
+    CFG_DDL_IGNORE,    /* log it, do nothing */
+    CFG_DDL_STOP,      /* stop the pipeline with the statement: the user applies it */
+} cfg_ddl;
 
 typedef struct cfg_pipeline {
     char *name;
@@ -44,6 +67,7 @@ typedef struct cfg_pipeline {
     cfg_endpoint *source; /* resolved; borrowed from cot_config */
     cfg_endpoint *target;
     cfg_snapshot snapshot;
+    cfg_ddl ddl;
     cfg_table_map *tables;
     int n_tables;
     /* where to start when the target has no position: all empty/0 = the source's current end */
@@ -70,10 +94,22 @@ typedef struct cfg_channel {
     int n_pipelines;
 } cfg_channel;
 
+typedef struct cfg_token {
+    char *name;  /* who uses it: written to the audit log (the token never is) */
+    char *token; /* SECRET: compared, never printed */
+    bool admin;  /* admin: GET and POST; read: GET only */
+    int line;
+} cfg_token;
+
 typedef struct cot_config {
     char *path;
     char *data_dir;
     char *manager_listen;
+    bool manager_listen_set; /* written in the file (not the default) */
+    cfg_token *manager_tokens;
+    int n_manager_tokens;
+    char *manager_tls_cert; /* PEM files; both NULL: plain HTTP */
+    char *manager_tls_key;
     char *log_level; /* error|warn|info|debug */
     bool log_json;
     cfg_endpoint *sources;

@@ -36,7 +36,29 @@ const copt config_options[] = {
     {"manager", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
      "The manager: HTTP API, console and metrics."},
     {"manager.listen", COPT_STRING, "127.0.0.1:8080", 0, 0, NULL, 0, 0,
-     "host:port the HTTP API, console and /metrics listen on ([::1]:8080 for IPv6)."},
+     "host:port the HTTP API, console and /metrics listen on ([::1]:8080 for IPv6). A "
+     "non-loopback address needs tokens."},
+    {"manager.tokens", COPT_LIST, NULL, 0, 0, NULL, 0, 0,
+     "Bearer tokens of the HTTP API. With none, anyone who can reach the port may use the "
+     "whole API, so listen must be a loopback address; with some, every request but "
+     "/healthz needs `Authorization: Bearer TOKEN`."},
+    {"manager.tokens[]", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
+     "One API token."},
+    {"manager.tokens[].name", COPT_STRING, NULL, 0, 0, NULL, 0, COPT_REQUIRED,
+     "Who uses the token (letters, digits, '_' and '-'), unique; the audit log names it, "
+     "never the token."},
+    {"manager.tokens[].token", COPT_STRING, NULL, 0, 0, NULL, 0, COPT_REQUIRED | COPT_SECRET,
+     "The token: 16 to 256 printable characters, unique; keep it in the environment: "
+     "token: \"${COTTER_ADMIN_TOKEN}\"."},
+    {"manager.tokens[].role", COPT_ENUM, "read", 0, 0, "admin|read", 0, 0,
+     "read: GET requests only; admin: also POST (channel start, stop, restart)."},
+    {"manager.tls", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
+     "Serve HTTPS instead of HTTP (without this block: plain HTTP)."},
+    {"manager.tls.cert", COPT_STRING, NULL, 0, 0, NULL, 0, COPT_REQUIRED,
+     "PEM file with the server certificate (and its chain), read at start."},
+    {"manager.tls.key", COPT_STRING, NULL, 0, 0, NULL, 0, COPT_REQUIRED,
+     "PEM file with the certificate's private key (not encrypted), read at start; keep it "
+     "readable by cotter only."},
 
     {"log", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
      "Logging to stderr and DATA_DIR/logs/cotter.log."},
@@ -96,6 +118,11 @@ const copt config_options[] = {
      "Name of a target under `targets`."},
     {P ".snapshot", COPT_ENUM, "never", 0, 0, "initial|never", 0, 0,
      "initial: copy the existing rows before streaming; never: stream changes only."},
+    {P ".ddl", COPT_ENUM, "apply", 0, 0, "apply|ignore|stop", 0, 0,
+     "DDL on the copied tables (CREATE/ALTER/DROP/RENAME/TRUNCATE TABLE, CREATE/DROP INDEX): "
+     "apply runs it on the target with the mapping's names; ignore logs it and goes on; stop "
+     "halts the pipeline with the statement until you apply it yourself and restart with "
+     "ignore once (or apply)."},
     {P ".start", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
      "Where to start when the target has no stored position (a stored position always "
      "wins). Without it: the source's current end of binlog. Give file (and pos) or gtid."},
@@ -144,12 +171,19 @@ const copt config_options[] = {
     {P ".tables[].to", COPT_STRING, NULL, 0, 0, NULL, 0, 0,
      "Target schema.table template with {schema} and {table}, e.g. warehouse.{table} or "
      "{schema}.{table}_copy. Without it rows go to the same schema.table."},
-    {P ".tables[].columns", COPT_LIST, NULL, 0, 0, NULL, 0, COPT_PLANNED,
-     "Only these columns."},
-    {P ".tables[].exclude", COPT_LIST, NULL, 0, 0, NULL, 0, COPT_PLANNED,
-     "All columns but these."},
-    {P ".tables[].where", COPT_STRING, NULL, 0, 0, NULL, 0, COPT_PLANNED,
-     "Row filter, an SQL expression over the row's columns."},
+    {P ".tables[].columns", COPT_LIST, NULL, 0, 0, NULL, 0, 0,
+     "Only these source columns, in this order; an item {src: dst} renames a column "
+     "(columns: [id, {name: title}, status]). The target's key columns must be among them."},
+    {P ".tables[].exclude", COPT_LIST, NULL, 0, 0, NULL, 0, 0,
+     "Every column but these (not together with columns)."},
+    {P ".tables[].constants", COPT_MAP, NULL, 0, 0, NULL, 0, 0,
+     "Columns added to every row with a fixed value; {schema} and {table} in a value are the "
+     "source table's names, e.g. {source_table: \"{table}\"} when shards order_0..order_127 "
+     "go into one table."},
+    {P ".tables[].where", COPT_STRING, NULL, 0, 0, NULL, 0, 0,
+     "Row filter, an SQL expression over the source row's columns (status != 'deleted'); "
+     "checked at start-up. An UPDATE that leaves the filter deletes the row on the target, "
+     "one that enters it inserts it."},
 };
 /* clang-format on */
 
@@ -512,6 +546,9 @@ static const char docs_example[] =
     "data_dir: /var/lib/cotter              # meta store, logs, status files\n"
     "manager:\n"
     "  listen: 127.0.0.1:8080               # HTTP API, console, /metrics\n"
+    "  tokens:                              # optional; required off loopback\n"
+    "    - { name: ops, token: \"${COTTER_OPS_TOKEN}\", role: admin }\n"
+    "    - { name: grafana, token: \"${COTTER_RO_TOKEN}\", role: read }\n"
     "log:\n"
     "  level: info                          # error | warn | info | debug\n"
     "  json: false\n"

@@ -4,12 +4,16 @@
  * (version, decode, config-doc). The main thread owns signals and the
  * once-a-second status files; pipelines run on their own threads.
  */
+#include "check/check.h"
 #include "checkpoint/meta_store.h"
 #include "config/config.h"
 #include "daemon/status_file.h"
+#include "manager/http.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/transform.h"
 #include "source/binlog_print.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -34,13 +38,16 @@ static void usage_main(FILE *out)
             "\n"
             "Commands:\n"
             "  run -c FILE          run every channel of a config file until SIGTERM/SIGINT\n"
+            "                       (with the HTTP API on manager.listen)\n"
+            "  check -c FILE        compare source and target tables (exit 0 same, 1 differ)\n"
+            "  repair -c FILE       fix what check finds, source wins (--dry-run prints SQL)\n"
             "  decode [--count] BINLOG...\n"
             "                       decode local binlog files and print events and rows\n"
             "  config-doc           print the configuration reference (Markdown)\n"
             "  version              print the version\n"
             "\n"
             "Run 'cotter COMMAND --help' for a command's options. Documentation: docs/cli.md,\n"
-            "docs/config.md. The HTTP API, check/repair, doctor and snapshot are not built yet.\n",
+            "docs/config.md, docs/api.md. doctor, snapshot and the console are not built yet.\n",
             COTTER_VERSION);
 }
 
@@ -102,19 +109,12 @@ typedef struct run_slot {
     double rows_per_s;
 } run_slot;
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void run_write_status(run_slot *slots, int n, const char *status_dir, meta_store *ms,
                              bool log_line)
 {
     buf doc;
     buf_init(&doc);
-    double now = mono_s();
+    double now = clock_now_s();
     for (int i = 0; i < n; i++) {
         run_slot *s = &slots[i];
         pipeline_status st;
@@ -176,6 +176,15 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "cotter: %s\n", cot_err_msg());
         return EXIT_USAGE;
     }
+    for (int c = 0; c < cfg->n_channels; c++) {
+        for (int p = 0; p < cfg->channels[c].n_pipelines; p++) {
+            if (transform_check(path, &cfg->channels[c].pipelines[p]) != COT_OK) {
+                fprintf(stderr, "cotter: %s\n", cot_err_msg());
+                config_free(cfg);
+                return EXIT_USAGE;
+            }
+        }
+    }
     log_level lv = LOG_INFO;
     const char *lvs = level ? level : cfg->log_level;
     if (lvs && !log_level_parse(lvs, &lv)) {
@@ -229,9 +238,20 @@ static int cmd_run(int argc, char **argv)
             k++;
         }
     }
+    pipeline **pls = calloc((size_t)(n ? n : 1), sizeof(*pls));
+    if (!pls) abort();
+    for (int i = 0; i < n; i++) pls[i] = slots[i].pl;
+    manager *mgr = NULL;
+    int signals = 0, exit_code = 0;
+    if (manager_start(cfg, pls, n, &mgr) != COT_OK) {
+        /* shut down as on SIGTERM (the pipelines just started), then exit 1 */
+        LOG_E("daemon", "%s", cot_err_msg());
+        exit_code = 1;
+        signals = 1;
+        for (int i = 0; i < n; i++) pipeline_stop(slots[i].pl);
+    }
 
-    int signals = 0;
-    double last_log = mono_s();
+    double last_log = clock_now_s();
     for (;;) {
         struct timespec tick = {signals ? 0 : 1, signals ? 200000000L : 0};
         int sig = sigtimedwait(&sigs, NULL, &tick);
@@ -240,6 +260,8 @@ static int cmd_run(int argc, char **argv)
             if (signals == 1) {
                 LOG_I("daemon", "%s received: finishing the batch in flight, then exiting",
                       sig == SIGINT ? "SIGINT" : "SIGTERM");
+                manager_stop(mgr); /* first: no channel action may start a pipeline after */
+                mgr = NULL;
                 for (int i = 0; i < n; i++) pipeline_stop(slots[i].pl);
             } else {
                 LOG_W("daemon", "second signal: exiting now; uncommitted work is rolled back on "
@@ -247,8 +269,8 @@ static int cmd_run(int argc, char **argv)
                 _exit(1);
             }
         }
-        bool log_line = mono_s() - last_log >= 10;
-        if (log_line) last_log = mono_s();
+        bool log_line = clock_now_s() - last_log >= 10;
+        if (log_line) last_log = clock_now_s();
         run_write_status(slots, n, status_dir, ms, log_line);
         if (signals) {
             bool all = true;
@@ -266,12 +288,13 @@ static int cmd_run(int argc, char **argv)
         pipeline_free(slots[i].pl);
     }
     free(slots);
+    free(pls);
     meta_store_close(ms);
     LOG_I("daemon", "cotter stopped");
     config_free(cfg);
     mysql_library_end();
     log_close();
-    return 0;
+    return exit_code;
 }
 
 static int cmd_decode(int argc, char **argv)
@@ -295,7 +318,7 @@ static int cmd_decode(int argc, char **argv)
     }
     binlog_print_stats total;
     memset(&total, 0, sizeof(total));
-    double t0 = mono_s();
+    double t0 = clock_now_s();
     for (int i = first; i < argc; i++) {
         if (argv[i][0] == '-') continue;
         binlog_print_stats st;
@@ -308,7 +331,7 @@ static int cmd_decode(int argc, char **argv)
         total.rows += st.rows;
         total.bytes += st.bytes;
     }
-    double dt = mono_s() - t0;
+    double dt = clock_now_s() - t0;
     fprintf(count ? stdout : stderr,
             "decoded %llu events, %llu rows, %llu bytes in %.3f s (%.1f MB/s)\n",
             (unsigned long long)total.events, (unsigned long long)total.rows,
@@ -345,6 +368,8 @@ int main(int argc, char **argv)
         }
         return cmd_decode(argc - 2, argv + 2);
     }
+    if (strcmp(cmd, "check") == 0) return cmd_check(argc - 2, argv + 2);
+    if (strcmp(cmd, "repair") == 0) return cmd_repair(argc - 2, argv + 2);
     if (strcmp(cmd, "config-doc") == 0) {
         config_write_docs(stdout);
         return 0;

@@ -1,5 +1,7 @@
 /*
  * Tables, chunks and positions of the change-event model.
+ * Member names of ENUM/SET columns are interned for the life of the process
+ * (like charset names), so columns stay plain values that may be copied.
  */
 #include "event/event.h"
 
@@ -93,6 +95,19 @@ void cot_chunk_free(cot_chunk *ck)
     free(ck);
 }
 
+void cot_chunk_hold_table(cot_chunk *ck, cot_table *tbl)
+{
+    if (ck->n_tables > 0 && ck->tables[ck->n_tables - 1] == tbl) return;
+    if (ck->n_tables == ck->cap_tables) {
+        uint32_t cap = ck->cap_tables ? ck->cap_tables * 2 : 4;
+        cot_table **t = realloc(ck->tables, cap * sizeof(*t));
+        if (!t) abort();
+        ck->tables = t;
+        ck->cap_tables = cap;
+    }
+    ck->tables[ck->n_tables++] = cot_table_ref(tbl);
+}
+
 cot_change *cot_chunk_add(cot_chunk *ck, cot_op op, cot_table *tbl)
 {
     if (ck->n_changes == ck->cap_changes) {
@@ -102,16 +117,7 @@ cot_change *cot_chunk_add(cot_chunk *ck, cot_op op, cot_table *tbl)
         ck->changes = c;
         ck->cap_changes = cap;
     }
-    if (ck->n_tables == 0 || ck->tables[ck->n_tables - 1] != tbl) {
-        if (ck->n_tables == ck->cap_tables) {
-            uint32_t cap = ck->cap_tables ? ck->cap_tables * 2 : 4;
-            cot_table **t = realloc(ck->tables, cap * sizeof(*t));
-            if (!t) abort();
-            ck->tables = t;
-            ck->cap_tables = cap;
-        }
-        ck->tables[ck->n_tables++] = cot_table_ref(tbl);
-    }
+    cot_chunk_hold_table(ck, tbl);
     cot_change *ch = &ck->changes[ck->n_changes++];
     memset(ch, 0, sizeof(*ch));
     ch->op = (uint8_t)op;
@@ -240,4 +246,74 @@ const char *cot_charset_intern(const char *name)
     }
     pthread_mutex_unlock(&mu);
     return r ? r : "binary";
+}
+
+/* An interned member list: the names array and the name bytes follow the entry. */
+typedef struct members_entry {
+    struct members_entry *next;
+    uint64_t hash;
+    uint32_t n;
+    const char **names;
+} members_entry;
+
+#define MEMBERS_BUCKETS 256
+
+static uint64_t members_hash(const char *const *names, uint32_t n)
+{
+    uint64_t h = 1469598103934665603ull ^ n;
+    for (uint32_t i = 0; i < n; i++) {
+        for (const unsigned char *p = (const unsigned char *)names[i]; *p; p++)
+            h = (h ^ *p) * 1099511628211ull;
+        h = (h ^ 0xff) * 1099511628211ull; /* separator: ("ab") differs from ("a","b") */
+    }
+    return h;
+}
+
+static bool members_equal(const members_entry *e, uint64_t hash, const char *const *names,
+                          uint32_t n)
+{
+    if (e->hash != hash || e->n != n) return false;
+    for (uint32_t i = 0; i < n; i++)
+        if (strcmp(e->names[i], names[i]) != 0) return false;
+    return true;
+}
+
+const char *const *cot_members_intern(const char *const *names, uint32_t n)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static members_entry *buckets[MEMBERS_BUCKETS];
+    static size_t interned_bytes;
+    if (n == 0 || !names) return NULL;
+    uint64_t hash = members_hash(names, n);
+    size_t text = 0;
+    for (uint32_t i = 0; i < n; i++) text += strlen(names[i]) + 1;
+    size_t bytes = sizeof(members_entry) + (size_t)n * sizeof(char *) + text;
+    const char *const *r = NULL;
+    pthread_mutex_lock(&mu);
+    members_entry **head = &buckets[hash % MEMBERS_BUCKETS];
+    for (members_entry *e = *head; e; e = e->next) {
+        if (members_equal(e, hash, names, n)) {
+            r = e->names;
+            break;
+        }
+    }
+    if (!r && interned_bytes + bytes <= COT_MEMBERS_MAX_BYTES) {
+        members_entry *e = xcalloc(1, bytes);
+        e->hash = hash;
+        e->n = n;
+        e->names = (const char **)(e + 1);
+        char *d = (char *)(e->names + n);
+        for (uint32_t i = 0; i < n; i++) {
+            size_t len = strlen(names[i]) + 1;
+            memcpy(d, names[i], len);
+            e->names[i] = d;
+            d += len;
+        }
+        e->next = *head;
+        *head = e;
+        interned_bytes += bytes;
+        r = e->names;
+    }
+    pthread_mutex_unlock(&mu);
+    return r;
 }

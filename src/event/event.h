@@ -67,6 +67,11 @@ typedef struct cot_column {
     bool nullable;       /* from the TABLE_MAP null bitmap */
     uint16_t collation;  /* collation id; COT_COLLATION_BINARY for binary; 0 unknown */
     const char *charset; /* interned charset name ("utf8mb4", "binary"); NULL if not a string */
+    /* ENUM/SET member names in definition order (member i+1 / bit i), from
+     * cot_members_intern: process-lifetime and read-only, so a column may be
+     * copied by value and nothing frees them. NULL / 0 when unknown. */
+    const char *const *members;
+    uint32_t n_members;
 } cot_column;
 
 typedef struct cot_table {
@@ -171,6 +176,10 @@ void cot_chunk_free(cot_chunk *ck);
 /* cot_chunk_add returns a zeroed change slot appended to the chunk; the
  * chunk takes a reference on tbl when it differs from the last one added. */
 cot_change *cot_chunk_add(cot_chunk *ck, cot_op op, cot_table *tbl);
+/* cot_chunk_hold_table makes the chunk hold a reference on tbl (unless the
+ * last table it holds is tbl already): for changes re-pointed at another
+ * table after they were added. */
+void cot_chunk_hold_table(cot_chunk *ck, cot_table *tbl);
 /* cot_chunk_values allocates n zeroed values in the chunk's arena. */
 cot_value *cot_chunk_values(cot_chunk *ck, uint32_t n);
 /* cot_chunk_account recomputes ck->bytes from its parts. */
@@ -179,6 +188,14 @@ void cot_chunk_account(cot_chunk *ck);
 /* cot_charset_intern returns a process-lifetime copy of a charset name
  * (one per distinct name, thread safe). */
 const char *cot_charset_intern(const char *name);
+
+/* cot_members_intern returns a process-lifetime, read-only copy of the n
+ * member names (one copy per distinct list, thread safe), or NULL when n is
+ * 0 or COT_MEMBERS_MAX_BYTES are interned already (names then stay unknown).
+ * Interned rather than owned by the table because tables are cloned and
+ * their columns copied by value along the pipeline. */
+const char *const *cot_members_intern(const char *const *names, uint32_t n);
+#define COT_MEMBERS_MAX_BYTES (16u << 20)
 
 /* cot_pos_format writes "file:pos" (and " gtid G") into out. */
 void cot_pos_format(const cot_pos *p, char *out, size_t cap);

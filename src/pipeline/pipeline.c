@@ -6,12 +6,16 @@
  */
 #include "pipeline/pipeline.h"
 #include "client/mysql_conn.h"
+#include "pipeline/ddl_rewrite.h"
 #include "pipeline/merge.h"
 #include "pipeline/queue.h"
+#include "pipeline/transform.h"
 #include "sink/sink.h"
 #include "source/binlog_reader.h"
 #include "source/binlog_stream.h"
 #include "source/schema.h"
+#include "util/buf.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 #include <pthread.h>
@@ -42,6 +46,7 @@ typedef struct session {
     const sink_ops *ops;
     sink *sk;
     chunk_queue q;
+    transform *tf; /* NULL when no mapping filters or reshapes */
     atomic_bool load_failed;
     bool load_ok;
     char load_error[1024];
@@ -54,13 +59,6 @@ static const char *const state_names[] = {"STOPPED", "CONNECTING", "RUNNING", "E
 const char *pipeline_state_name(pipeline_state st)
 {
     return (unsigned)st < 4 ? state_names[st] : "?";
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void pipeline__set_state(pipeline *pl, pipeline_state st)
@@ -136,17 +134,25 @@ static bool pipeline__route(void *ctx, const char *schema, const char *table, ch
                             size_t schema_cap, char *out_table, size_t table_cap)
 {
     const cfg_pipeline *pc = ctx;
-    for (int i = 0; i < pc->n_tables; i++) {
-        const cfg_table_map *tm = &pc->tables[i];
-        if (!table_glob_match(tm->match, schema, table)) continue;
-        if (!table_route(tm->to, schema, table, out_schema, schema_cap, out_table, table_cap)) {
-            LOG_E("pipeline", "pipeline %s: mapping %s (line %d) cannot rename %s.%s: %s", pc->name,
-                  tm->match, tm->line, schema, table, cot_err_msg());
-            return false;
-        }
-        return true;
+    if (ddl_shadow_is_changelog(table)) return false; /* gh-ost's heartbeats */
+    char base[256];
+    const cfg_table_map *tm = transform_mapping(pc, schema, table, base, sizeof(base));
+    if (!tm) return false;
+    const char *name = base[0] ? base : table;
+    if (!table_route(tm->to, schema, name, out_schema, schema_cap, out_table, table_cap)) {
+        LOG_E("pipeline", "pipeline %s: mapping %s (line %d) cannot rename %s.%s: %s", pc->name,
+              tm->match, tm->line, schema, table, cot_err_msg());
+        return false;
     }
-    return false;
+    if (base[0]) {
+        /* a shadow table: the renamed base with the tool's affixes around it */
+        char renamed[256];
+        snprintf(renamed, sizeof(renamed), "%s", out_table);
+        if ((size_t)snprintf(out_table, table_cap, "_%s%s", renamed, table + 1 + strlen(base)) >=
+            table_cap)
+            return false;
+    }
+    return true;
 }
 
 /* ---- load ------------------------------------------------------------ */
@@ -253,7 +259,35 @@ static cot_err loader__begin(loader *ld);
  * the DDL on the next start; the sink treats "already done" as done. */
 static cot_err loader__take_ddl(loader *ld, cot_chunk *ck)
 {
-    cot_err rc = loader__apply_run(ld);
+    const cfg_pipeline *pc = ld->ss->pl->pc;
+    /* rename the tables it names per the mapping, or leave it out */
+    buf out;
+    buf_init(&out);
+    ddl_info info;
+    cot_err rc = ddl_rewrite(ck->ddl, strlen(ck->ddl), ck->ddl_schema, pipeline__route, (void *)pc,
+                             &out, &info);
+    if (rc && pc->ddl == CFG_DDL_IGNORE) {
+        /* the way past a statement cotter cannot follow: the user said ignore */
+        LOG_I("load", "pipeline %s: ignoring a DDL cotter cannot rewrite (ddl: ignore): %s",
+              pc->name, cot_err_msg());
+        rc = COT_OK;
+        info.kind = DDL_NOT_OURS;
+    }
+    if (rc) {
+        buf_deinit(&out);
+        cot_chunk_free(ck);
+        return rc;
+    }
+    if (info.kind == DDL_NOT_OURS) {
+        LOG_D("load", "pipeline %s: DDL not for this mapping (%s): %.200s", pc->name, info.note,
+              ck->ddl);
+        ck->kind = CK_EMPTY; /* only moves the position */
+    } else {
+        ck->ddl = arena_strndup(&ck->mem, out.data, out.len);
+    }
+    buf_deinit(&out);
+
+    rc = loader__apply_run(ld);
     if (!rc && ld->batch_open && ld->have_pos && ld->dirty) rc = loader__commit(ld);
     if (!rc && !ld->batch_open) rc = loader__begin(ld);
     if (!rc) {
@@ -303,7 +337,7 @@ static cot_err loader__begin(loader *ld)
     cot_err rc = ld->ss->ops->batch_begin(ld->ss->sk);
     if (rc) return rc;
     ld->batch_open = true;
-    ld->t0 = now_s();
+    ld->t0 = clock_now_s();
     return COT_OK;
 }
 
@@ -359,7 +393,7 @@ static void *session__load_main(void *arg)
     for (;;) {
         int timeout = 1000;
         if (ld.batch_open && !ld.in_tx) {
-            double left = (double)batch_ms / 1000.0 - (now_s() - ld.t0);
+            double left = (double)batch_ms / 1000.0 - (clock_now_s() - ld.t0);
             timeout = left > 0 ? (int)(left * 1000) + 1 : 0;
         }
         cot_chunk *ck = queue_pop(&ss->q, timeout);
@@ -392,7 +426,7 @@ static void *session__load_main(void *arg)
             size_t depth;
             queue_depth(&ss->q, &depth, NULL, NULL);
             bool full = ld.rows >= pc->batch_rows || ld.bytes >= pc->batch_bytes;
-            bool late = (now_s() - ld.t0) * 1000.0 >= batch_ms;
+            bool late = (clock_now_s() - ld.t0) * 1000.0 >= batch_ms;
             if (!full && !late && depth > 0) continue;
         }
         if (!ld.batch_open) continue;
@@ -423,6 +457,13 @@ static void *session__load_main(void *arg)
 static cot_err session__emit(void *ctx, cot_chunk *ck)
 {
     session *ss = ctx;
+    if (ss->tf) {
+        cot_err rc = transform_chunk(ss->tf, ck);
+        if (rc) {
+            cot_chunk_free(ck);
+            return rc;
+        }
+    }
     if (!queue_push(&ss->q, ck)) {
         cot_chunk_free(ck);
         if (atomic_load(&ss->load_failed)) return cot_err_set(ss->load_rc, "%s", ss->load_error);
@@ -509,6 +550,7 @@ static cot_err session_run(pipeline *pl, bool *progressed)
         .connect_timeout_s = pc->target->connect_timeout_s,
         .read_timeout_s = pc->target->read_timeout_s,
         .write_timeout_s = pc->target->write_timeout_s,
+        .ddl = (sink_ddl_policy)pc->ddl,
     };
     cot_err rc = ss.ops->open(&sc, &ss.sk);
     if (rc) return rc;
@@ -575,6 +617,7 @@ counted:;
     binlog_stream *bs = binlog_stream_new(&bsc, &start);
 
     queue_init(&ss.q, pc->queue_rows, pc->queue_bytes);
+    ss.tf = transform_needed(pc) ? transform_new(pc) : NULL;
     pthread_t load_thread;
     if (pthread_create(&load_thread, NULL, session__load_main, &ss) != 0) abort();
 
@@ -592,8 +635,8 @@ counted:;
     for (;;) {
         if (atomic_load(&pl->stop)) {
             if (!binlog_stream_in_tx(bs)) break;
-            if (stop_at == 0) stop_at = now_s();
-            if (now_s() - stop_at > STOP_GRACE_S) {
+            if (stop_at == 0) stop_at = clock_now_s();
+            if (clock_now_s() - stop_at > STOP_GRACE_S) {
                 LOG_W("pipeline",
                       "pipeline %s: the open transaction did not end within %d s; "
                       "stopping without it (it is re-read on the next start)",
@@ -618,6 +661,7 @@ counted:;
     }
     *progressed = ss.committed_batches > 0;
     binlog_stream_free(bs);
+    transform_free(ss.tf);
     schema_cache_free(sch);
     binlog_reader_close(br);
     queue_deinit(&ss.q);
@@ -654,14 +698,7 @@ static void *pipeline__main(void *arg)
               wait_ms / 1000.0);
         pipeline__set_error(pl, cot_err_msg());
         pipeline__set_state(pl, PS_ERROR);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += wait_ms / 1000;
-        until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = clock_deadline(CLOCK_REALTIME, (long)wait_ms);
         pthread_mutex_lock(&pl->mu);
         while (!atomic_load(&pl->stop)) {
             if (pthread_cond_timedwait(&pl->wake, &pl->mu, &until) != 0) break;

@@ -2,6 +2,7 @@
  * Bounded chunk queue (mutex + two condition variables).
  */
 #include "pipeline/queue.h"
+#include "util/clock.h"
 
 #include <errno.h>
 #include <time.h>
@@ -62,16 +63,7 @@ bool queue_push(chunk_queue *q, cot_chunk *ck)
 
 cot_chunk *queue_pop(chunk_queue *q, int timeout_ms)
 {
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    if (timeout_ms > 0) {
-        deadline.tv_sec += timeout_ms / 1000;
-        deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
-        }
-    }
+    struct timespec deadline = clock_deadline(CLOCK_MONOTONIC, timeout_ms);
     pthread_mutex_lock(&q->mu);
     while (!q->head && !q->closed) {
         if (timeout_ms == 0) break;

@@ -21,6 +21,13 @@
 
 typedef struct sink sink;
 
+/* What apply does with a CK_DDL chunk (the pipeline's `ddl:` option). */
+typedef enum sink_ddl_policy {
+    SINK_DDL_APPLY = 0, /* run the statement (already rewritten for the target) */
+    SINK_DDL_IGNORE,    /* log it, do nothing */
+    SINK_DDL_STOP,      /* fail with COT_ERR_SCHEMA showing the statement */
+} sink_ddl_policy;
+
 typedef struct sink_conf {
     const char *name;     /* target name from the config, for messages */
     const char *pipeline; /* pipeline name: key of the position row */
@@ -29,6 +36,7 @@ typedef struct sink_conf {
     int read_timeout_s;
     int write_timeout_s;
     size_t max_statement_bytes; /* flush a multi-row statement past this size */
+    sink_ddl_policy ddl;        /* what to do with DDL chunks */
 } sink_conf;
 
 typedef struct sink_stats {

@@ -12,6 +12,10 @@
  * information_schema on first use and cached until a DDL chunk arrives or
  * a statement fails with a schema error.
  *
+ * A DDL chunk (already rewritten for the target by the pipeline) is run as
+ * it is, per the pipeline's ddl policy, between two commits of the load
+ * stage; "already done" errors of a re-run count as done (sink__ddl_done).
+ *
  * After a connection error the sink is "broken": every call but
  * batch_abort and close fails with COT_ERR_NET, and the pipeline closes
  * and reopens it, then reloads the position (it never reconnects by
@@ -19,6 +23,7 @@
  */
 #include "sink/sink.h"
 #include "client/mysql_conn.h"
+#include "pipeline/ddl_rewrite.h"
 #include "sink/sink_mysql_sql.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -43,6 +48,10 @@ typedef struct sink_mysql {
     MYSQL *my;
     bool broken; /* the connection failed; only abort and close are useful */
     bool in_batch;
+    sink_ddl_policy ddl;
+    /* nothing applied since position_load: a DDL now may be one that ran
+     * before a crash whose position commit was lost */
+    bool may_rerun;
     sql_builder sb;
     /* target table descriptions by schema.name */
     sql_tdesc **buckets;
@@ -447,6 +456,7 @@ static cot_err sink_mysql_open(const sink_conf *conf, sink **out)
     sk->name = xstrdup(conf->name ? conf->name : "?");
     sk->pipeline = xstrdup(conf->pipeline ? conf->pipeline : "");
     sk->user = xstrdup(conf->url && conf->url->user ? conf->url->user : "");
+    sk->ddl = conf->ddl;
     snprintf(sk->role, sizeof(sk->role), "target '%s'", sk->name);
     buf_init(&sk->q);
     sql_builder_init(&sk->sb, sk->name, conf->max_statement_bytes);
@@ -522,6 +532,7 @@ static cot_err sink_mysql_position_load(sink *base, cot_pos *pos, bool *found)
         *found = true;
     }
     mysql_free_result(res);
+    sk->may_rerun = true;
     /* End the read-only transaction autocommit=0 opened, so no snapshot lingers. */
     return sink__fail_net_check(sk, mysql_conn_exec_str(sk->my, sk->role, "ROLLBACK"));
 }
@@ -537,18 +548,193 @@ static cot_err sink_mysql_batch_begin(sink *base)
     return COT_OK;
 }
 
-/* sink__ddl_log logs a DDL the sink does not apply; a statement that may
- * carry a password is not shown. */
-static void sink__ddl_log(sink_mysql *sk, const cot_chunk *ck)
+/* sink__ddl_text writes a DDL statement for a log line or a message: cut
+ * at 1000 bytes, and not shown at all when it may carry a password. */
+static void sink__ddl_text(const char *ddl, char *out, size_t cap)
+{
+    if (strcasestr(ddl, "IDENTIFIED") || strcasestr(ddl, "PASSWORD")) {
+        snprintf(out, cap, "(statement with a password, not shown)");
+        return;
+    }
+    size_t n = strlen(ddl);
+    snprintf(out, cap, "%.*s%s", (int)(n > 1000 ? 1000 : n), ddl, n > 1000 ? "..." : "");
+}
+
+/* sink__ddl_run runs one DDL statement and reads its results; returns 0 or
+ * the error number. */
+static unsigned int sink__ddl_run(sink_mysql *sk, const char *sql, size_t len)
+{
+    bool failed = mysql_real_query(sk->my, sql, (unsigned long)len) != 0;
+    while (!failed) {
+        MYSQL_RES *res = mysql_store_result(sk->my);
+        if (res)
+            mysql_free_result(res);
+        else if (mysql_field_count(sk->my) != 0)
+            failed = true;
+        int st = failed ? 1 : mysql_next_result(sk->my);
+        if (st < 0) break;
+        failed = st > 0;
+    }
+    if (!failed) return 0;
+    unsigned int errnum = mysql_errno(sk->my);
+    return errnum ? errnum : 2000; /* CR_UNKNOWN_ERROR */
+}
+
+/* sink__renamed says whether the target's tables look like the renames of
+ * info were done: each final name exists, each name renamed away does not.
+ * Reads information_schema; false when it cannot tell. */
+static bool sink__renamed(sink_mysql *sk, const ddl_info *info)
+{
+    if (info->n_tables == 0 || info->n_tables > DDL_INFO_TABLES) return false;
+    const ddl_table *names[DDL_INFO_TABLES];
+    bool there[DDL_INFO_TABLES];
+    uint32_t n = 0;
+    bool alter = info->stmt == DDL_STMT_ALTER_TABLE;
+    for (uint32_t i = 0; i < info->n_tables; i++) {
+        const ddl_table *tb = &info->tables[i];
+        bool from = tb->role == DDL_ROLE_RENAME_FROM || (alter && tb->role == DDL_ROLE_SUBJECT);
+        if (!from && tb->role != DDL_ROLE_RENAME_TO) continue;
+        uint32_t k = 0;
+        while (k < n && !(strcmp(names[k]->dst_schema, tb->dst_schema) == 0 &&
+                          strcmp(names[k]->dst_name, tb->dst_name) == 0))
+            k++;
+        if (k == n) names[n++] = tb;
+        there[k] = !from; /* later renames win: replay them in order */
+    }
+    buf *q = &sk->q;
+    buf_reset(q);
+    buf_puts(q, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE ");
+    for (uint32_t k = 0; k < n; k++) {
+        buf_puts(q, k ? " OR (TABLE_SCHEMA=" : "(TABLE_SCHEMA=");
+        sink__put_string(sk, q, names[k]->dst_schema);
+        buf_puts(q, " AND TABLE_NAME=");
+        sink__put_string(sk, q, names[k]->dst_name);
+        buf_putc(q, ')');
+    }
+    MYSQL_RES *res;
+    if (sink__query(sk, "checking whether a RENAME was already done", &res)) return false;
+    bool found[DDL_INFO_TABLES] = {false};
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res))) {
+        for (uint32_t k = 0; k < n; k++)
+            if (row[0] && row[1] && strcmp(row[0], names[k]->dst_schema) == 0 &&
+                strcmp(row[1], names[k]->dst_name) == 0)
+                found[k] = true;
+    }
+    mysql_free_result(res);
+    for (uint32_t k = 0; k < n; k++)
+        if (found[k] != there[k]) return false;
+    return true;
+}
+
+/* sink__ddl_done says whether error errnum of a DDL means its effect is
+ * already on the target: a re-run after a crash between the DDL and the
+ * position commit, or a target prepared by hand. Only for statements where
+ * that error really means "done"; an ALTER of several clauses (all or
+ * nothing) and a RENAME only when the DDL may be a re-run (rerun: it is the
+ * first thing applied since the position was loaded). */
+static bool sink__ddl_done(sink_mysql *sk, const ddl_info *info, unsigned int errnum, bool rerun)
+{
+    uint32_t ops = info->alter_ops;
+    bool alter_ok = info->n_clauses <= 1 || rerun;
+    switch (info->stmt) {
+    case DDL_STMT_CREATE_TABLE:
+    case DDL_STMT_CREATE_TABLE_LIKE:
+        return errnum == 1050; /* ER_TABLE_EXISTS_ERROR */
+    case DDL_STMT_DROP_TABLE:
+        return errnum == 1051 || errnum == 1146; /* ER_BAD_TABLE_ERROR, ER_NO_SUCH_TABLE */
+    case DDL_STMT_CREATE_INDEX:
+        return errnum == 1061; /* ER_DUP_KEYNAME */
+    case DDL_STMT_DROP_INDEX:
+        return errnum == 1091; /* ER_CANT_DROP_FIELD_OR_KEY */
+    case DDL_STMT_RENAME_TABLE:
+        return (errnum == 1050 || errnum == 1146) && rerun && sink__renamed(sk, info);
+    case DDL_STMT_ALTER_TABLE:
+        if (!alter_ok) return false;
+        switch (errnum) {
+        case 1060: /* ER_DUP_FIELDNAME */
+        case 1061: /* ER_DUP_KEYNAME */
+            return (ops & (DDL_ALTER_ADD | DDL_ALTER_RENAME)) != 0;
+        case 1091: /* ER_CANT_DROP_FIELD_OR_KEY */
+            return (ops & DDL_ALTER_DROP) != 0;
+        case 1054: /* ER_BAD_FIELD_ERROR: the column was dropped or renamed already */
+            return rerun && (ops & (DDL_ALTER_DROP | DDL_ALTER_RENAME)) != 0;
+        case 1050:
+        case 1146:
+            return (ops & DDL_ALTER_RENAME_TABLE) && rerun && sink__renamed(sk, info);
+        default:
+            return false;
+        }
+    default:
+        return false;
+    }
+}
+
+/* sink__ddl handles a DDL chunk per the pipeline's policy; the statement
+ * is already rewritten for the target (names qualified). Nothing of the
+ * batch may be pending: a DDL commits implicitly. */
+static cot_err sink__ddl(sink_mysql *sk, const cot_chunk *ck)
 {
     const char *ddl = ck->ddl ? ck->ddl : "";
-    bool secret = strcasestr(ddl, "IDENTIFIED") || strcasestr(ddl, "PASSWORD");
-    LOG_W(TAG,
-          "%s: DDL from the source is not applied (not supported yet); apply it on the target "
-          "yourself if the tables it changes are replicated: [schema %s] %.1000s%s",
-          sk->role, ck->ddl_schema && ck->ddl_schema[0] ? ck->ddl_schema : "-",
-          secret ? "(statement with a password, not shown)" : ddl,
-          !secret && strlen(ddl) > 1000 ? "..." : "");
+    size_t len = strlen(ddl);
+    char text[1100];
+    sink__ddl_text(ddl, text, sizeof(text));
+    bool rerun = sk->may_rerun;
+    sk->may_rerun = false;
+    if (sk->ddl == SINK_DDL_IGNORE) {
+        LOG_I(TAG, "%s: DDL from the source not applied (ddl: ignore): %s", sk->role, text);
+        return COT_OK;
+    }
+    if (sk->ddl == SINK_DDL_STOP)
+        return cot_err_set(COT_ERR_SCHEMA,
+                           "%s: pipeline %s stops at a DDL from the source (ddl: stop): %s; apply "
+                           "it on the target yourself, then set ddl: ignore for one restart, or "
+                           "ddl: apply",
+                           sk->role, sk->pipeline, text);
+
+    ddl_info info;
+    cot_err rc = ddl_parse(ddl, len, ck->ddl_schema, &info);
+    if (rc) {
+        cot_err_prefix("%s: ", sk->role);
+        return rc;
+    }
+    if (info.kind == DDL_NOT_OURS) {
+        LOG_I(TAG, "%s: DDL not about tables, not applied (%s): %s", sk->role, info.note, text);
+        return COT_OK;
+    }
+    if (sk->batch.inserts || sk->batch.updates || sk->batch.deletes)
+        return cot_err_set(COT_ERR_UNSUPPORTED,
+                           "%s: internal error: a DDL arrived in a batch with uncommitted rows; "
+                           "it would commit them without their position: %s",
+                           sk->role, text);
+
+    unsigned int errnum = sink__ddl_run(sk, ddl, len);
+    if (errnum == 0) {
+        LOG_I(TAG, "%s: applied DDL: %s", sk->role, text);
+        return COT_OK;
+    }
+    char server_msg[512];
+    snprintf(server_msg, sizeof(server_msg), "%s", mysql_error(sk->my));
+    cot_err err = mysql_conn_classify(errnum);
+    if (err != COT_ERR_NET && err != COT_ERR_SQL_RETRY && err != COT_ERR_AUTH) {
+        if (sink__ddl_done(sk, &info, errnum, rerun)) {
+            LOG_W(TAG, "%s: DDL looks already applied on the target (%s, errno %u), going on: %s",
+                  sk->role, server_msg, errnum, text);
+            return COT_OK;
+        }
+        err = COT_ERR_SCHEMA; /* the target must be fixed: the pipeline retries slowly */
+    }
+    const char *hint =
+        err == COT_ERR_SCHEMA
+            ? "; make the target able to take it (or apply an equivalent change yourself and "
+              "restart with ddl: ignore once); cotter retries it"
+        : err == COT_ERR_AUTH ? "; the target user needs ALTER, CREATE, DROP and INDEX on the "
+                                "mapped schemas"
+                              : "";
+    cot_err_set(err, "%s: DDL failed: %s (errno %u, SQLSTATE %s, %s, %s)%s; statement: %s",
+                sk->role, server_msg, errnum, mysql_sqlstate(sk->my), cot_err_name(err),
+                mysql_conn_class_word(err), hint, text);
+    return sink__fail_net_check(sk, err);
 }
 
 static cot_err sink_mysql_apply(sink *base, const cot_chunk *ck)
@@ -561,14 +747,15 @@ static cot_err sink_mysql_apply(sink *base, const cot_chunk *ck)
         return COT_OK;
     case CK_DDL:
         /* Send what the packet names, then forget every description: the DDL may
-         * have changed any table (its schema is the source's, names may be mapped). */
+         * have changed any table. */
         rc = sink__send(sk);
         if (rc) return rc;
-        sink__ddl_log(sk, ck);
+        rc = sink__ddl(sk, ck);
         sink__cache_evict_all(sk);
         sink__dead_free(sk);
-        return COT_OK;
+        return rc;
     case CK_ROWS:
+        if (ck->n_changes) sk->may_rerun = false;
         break;
     default:
         return cot_err_set(COT_ERR_UNSUPPORTED, "%s: unknown chunk kind %u", sk->role,

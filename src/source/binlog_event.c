@@ -966,6 +966,14 @@ cot_table *binlog_table_from_map(const binlog_tablemap *tm)
             col->charset = cs ? cot_charset_intern(cs) : NULL;
         }
         if (tm->col_names) col->name = xstrdup(tm->col_names[i]);
+        char **members = tm->enum_values ? tm->enum_values[i] : NULL;
+        if (!members && tm->set_values) members = tm->set_values[i];
+        if (members) {
+            uint32_t n = 0;
+            while (members[n]) n++;
+            col->members = cot_members_intern((const char *const *)members, n);
+            col->n_members = col->members ? n : 0;
+        }
     }
     tbl->has_names = tm->col_names != NULL;
     if (tm->n_pk) {

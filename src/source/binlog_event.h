@@ -183,8 +183,9 @@ const char *binlog_event_type_name(uint8_t type);
 
 /* binlog_table_from_map builds a table (one reference, caller owns it)
  * from a parsed TABLE_MAP: types, metadata, nullability, and, when the
- * optional metadata has them, names, signedness, collations and primary
- * key. Without metadata columns are signed with collation 0 (unknown). */
+ * optional metadata has them, names, signedness, collations, ENUM/SET member
+ * names and primary key. Without metadata columns are signed with collation
+ * 0 (unknown). */
 cot_table *binlog_table_from_map(const binlog_tablemap *tm);
 
 /* binlog_collation_charset returns the charset name of a MySQL/MariaDB

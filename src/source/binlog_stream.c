@@ -169,11 +169,21 @@ static bool stream__sql_word(const char *sql, size_t len, const char *word)
 {
     size_t i = 0;
     while (i < len && (isspace((unsigned char)sql[i]) || sql[i] == '(')) i++;
-    /* skip a leading comment like the ones gh-ost / pt-osc add */
+    /* skip leading comments (tools add them); an executable comment
+     * (slash-star-bang 50100 ... or slash-star-M-bang ...) holds the
+     * statement itself, so only its marker is skipped */
     while (i + 1 < len && sql[i] == '/' && sql[i + 1] == '*') {
-        const char *end = memmem(sql + i + 2, len - i - 2, "*/", 2);
-        if (!end) return false;
-        i = (size_t)(end - sql) + 2;
+        size_t j = i + 2;
+        if (j < len && sql[j] == 'M') j++;
+        if (j < len && sql[j] == '!') {
+            j++;
+            while (j < len && isdigit((unsigned char)sql[j])) j++;
+            i = j;
+        } else {
+            const char *end = memmem(sql + i + 2, len - i - 2, "*/", 2);
+            if (!end) return false;
+            i = (size_t)(end - sql) + 2;
+        }
         while (i < len && isspace((unsigned char)sql[i])) i++;
     }
     size_t wl = strlen(word);

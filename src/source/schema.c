@@ -2,7 +2,8 @@
  * Source schema cache. Entries hold what information_schema says about a
  * table (names, types, signedness, collations) and are dropped wholesale
  * on DDL. Collation ids map to charset names through one read of
- * information_schema.COLLATIONS per cache.
+ * information_schema.COLLATIONS per cache. ENUM/SET member names come from
+ * COLUMN_TYPE when the TABLE_MAP does not carry them (no FULL metadata).
  */
 #include "source/schema.h"
 #include "client/mysql_conn.h"
@@ -18,6 +19,8 @@ typedef struct is_column {
     bool is_unsigned;
     uint16_t collation; /* 0 for non-string columns */
     const char *charset;
+    const char *const *members; /* ENUM/SET member names (interned); NULL otherwise */
+    uint32_t n_members;
 } is_column;
 
 typedef struct is_table {
@@ -148,6 +151,65 @@ static void schema__escape(schema_cache *sc, buf *b, const char *s)
     b->data[b->len] = '\0';
 }
 
+/* schema__members_parse reads the member names of an information_schema
+ * COLUMN_TYPE such as "enum('a','it''s','c:\\d')" ('' is a quote, \\ a
+ * backslash, as the server writes them) and interns
+ * them into *members; false (and NULL / 0) when the text is not such a list. */
+static bool schema__members_parse(const char *column_type, const char *const **members,
+                                  uint32_t *n_members)
+{
+    *members = NULL;
+    *n_members = 0;
+    const char *p = strchr(column_type, '(');
+    if (!p) return false;
+    p++;
+    buf text; /* the names, each NUL-terminated */
+    buf_init(&text);
+    uint32_t n = 0;
+    for (;;) {
+        if (*p != '\'') goto malformed;
+        p++;
+        for (;;) {
+            if (*p == '\0') goto malformed;
+            if (*p == '\'') {
+                if (p[1] != '\'') break;
+                p++; /* '' is one quote */
+            } else if (*p == '\\' && p[1]) {
+                p++; /* the server escapes \\ (and \n \r \Z) too */
+                char e = *p == 'n' ? '\n' : *p == 'r' ? '\r' : *p == 'Z' ? '\032' : *p;
+                buf_putc(&text, e);
+                p++;
+                continue;
+            }
+            buf_putc(&text, *p++);
+        }
+        buf_putc(&text, '\0');
+        n++;
+        p++; /* closing quote */
+        if (*p == ',') {
+            p++;
+            continue;
+        }
+        if (*p == ')') break;
+        goto malformed;
+    }
+    const char **names = calloc(n, sizeof(char *));
+    if (!names) abort();
+    const char *s = text.data;
+    for (uint32_t i = 0; i < n; i++) {
+        names[i] = s;
+        s += strlen(s) + 1;
+    }
+    *members = cot_members_intern(names, n);
+    *n_members = *members ? n : 0;
+    free(names);
+    buf_deinit(&text);
+    return *members != NULL;
+malformed:
+    buf_deinit(&text);
+    return false;
+}
+
 static cot_err schema__load_table(schema_cache *sc, const char *schema, const char *table,
                                   is_table **out)
 {
@@ -162,7 +224,8 @@ static cot_err schema__load_table(schema_cache *sc, const char *schema, const ch
     buf q;
     buf_init(&q);
     buf_puts(&q, "SELECT COLUMN_NAME, LOWER(DATA_TYPE), LOWER(COLUMN_TYPE), COLLATION_NAME, "
-                 "CHARACTER_SET_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='");
+                 "CHARACTER_SET_NAME, COLUMN_TYPE FROM information_schema.COLUMNS WHERE "
+                 "TABLE_SCHEMA='");
     schema__escape(sc, &q, schema);
     buf_puts(&q, "' AND TABLE_NAME='");
     schema__escape(sc, &q, table);
@@ -191,6 +254,13 @@ static cot_err schema__load_table(schema_cache *sc, const char *schema, const ch
                    strcmp(c->data_type, "geometry") == 0) {
             c->collation = COT_COLLATION_BINARY;
             c->charset = cot_charset_intern("binary");
+        }
+        if (row[5] && (strcmp(c->data_type, "enum") == 0 || strcmp(c->data_type, "set") == 0)) {
+            if (!schema__members_parse(row[5], &c->members, &c->n_members))
+                LOG_W("select",
+                      "cannot read the member names of %s.%s column `%s` from its type %.200s; "
+                      "a row filter comparing it with text will be refused",
+                      schema, table, c->name, row[5]);
         }
     }
     mysql_free_result(res);
@@ -274,7 +344,25 @@ bool schema_types_compatible(uint8_t type, uint16_t meta, const char *dt)
 cot_err schema_resolve(schema_cache *sc, const binlog_tablemap *tm, const char *where,
                        cot_table **out)
 {
-    bool need_is = !tm->col_names || !tm->has_signedness || !tm->has_collation;
+    /* FULL metadata leaves out the signedness field of a table without
+     * numeric columns and the charset field of one without text columns:
+     * information_schema is needed only for what a column really lacks */
+    bool need_is = !tm->col_names;
+    for (uint32_t i = 0; i < tm->n_cols && !need_is; i++) {
+        uint8_t rt = tm->types[i] == CT_STRING && tm->meta[i] >= 256 ? (uint8_t)(tm->meta[i] >> 8)
+                                                                     : tm->types[i];
+        if ((rt & 0x30) != 0x30 && tm->types[i] == CT_STRING && tm->meta[i] >= 256)
+            rt |= 0x30; /* long CHAR length encoding */
+        bool numeric = rt == CT_TINY || rt == CT_SHORT || rt == CT_INT24 || rt == CT_LONG ||
+                       rt == CT_LONGLONG || rt == CT_FLOAT || rt == CT_DOUBLE ||
+                       rt == CT_NEWDECIMAL || rt == CT_DECIMAL;
+        bool text = rt == CT_VARCHAR || rt == CT_VAR_STRING || rt == CT_STRING || rt == CT_BLOB ||
+                    rt == CT_TINY_BLOB || rt == CT_MEDIUM_BLOB || rt == CT_LONG_BLOB;
+        if (numeric && !tm->has_signedness) need_is = true;
+        if (text && !tm->has_collation) need_is = true;
+        if (rt == CT_ENUM && !(tm->enum_values && tm->enum_values[i])) need_is = true;
+        if (rt == CT_SET && !(tm->set_values && tm->set_values[i])) need_is = true;
+    }
     is_table *ist = NULL;
     if (need_is && sc->conn) {
         cot_err rc = schema__load_table(sc, tm->schema, tm->table, &ist);
@@ -322,6 +410,10 @@ cot_err schema_resolve(schema_cache *sc, const binlog_tablemap *tm, const char *
         if (!c->name && ist) c->name = xstrdup(ist->cols[i].name);
         if (!c->name) tbl->has_names = false;
         if (!tm->has_signedness && ist) c->is_unsigned = ist->cols[i].is_unsigned;
+        if (!c->members && ist && ist->cols[i].members) {
+            c->members = ist->cols[i].members;
+            c->n_members = ist->cols[i].n_members;
+        }
         if ((!tm->has_collation || !tm->collation[i]) && ist) {
             c->collation = ist->cols[i].collation;
             c->charset = ist->cols[i].charset;

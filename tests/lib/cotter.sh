@@ -73,6 +73,7 @@ cotter_config() {
   local sid=$(( 6000 + RANDOM % 1000 ))
   {
     echo "data_dir: $COTTER_DATA"
+    echo "manager: { listen: \"127.0.0.1:${COTTER_MANAGER_PORT:=$(harness_free_port)}\" }"
     echo "sources:"
     echo "  $src: { url: \"$(mdb_url "$src")\", server_id: $sid }"
     echo "targets:"

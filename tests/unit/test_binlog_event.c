@@ -559,6 +559,13 @@ static void test_strings_without_metadata(void **state)
     fx f;
     fx_decode("nolog", &f);
     check_str_row1(fx_find(&f, "t_str", OP_INSERT, 1)->after, false);
+    /* without metadata the member names are unknown (schema_resolve reads them) */
+    const cot_table *t = fx_table(&f, "t_str");
+    assert_int_equal(t->n_cols, 25);
+    for (uint32_t i = 0; i < t->n_cols; i++) {
+        assert_null(t->cols[i].members);
+        assert_int_equal(t->cols[i].n_members, 0);
+    }
     fx_free(&f);
 }
 
@@ -610,6 +617,23 @@ static void test_tablemap_metadata(void **state)
     assert_int_equal(max_len, 2);
     assert_int_equal(binlog__string_real_type(t->cols[20].meta, &max_len), CT_SET);
     assert_int_equal(max_len, 8);
+    /* the table carries the ENUM and SET member names, in order */
+    assert_int_equal(t->cols[17].n_members, 3);
+    assert_string_equal(t->cols[17].members[0], "a");
+    assert_string_equal(t->cols[17].members[2], "c");
+    assert_int_equal(t->cols[18].n_members, 300);
+    assert_string_equal(t->cols[18].members[0], "m1");
+    assert_string_equal(t->cols[18].members[299], "m300");
+    assert_int_equal(t->cols[19].n_members, 2);
+    assert_string_equal(t->cols[19].members[0], "x");
+    assert_string_equal(t->cols[19].members[1], "y");
+    assert_int_equal(t->cols[20].n_members, 64);
+    assert_string_equal(t->cols[20].members[63], "s64");
+    for (uint32_t i = 0; i < t->n_cols; i++) {
+        if (i >= 17 && i <= 20) continue;
+        assert_null(t->cols[i].members);
+        assert_int_equal(t->cols[i].n_members, 0);
+    }
     fx_free(&f);
 
     /* the TABLE_MAP itself: ENUM and SET member names */

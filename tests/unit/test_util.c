@@ -91,6 +91,45 @@ static void test_chunk_holds_table_refs(void **state)
     cot_chunk_free(ck);
 }
 
+static void test_enum_members(void **state)
+{
+    (void)state;
+    /* interning: equal lists share one copy, which does not alias the input */
+    char a[] = "new", b[] = "paid", c[] = "deleted";
+    const char *const in[] = {a, b, c};
+    const char *const *m = cot_members_intern(in, 3);
+    assert_non_null(m);
+    assert_ptr_not_equal(m[0], a);
+    a[0] = 'X'; /* the caller's buffers may change afterwards */
+    assert_string_equal(m[0], "new");
+    assert_string_equal(m[1], "paid");
+    assert_string_equal(m[2], "deleted");
+    static const char *const same[] = {"new", "paid", "deleted"};
+    assert_ptr_equal(cot_members_intern(same, 3), m);
+    static const char *const fewer[] = {"new", "paid"};
+    static const char *const joined[] = {"newpaid", "deleted"};
+    static const char *const swapped[] = {"paid", "new", "deleted"};
+    assert_ptr_not_equal(cot_members_intern(fewer, 2), m);
+    assert_ptr_not_equal(cot_members_intern(joined, 2), cot_members_intern(fewer, 2));
+    assert_string_equal(cot_members_intern(swapped, 3)[0], "paid");
+    assert_null(cot_members_intern(same, 0));
+
+    /* a clone carries the names; a column copied by value outlives its table */
+    cot_table *t1 = cot_table_new("shop", "orders", 2);
+    t1->cols[1].type = CT_STRING;
+    t1->cols[1].members = m;
+    t1->cols[1].n_members = 3;
+    cot_table *t2 = cot_table_clone_as(t1, "wh", "orders_copy");
+    assert_ptr_equal(t2->cols[1].members, m);
+    assert_int_equal(t2->cols[1].n_members, 3);
+    assert_null(t2->cols[0].members);
+    assert_int_equal(t2->cols[0].n_members, 0);
+    cot_column copy = t1->cols[1];
+    cot_table_unref(t1);
+    cot_table_unref(t2);
+    assert_string_equal(copy.members[2], "deleted"); /* ASan: no use after free */
+}
+
 static void test_pos_format(void **state)
 {
     (void)state;
@@ -110,7 +149,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_err_classes), cmocka_unit_test(test_buf),
         cmocka_unit_test(test_arena),       cmocka_unit_test(test_chunk_holds_table_refs),
-        cmocka_unit_test(test_pos_format),
+        cmocka_unit_test(test_pos_format),  cmocka_unit_test(test_enum_members),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

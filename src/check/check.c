@@ -1,0 +1,964 @@
+/*
+ * check/repair runtime: connections, table discovery through the
+ * pipeline's own routing, the chunk walk and the per-chunk row diff and
+ * repair. One thread; two connections per pipeline (source, target) whose
+ * queries of a chunk run at the same time (send both, then read both).
+ *
+ * Chunk walk (keyed tables): the upper bound of the next chunk is the
+ * source's N-th key after the previous bound (ORDER BY key LIMIT 1 OFFSET
+ * N-1); the last chunk is open-ended, the first has no lower bound, so
+ * target rows before the first or after the last source key are covered.
+ * Both sessions run with time_zone '+00:00'.
+ */
+#include "check/check.h"
+
+#include "check/check_sql.h"
+#include "client/mysql_conn.h"
+#include "pipeline/transform.h"
+#include "sink/sink_mysql_sql.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define TAG          "check"
+#define REPAIR_BATCH 500
+
+typedef struct check_ctx {
+    const check_opts *opts;
+    const cfg_pipeline *pc;
+    MYSQL *src;
+    MYSQL *tgt;
+    char src_role[160];
+    char tgt_role[160];
+} check_ctx;
+
+/* The plan of one source table against its target table. */
+typedef struct check_plan {
+    char src_schema[65], src_table[65], tgt_schema[65], tgt_table[65];
+    check_col *cols;
+    uint32_t n_cols;
+    uint32_t keys[16]; /* indexes into cols */
+    uint32_t n_key;
+    const char *where;
+    buf src_from, tgt_from; /* `s`.`t` */
+} check_plan;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static char *xstrdup(const char *s)
+{
+    char *r = strdup(s ? s : "");
+    if (!r) abort();
+    return r;
+}
+
+static void plan_deinit(check_plan *p)
+{
+    for (uint32_t i = 0; i < p->n_cols; i++) {
+        free(p->cols[i].tgt_name);
+        free(p->cols[i].tgt_type);
+        free(p->cols[i].src_name);
+        free(p->cols[i].src_type);
+        free(p->cols[i].const_val);
+    }
+    free(p->cols);
+    buf_deinit(&p->src_from);
+    buf_deinit(&p->tgt_from);
+}
+
+/* check__query runs sql on my and returns its stored result in *res (the
+ * caller frees; NULL for a statement without rows). */
+static cot_err check__query(MYSQL *my, const char *role, const buf *sql, MYSQL_RES **res)
+{
+    *res = NULL;
+    if (mysql_real_query(my, sql->data, sql->len))
+        return mysql_conn_error(my, "%s: query %.200s", role, sql->data);
+    *res = mysql_store_result(my);
+    if (!*res && mysql_field_count(my))
+        return mysql_conn_error(my, "%s: reading the result of %.200s", role, sql->data);
+    return COT_OK;
+}
+
+/* check__pair runs qs on the source and qt on the target at the same time;
+ * on success both results are the caller's. */
+static cot_err check__pair(check_ctx *cx, const buf *qs, const buf *qt, MYSQL_RES **rs,
+                           MYSQL_RES **rt)
+{
+    *rs = *rt = NULL;
+    if (mysql_send_query(cx->src, qs->data, qs->len))
+        return mysql_conn_error(cx->src, "%s: query %.200s", cx->src_role, qs->data);
+    if (mysql_send_query(cx->tgt, qt->data, qt->len)) {
+        cot_err rc = mysql_conn_error(cx->tgt, "%s: query %.200s", cx->tgt_role, qt->data);
+        if (!mysql_read_query_result(cx->src)) mysql_free_result(mysql_store_result(cx->src));
+        return rc;
+    }
+    cot_err rc = COT_OK;
+    if (mysql_read_query_result(cx->src))
+        rc = mysql_conn_error(cx->src, "%s: query %.200s", cx->src_role, qs->data);
+    else
+        *rs = mysql_store_result(cx->src);
+    if (mysql_read_query_result(cx->tgt)) {
+        if (!rc) rc = mysql_conn_error(cx->tgt, "%s: query %.200s", cx->tgt_role, qt->data);
+    } else {
+        *rt = mysql_store_result(cx->tgt);
+    }
+    if (!rc && (!*rs || !*rt))
+        rc = cot_err_set(COT_ERR_SQL, "%s / %s: a checksum query returned no result set",
+                         cx->src_role, cx->tgt_role);
+    if (rc) {
+        mysql_free_result(*rs);
+        mysql_free_result(*rt);
+        *rs = *rt = NULL;
+    }
+    return rc;
+}
+
+static cot_err check__exec(check_ctx *cx, const buf *sql)
+{
+    if (cx->opts->dry_run) {
+        FILE *out = cx->opts->sql_out ? cx->opts->sql_out : stdout;
+        fprintf(out, "%s;\n", sql->data);
+        return COT_OK;
+    }
+    return mysql_conn_exec(cx->tgt, cx->tgt_role, sql->data, sql->len);
+}
+
+/* ---- discovery ------------------------------------------------------- */
+
+static void lower_ascii(char *s)
+{
+    for (; *s; s++) *s = (char)tolower((unsigned char)*s);
+}
+
+/* where_names appends "WHERE TABLE_SCHEMA=.. AND TABLE_NAME=..". */
+static void where_names(buf *q, const char *schema, const char *table)
+{
+    buf_puts(q, " WHERE TABLE_SCHEMA=");
+    check_sql_literal(q, schema, strlen(schema), "varchar");
+    buf_puts(q, " AND TABLE_NAME=");
+    check_sql_literal(q, table, strlen(table), "varchar");
+}
+
+static char *expand_const(const char *text, const char *schema, const char *table)
+{
+    buf b;
+    buf_init(&b);
+    for (const char *p = text; *p;) {
+        if (strncmp(p, "{schema}", 8) == 0) {
+            buf_puts(&b, schema);
+            p += 8;
+        } else if (strncmp(p, "{table}", 7) == 0) {
+            buf_puts(&b, table);
+            p += 7;
+        } else {
+            buf_putc(&b, *p++);
+        }
+    }
+    buf_putc(&b, '\0');
+    return b.data;
+}
+
+static void plan_add(check_plan *p, const char *tgt_name, const char *src_name,
+                     const char *src_type, const char *const_val)
+{
+    p->cols = realloc(p->cols, (p->n_cols + 1) * sizeof(check_col));
+    if (!p->cols) abort();
+    check_col *c = &p->cols[p->n_cols++];
+    memset(c, 0, sizeof(*c));
+    c->tgt_name = xstrdup(tgt_name);
+    c->src_name = src_name ? xstrdup(src_name) : NULL;
+    c->src_type = xstrdup(src_type ? src_type : "varchar");
+    c->const_val = const_val ? xstrdup(const_val) : NULL;
+}
+
+/* check__plan builds the column pairs and the key of one routed table.
+ * COT_ERR_SCHEMA / COT_ERR_NOT_FOUND with a message when it cannot. */
+static cot_err check__plan(check_ctx *cx, const cfg_table_map *tm, check_plan *p)
+{
+    cot_err rc = COT_OK;
+    MYSQL_RES *res = NULL;
+    buf q;
+    buf_init(&q);
+    sql_tdesc *td = sql_tdesc_new(p->tgt_schema, p->tgt_table);
+    char **s_names = NULL, **s_types = NULL;
+    uint32_t n_s = 0;
+    sql_index_part *parts = NULL;
+    size_t n_parts = 0;
+
+    buf_puts(&q, "SELECT COLUMN_NAME, LOWER(DATA_TYPE) FROM information_schema.COLUMNS");
+    where_names(&q, p->src_schema, p->src_table);
+    buf_puts(&q, " ORDER BY ORDINAL_POSITION");
+    if ((rc = check__query(cx->src, cx->src_role, &q, &res))) goto out;
+    n_s = (uint32_t)mysql_num_rows(res);
+    s_names = calloc(n_s + 1, sizeof(char *));
+    s_types = calloc(n_s + 1, sizeof(char *));
+    if (!s_names || !s_types) abort();
+    for (uint32_t i = 0; i < n_s; i++) {
+        MYSQL_ROW row = mysql_fetch_row(res);
+        s_names[i] = xstrdup(row[0]);
+        s_types[i] = xstrdup(row[1]);
+    }
+    mysql_free_result(res);
+    res = NULL;
+
+    buf_reset(&q);
+    buf_puts(&q, "SELECT COLUMN_NAME, LOWER(DATA_TYPE), IS_NULLABLE, EXTRA FROM "
+                 "information_schema.COLUMNS");
+    where_names(&q, p->tgt_schema, p->tgt_table);
+    buf_puts(&q, " ORDER BY ORDINAL_POSITION");
+    if ((rc = check__query(cx->tgt, cx->tgt_role, &q, &res))) goto out;
+    for (MYSQL_ROW row; (row = mysql_fetch_row(res));) {
+        const char *extra = row[3] ? row[3] : "";
+        bool gen = strcasestr(extra, "GENERATED") || strcasecmp(extra, "VIRTUAL") == 0 ||
+                   strcasecmp(extra, "PERSISTENT") == 0 || strcasecmp(extra, "STORED") == 0;
+        sql_tdesc_add_col(td, row[0], row[1], row[2] && strcmp(row[2], "YES") == 0, gen);
+    }
+    mysql_free_result(res);
+    res = NULL;
+    if (td->n_cols == 0) {
+        rc = cot_err_set(COT_ERR_NOT_FOUND,
+                         "%s: table %s.%s (routed from %s.%s by mapping %s, line %d) does not "
+                         "exist; create it or run the pipeline's snapshot",
+                         cx->tgt_role, p->tgt_schema, p->tgt_table, p->src_schema, p->src_table,
+                         tm->match, tm->line);
+        goto out;
+    }
+
+    buf_reset(&q);
+    buf_puts(&q, "SELECT INDEX_NAME, COLUMN_NAME, SEQ_IN_INDEX FROM information_schema.STATISTICS");
+    where_names(&q, p->tgt_schema, p->tgt_table);
+    buf_puts(&q, " AND NON_UNIQUE=0 ORDER BY INDEX_NAME='PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX");
+    if ((rc = check__query(cx->tgt, cx->tgt_role, &q, &res))) goto out;
+    n_parts = mysql_num_rows(res);
+    parts = calloc(n_parts + 1, sizeof(*parts));
+    if (!parts) abort();
+    for (size_t i = 0; i < n_parts; i++) {
+        MYSQL_ROW row = mysql_fetch_row(res);
+        parts[i].index = row[0];
+        parts[i].column = row[1];
+        parts[i].seq = (unsigned)strtoul(row[2] ? row[2] : "0", NULL, 10);
+    }
+    rc = sql_tdesc_pick_key(td, parts, n_parts);
+    mysql_free_result(res);
+    res = NULL;
+    if (rc) goto out;
+
+    /* the column pairs, as the transform stage shapes rows */
+    for (uint32_t i = 0; i < n_s; i++) {
+        if (tm->n_columns) break;
+        bool drop = false;
+        for (int e = 0; e < tm->n_exclude; e++)
+            if (strcasecmp(s_names[i], tm->exclude[e]) == 0) drop = true;
+        if (!drop) plan_add(p, s_names[i], s_names[i], s_types[i], NULL);
+    }
+    for (int k = 0; k < tm->n_columns; k++) {
+        uint32_t i = 0;
+        while (i < n_s && strcasecmp(s_names[i], tm->columns[k]) != 0) i++;
+        if (i == n_s) {
+            rc = cot_err_set(COT_ERR_SCHEMA,
+                             "mapping %s (line %d): column '%s' is not in source table %s.%s; "
+                             "fix columns: in the config",
+                             tm->match, tm->columns_line, tm->columns[k], p->src_schema,
+                             p->src_table);
+            goto out;
+        }
+        plan_add(p, tm->columns_as[k], s_names[i], s_types[i], NULL);
+    }
+    for (int k = 0; k < tm->n_consts; k++) {
+        char *v = expand_const(tm->const_values[k], p->src_schema, p->src_table);
+        plan_add(p, tm->const_names[k], NULL, "varchar", v);
+        free(v);
+    }
+    /* attach target columns; generated ones are never written, so never compared */
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < p->n_cols; i++) {
+        check_col *c = &p->cols[i];
+        int t = sql_tdesc_col_find(td, c->tgt_name);
+        if (t < 0) {
+            rc = cot_err_set(COT_ERR_SCHEMA,
+                             "%s: column '%s' of %s.%s (mapped from %s.%s) is missing; add it "
+                             "to the target or exclude it in the mapping (line %d)",
+                             cx->tgt_role, c->tgt_name, p->tgt_schema, p->tgt_table, p->src_schema,
+                             p->src_table, tm->line);
+            goto out;
+        }
+        if (td->cols[t].generated) {
+            free(c->tgt_name);
+            free(c->src_name);
+            free(c->src_type);
+            free(c->const_val);
+            continue;
+        }
+        free(c->tgt_name);
+        c->tgt_name = xstrdup(td->cols[t].name);
+        c->tgt_type = xstrdup(td->cols[t].type);
+        lower_ascii(c->tgt_type);
+        p->cols[kept++] = *c;
+    }
+    p->n_cols = kept;
+
+    /* the key: PRIMARY or a NOT NULL unique key, all of it mapped from source columns */
+    bool usable = td->n_key > 0 && td->n_key <= 16;
+    for (uint32_t k = 0; usable && k < td->n_key; k++)
+        if (td->cols[td->key[k]].nullable) usable = false;
+    p->n_key = 0;
+    for (uint32_t k = 0; usable && k < td->n_key; k++) {
+        const char *kname = td->cols[td->key[k]].name;
+        uint32_t i = 0;
+        while (i < p->n_cols && strcasecmp(p->cols[i].tgt_name, kname) != 0) i++;
+        if (i == p->n_cols || !p->cols[i].src_name) {
+            rc = cot_err_set(COT_ERR_SCHEMA,
+                             "%s: key column '%s' of %s.%s is not mapped from a column of %s.%s "
+                             "(mapping %s, line %d); rows cannot be matched by key",
+                             cx->tgt_role, kname, p->tgt_schema, p->tgt_table, p->src_schema,
+                             p->src_table, tm->match, tm->line);
+            goto out;
+        }
+        p->keys[p->n_key++] = i;
+    }
+    p->where = tm->where;
+    buf_ident(&p->src_from, p->src_schema);
+    buf_putc(&p->src_from, '.');
+    buf_ident(&p->src_from, p->src_table);
+    buf_ident(&p->tgt_from, p->tgt_schema);
+    buf_putc(&p->tgt_from, '.');
+    buf_ident(&p->tgt_from, p->tgt_table);
+
+out:
+    mysql_free_result(res);
+    for (uint32_t i = 0; i < n_s; i++) {
+        free(s_names[i]);
+        free(s_types[i]);
+    }
+    free(s_names);
+    free(s_types);
+    free(parts);
+    sql_tdesc_free(td);
+    buf_deinit(&q);
+    return rc;
+}
+
+/* ---- recording ------------------------------------------------------- */
+
+typedef struct diff_ctx {
+    check_ctx *cx;
+    const check_plan *p;
+    check_table_result *r;
+    check_rows up;  /* source keys to upsert */
+    check_rows del; /* target keys to delete */
+    buf scratch;
+} diff_ctx;
+
+static void record(check_table_result *r, const check_opts *o, check_kind kind, const buf *json)
+{
+    uint32_t cap = o->max_keys ? o->max_keys : 1000;
+    if (r->n_diffs >= cap) {
+        r->diffs_omitted++;
+        return;
+    }
+    r->diffs = realloc(r->diffs, (r->n_diffs + 1) * sizeof(check_diff));
+    if (!r->diffs) abort();
+    r->diffs[r->n_diffs].kind = (uint8_t)kind;
+    r->diffs[r->n_diffs].json = xstrdup(json->data);
+    r->n_diffs++;
+}
+
+static void on_diff_keyed(void *ctx, check_kind kind, const check_row *s, const check_row *t)
+{
+    diff_ctx *d = ctx;
+    const check_row *row = s ? s : t;
+    if (kind == CHECK_MISSING) d->r->missing++;
+    if (kind == CHECK_EXTRA) d->r->extra++;
+    if (kind == CHECK_DIFFERENT) d->r->different++;
+    buf_reset(&d->scratch);
+    check_key_json(&d->scratch, d->p->cols, d->p->keys, d->p->n_key, row->key, row->key_len);
+    record(d->r, d->cx->opts, kind, &d->scratch);
+    if (kind == CHECK_EXTRA)
+        check_rows_add(&d->del, t->key, t->key_len, 0, NULL, 0);
+    else
+        check_rows_add(&d->up, s->key, s->key_len, 0, NULL, 0);
+}
+
+static void on_diff_keyless(void *ctx, check_kind kind, const check_row *s, const check_row *t)
+{
+    diff_ctx *d = ctx;
+    const check_row *row = s ? s : t;
+    if (kind == CHECK_MISSING) d->r->missing++;
+    if (kind == CHECK_EXTRA) d->r->extra++;
+    const char *v = NULL;
+    size_t n = 0;
+    check_tuple_part(row->key, row->key_len, 0, &v, &n);
+    buf_reset(&d->scratch);
+    buf_puts(&d->scratch, "{\"row\":");
+    check_json_str(&d->scratch, v ? v : "", v ? n : 0);
+    buf_putc(&d->scratch, '}');
+    record(d->r, d->cx->opts, kind, &d->scratch);
+    if (kind == CHECK_EXTRA)
+        check_rows_add(&d->del, t->key, t->key_len, 0, NULL, 0);
+    else
+        check_rows_add(&d->up, s->key, s->key_len, 0, s->vals, s->vals_len);
+}
+
+/* ---- fetching row lists ---------------------------------------------- */
+
+/* fetch_rows reads a result of [n_key key columns] + crc [+ n_vals values]
+ * into rs; keyless: one text column (the key) + crc + values. */
+static void fetch_rows(MYSQL_RES *res, uint32_t n_key, uint32_t n_vals, check_rows *rs)
+{
+    buf key, vals;
+    buf_init(&key);
+    buf_init(&vals);
+    for (MYSQL_ROW row; (row = mysql_fetch_row(res));) {
+        unsigned long *len = mysql_fetch_lengths(res);
+        buf_reset(&key);
+        buf_reset(&vals);
+        for (uint32_t k = 0; k < n_key; k++) check_tuple_add(&key, row[k], len[k]);
+        uint32_t crc = (uint32_t)strtoul(row[n_key] ? row[n_key] : "0", NULL, 10);
+        for (uint32_t i = 0; i < n_vals; i++)
+            check_tuple_add(&vals, row[n_key + 1 + i], len[n_key + 1 + i]);
+        check_rows_add(rs, key.data, key.len, crc, n_vals ? vals.data : NULL, vals.len);
+    }
+    buf_deinit(&key);
+    buf_deinit(&vals);
+}
+
+/* ---- repair ---------------------------------------------------------- */
+
+static cot_err repair_keyed(diff_ctx *d)
+{
+    check_ctx *cx = d->cx;
+    const check_plan *p = d->p;
+    cot_err rc = COT_OK;
+    buf q, sel;
+    buf_init(&q);
+    buf_init(&sel);
+    MYSQL_RES *res = NULL;
+    if (!cx->opts->dry_run &&
+        (rc = mysql_conn_exec_str(cx->tgt, cx->tgt_role, "START TRANSACTION")))
+        goto out;
+    for (size_t i = 0; i < d->del.n; i += REPAIR_BATCH) {
+        buf_reset(&q);
+        buf_puts(&q, "DELETE FROM ");
+        buf_append(&q, p->tgt_from.data, p->tgt_from.len);
+        buf_puts(&q, " WHERE ");
+        for (size_t j = i; j < d->del.n && j < i + REPAIR_BATCH; j++) {
+            if (j > i) buf_puts(&q, " OR ");
+            check_sql_key_eq(&q, p->cols, p->keys, p->n_key, CHECK_TGT, d->del.v[j].key,
+                             d->del.v[j].key_len);
+        }
+        if ((rc = check__exec(cx, &q))) goto out;
+        d->r->repaired_deletes += (d->del.n - i < REPAIR_BATCH) ? d->del.n - i : REPAIR_BATCH;
+    }
+    for (size_t i = 0; i < d->up.n; i += REPAIR_BATCH) {
+        buf_reset(&sel);
+        buf_puts(&sel, "SELECT ");
+        for (uint32_t c = 0; c < p->n_cols; c++) {
+            if (c) buf_putc(&sel, ',');
+            check_sql_col_raw(&sel, &p->cols[c], CHECK_SRC);
+        }
+        buf_puts(&sel, " FROM ");
+        buf_append(&sel, p->src_from.data, p->src_from.len);
+        buf_puts(&sel, " WHERE (");
+        for (size_t j = i; j < d->up.n && j < i + REPAIR_BATCH; j++) {
+            if (j > i) buf_puts(&sel, " OR ");
+            check_sql_key_eq(&sel, p->cols, p->keys, p->n_key, CHECK_SRC, d->up.v[j].key,
+                             d->up.v[j].key_len);
+        }
+        buf_putc(&sel, ')');
+        if (p->where) buf_printf(&sel, " AND (%s)", p->where);
+        if ((rc = check__query(cx->src, cx->src_role, &sel, &res))) goto out;
+        buf_reset(&q);
+        check_sql_upsert_head(&q, p->tgt_schema, p->tgt_table, p->cols, p->n_cols);
+        buf row;
+        buf_init(&row);
+        uint64_t n = 0;
+        for (MYSQL_ROW r; (r = mysql_fetch_row(res));) {
+            unsigned long *len = mysql_fetch_lengths(res);
+            buf_reset(&row);
+            for (uint32_t c = 0; c < p->n_cols; c++) check_tuple_add(&row, r[c], len[c]);
+            check_sql_upsert_row(&q, p->cols, p->n_cols, (const uint8_t *)row.data, row.len,
+                                 n == 0);
+            n++;
+        }
+        buf_deinit(&row);
+        mysql_free_result(res);
+        res = NULL;
+        if (n == 0) continue; /* the rows left the source meanwhile */
+        check_sql_upsert_tail(&q, p->cols, p->n_cols, p->keys, p->n_key);
+        if ((rc = check__exec(cx, &q))) goto out;
+        d->r->repaired_upserts += n;
+    }
+    if (!cx->opts->dry_run) rc = mysql_conn_exec_str(cx->tgt, cx->tgt_role, "COMMIT");
+out:
+    mysql_free_result(res);
+    if (rc && !cx->opts->dry_run) mysql_rollback(cx->tgt);
+    buf_deinit(&q);
+    buf_deinit(&sel);
+    return rc;
+}
+
+static cot_err repair_keyless(diff_ctx *d)
+{
+    check_ctx *cx = d->cx;
+    const check_plan *p = d->p;
+    cot_err rc = COT_OK;
+    buf q;
+    buf_init(&q);
+    if (!cx->opts->dry_run &&
+        (rc = mysql_conn_exec_str(cx->tgt, cx->tgt_role, "START TRANSACTION")))
+        goto out;
+    for (size_t i = 0; i < d->del.n; i++) {
+        const char *v = NULL;
+        size_t n = 0;
+        check_tuple_part(d->del.v[i].key, d->del.v[i].key_len, 0, &v, &n);
+        buf_reset(&q);
+        buf_puts(&q, "DELETE FROM ");
+        buf_append(&q, p->tgt_from.data, p->tgt_from.len);
+        buf_puts(&q, " WHERE BINARY ");
+        check_sql_row_text(&q, p->cols, p->n_cols, CHECK_TGT);
+        buf_puts(&q, " = ");
+        check_sql_literal(&q, v ? v : "", v ? n : 0, "varbinary");
+        buf_puts(&q, " LIMIT 1");
+        if ((rc = check__exec(cx, &q))) goto out;
+        d->r->repaired_deletes++;
+    }
+    for (size_t i = 0; i < d->up.n; i += REPAIR_BATCH) {
+        buf_reset(&q);
+        check_sql_upsert_head(&q, p->tgt_schema, p->tgt_table, p->cols, p->n_cols);
+        for (size_t j = i; j < d->up.n && j < i + REPAIR_BATCH; j++)
+            check_sql_upsert_row(&q, p->cols, p->n_cols, d->up.v[j].vals, d->up.v[j].vals_len,
+                                 j == i);
+        if ((rc = check__exec(cx, &q))) goto out;
+        d->r->repaired_upserts += (d->up.n - i < REPAIR_BATCH) ? d->up.n - i : REPAIR_BATCH;
+    }
+    if (!cx->opts->dry_run) rc = mysql_conn_exec_str(cx->tgt, cx->tgt_role, "COMMIT");
+out:
+    if (rc && !cx->opts->dry_run) mysql_rollback(cx->tgt);
+    buf_deinit(&q);
+    return rc;
+}
+
+/* ---- the walks ------------------------------------------------------- */
+
+static void add_where(buf *q, const check_plan *p, check_side side, bool have_cond)
+{
+    if (side == CHECK_SRC && p->where)
+        buf_printf(q, "%s(%s)", have_cond ? " AND " : " WHERE ", p->where);
+}
+
+/* chunk_diff diffs the rows of one key range and repairs them if asked. */
+static cot_err chunk_diff(check_ctx *cx, const check_plan *p, check_table_result *r,
+                          const buf *range_s, const buf *range_t)
+{
+    buf qs, qt;
+    buf_init(&qs);
+    buf_init(&qt);
+    check_side sides[2] = {CHECK_SRC, CHECK_TGT};
+    buf *qq[2] = {&qs, &qt};
+    const buf *ranges[2] = {range_s, range_t};
+    for (int s = 0; s < 2; s++) {
+        buf_puts(qq[s], "SELECT ");
+        for (uint32_t k = 0; k < p->n_key; k++) {
+            check_sql_col_raw(qq[s], &p->cols[p->keys[k]], sides[s]);
+            buf_putc(qq[s], ',');
+        }
+        check_sql_row_hash(qq[s], p->cols, p->n_cols, sides[s]);
+        buf_puts(qq[s], " FROM ");
+        buf *from = s == 0 ? (buf *)&p->src_from : (buf *)&p->tgt_from;
+        buf_append(qq[s], from->data, from->len);
+        buf_puts(qq[s], " WHERE ");
+        buf_append(qq[s], ranges[s]->data, ranges[s]->len);
+        add_where(qq[s], p, sides[s], true);
+    }
+    MYSQL_RES *rs = NULL, *rt = NULL;
+    cot_err rc = check__pair(cx, &qs, &qt, &rs, &rt);
+    buf_deinit(&qs);
+    buf_deinit(&qt);
+    if (rc) return rc;
+    check_rows a, b;
+    check_rows_init(&a);
+    check_rows_init(&b);
+    fetch_rows(rs, p->n_key, 0, &a);
+    fetch_rows(rt, p->n_key, 0, &b);
+    mysql_free_result(rs);
+    mysql_free_result(rt);
+    check_rows_sort(&a);
+    check_rows_sort(&b);
+    diff_ctx d = {.cx = cx, .p = p, .r = r};
+    check_rows_init(&d.up);
+    check_rows_init(&d.del);
+    buf_init(&d.scratch);
+    check_rows_diff(&a, &b, on_diff_keyed, &d);
+    if (cx->opts->repair && (d.up.n || d.del.n)) rc = repair_keyed(&d);
+    check_rows_deinit(&a);
+    check_rows_deinit(&b);
+    check_rows_deinit(&d.up);
+    check_rows_deinit(&d.del);
+    buf_deinit(&d.scratch);
+    return rc;
+}
+
+static bool read_sums(MYSQL_RES *res, uint64_t *count, char *sum, size_t cap)
+{
+    MYSQL_ROW row = mysql_fetch_row(res);
+    if (!row || !row[0]) return false;
+    *count = strtoull(row[0], NULL, 10);
+    snprintf(sum, cap, "%s", row[1] ? row[1] : "0");
+    return true;
+}
+
+static cot_err walk_keyed(check_ctx *cx, const check_plan *p, check_table_result *r)
+{
+    const check_opts *o = cx->opts;
+    uint32_t n = o->chunk_rows ? o->chunk_rows : 1000;
+    double target_s = o->chunk_target_s > 0 ? o->chunk_target_s : 0.5;
+    buf lower, upper, q, qs, qt, range_s, range_t;
+    buf_init(&lower);
+    buf_init(&upper);
+    buf_init(&q);
+    buf_init(&qs);
+    buf_init(&qt);
+    buf_init(&range_s);
+    buf_init(&range_t);
+    bool have_lower = false;
+    cot_err rc = COT_OK;
+    MYSQL_RES *res = NULL, *rs = NULL, *rt = NULL;
+    for (;;) {
+        /* the chunk's upper bound: the n-th source key after the lower one */
+        buf_reset(&q);
+        buf_puts(&q, "SELECT ");
+        for (uint32_t k = 0; k < p->n_key; k++) {
+            if (k) buf_putc(&q, ',');
+            check_sql_col_raw(&q, &p->cols[p->keys[k]], CHECK_SRC);
+        }
+        buf_puts(&q, " FROM ");
+        buf_append(&q, p->src_from.data, p->src_from.len);
+        buf_puts(&q, " WHERE ");
+        check_sql_key_range(&q, p->cols, p->keys, p->n_key, CHECK_SRC,
+                            have_lower ? (uint8_t *)lower.data : NULL, lower.len, NULL, 0);
+        add_where(&q, p, CHECK_SRC, true);
+        buf_puts(&q, " ORDER BY ");
+        for (uint32_t k = 0; k < p->n_key; k++) {
+            if (k) buf_putc(&q, ',');
+            check_sql_col_raw(&q, &p->cols[p->keys[k]], CHECK_SRC);
+        }
+        buf_printf(&q, " LIMIT 1 OFFSET %u", n - 1);
+        if ((rc = check__query(cx->src, cx->src_role, &q, &res))) goto out;
+        MYSQL_ROW row = mysql_fetch_row(res);
+        bool have_upper = row != NULL;
+        buf_reset(&upper);
+        if (row) {
+            unsigned long *len = mysql_fetch_lengths(res);
+            for (uint32_t k = 0; k < p->n_key; k++) check_tuple_add(&upper, row[k], len[k]);
+        }
+        mysql_free_result(res);
+        res = NULL;
+
+        check_side sides[2] = {CHECK_SRC, CHECK_TGT};
+        buf *ranges[2] = {&range_s, &range_t};
+        buf *qq[2] = {&qs, &qt};
+        for (int s = 0; s < 2; s++) {
+            buf_reset(ranges[s]);
+            check_sql_key_range(ranges[s], p->cols, p->keys, p->n_key, sides[s],
+                                have_lower ? (uint8_t *)lower.data : NULL, lower.len,
+                                have_upper ? (uint8_t *)upper.data : NULL, upper.len);
+            buf_reset(qq[s]);
+            buf_puts(qq[s], "SELECT COUNT(*), COALESCE(BIT_XOR(");
+            check_sql_row_hash(qq[s], p->cols, p->n_cols, sides[s]);
+            buf_puts(qq[s], "),0) FROM ");
+            const buf *from = s == 0 ? &p->src_from : &p->tgt_from;
+            buf_append(qq[s], from->data, from->len);
+            buf_puts(qq[s], " WHERE ");
+            buf_append(qq[s], ranges[s]->data, ranges[s]->len);
+            add_where(qq[s], p, sides[s], true);
+        }
+        double t0 = now_s();
+        if ((rc = check__pair(cx, &qs, &qt, &rs, &rt))) goto out;
+        double el = now_s() - t0;
+        uint64_t cs = 0, ct = 0;
+        char xs[64], xt[64];
+        if (!read_sums(rs, &cs, xs, sizeof(xs)) || !read_sums(rt, &ct, xt, sizeof(xt))) {
+            rc = cot_err_set(COT_ERR_SQL, "%s: checksum of %s returned no row", cx->src_role,
+                             r->source);
+            goto out;
+        }
+        mysql_free_result(rs);
+        mysql_free_result(rt);
+        rs = rt = NULL;
+        r->chunks++;
+        r->rows += cs;
+        if (cs != ct || strcmp(xs, xt) != 0) {
+            LOG_D(TAG, "%s chunk %llu differs: source %llu rows %s, target %llu rows %s", r->source,
+                  (unsigned long long)r->chunks, (unsigned long long)cs, xs, (unsigned long long)ct,
+                  xt);
+            if ((rc = chunk_diff(cx, p, r, &range_s, &range_t))) goto out;
+        }
+        n = check_chunk_next_size(n, el, target_s, 100, 1000000);
+        if (o->progress) o->progress(o->progress_ctx, r, false);
+        if (!have_upper) break;
+        buf_reset(&lower);
+        buf_append(&lower, upper.data, upper.len);
+        have_lower = true;
+    }
+out:
+    mysql_free_result(res);
+    mysql_free_result(rs);
+    mysql_free_result(rt);
+    buf_deinit(&lower);
+    buf_deinit(&upper);
+    buf_deinit(&q);
+    buf_deinit(&qs);
+    buf_deinit(&qt);
+    buf_deinit(&range_s);
+    buf_deinit(&range_t);
+    return rc;
+}
+
+static cot_err walk_keyless(check_ctx *cx, const check_plan *p, check_table_result *r)
+{
+    const check_opts *o = cx->opts;
+    uint64_t limit = o->keyless_limit ? o->keyless_limit : 100000;
+    buf qs, qt;
+    buf_init(&qs);
+    buf_init(&qt);
+    check_side sides[2] = {CHECK_SRC, CHECK_TGT};
+    buf *qq[2] = {&qs, &qt};
+    for (int s = 0; s < 2; s++) {
+        buf_puts(qq[s], "SELECT COUNT(*), COALESCE(SUM(");
+        check_sql_row_hash(qq[s], p->cols, p->n_cols, sides[s]);
+        buf_puts(qq[s], "),0) FROM ");
+        const buf *from = s == 0 ? &p->src_from : &p->tgt_from;
+        buf_append(qq[s], from->data, from->len);
+        add_where(qq[s], p, sides[s], false);
+    }
+    MYSQL_RES *rs = NULL, *rt = NULL;
+    check_rows a, b;
+    check_rows_init(&a);
+    check_rows_init(&b);
+    diff_ctx d = {.cx = cx, .p = p, .r = r};
+    check_rows_init(&d.up);
+    check_rows_init(&d.del);
+    buf_init(&d.scratch);
+    cot_err rc = check__pair(cx, &qs, &qt, &rs, &rt);
+    if (rc) goto out;
+    uint64_t cs = 0, ct = 0;
+    char xs[64], xt[64];
+    if (!read_sums(rs, &cs, xs, sizeof(xs)) || !read_sums(rt, &ct, xt, sizeof(xt))) {
+        rc = cot_err_set(COT_ERR_SQL, "checksum of %s returned no row", r->source);
+        goto out;
+    }
+    mysql_free_result(rs);
+    mysql_free_result(rt);
+    rs = rt = NULL;
+    r->chunks = 1;
+    r->rows = cs;
+    if (cs == ct && strcmp(xs, xt) == 0) goto out;
+    if (cs > limit || ct > limit) {
+        r->not_itemized = true;
+        LOG_W(TAG,
+              "%s has no usable key (PRIMARY or NOT NULL UNIQUE) and differs (source %llu rows, "
+              "target %llu); it is larger than the keyless row limit %llu, so the rows are not "
+              "named: add a key or raise --keyless-limit",
+              r->source, (unsigned long long)cs, (unsigned long long)ct, (unsigned long long)limit);
+        goto out;
+    }
+    for (int s = 0; s < 2; s++) {
+        buf_reset(qq[s]);
+        buf_puts(qq[s], "SELECT ");
+        check_sql_row_text(qq[s], p->cols, p->n_cols, sides[s]);
+        buf_puts(qq[s], ",0");
+        for (uint32_t c = 0; s == 0 && c < p->n_cols; c++) {
+            buf_putc(qq[s], ',');
+            check_sql_col_raw(qq[s], &p->cols[c], CHECK_SRC);
+        }
+        buf_puts(qq[s], " FROM ");
+        const buf *from = s == 0 ? &p->src_from : &p->tgt_from;
+        buf_append(qq[s], from->data, from->len);
+        add_where(qq[s], p, sides[s], false);
+    }
+    if ((rc = check__pair(cx, &qs, &qt, &rs, &rt))) goto out;
+    fetch_rows(rs, 1, p->n_cols, &a);
+    fetch_rows(rt, 1, 0, &b);
+    check_rows_sort(&a);
+    check_rows_sort(&b);
+    check_rows_diff(&a, &b, on_diff_keyless, &d);
+    if (o->repair && (d.up.n || d.del.n)) rc = repair_keyless(&d);
+out:
+    mysql_free_result(rs);
+    mysql_free_result(rt);
+    check_rows_deinit(&a);
+    check_rows_deinit(&b);
+    check_rows_deinit(&d.up);
+    check_rows_deinit(&d.del);
+    buf_deinit(&d.scratch);
+    buf_deinit(&qs);
+    buf_deinit(&qt);
+    return rc;
+}
+
+/* ---- pipelines ------------------------------------------------------- */
+
+static check_table_result *report_add(check_report *rep)
+{
+    rep->tables = realloc(rep->tables, (rep->n_tables + 1) * sizeof(check_table_result));
+    if (!rep->tables) abort();
+    check_table_result *r = &rep->tables[rep->n_tables++];
+    memset(r, 0, sizeof(*r));
+    return r;
+}
+
+/* report_error appends "a: msg" to the report's error. */
+static void report_error(check_report *rep, const char *a, const char *msg)
+{
+    buf b;
+    buf_init(&b);
+    if (rep->error) {
+        buf_puts(&b, rep->error);
+        buf_puts(&b, "; ");
+        free(rep->error);
+    }
+    buf_printf(&b, "%s: %s", a, msg);
+    rep->error = b.data;
+}
+
+static cot_err open_side(check_ctx *cx, const cfg_endpoint *ep, const char *role, MYSQL **out)
+{
+    mysql_conn_opts mo = {.role = role,
+                          .connect_timeout_s = ep->connect_timeout_s,
+                          .read_timeout_s = ep->read_timeout_s,
+                          .write_timeout_s = ep->write_timeout_s};
+    cot_err rc = mysql_conn_open(&ep->url, &mo, out);
+    if (rc) return rc;
+    return mysql_conn_exec_str(*out, role,
+                               "SET time_zone='+00:00', foreign_key_checks=0, "
+                               "sql_mode='NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'");
+}
+
+static int check_pipeline(const cfg_pipeline *pc, const check_opts *o, check_report *rep)
+{
+    check_ctx cx = {.opts = o, .pc = pc};
+    snprintf(cx.src_role, sizeof(cx.src_role), "source %s", pc->source_name);
+    snprintf(cx.tgt_role, sizeof(cx.tgt_role), "target %s", pc->target_name);
+    int status = 0;
+    MYSQL_RES *res = NULL;
+    if (!cot_url_is_mysql(&pc->source->url) || !cot_url_is_mysql(&pc->target->url)) {
+        report_error(rep, pc->name, "check compares MySQL/MariaDB sources and targets only");
+        return 2;
+    }
+    if (open_side(&cx, pc->source, cx.src_role, &cx.src) ||
+        open_side(&cx, pc->target, cx.tgt_role, &cx.tgt)) {
+        report_error(rep, pc->name, cot_err_msg());
+        status = 2;
+        goto out;
+    }
+    buf q;
+    buf_init(&q);
+    buf_puts(&q, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE "
+                 "TABLE_TYPE='BASE TABLE' AND TABLE_SCHEMA NOT IN "
+                 "('mysql','information_schema','performance_schema','sys') ORDER BY 1,2");
+    cot_err rc = check__query(cx.src, cx.src_role, &q, &res);
+    buf_deinit(&q);
+    if (rc) {
+        report_error(rep, pc->name, cot_err_msg());
+        status = 2;
+        goto out;
+    }
+    for (MYSQL_ROW row; (row = mysql_fetch_row(res));) {
+        char base[256];
+        const cfg_table_map *tm = transform_mapping(pc, row[0], row[1], base, sizeof(base));
+        if (!tm || base[0]) continue; /* not mapped, or an online-schema-change shadow */
+        check_plan p;
+        memset(&p, 0, sizeof(p));
+        buf_init(&p.src_from);
+        buf_init(&p.tgt_from);
+        snprintf(p.src_schema, sizeof(p.src_schema), "%s", row[0]);
+        snprintf(p.src_table, sizeof(p.src_table), "%s", row[1]);
+        if (!table_route(tm->to, row[0], row[1], p.tgt_schema, sizeof(p.tgt_schema), p.tgt_table,
+                         sizeof(p.tgt_table))) {
+            report_error(rep, pc->name, cot_err_msg());
+            status = 2;
+            plan_deinit(&p);
+            continue;
+        }
+        if (o->table && !table_glob_match(o->table, p.src_schema, p.src_table) &&
+            !table_glob_match(o->table, p.tgt_schema, p.tgt_table)) {
+            plan_deinit(&p);
+            continue;
+        }
+        check_table_result *r = report_add(rep);
+        snprintf(r->pipeline, sizeof(r->pipeline), "%s", pc->name);
+        snprintf(r->source, sizeof(r->source), "%s.%s", p.src_schema, p.src_table);
+        snprintf(r->target, sizeof(r->target), "%s.%s", p.tgt_schema, p.tgt_table);
+        double t0 = now_s();
+        rc = check__plan(&cx, tm, &p);
+        if (!rc) {
+            r->keyless = p.n_key == 0;
+            rc = r->keyless ? walk_keyless(&cx, &p, r) : walk_keyed(&cx, &p, r);
+        }
+        r->seconds = now_s() - t0;
+        if (rc) {
+            r->error = xstrdup(cot_err_msg());
+            status = 2;
+        } else if ((r->missing || r->extra || r->different || r->not_itemized) && status < 1) {
+            status = 1;
+        }
+        if (o->progress) o->progress(o->progress_ctx, r, true);
+        plan_deinit(&p);
+        if (rc &&
+            (rc == COT_ERR_NET || mysql_errno(cx.src) == 2013 || mysql_errno(cx.tgt) == 2013 ||
+             mysql_errno(cx.src) == 2006 || mysql_errno(cx.tgt) == 2006))
+            break; /* a lost connection fails every later table the same way */
+    }
+out:
+    mysql_free_result(res);
+    mysql_conn_close(cx.src);
+    mysql_conn_close(cx.tgt);
+    return status;
+}
+
+int check_run(const cot_config *cfg, const check_opts *opts, check_report *rep)
+{
+    memset(rep, 0, sizeof(*rep));
+    int status = 0;
+    bool found = false;
+    for (int c = 0; c < cfg->n_channels; c++) {
+        for (int i = 0; i < cfg->channels[c].n_pipelines; i++) {
+            const cfg_pipeline *pc = &cfg->channels[c].pipelines[i];
+            if (opts->pipeline && strcmp(opts->pipeline, pc->name) != 0) continue;
+            found = true;
+            int s = check_pipeline(pc, opts, rep);
+            if (s > status) status = s;
+        }
+    }
+    if (!found) {
+        report_error(rep, "config",
+                     opts->pipeline ? "no pipeline has the name given to --pipeline"
+                                    : "the config has no pipelines");
+        status = 2;
+    }
+    return status;
+}
+
+void check_report_free(check_report *rep)
+{
+    for (uint32_t i = 0; i < rep->n_tables; i++) {
+        check_table_result *r = &rep->tables[i];
+        for (uint32_t k = 0; k < r->n_diffs; k++) free(r->diffs[k].json);
+        free(r->diffs);
+        free(r->error);
+    }
+    free(rep->tables);
+    free(rep->error);
+    memset(rep, 0, sizeof(*rep));
+}

@@ -1,0 +1,357 @@
+/*
+ * The API's handlers (the paths Otter users script against; docs/api.md):
+ * routing by path and method, channel and pipeline lookup by name or 1-based
+ * number, JSON documents built from pipeline_status_get snapshots. Channel
+ * actions are only queued here (mgr_enqueue); the worker carries them out.
+ * Runs on MHD's polling thread; reads channel action fields under m->mu.
+ */
+#include "manager/http.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* api__lookup_number parses a 1-based decimal id; 0 when s is not one. */
+static long api__lookup_number(const char *s)
+{
+    if (!s || *s < '1' || *s > '9') return 0;
+    errno = 0;
+    char *end = NULL;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v <= 0) return 0;
+    return v;
+}
+
+/* api__channel returns the index of the channel named or numbered id, or -1. */
+static int api__channel(manager *m, const char *id, size_t len)
+{
+    char tmp[128];
+    if (len == 0 || len >= sizeof(tmp)) return -1;
+    memcpy(tmp, id, len);
+    tmp[len] = '\0';
+    for (int c = 0; c < m->n_chans; c++)
+        if (strcmp(m->chans[c].ch->name, tmp) == 0) return c;
+    long v = api__lookup_number(tmp);
+    return v >= 1 && v <= m->n_chans ? (int)v - 1 : -1;
+}
+
+/* api__pipeline returns the index of the pipeline named or numbered id, or -1. */
+static int api__pipeline(manager *m, const char *id)
+{
+    for (int i = 0; i < m->n_pls; i++)
+        if (strcmp(pipeline_name(m->pls[i]), id) == 0) return i;
+    long v = api__lookup_number(id);
+    return v >= 1 && v <= m->n_pls ? (int)v - 1 : -1;
+}
+
+const char *api_channel_state(manager *m, const mgr_channel *mc)
+{
+    bool any_error = false, all_stopped = true;
+    for (int i = 0; i < mc->n_pls; i++) {
+        pipeline_status st;
+        pipeline_status_get(m->pls[mc->pls[i]], &st);
+        if (st.state == PS_ERROR) any_error = true;
+        if (st.state != PS_STOPPED) all_stopped = false;
+    }
+    if (any_error) return "ERROR";
+    return all_stopped ? "STOPPED" : "RUNNING";
+}
+
+static void api__time(buf *b, time_t t)
+{
+    if (!t) {
+        buf_puts(b, "null");
+        return;
+    }
+    struct tm tm;
+    char ts[40];
+    gmtime_r(&t, &tm);
+    strftime(ts, sizeof(ts), "\"%Y-%m-%dT%H:%M:%SZ\"", &tm);
+    buf_puts(b, ts);
+}
+
+/* api__pipeline_json appends the status document of pipeline i. */
+static void api__pipeline_json(manager *m, int i, buf *b)
+{
+    pipeline *pl = m->pls[i];
+    pipeline_status st;
+    pipeline_status_get(pl, &st);
+    buf_printf(b, "{\"id\":%d,\"name\":", i + 1);
+    mgr_json_str(b, pipeline_name(pl));
+    buf_puts(b, ",\"channel\":");
+    mgr_json_str(b, pipeline_channel(pl));
+    buf_puts(b, ",\"state\":");
+    mgr_json_str(b, pipeline_state_name(st.state));
+    buf_puts(b, ",\"position\":{\"file\":");
+    mgr_json_str(b, st.pos.file);
+    buf_printf(b, ",\"pos\":%llu,\"gtid\":", (unsigned long long)st.pos.pos);
+    mgr_json_str(b, st.pos.gtid);
+    buf_puts(b, "},\"delay_s\":");
+    if (st.delay_s >= 0)
+        buf_printf(b, "%.3f", st.delay_s);
+    else
+        buf_puts(b, "null");
+    buf_printf(b,
+               ",\"source_ts\":%u,\"applied\":{\"insert\":%llu,\"update\":%llu,\"delete\":%llu,"
+               "\"transactions\":%llu,\"batches\":%llu},\"queue\":{\"rows\":%zu,\"bytes\":%zu}",
+               st.source_ts, (unsigned long long)st.inserts, (unsigned long long)st.updates,
+               (unsigned long long)st.deletes, (unsigned long long)st.transactions,
+               (unsigned long long)st.batches, st.queue_rows, st.queue_bytes);
+    buf_puts(b, ",\"last_error\":");
+    if (st.last_error[0]) {
+        buf_puts(b, "{\"message\":");
+        mgr_json_str(b, st.last_error);
+        buf_puts(b, ",\"at\":");
+        api__time(b, st.last_error_at);
+        buf_puts(b, "}");
+    } else {
+        buf_puts(b, "null");
+    }
+    buf_puts(b, ",\"started_at\":");
+    api__time(b, st.started_at);
+    buf_puts(b, "}");
+}
+
+/* api__channel_json appends a channel document; full adds each pipeline's
+ * status and the last action, otherwise pipelines are {id, name, state}. */
+static void api__channel_json(manager *m, int c, bool full, buf *b)
+{
+    mgr_channel *mc = &m->chans[c];
+    buf_printf(b, "{\"id\":%d,\"name\":", mc->id);
+    mgr_json_str(b, mc->ch->name);
+    buf_puts(b, ",\"state\":");
+    mgr_json_str(b, api_channel_state(m, mc));
+    pthread_mutex_lock(&m->mu);
+    int pending = mc->pending;
+    bool busy = mc->busy;
+    mgr_action running = mc->running;
+    char last_action[16], last_result[256], last_by[80];
+    time_t last_at = mc->last_at;
+    memcpy(last_action, mc->last_action, sizeof(last_action));
+    memcpy(last_result, mc->last_result, sizeof(last_result));
+    memcpy(last_by, mc->last_by, sizeof(last_by));
+    pthread_mutex_unlock(&m->mu);
+    buf_printf(b, ",\"pending_actions\":%d,\"action_in_progress\":", pending);
+    if (busy)
+        mgr_json_str(b, mgr_action_name(running));
+    else
+        buf_puts(b, "null");
+    buf_puts(b, ",\"pipelines\":[");
+    for (int i = 0; i < mc->n_pls; i++) {
+        if (i) buf_putc(b, ',');
+        if (full) {
+            api__pipeline_json(m, mc->pls[i], b);
+        } else {
+            pipeline_status st;
+            pipeline_status_get(m->pls[mc->pls[i]], &st);
+            buf_printf(b, "{\"id\":%d,\"name\":", mc->pls[i] + 1);
+            mgr_json_str(b, pipeline_name(m->pls[mc->pls[i]]));
+            buf_puts(b, ",\"state\":");
+            mgr_json_str(b, pipeline_state_name(st.state));
+            buf_puts(b, "}");
+        }
+    }
+    buf_puts(b, "]");
+    if (full) {
+        buf_puts(b, ",\"last_action\":");
+        if (last_action[0]) {
+            buf_puts(b, "{\"action\":");
+            mgr_json_str(b, last_action);
+            buf_puts(b, ",\"by\":");
+            mgr_json_str(b, last_by);
+            buf_puts(b, ",\"result\":");
+            mgr_json_str(b, last_result);
+            buf_puts(b, ",\"finished_at\":");
+            api__time(b, last_at);
+            buf_puts(b, "}");
+        } else {
+            buf_puts(b, "null");
+        }
+    }
+    buf_puts(b, "}");
+}
+
+static bool api__is_get(const mgr_request *rq)
+{
+    return strcmp(rq->method, "GET") == 0 || strcmp(rq->method, "HEAD") == 0;
+}
+
+/* api__want_get answers 405 unless the request is a GET (or HEAD). */
+static bool api__want_get(const mgr_request *rq, mgr_reply *rp)
+{
+    if (api__is_get(rq)) return true;
+    rp->allow = "GET, HEAD";
+    mgr_reply_error(rp, 405, "method_not_allowed", "%s %s: this path only answers GET", rq->method,
+                    rq->path);
+    return false;
+}
+
+static void api__channel_path(manager *m, const mgr_request *rq, mgr_reply *rp, const char *rest)
+{
+    const char *slash = strchr(rest, '/');
+    if (!slash) {
+        mgr_reply_error(rp, 404, "not_found",
+                        "no such path %s: use /api/channel/{id}/status|start|stop|restart",
+                        rq->path);
+        return;
+    }
+    const char *verb = slash + 1;
+    bool is_status = strcmp(verb, "status") == 0;
+    int act = strcmp(verb, "start") == 0     ? MGR_ACT_START
+              : strcmp(verb, "stop") == 0    ? MGR_ACT_STOP
+              : strcmp(verb, "restart") == 0 ? MGR_ACT_RESTART
+                                             : -1;
+    if (!is_status && act < 0) {
+        mgr_reply_error(rp, 404, "not_found",
+                        "no such path %s: use /api/channel/{id}/status|start|stop|restart",
+                        rq->path);
+        return;
+    }
+    if (act >= 0) rp->action = mgr_action_name((mgr_action)act);
+    if (is_status && !api__want_get(rq, rp)) return;
+    if (act >= 0 && strcmp(rq->method, "POST") != 0) {
+        rp->allow = "POST";
+        mgr_reply_error(rp, 405, "method_not_allowed", "%s %s: channel actions are POST",
+                        rq->method, rq->path);
+        return;
+    }
+    int c = api__channel(m, rest, (size_t)(slash - rest));
+    if (c < 0) {
+        mgr_reply_error(rp, 404, "channel_not_found",
+                        "no channel '%.*s': give a channel's name or its number 1..%d "
+                        "(GET /api/channels lists them)",
+                        (int)(slash - rest), rest, m->n_chans);
+        return;
+    }
+    rp->channel = m->chans[c].ch->name;
+    if (is_status) {
+        api__channel_json(m, c, true, &rp->body);
+        buf_putc(&rp->body, '\n');
+        return;
+    }
+    if (!rq->admin) {
+        mgr_reply_error(rp, 403, "forbidden",
+                        "token '%s' has role read: channel actions need a token with role admin",
+                        rq->who);
+        return;
+    }
+    char who[80];
+    snprintf(who, sizeof(who), "%s from %s", rq->who, rq->peer);
+    if (!mgr_enqueue(m, c, (mgr_action)act, who)) {
+        mgr_reply_error(rp, 503, "busy",
+                        "cannot queue %s of channel %s: %d actions are waiting or cotter is "
+                        "stopping; retry later",
+                        rp->action, rp->channel, MGR_QUEUE_MAX);
+        return;
+    }
+    buf_printf(&rp->body, "{\"channel\":");
+    mgr_json_str(&rp->body, rp->channel);
+    buf_printf(&rp->body, ",\"id\":%d,\"action\":", c + 1);
+    mgr_json_str(&rp->body, rp->action);
+    buf_puts(&rp->body, ",\"accepted\":true,\"state\":");
+    mgr_json_str(&rp->body, api_channel_state(m, &m->chans[c]));
+    buf_puts(&rp->body, ",\"note\":\"the action runs in the background: poll "
+                        "/api/channel/{id}/status\"}\n");
+    snprintf(rp->result, sizeof(rp->result), "accepted");
+}
+
+static void api__pipeline_status(manager *m, const mgr_request *rq, mgr_reply *rp)
+{
+    if (rq->q_id) {
+        int i = api__pipeline(m, rq->q_id);
+        if (i < 0) {
+            mgr_reply_error(rp, 404, "pipeline_not_found",
+                            "no pipeline '%s': give a pipeline's name or its number 1..%d",
+                            rq->q_id, m->n_pls);
+            return;
+        }
+        api__pipeline_json(m, i, &rp->body);
+        buf_putc(&rp->body, '\n');
+        return;
+    }
+    buf_puts(&rp->body, "{\"pipelines\":[");
+    for (int i = 0; i < m->n_pls; i++) {
+        if (i) buf_putc(&rp->body, ',');
+        api__pipeline_json(m, i, &rp->body);
+    }
+    buf_puts(&rp->body, "]}\n");
+}
+
+static void api__pipeline_delay(manager *m, const mgr_request *rq, mgr_reply *rp)
+{
+    if (!rq->q_id || !*rq->q_id) {
+        mgr_reply_error(rp, 400, "missing_id",
+                        "GET /api/pipeline/delay needs ?id=N (a pipeline's name or number 1..%d)",
+                        m->n_pls);
+        return;
+    }
+    int i = api__pipeline(m, rq->q_id);
+    if (i < 0) {
+        mgr_reply_error(rp, 404, "pipeline_not_found",
+                        "no pipeline '%s': give a pipeline's name or its number 1..%d", rq->q_id,
+                        m->n_pls);
+        return;
+    }
+    pipeline_status st;
+    pipeline_status_get(m->pls[i], &st);
+    buf_printf(&rp->body, "{\"id\":%d,\"name\":", i + 1);
+    mgr_json_str(&rp->body, pipeline_name(m->pls[i]));
+    buf_puts(&rp->body, ",\"state\":");
+    mgr_json_str(&rp->body, pipeline_state_name(st.state));
+    buf_puts(&rp->body, ",\"delay_s\":");
+    if (st.delay_s >= 0)
+        buf_printf(&rp->body, "%.3f", st.delay_s);
+    else
+        buf_puts(&rp->body, "null");
+    buf_printf(&rp->body, ",\"source_ts\":%u}\n", st.source_ts);
+}
+
+void api_handle(manager *m, const mgr_request *rq, mgr_reply *rp)
+{
+    const char *p = rq->path;
+    if (strncmp(p, "/api/channel/", 13) == 0) {
+        api__channel_path(m, rq, rp, p + 13);
+        return;
+    }
+    if (strcmp(p, "/healthz") == 0) {
+        if (!api__want_get(rq, rp)) return;
+        buf_printf(&rp->body, "{\"status\":\"ok\",\"version\":\"%s\",\"uptime_s\":%lld}\n",
+                   COTTER_VERSION, (long long)(time(NULL) - m->started_at));
+        return;
+    }
+    if (strcmp(p, "/metrics") == 0) {
+        if (!api__want_get(rq, rp)) return;
+        rp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+        metrics_render(m, &rp->body);
+        return;
+    }
+    if (strcmp(p, "/api/channels") == 0) {
+        if (!api__want_get(rq, rp)) return;
+        buf_puts(&rp->body, "{\"channels\":[");
+        for (int c = 0; c < m->n_chans; c++) {
+            if (c) buf_putc(&rp->body, ',');
+            api__channel_json(m, c, false, &rp->body);
+        }
+        buf_puts(&rp->body, "]}\n");
+        return;
+    }
+    if (strcmp(p, "/api/pipeline/status") == 0) {
+        if (api__want_get(rq, rp)) api__pipeline_status(m, rq, rp);
+        return;
+    }
+    if (strcmp(p, "/api/pipeline/delay") == 0) {
+        if (api__want_get(rq, rp)) api__pipeline_delay(m, rq, rp);
+        return;
+    }
+    if (strcmp(p, "/") == 0) {
+        if (!api__want_get(rq, rp)) return;
+        buf_printf(&rp->body,
+                   "{\"name\":\"cotter\",\"version\":\"%s\",\"console\":null,\"endpoints\":["
+                   "\"GET /api/channels\",\"GET /api/channel/{id}/status\","
+                   "\"POST /api/channel/{id}/start|stop|restart\",\"GET /api/pipeline/status\","
+                   "\"GET /api/pipeline/delay?id=N\",\"GET /metrics\",\"GET /healthz\"]}\n",
+                   COTTER_VERSION);
+        return;
+    }
+    mgr_reply_error(rp, 404, "not_found", "no such path %s (GET / lists the endpoints)", p);
+}

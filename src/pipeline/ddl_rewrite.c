@@ -1,0 +1,856 @@
+/*
+ * DDL rewriting (see ddl_rewrite.h). Two parts: a lexer that walks the
+ * statement the way the server's does for what matters here (whitespace,
+ * the three comment forms, MySQL's and MariaDB's executable comments
+ * ("slash star bang NNNNN ... star slash", also with M before the bang)
+ * whose content is code, strings, `quoted` names) and a
+ * parser that knows where each table statement puts its table names. The
+ * parser records every name's byte span; the output is the input with
+ * those spans replaced, so everything else stays byte-exact.
+ *
+ * Invariants: the lexer never reads past len and only moves forward; the
+ * parser looks at most two tokens ahead, so a statement is read once.
+ * Pure functions; any thread.
+ */
+#include "pipeline/ddl_rewrite.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define PREVIEW 300
+/* Tables one statement may name: bounds the memory (about 1 KiB each). */
+#define MAX_NAMES 10000
+
+/* ---- lexer ----------------------------------------------------------------- */
+
+typedef enum tok_kind {
+    TK_END = 0, /* end of the text (or the text could not be read: lexer.bad) */
+    TK_WORD,    /* keyword, bare name or number */
+    TK_IDENT,   /* `quoted name` */
+    TK_STRING,  /* 'text' or "text" */
+    TK_PUNCT,   /* any other single byte */
+} tok_kind;
+
+typedef struct tok {
+    uint8_t kind;
+    bool in_exec; /* inside an executable comment */
+    size_t off;   /* first byte of the token */
+    size_t end;   /* one past its last byte */
+} tok;
+
+typedef struct lexer {
+    const char *s;
+    size_t len;
+    size_t pos;
+    bool in_exec;    /* inside an executable comment, before its closing star-slash */
+    const char *bad; /* why the text cannot be read, NULL while fine */
+} lexer;
+
+static bool lex__word_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '$' || c >= 0x80;
+}
+
+static bool lex__space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+static void lex__line_comment(lexer *lx)
+{
+    const char *nl = memchr(lx->s + lx->pos, '\n', lx->len - lx->pos);
+    lx->pos = nl ? (size_t)(nl - lx->s) + 1 : lx->len;
+}
+
+/* lex__skip moves past whitespace and comments; entering an executable
+ * comment only skips its marker and version, so its content is read as
+ * code, and its closing star-slash is skipped like whitespace. */
+static void lex__skip(lexer *lx)
+{
+    const char *s = lx->s;
+    size_t n = lx->len;
+    while (lx->pos < n && !lx->bad) {
+        size_t p = lx->pos;
+        unsigned char c = (unsigned char)s[p];
+        if (lex__space(c)) {
+            lx->pos++;
+        } else if (c == '#') {
+            lex__line_comment(lx);
+        } else if (c == '-' && p + 1 < n && s[p + 1] == '-' &&
+                   (p + 2 == n || (unsigned char)s[p + 2] <= ' ')) {
+            lex__line_comment(lx);
+        } else if (c == '/' && p + 1 < n && s[p + 1] == '*') {
+            size_t q = p + 2;
+            bool exec = false;
+            if (q < n && s[q] == '!') {
+                exec = true;
+                q++;
+            } else if (q + 1 < n && s[q] == 'M' && s[q + 1] == '!') {
+                exec = true;
+                q += 2;
+            }
+            if (exec) {
+                for (int d = 0; d < 6 && q < n && s[q] >= '0' && s[q] <= '9'; d++) q++;
+                lx->pos = q;
+                lx->in_exec = true;
+                continue;
+            }
+            const char *close = memmem(s + q, n - q, "*/", 2);
+            if (!close) {
+                lx->bad = "a comment is not closed (/* without */)";
+                return;
+            }
+            lx->pos = (size_t)(close - s) + 2;
+        } else if (c == '*' && lx->in_exec && p + 1 < n && s[p + 1] == '/') {
+            lx->pos += 2;
+            lx->in_exec = false;
+        } else {
+            return;
+        }
+    }
+}
+
+/* lex_next reads the next token into *t; TK_END at the end of the text or
+ * when it cannot be read (lx->bad then says why). */
+static void lex_next(lexer *lx, tok *t)
+{
+    lex__skip(lx);
+    t->in_exec = lx->in_exec;
+    t->off = t->end = lx->pos;
+    t->kind = TK_END;
+    if (lx->bad || lx->pos >= lx->len) return;
+    const char *s = lx->s;
+    size_t n = lx->len, p = lx->pos;
+    unsigned char c = (unsigned char)s[p];
+    if (lex__word_byte(c)) {
+        while (p < n && lex__word_byte((unsigned char)s[p])) p++;
+        t->kind = TK_WORD;
+    } else if (c == '`') {
+        for (p++;; p++) {
+            if (p >= n) {
+                lx->bad = "a `quoted` name is not closed";
+                return;
+            }
+            if (s[p] != '`') continue;
+            if (p + 1 < n && s[p + 1] == '`') {
+                p++;
+                continue;
+            }
+            p++;
+            break;
+        }
+        t->kind = TK_IDENT;
+    } else if (c == '\'' || c == '"') {
+        for (p++;;) {
+            if (p >= n) {
+                lx->bad = "a string is not closed";
+                return;
+            }
+            if (s[p] == '\\') {
+                p += 2;
+                continue;
+            }
+            if (s[p] == (char)c) {
+                if (p + 1 < n && s[p + 1] == (char)c) {
+                    p += 2;
+                    continue;
+                }
+                p++;
+                break;
+            }
+            p++;
+        }
+        t->kind = TK_STRING;
+    } else {
+        p++;
+        t->kind = TK_PUNCT;
+    }
+    t->end = p;
+    lx->pos = p;
+}
+
+/* ---- parser ---------------------------------------------------------------- */
+
+/* One table name of the statement. */
+typedef struct dname {
+    size_t off, end; /* bytes of the whole name, schema and dot included */
+    uint8_t role;    /* ddl_role */
+    bool qualified;
+    bool changelog; /* gh-ost's _X_ghc */
+    bool mapped;
+    char schema[DDL_NAME_CAP];
+    char table[DDL_NAME_CAP];
+    char dst_schema[DDL_NAME_CAP];
+    char dst_table[DDL_NAME_CAP];
+} dname;
+
+typedef struct parser {
+    lexer lx;
+    tok back; /* one token pushed back */
+    bool has_back;
+    const char *def_schema;
+    ddl_info *info;
+    dname *names;
+    uint32_t n_names;
+    uint32_t cap_names;
+    bool failed;        /* cot_err is set */
+    bool create_select; /* CREATE TABLE ... SELECT */
+    uint32_t n_dropped; /* DROP TABLE: names[0 .. n_dropped) are its list */
+} parser;
+
+static tok next(parser *p)
+{
+    if (p->has_back) {
+        p->has_back = false;
+        return p->back;
+    }
+    tok t;
+    lex_next(&p->lx, &t);
+    return t;
+}
+
+static void unget(parser *p, tok t)
+{
+    p->back = t;
+    p->has_back = true;
+}
+
+static tok peek(parser *p)
+{
+    tok t = next(p);
+    unget(p, t);
+    return t;
+}
+
+static bool is_word(const parser *p, tok t, const char *kw)
+{
+    size_t n = strlen(kw);
+    return t.kind == TK_WORD && t.end - t.off == n && strncasecmp(p->lx.s + t.off, kw, n) == 0;
+}
+
+static bool is_punct(const parser *p, tok t, char c)
+{
+    return t.kind == TK_PUNCT && p->lx.s[t.off] == c;
+}
+
+/* fail sets an UNSUPPORTED error that shows the statement and why. */
+static bool fail(parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static bool fail(parser *p, const char *fmt, ...)
+{
+    char why[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    if (p->lx.bad) snprintf(why, sizeof(why), "%s", p->lx.bad); /* the root cause */
+    size_t n = p->lx.len;
+    cot_err_set(COT_ERR_UNSUPPORTED, "DDL statement [%.*s%s] cannot be replicated: %s",
+                (int)(n > PREVIEW ? PREVIEW : n), p->lx.s, n > PREVIEW ? "..." : "", why);
+    p->failed = true;
+    return false;
+}
+
+static bool not_ours(parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static bool not_ours(parser *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->info->note, sizeof(p->info->note), fmt, ap);
+    va_end(ap);
+    p->info->stmt = DDL_STMT_OTHER;
+    return true;
+}
+
+/* word_text copies a word token for messages. */
+static void word_text(const parser *p, tok t, char *out, size_t cap)
+{
+    size_t n = t.end - t.off;
+    if (n >= cap) n = cap - 1;
+    memcpy(out, p->lx.s + t.off, n);
+    out[n] = '\0';
+}
+
+/* ident reads a bare or `quoted` name token into out (DDL_NAME_CAP). */
+static bool ident(parser *p, tok t, char *out)
+{
+    const char *s = p->lx.s;
+    size_t o = 0;
+    if (t.kind == TK_WORD) {
+        for (size_t i = t.off; i < t.end; i++) {
+            if (o + 1 >= DDL_NAME_CAP) goto too_long;
+            out[o++] = s[i];
+        }
+    } else if (t.kind == TK_IDENT) {
+        for (size_t i = t.off + 1; i + 1 < t.end; i++) {
+            if (o + 1 >= DDL_NAME_CAP) goto too_long;
+            out[o++] = s[i];
+            if (s[i] == '`') i++; /* `` stands for one ` */
+        }
+    } else if (t.kind == TK_STRING && s[t.off] == '"') {
+        return fail(p,
+                    "a name in double quotes at byte %zu (sql_mode ANSI_QUOTES) is not "
+                    "supported; apply the statement on the target yourself",
+                    t.off);
+    } else {
+        return fail(p, "expected a table name at byte %zu", t.off);
+    }
+    if (o == 0) return fail(p, "empty name at byte %zu", t.off);
+    out[o] = '\0';
+    return true;
+too_long:
+    return fail(p, "a name at byte %zu is longer than %d bytes", t.off, DDL_NAME_CAP - 1);
+}
+
+/* name reads [schema.]table starting at first; an unqualified name belongs
+ * to qualify_with (the default schema, or the subject's for REFERENCES).
+ * Returns the recorded name or NULL (error set). */
+static dname *name(parser *p, tok first, ddl_role role, const char *qualify_with)
+{
+    /* qualify_with may point into p->names, which may move below */
+    char qual[DDL_NAME_CAP];
+    size_t n = qualify_with ? strlen(qualify_with) : 0;
+    if (n >= DDL_NAME_CAP) {
+        fail(p, "the default schema's name is longer than %d bytes", DDL_NAME_CAP - 1);
+        return NULL;
+    }
+    memcpy(qual, qualify_with ? qualify_with : "", n + 1);
+    if (p->n_names == MAX_NAMES) {
+        fail(p, "it names more than %d tables; split it into several statements", MAX_NAMES);
+        return NULL;
+    }
+    if (p->n_names == p->cap_names) {
+        uint32_t cap = p->cap_names ? p->cap_names * 2 : 4;
+        dname *d = realloc(p->names, cap * sizeof(*d));
+        if (!d) abort();
+        p->names = d;
+        p->cap_names = cap;
+    }
+    dname *d = &p->names[p->n_names];
+    memset(d, 0, offsetof(dname, schema));
+    d->role = (uint8_t)role;
+    d->off = first.off;
+    d->end = first.end;
+    char a[DDL_NAME_CAP];
+    if (!ident(p, first, a)) return NULL;
+    tok t = peek(p);
+    if (is_punct(p, t, '.')) {
+        next(p);
+        tok second = next(p);
+        if (!ident(p, second, d->table)) return NULL;
+        memcpy(d->schema, a, sizeof(a));
+        d->qualified = true;
+        d->end = second.end;
+    } else {
+        if (n == 0) {
+            fail(p,
+                 "table %s is not qualified with a schema and the statement has no default "
+                 "schema",
+                 a);
+            return NULL;
+        }
+        memcpy(d->schema, qual, n + 1);
+        memcpy(d->table, a, sizeof(a));
+    }
+    d->changelog = ddl_shadow_is_changelog(d->table);
+    p->n_names++;
+    return d;
+}
+
+/* subject_schema returns the schema of the statement's first name. */
+static const char *subject_schema(const parser *p)
+{
+    return p->n_names ? p->names[0].schema : p->def_schema;
+}
+
+/* union_list reads "name [, name]* )" of a MERGE table's UNION=(...). */
+static bool union_list(parser *p)
+{
+    tok t = next(p);
+    if (is_punct(p, t, '=')) t = next(p);
+    if (!is_punct(p, t, '(')) return fail(p, "expected ( after UNION at byte %zu", t.off);
+    for (;;) {
+        t = next(p);
+        if (!name(p, t, DDL_ROLE_REFERENCE, subject_schema(p))) return false;
+        t = next(p);
+        if (is_punct(p, t, ')')) return true;
+        if (!is_punct(p, t, ',')) return fail(p, "expected , or ) in UNION at byte %zu", t.off);
+    }
+}
+
+/* alter_clause classifies the ALTER TABLE clause starting at t and reads
+ * the new name of a RENAME [TO|AS]. */
+static bool alter_clause(parser *p, tok t)
+{
+    ddl_info *info = p->info;
+    info->n_clauses++;
+    if (is_word(p, t, "ADD")) {
+        info->alter_ops |= DDL_ALTER_ADD;
+    } else if (is_word(p, t, "DROP")) {
+        info->alter_ops |= DDL_ALTER_DROP;
+    } else if (is_word(p, t, "CHANGE")) {
+        info->alter_ops |= DDL_ALTER_RENAME | DDL_ALTER_MODIFY;
+    } else if (is_word(p, t, "MODIFY") || is_word(p, t, "ALTER")) {
+        info->alter_ops |= DDL_ALTER_MODIFY;
+    } else if (is_word(p, t, "RENAME")) {
+        tok u = peek(p);
+        if (is_word(p, u, "COLUMN") || is_word(p, u, "INDEX") || is_word(p, u, "KEY")) {
+            info->alter_ops |= DDL_ALTER_RENAME;
+            return true;
+        }
+        u = next(p);
+        if (is_word(p, u, "TO") || is_word(p, u, "AS")) u = next(p);
+        info->alter_ops |= DDL_ALTER_RENAME_TABLE;
+        return name(p, u, DDL_ROLE_RENAME_TO, p->def_schema) != NULL;
+    } else {
+        info->alter_ops |= DDL_ALTER_OTHER;
+    }
+    return true;
+}
+
+/* rest reads the tokens up to the end of the statement at paren depth
+ * `depth`: names after REFERENCES, in UNION=(...) and after WITH TABLE;
+ * refuses SELECT (create: CREATE TABLE ... SELECT) and a second statement
+ * after ';'; classifies ALTER TABLE clauses (alter). */
+static bool rest(parser *p, int depth, bool create, bool alter)
+{
+    bool clause_start = alter;
+    for (;;) {
+        tok t = next(p);
+        if (t.kind == TK_END) return true;
+        if (t.kind == TK_PUNCT) {
+            char c = p->lx.s[t.off];
+            if (c == '(') {
+                depth++;
+            } else if (c == ')') {
+                if (depth > 0) depth--;
+            } else if (c == ',' && depth == 0 && alter) {
+                clause_start = true;
+                continue;
+            } else if (c == ';' && depth == 0) {
+                if (peek(p).kind != TK_END)
+                    return fail(p, "several statements in one (a ';' at byte %zu)", t.off);
+            }
+            if (clause_start && alter) {
+                p->info->n_clauses++;
+                p->info->alter_ops |= DDL_ALTER_OTHER;
+            }
+            clause_start = false;
+            continue;
+        }
+        if (clause_start && depth == 0) {
+            clause_start = false;
+            if (!alter_clause(p, t)) return false;
+            continue;
+        }
+        clause_start = false;
+        if (is_word(p, t, "REFERENCES")) {
+            if (!name(p, next(p), DDL_ROLE_REFERENCE, subject_schema(p))) return false;
+        } else if (create && is_word(p, t, "SELECT")) {
+            p->create_select = true; /* refused once the table is known to be ours */
+        } else if (depth == 0 && is_word(p, t, "UNION")) {
+            if (!union_list(p)) return false;
+        } else if (alter && is_word(p, t, "WITH") && is_word(p, peek(p), "TABLE")) {
+            next(p);
+            if (!name(p, next(p), DDL_ROLE_REFERENCE, p->def_schema)) return false;
+        }
+    }
+}
+
+/* if_exists consumes IF [NOT] EXISTS when t starts it; returns the next
+ * token in *t. want_not: IF NOT EXISTS. */
+static bool if_exists(parser *p, tok *t, bool want_not, bool *flag)
+{
+    if (!is_word(p, *t, "IF")) return true;
+    tok u = next(p);
+    if (want_not) {
+        if (!is_word(p, u, "NOT")) return fail(p, "expected IF NOT EXISTS at byte %zu", t->off);
+        u = next(p);
+    }
+    if (!is_word(p, u, "EXISTS"))
+        return fail(p, "expected IF %sEXISTS at byte %zu", want_not ? "NOT " : "", t->off);
+    *flag = true;
+    *t = next(p);
+    return true;
+}
+
+static bool create_table(parser *p)
+{
+    ddl_info *info = p->info;
+    info->stmt = DDL_STMT_CREATE_TABLE;
+    tok t = next(p);
+    if (!if_exists(p, &t, true, &info->if_not_exists)) return false;
+    if (!name(p, t, DDL_ROLE_SUBJECT, p->def_schema)) return false;
+    t = next(p);
+    if (is_word(p, t, "LIKE")) {
+        info->stmt = DDL_STMT_CREATE_TABLE_LIKE;
+        if (!name(p, next(p), DDL_ROLE_LIKE, p->def_schema)) return false;
+        return rest(p, 0, true, false);
+    }
+    if (is_punct(p, t, '(')) {
+        tok u = next(p);
+        if (is_word(p, u, "LIKE")) {
+            info->stmt = DDL_STMT_CREATE_TABLE_LIKE;
+            if (!name(p, next(p), DDL_ROLE_LIKE, p->def_schema)) return false;
+            u = next(p);
+            if (!is_punct(p, u, ')')) return fail(p, "expected ) at byte %zu", u.off);
+            return rest(p, 0, true, false);
+        }
+        unget(p, u);
+        return rest(p, 1, true, false);
+    }
+    unget(p, t);
+    return rest(p, 0, true, false);
+}
+
+/* index_on reads "[IF [NOT] EXISTS] index [USING ...] ON table" of CREATE /
+ * DROP INDEX. */
+static bool index_on(parser *p, bool create)
+{
+    ddl_info *info = p->info;
+    tok t = next(p);
+    while (is_word(p, t, "ONLINE") || is_word(p, t, "OFFLINE")) t = next(p);
+    if (!if_exists(p, &t, create, create ? &info->if_not_exists : &info->if_exists)) return false;
+    char idx[DDL_NAME_CAP];
+    if (!ident(p, t, idx)) return false;
+    for (;;) {
+        t = next(p);
+        if (t.kind == TK_END) return fail(p, "expected ON table after the index name");
+        if (is_word(p, t, "ON")) break;
+    }
+    if (!name(p, next(p), DDL_ROLE_SUBJECT, p->def_schema)) return false;
+    return rest(p, 0, false, false);
+}
+
+static bool stmt_create(parser *p)
+{
+    ddl_info *info = p->info;
+    tok t = next(p);
+    if (is_word(p, t, "OR")) {
+        t = next(p);
+        if (!is_word(p, t, "REPLACE")) return fail(p, "expected OR REPLACE at byte %zu", t.off);
+        info->or_replace = true;
+        t = next(p);
+    }
+    if (is_word(p, t, "TEMPORARY"))
+        return not_ours(p, "temporary tables are not replicated (their rows are not logged)");
+    while (is_word(p, t, "ONLINE") || is_word(p, t, "OFFLINE")) t = next(p);
+    if (is_word(p, t, "UNIQUE") || is_word(p, t, "FULLTEXT") || is_word(p, t, "SPATIAL"))
+        t = next(p);
+    if (is_word(p, t, "INDEX") || is_word(p, t, "KEY")) {
+        info->stmt = DDL_STMT_CREATE_INDEX;
+        return index_on(p, true);
+    }
+    if (is_word(p, t, "TABLE")) return create_table(p);
+    char w[64];
+    word_text(p, t, w, sizeof(w));
+    return not_ours(p, "CREATE %s is not about tables", w[0] ? w : "(nothing)");
+}
+
+static bool stmt_alter(parser *p)
+{
+    ddl_info *info = p->info;
+    tok t = next(p);
+    while (is_word(p, t, "ONLINE") || is_word(p, t, "OFFLINE") || is_word(p, t, "IGNORE"))
+        t = next(p);
+    if (!is_word(p, t, "TABLE")) {
+        char w[64];
+        word_text(p, t, w, sizeof(w));
+        return not_ours(p, "ALTER %s is not about tables", w[0] ? w : "(nothing)");
+    }
+    info->stmt = DDL_STMT_ALTER_TABLE;
+    t = next(p);
+    if (!if_exists(p, &t, false, &info->if_exists)) return false;
+    if (!name(p, t, DDL_ROLE_SUBJECT, p->def_schema)) return false;
+    return rest(p, 0, false, true);
+}
+
+static bool stmt_drop(parser *p)
+{
+    ddl_info *info = p->info;
+    tok t = next(p);
+    if (is_word(p, t, "TEMPORARY"))
+        return not_ours(p, "temporary tables are not replicated (their rows are not logged)");
+    while (is_word(p, t, "ONLINE") || is_word(p, t, "OFFLINE")) t = next(p);
+    if (is_word(p, t, "INDEX")) {
+        info->stmt = DDL_STMT_DROP_INDEX;
+        return index_on(p, false);
+    }
+    if (!is_word(p, t, "TABLE") && !is_word(p, t, "TABLES")) {
+        char w[64];
+        word_text(p, t, w, sizeof(w));
+        return not_ours(p, "DROP %s is not about tables", w[0] ? w : "(nothing)");
+    }
+    info->stmt = DDL_STMT_DROP_TABLE;
+    t = next(p);
+    if (!if_exists(p, &t, false, &info->if_exists)) return false;
+    for (;;) {
+        if (!name(p, t, DDL_ROLE_SUBJECT, p->def_schema)) return false;
+        p->n_dropped = p->n_names;
+        t = next(p);
+        if (!is_punct(p, t, ',')) break;
+        t = next(p);
+    }
+    unget(p, t);
+    return rest(p, 0, false, false);
+}
+
+static bool stmt_rename(parser *p)
+{
+    ddl_info *info = p->info;
+    tok t = next(p);
+    if (!is_word(p, t, "TABLE") && !is_word(p, t, "TABLES")) {
+        char w[64];
+        word_text(p, t, w, sizeof(w));
+        return not_ours(p, "RENAME %s is not about tables", w[0] ? w : "(nothing)");
+    }
+    info->stmt = DDL_STMT_RENAME_TABLE;
+    t = next(p);
+    if (!if_exists(p, &t, false, &info->if_exists)) return false;
+    for (;;) {
+        if (!name(p, t, DDL_ROLE_RENAME_FROM, p->def_schema)) return false;
+        t = next(p);
+        if (!is_word(p, t, "TO")) return fail(p, "expected TO at byte %zu", t.off);
+        if (!name(p, next(p), DDL_ROLE_RENAME_TO, p->def_schema)) return false;
+        t = next(p);
+        if (!is_punct(p, t, ',')) break;
+        t = next(p);
+    }
+    unget(p, t);
+    return rest(p, 0, false, false);
+}
+
+static bool stmt_truncate(parser *p)
+{
+    p->info->stmt = DDL_STMT_TRUNCATE;
+    tok t = next(p);
+    if (is_word(p, t, "TABLE")) t = next(p);
+    if (!name(p, t, DDL_ROLE_SUBJECT, p->def_schema)) return false;
+    return rest(p, 0, false, false);
+}
+
+/* statement dispatches on the first word; false with the error set when
+ * the statement cannot be followed. */
+static bool statement(parser *p)
+{
+    tok t = next(p);
+    if (is_word(p, t, "CREATE")) return stmt_create(p);
+    if (is_word(p, t, "ALTER")) return stmt_alter(p);
+    if (is_word(p, t, "DROP")) return stmt_drop(p);
+    if (is_word(p, t, "RENAME")) return stmt_rename(p);
+    if (is_word(p, t, "TRUNCATE")) return stmt_truncate(p);
+    if (t.kind != TK_WORD) return not_ours(p, "not a table statement");
+    char w[64];
+    word_text(p, t, w, sizeof(w));
+    return not_ours(p, "%s is not a table statement", w);
+}
+
+/* ---- routing and output ---------------------------------------------------- */
+
+static void put_name(buf *out, const char *schema, const char *table)
+{
+    buf_ident(out, schema);
+    buf_putc(out, '.');
+    buf_ident(out, table);
+}
+
+static void list_names(const parser *p, bool mapped, char *out, size_t cap)
+{
+    size_t o = 0;
+    int shown = 0;
+    out[0] = '\0';
+    for (uint32_t i = 0; i < p->n_names && o < cap; i++) {
+        const dname *d = &p->names[i];
+        if (d->mapped != mapped) continue;
+        if (shown == 3) {
+            snprintf(out + o, cap - o, ", ...");
+            return;
+        }
+        int w = snprintf(out + o, cap - o, "%s%s.%s", shown ? ", " : "", d->schema, d->table);
+        if (w < 0) return;
+        o += (size_t)w;
+        shown++;
+    }
+}
+
+/* route maps every name; decides not ours / rewritten / refused. */
+static bool route_names(parser *p, ddl_route_fn route, void *ctx, uint32_t *n_skipped)
+{
+    uint32_t n_mapped = 0, n_unmapped = 0;
+    *n_skipped = 0;
+    for (uint32_t i = 0; i < p->n_names; i++) {
+        dname *d = &p->names[i];
+        d->dst_schema[0] = d->dst_table[0] = '\0';
+        d->mapped = route(ctx, d->schema, d->table, d->dst_schema, sizeof(d->dst_schema),
+                          d->dst_table, sizeof(d->dst_table));
+        if (d->mapped && (!d->dst_schema[0] || !d->dst_table[0]))
+            return fail(p, "the mapping gives %s.%s an empty target name", d->schema, d->table);
+        if (d->mapped)
+            n_mapped++;
+        else if (d->changelog && i < p->n_dropped)
+            (*n_skipped)++;
+        else
+            n_unmapped++;
+    }
+    if (n_mapped == 0) {
+        const dname *d = p->n_names ? &p->names[0] : NULL;
+        if (d && d->changelog)
+            return not_ours(p, "gh-ost's changelog table %s.%s is not copied", d->schema, d->table);
+        return not_ours(p, "no table of this pipeline (%s%s%s)", d ? d->schema : "", d ? "." : "",
+                        d ? d->table : "");
+    }
+    if (n_unmapped > 0) {
+        char yes[400], no[400];
+        list_names(p, true, yes, sizeof(yes));
+        list_names(p, false, no, sizeof(no));
+        return fail(p,
+                    "it names tables this pipeline copies (%s) and tables it does not (%s), "
+                    "so the target cannot follow it; make the matching change on the target "
+                    "yourself, then restart with ddl: ignore once (or change the pipeline's "
+                    "tables so that all or none of them are copied)",
+                    yes, no);
+    }
+    return true;
+}
+
+/* emit writes the statement with every mapped name replaced; a DROP list
+ * that loses names (gh-ost changelog) is written anew. */
+static void emit(const parser *p, buf *out, uint32_t n_skipped)
+{
+    const char *s = p->lx.s;
+    size_t pos = 0;
+    uint32_t i = 0;
+    buf_reset(out);
+    if (n_skipped && p->n_dropped) {
+        const dname *first = &p->names[0], *last = &p->names[p->n_dropped - 1];
+        buf_append(out, s, first->off);
+        bool any = false;
+        for (; i < p->n_dropped; i++) {
+            const dname *d = &p->names[i];
+            if (!d->mapped) continue;
+            if (any) buf_puts(out, ", ");
+            put_name(out, d->dst_schema, d->dst_table);
+            any = true;
+        }
+        pos = last->end;
+        /* `x` right before another ` would read as one name with a ` in it */
+        if (pos < p->lx.len && s[pos] == '`') buf_putc(out, ' ');
+    }
+    for (; i < p->n_names; i++) {
+        const dname *d = &p->names[i];
+        buf_append(out, s + pos, d->off - pos);
+        put_name(out, d->dst_schema, d->dst_table);
+        pos = d->end;
+        if (pos < p->lx.len && s[pos] == '`') buf_putc(out, ' ');
+    }
+    buf_append(out, s + pos, p->lx.len - pos);
+}
+
+static void fill_info(const parser *p)
+{
+    ddl_info *info = p->info;
+    for (uint32_t i = 0; i < p->n_names; i++) {
+        const dname *d = &p->names[i];
+        if (!d->mapped) continue;
+        if (info->n_tables < DDL_INFO_TABLES) {
+            ddl_table *tb = &info->tables[info->n_tables];
+            tb->role = d->role;
+            memcpy(tb->src_schema, d->schema, sizeof(tb->src_schema));
+            memcpy(tb->src_name, d->table, sizeof(tb->src_name));
+            memcpy(tb->dst_schema, d->dst_schema, sizeof(tb->dst_schema));
+            memcpy(tb->dst_name, d->dst_table, sizeof(tb->dst_name));
+        }
+        info->n_tables++;
+    }
+}
+
+cot_err ddl_rewrite(const char *sql, size_t len, const char *default_schema, ddl_route_fn route,
+                    void *ctx, buf *out, ddl_info *info)
+{
+    memset(info, 0, offsetof(ddl_info, tables));
+    info->note[0] = '\0';
+    if (out) buf_reset(out);
+    parser p;
+    memset(&p, 0, sizeof(p));
+    p.lx.s = sql ? sql : "";
+    p.lx.len = sql ? len : 0;
+    p.def_schema = default_schema ? default_schema : "";
+    p.info = info;
+
+    bool ok = statement(&p);
+    if (ok && p.lx.bad) ok = fail(&p, "%s", p.lx.bad);
+    uint32_t n_skipped = 0;
+    if (ok && info->stmt != DDL_STMT_OTHER) ok = route_names(&p, route, ctx, &n_skipped);
+    if (ok && info->stmt != DDL_STMT_OTHER && p.create_select)
+        ok = fail(&p, "CREATE TABLE ... SELECT fills the table by a query on the source, whose "
+                      "rows arrive as row events anyway; create the table on the target yourself "
+                      "(SHOW CREATE TABLE on the source), then restart with ddl: ignore once");
+    if (!ok) {
+        free(p.names);
+        return cot_err_code();
+    }
+    if (info->stmt != DDL_STMT_OTHER) {
+        info->kind = DDL_REWRITTEN;
+        fill_info(&p);
+        if (out) emit(&p, out, n_skipped);
+    }
+    free(p.names);
+    return COT_OK;
+}
+
+static bool ddl__route_same(void *ctx, const char *schema, const char *table, char *out_schema,
+                            size_t schema_cap, char *out_table, size_t table_cap)
+{
+    snprintf(out_schema, schema_cap, "%s", schema);
+    snprintf(out_table, table_cap, "%s", table);
+    return true;
+}
+
+cot_err ddl_parse(const char *sql, size_t len, const char *default_schema, ddl_info *info)
+{
+    return ddl_rewrite(sql, len, default_schema, ddl__route_same, NULL, NULL, info);
+}
+
+/* ---- online schema change shadows ------------------------------------------ */
+
+static bool ddl__ends_with(const char *s, size_t n, const char *suffix)
+{
+    size_t k = strlen(suffix);
+    return n >= k && memcmp(s + n - k, suffix, k) == 0;
+}
+
+bool ddl_shadow_base(const char *table, char *base, size_t cap)
+{
+    static const char *const suffixes[] = {"_gho", "_ghc", "_del", "_new", "_old"};
+    if (!table || table[0] != '_') return false;
+    size_t n = strlen(table);
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        if (!ddl__ends_with(table, n, suffixes[i])) continue;
+        size_t end = n - 4; /* base is table[1 .. end) */
+        /* gh-ost --timestamp-old-table: _X_YYYYMMDDhhmmss_del */
+        if (strcmp(suffixes[i], "_del") == 0 && end >= 1 + 1 + 15 && table[end - 15] == '_') {
+            bool digits = true;
+            for (size_t k = end - 14; k < end && digits; k++)
+                digits = table[k] >= '0' && table[k] <= '9';
+            if (digits) end -= 15;
+        }
+        if (end <= 1) return false;
+        size_t blen = end - 1;
+        if (blen >= cap) return false;
+        memcpy(base, table + 1, blen);
+        base[blen] = '\0';
+        return true;
+    }
+    return false;
+}
+
+bool ddl_shadow_is_changelog(const char *table)
+{
+    char base[DDL_NAME_CAP];
+    size_t n = table ? strlen(table) : 0;
+    return n > 5 && ddl__ends_with(table, n, "_ghc") && ddl_shadow_base(table, base, sizeof(base));
+}
