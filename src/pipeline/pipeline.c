@@ -6,7 +6,7 @@
  */
 #include "pipeline/pipeline.h"
 #include "client/mysql_conn.h"
-#include "pipeline/ddl_rewrite.h"
+#include "sql/ddl_rewrite.h"
 #include "pipeline/merge.h"
 #include "pipeline/queue.h"
 #include "pipeline/transform.h"

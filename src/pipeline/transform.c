@@ -5,7 +5,7 @@
  * mistaken for a new table.
  */
 #include "pipeline/transform.h"
-#include "pipeline/ddl_rewrite.h"
+#include "sql/ddl_rewrite.h"
 #include "pipeline/row_filter.h"
 #include "util/buf.h"
 #include "util/log.h"

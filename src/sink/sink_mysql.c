@@ -23,7 +23,7 @@
  */
 #include "sink/sink.h"
 #include "client/mysql_conn.h"
-#include "pipeline/ddl_rewrite.h"
+#include "sql/ddl_rewrite.h"
 #include "sink/sink_mysql_sql.h"
 #include "util/buf.h"
 #include "util/log.h"

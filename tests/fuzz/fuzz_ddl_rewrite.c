@@ -7,7 +7,7 @@
  * statement naming the same target tables, and what is not ours must
  * leave no output.
  */
-#include "pipeline/ddl_rewrite.h"
+#include "sql/ddl_rewrite.h"
 
 #include <stdint.h>
 #include <stdio.h>

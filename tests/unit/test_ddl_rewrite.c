@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "pipeline/ddl_rewrite.h"
+#include "sql/ddl_rewrite.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -12,7 +12,7 @@
  * parser looks at most two tokens ahead, so a statement is read once.
  * Pure functions; any thread.
  */
-#include "pipeline/ddl_rewrite.h"
+#include "sql/ddl_rewrite.h"
 
 #include <stdarg.h>
 #include <stddef.h>
