@@ -17,6 +17,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <regex.h>
 #include <string.h>
 #include <strings.h>
 #include <yaml.h>
@@ -654,6 +655,24 @@ static long glob__split(const char *pat, int *n_dots, bool *open_bracket)
 
 static cot_err ld_match_check(cfg_ld *ld, int line, const char *path, const char *pat)
 {
+    if (table_pattern_is_regex(pat)) {
+        size_t n = strlen(pat);
+        char *re_text = cfg__calloc(n + 3, 1);
+        snprintf(re_text, n + 3, "^(%.*s)$", (int)(n - 2), pat + 1);
+        regex_t re;
+        int rc = regcomp(&re, re_text, REG_EXTENDED | REG_NOSUB);
+        free(re_text);
+        if (rc != 0) {
+            char why[256];
+            regerror(rc, &re, why, sizeof(why));
+            return ld_fail(ld, line, path,
+                           "'%s' is not a valid regular expression (%s): a pattern between "
+                           "slashes is matched, POSIX extended, against the whole schema.table",
+                           pat, why);
+        }
+        regfree(&re);
+        return COT_OK;
+    }
     int n_dots;
     bool open_bracket;
     long dot = glob__split(pat, &n_dots, &open_bracket);
@@ -889,6 +908,35 @@ static cot_err ld_columns(cfg_ld *ld, yaml_node_t *item, const char *ipath, cfg_
     return COT_OK;
 }
 
+/* ld_skip_tables reads the pipeline's skip_tables: patterns of tables no
+ * mapping takes. */
+static cot_err ld_skip_tables(cfg_ld *ld, yaml_node_t *pmap, const char *path, cfg_pipeline *pl)
+{
+    char sub[CFG_PATH_MAX];
+    path_key(sub, sizeof(sub), path, "skip_tables");
+    yaml_node_t *seq = ld_lookup(ld, pmap, "skip_tables", NULL);
+    if (ld_is_null(seq)) return COT_OK;
+    if (seq->type != YAML_SEQUENCE_NODE)
+        return ld_fail(ld, ld_line(seq), sub,
+                       "expected a list of schema.table patterns (globs, or /regex/), got %s",
+                       ld_kind(seq));
+    int n = (int)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+    pl->skip_tables = cfg__calloc((size_t)(n ? n : 1), sizeof(char *));
+    for (int i = 0; i < n; i++) {
+        yaml_node_t *c = ld_node(ld, seq->data.sequence.items.start[i]);
+        char cpath[CFG_PATH_MAX];
+        snprintf(cpath, sizeof(cpath), "%s[%d]", sub, i);
+        if (c->type != YAML_SCALAR_NODE)
+            return ld_fail(ld, ld_line(c), cpath, "expected a schema.table pattern, got %s",
+                           ld_kind(c));
+        cot_err rc = ld_expand(ld, c, cpath, &pl->skip_tables[i]);
+        pl->n_skip_tables = i + 1;
+        if (!rc) rc = ld_match_check(ld, ld_line(c), cpath, pl->skip_tables[i]);
+        if (rc) return rc;
+    }
+    return COT_OK;
+}
+
 static cot_err ld_tables(cfg_ld *ld, yaml_node_t *pmap, const char *path, cfg_pipeline *pl)
 {
     const char *pattern = "channels.*.pipelines[].tables[]";
@@ -1013,6 +1061,7 @@ static cot_err ld_pipeline(cfg_ld *ld, yaml_node_t *pmap, const char *path, cfg_
         return ld_fail(ld, line, sub, "max_ms (%s) is smaller than min_ms (%s)", hi, lo);
     }
 
+    if ((rc = ld_skip_tables(ld, pmap, path, pl))) return rc;
     return ld_tables(ld, pmap, path, pl);
 }
 
@@ -1354,6 +1403,8 @@ void config_free(cot_config *cfg)
                 free(tm->const_values);
                 free(tm->where);
             }
+            for (int t = 0; t < pl->n_skip_tables; t++) free(pl->skip_tables[t]);
+            free(pl->skip_tables);
             free(pl->tables);
         }
         free(ch->pipelines);
@@ -1444,8 +1495,33 @@ static bool glob__match(const char *p, const char *pend, const char *s)
     return p == pend;
 }
 
+/* table__regex_match matches "/RE/" (POSIX extended, whole name) against
+ * "schema.table"; false when the expression does not compile. */
+static bool table__regex_match(const char *pattern, const char *schema, const char *table)
+{
+    size_t n = strlen(pattern);
+    char *re_text = cfg__calloc(n + 3, 1);
+    snprintf(re_text, n + 3, "^(%.*s)$", (int)(n - 2), pattern + 1);
+    regex_t re;
+    bool ok = regcomp(&re, re_text, REG_EXTENDED | REG_NOSUB) == 0;
+    free(re_text);
+    if (!ok) return false;
+    char full[600];
+    snprintf(full, sizeof(full), "%s.%s", schema, table);
+    bool hit = regexec(&re, full, 0, NULL, 0) == 0;
+    regfree(&re);
+    return hit;
+}
+
+bool table_pattern_is_regex(const char *pattern)
+{
+    size_t n = strlen(pattern);
+    return n >= 3 && pattern[0] == '/' && pattern[n - 1] == '/';
+}
+
 bool table_glob_match(const char *pattern, const char *schema, const char *table)
 {
+    if (table_pattern_is_regex(pattern)) return table__regex_match(pattern, schema, table);
     int n_dots;
     bool open_bracket;
     long dot = glob__split(pattern, &n_dots, &open_bracket);

@@ -70,6 +70,8 @@ typedef struct cfg_pipeline {
     cfg_ddl ddl;
     cfg_table_map *tables;
     int n_tables;
+    char **skip_tables; /* patterns of tables no mapping takes */
+    int n_skip_tables;
     /* where to start when the target has no position: all empty/0 = the source's current end */
     char *start_file;
     uint64_t start_pos;
@@ -130,7 +132,10 @@ void config_free(cot_config *cfg);
  * the option table. */
 void config_write_docs(FILE *out);
 
-/* table_glob_match matches "schema.table" glob pattern against a table. */
+/* table_pattern_is_regex says whether a table pattern is "/regex/". */
+bool table_pattern_is_regex(const char *pattern);
+/* table_glob_match matches a "schema.table" glob, or a "/regex/" (POSIX
+ * extended, anchored, over "schema.table"), against a table. */
 bool table_glob_match(const char *pattern, const char *schema, const char *table);
 /* table_route applies a rename template ("warehouse.{table}", "{schema}_bak.{table}")
  * to a source table; NULL template keeps the names. Writes into the caller's

@@ -171,6 +171,9 @@ const copt config_options[] = {
     {P ".tables[].to", COPT_STRING, NULL, 0, 0, NULL, 0, 0,
      "Target schema.table template with {schema} and {table}, e.g. warehouse.{table} or "
      "{schema}.{table}_copy. Without it rows go to the same schema.table."},
+    {P ".skip_tables", COPT_LIST, NULL, 0, 0, NULL, 0, 0,
+     "Tables no mapping of this pipeline takes, even when a match: pattern covers them "
+     "(globs like shop.tmp_*, or /regex/ over schema.table)."},
     {P ".tables[].columns", COPT_LIST, NULL, 0, 0, NULL, 0, 0,
      "Only these source columns, in this order; an item {src: dst} renames a column "
      "(columns: [id, {name: title}, status]). The target's key columns must be among them."},

@@ -75,6 +75,8 @@ const cfg_table_map *transform_mapping(const cfg_pipeline *pc, const char *schem
                                        const char *table, char *shadow_base, size_t cap)
 {
     if (shadow_base && cap) shadow_base[0] = '\0';
+    for (int i = 0; i < pc->n_skip_tables; i++)
+        if (table_glob_match(pc->skip_tables[i], schema, table)) return NULL;
     for (int i = 0; i < pc->n_tables; i++)
         if (table_glob_match(pc->tables[i].match, schema, table)) return &pc->tables[i];
     char base[256];

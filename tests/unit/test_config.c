@@ -133,6 +133,7 @@ static const char full_cfg[] =
     "        retry:\n"
     "          min_ms: 50                  # @channels.*.pipelines[].retry.min_ms\n"
     "          max_ms: 2m                  # @channels.*.pipelines[].retry.max_ms\n"
+    "        skip_tables: [shop.order_tmp, \"/shop\\\\..*_bak/\"]\n"
     "        tables:\n"
     "          - match: shop.order_*       # @channels.*.pipelines[].tables[].match\n"
     "            to: wh.{table}            # @channels.*.pipelines[].tables[].to\n"
@@ -241,6 +242,8 @@ static void test_full_config(void **state)
     assert_int_equal(pl->tables[1].n_exclude, 2);
     assert_string_equal(pl->tables[1].exclude[1], "ssn");
     assert_null(pl->tables[1].where);
+    assert_int_equal(pl->n_skip_tables, 2);
+    assert_string_equal(pl->skip_tables[1], "/shop\\..*_bak/");
     assert_int_equal(pl->queue_rows, 5000);
     assert_int_equal(pl->queue_bytes, 1u << 30);
     assert_int_equal(pl->retry_min_ms, 50);
@@ -571,6 +574,8 @@ static void test_error_unknown_key(void **state)
          "channels.orders.pipelines[0].tables[0].columns[1]: expected a column name or"},
         {"            columns: [id]\n            constants: { id: 1 }\n",
          "channels.orders.pipelines[0].tables[0].constants.id: 'id' is both a copied column"},
+        {"        skip_tables: [\"/shop(/\"]\n",
+         "channels.orders.pipelines[0].skip_tables[0]: '/shop(/' is not a valid regular"},
         {"            constants: [1]\n",
          "channels.orders.pipelines[0].tables[0].constants: expected a mapping of column: value"},
     };
@@ -932,6 +937,13 @@ static void test_docs(void **state)
 
 static void test_glob(void **state)
 {
+    /* /regex/: POSIX extended, anchored, over schema.table */
+    assert_true(table_glob_match("/shop\\.order_[0-9]+/", "shop", "order_12"));
+    assert_false(table_glob_match("/shop\\.order_[0-9]+/", "shop", "order_12x"));
+    assert_false(table_glob_match("/shop\\.order_[0-9]+/", "myshop", "order_1"));
+    assert_true(table_glob_match("/(shop|crm)\\..*_log/", "crm", "access_log"));
+    assert_true(table_pattern_is_regex("/a.b/"));
+    assert_false(table_pattern_is_regex("a.b"));
     assert_true(table_glob_match("shop.*", "shop", "orders"));
     assert_true(table_glob_match("shop.*", "shop", ""));
     assert_false(table_glob_match("shop.*", "shop2", "orders"));
