@@ -1061,6 +1061,7 @@ static cot_err ld_pipeline(cfg_ld *ld, yaml_node_t *pmap, const char *path, cfg_
         return ld_fail(ld, line, sub, "max_ms (%s) is smaller than min_ms (%s)", hi, lo);
     }
 
+    if ((rc = ld_bool(ld, pmap, pattern, path, "dry_run", &pl->dry_run))) return rc;
     if ((rc = ld_skip_tables(ld, pmap, path, pl))) return rc;
     return ld_tables(ld, pmap, path, pl);
 }

@@ -81,6 +81,7 @@ typedef struct cfg_pipeline {
     uint64_t batch_bytes;
     uint32_t batch_ms;
     bool batch_merge; /* fold each key's changes within a batch before applying */
+    bool dry_run;     /* run every stage, write nothing to the target */
     /* queue between select and load */
     uint32_t queue_rows;
     uint64_t queue_bytes;

@@ -171,6 +171,10 @@ const copt config_options[] = {
     {P ".tables[].to", COPT_STRING, NULL, 0, 0, NULL, 0, 0,
      "Target schema.table template with {schema} and {table}, e.g. warehouse.{table} or "
      "{schema}.{table}_copy. Without it rows go to the same schema.table."},
+    {P ".dry_run", COPT_BOOL, "false", 0, 0, NULL, 0, 0,
+     "Run every stage (read, decode, filter, map, merge, build the target's SQL) and count, "
+     "but send nothing to the target and store no position: a restart reads again from the "
+     "last real position. For trying a mapping on production traffic."},
     {P ".skip_tables", COPT_LIST, NULL, 0, 0, NULL, 0, 0,
      "Tables no mapping of this pipeline takes, even when a match: pattern covers them "
      "(globs like shop.tmp_*, or /regex/ over schema.table)."},

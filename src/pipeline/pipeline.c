@@ -551,6 +551,7 @@ static cot_err session_run(pipeline *pl, bool *progressed)
         .read_timeout_s = pc->target->read_timeout_s,
         .write_timeout_s = pc->target->write_timeout_s,
         .ddl = (sink_ddl_policy)pc->ddl,
+        .dry_run = pc->dry_run,
     };
     cot_err rc = ss.ops->open(&sc, &ss.sk);
     if (rc) return rc;
@@ -622,6 +623,11 @@ counted:;
     if (pthread_create(&load_thread, NULL, session__load_main, &ss) != 0) abort();
 
     pipeline__set_state(pl, PS_RUNNING);
+    if (pc->dry_run)
+        LOG_W("pipeline",
+              "pipeline %s: dry run: every stage runs and counts, nothing is written "
+              "to target '%s' and no position is stored",
+              pc->name, pc->target_name);
     char from[300];
     if (use_gtid)
         snprintf(from, sizeof(from), "GTID %s", start.gtid);

@@ -37,6 +37,7 @@ typedef struct sink_conf {
     int write_timeout_s;
     size_t max_statement_bytes; /* flush a multi-row statement past this size */
     sink_ddl_policy ddl;        /* what to do with DDL chunks */
+    bool dry_run;               /* build every statement, send none, keep no position */
 } sink_conf;
 
 typedef struct sink_stats {

@@ -49,6 +49,7 @@ typedef struct sink_mysql {
     bool broken; /* the connection failed; only abort and close are useful */
     bool in_batch;
     sink_ddl_policy ddl;
+    bool dry_run; /* build statements, send none */
     /* nothing applied since position_load: a DDL now may be one that ran
      * before a crash whose position commit was lost */
     bool may_rerun;
@@ -331,6 +332,14 @@ static cot_err sink__send(sink_mysql *sk)
     sql_builder *sb = &sk->sb;
     sql_builder_close(sb);
     if (sb->pkt.len == 0) return COT_OK;
+    if (sk->dry_run) { /* every statement was built (and so checked); none is sent */
+        for (uint32_t i = 0; i < sb->n_stmts; i++)
+            if (sb->stmts[i].td) sk->batch.statements++;
+        LOG_D(TAG, "%s: dry run: %zu bytes of SQL not sent", sk->role, sb->pkt.len);
+        sql_builder_clear(sb);
+        sink__dead_free(sk);
+        return COT_OK;
+    }
     uint32_t idx = 0;
     bool failed = mysql_real_query(sk->my, sb->pkt.data, (unsigned long)sb->pkt.len) != 0;
     while (!failed) {
@@ -457,6 +466,7 @@ static cot_err sink_mysql_open(const sink_conf *conf, sink **out)
     sk->pipeline = xstrdup(conf->pipeline ? conf->pipeline : "");
     sk->user = xstrdup(conf->url && conf->url->user ? conf->url->user : "");
     sk->ddl = conf->ddl;
+    sk->dry_run = conf->dry_run;
     snprintf(sk->role, sizeof(sk->role), "target '%s'", sk->name);
     buf_init(&sk->q);
     sql_builder_init(&sk->sb, sk->name, conf->max_statement_bytes);
@@ -683,6 +693,10 @@ static cot_err sink__ddl(sink_mysql *sk, const cot_chunk *ck)
     sk->may_rerun = false;
     if (sk->ddl == SINK_DDL_IGNORE) {
         LOG_I(TAG, "%s: DDL from the source not applied (ddl: ignore): %s", sk->role, text);
+        return COT_OK;
+    }
+    if (sk->dry_run && sk->ddl == SINK_DDL_APPLY) {
+        LOG_I(TAG, "%s: dry run: would run the DDL: %s", sk->role, text);
         return COT_OK;
     }
     if (sk->ddl == SINK_DDL_STOP)

@@ -133,6 +133,7 @@ static const char full_cfg[] =
     "        retry:\n"
     "          min_ms: 50                  # @channels.*.pipelines[].retry.min_ms\n"
     "          max_ms: 2m                  # @channels.*.pipelines[].retry.max_ms\n"
+    "        dry_run: true                # @channels.*.pipelines[].dry_run\n"
     "        skip_tables: [shop.order_tmp, \"/shop\\\\..*_bak/\"]\n"
     "        tables:\n"
     "          - match: shop.order_*       # @channels.*.pipelines[].tables[].match\n"
@@ -243,6 +244,7 @@ static void test_full_config(void **state)
     assert_string_equal(pl->tables[1].exclude[1], "ssn");
     assert_null(pl->tables[1].where);
     assert_int_equal(pl->n_skip_tables, 2);
+    assert_true(pl->dry_run);
     assert_string_equal(pl->skip_tables[1], "/shop\\..*_bak/");
     assert_int_equal(pl->queue_rows, 5000);
     assert_int_equal(pl->queue_bytes, 1u << 30);
@@ -311,6 +313,7 @@ static void test_defaults(void **state)
     assert_int_equal(pl->batch_bytes, 8u << 20);
     assert_int_equal(pl->batch_ms, 200);
     assert_true(pl->batch_merge);
+    assert_false(pl->dry_run);
     assert_int_equal(pl->queue_rows, 10000);
     assert_int_equal(pl->queue_bytes, 16u << 20);
     assert_int_equal(pl->retry_min_ms, 200);
