@@ -33,7 +33,7 @@ mdb_start() {
   local dir="$HARNESS_DIR/$name"
   local port; port=$(_mdb_var "$name" PORT)
   [ -n "$port" ] || port=$(harness_free_port)
-  mkdir -p "$dir"
+  mkdir -p "$dir/tmp"
   local sid; sid=$(( (RANDOM % 60000) + 100 ))
   [ -f "$dir/server_id" ] && sid=$(cat "$dir/server_id")
   echo "$sid" > "$dir/server_id"
@@ -45,6 +45,7 @@ mdb_start() {
     echo "bind-address=127.0.0.1"
     echo "pid-file=$dir/mariadbd.pid"
     echo "log-error=$dir/error.log"
+    echo "tmpdir=$dir/tmp"
     [ "$(id -u)" -eq 0 ] && echo "user=root"
     echo "server-id=$sid"
     echo "log-bin=binlog"
