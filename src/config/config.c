@@ -1013,6 +1013,9 @@ static cot_err ld_pipeline(cfg_ld *ld, yaml_node_t *pmap, const char *path, cfg_
     int ddl = 0;
     if ((rc = ld_enum(ld, pmap, pattern, path, "ddl", &ddl, NULL))) return rc;
     pl->ddl = (cfg_ddl)ddl; /* values: apply|ignore|stop, in cfg_ddl's order */
+    int on_error = 0;
+    if ((rc = ld_enum(ld, pmap, pattern, path, "on_error", &on_error, NULL))) return rc;
+    pl->on_error_skip = on_error == 1; /* values: stop|skip */
 
     char pat[CFG_PATH_MAX];
     yaml_node_t *blk;

@@ -68,6 +68,7 @@ typedef struct cfg_pipeline {
     cfg_endpoint *target;
     cfg_snapshot snapshot;
     cfg_ddl ddl;
+    bool on_error_skip; /* a row the target refuses goes to cotter.dead_letters */
     cfg_table_map *tables;
     int n_tables;
     char **skip_tables; /* patterns of tables no mapping takes */

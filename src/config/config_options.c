@@ -123,6 +123,12 @@ const copt config_options[] = {
      "apply runs it on the target with the mapping's names; ignore logs it and goes on; stop "
      "halts the pipeline with the statement until you apply it yourself and restart with "
      "ignore once (or apply)."},
+    {P ".on_error", COPT_ENUM, "stop", 0, 0, "stop|skip", 0, 0,
+     "A row the target refuses for good (duplicate on a secondary unique key, data too long, "
+     "a constraint): stop halts the pipeline with the error and retries slowly; skip applies "
+     "that batch again row by row, writes each refused row with its error to "
+     "cotter.dead_letters on the target (in the same transaction) and goes on. Lost "
+     "connections, deadlocks, lock waits, privileges and schema mismatches are never skipped."},
     {P ".start", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
      "Where to start when the target has no stored position (a stored position always "
      "wins). Without it: the source's current end of binlog. Give file (and pos) or gtid."},

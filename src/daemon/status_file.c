@@ -51,11 +51,12 @@ void status_json(buf *out, const char *channel, const char *pipeline, const pipe
         buf_puts(out, ",\"delay_s\":null");
     buf_printf(out,
                ",\"source_ts\":%u,\"applied\":{\"insert\":%llu,\"update\":%llu,\"delete\":%llu,"
-               "\"transactions\":%llu,\"batches\":%llu},\"rows_per_s\":%.1f,"
+               "\"transactions\":%llu,\"batches\":%llu,\"skipped\":%llu},\"rows_per_s\":%.1f,"
                "\"queue\":{\"rows\":%zu,\"bytes\":%zu}",
                st->source_ts, (unsigned long long)st->inserts, (unsigned long long)st->updates,
                (unsigned long long)st->deletes, (unsigned long long)st->transactions,
-               (unsigned long long)st->batches, rows_per_s, st->queue_rows, st->queue_bytes);
+               (unsigned long long)st->batches, (unsigned long long)st->skipped, rows_per_s,
+               st->queue_rows, st->queue_bytes);
     buf_puts(out, ",\"last_error\":");
     if (st->last_error[0]) {
         json_str(out, st->last_error);

@@ -117,6 +117,8 @@ void metrics_render(manager *m, buf *out)
          "When the pipeline last failed (Unix seconds); 0 when it never did."},
         {"cotter_pipeline_started_timestamp_seconds", "gauge",
          "When the pipeline was last started (Unix seconds)."},
+        {"cotter_rows_skipped_total", "counter",
+         "Rows the target refused and cotter wrote to cotter.dead_letters (on_error: skip)."},
     };
     for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
         metrics__family(out, fams[f].name, fams[f].type, fams[f].help);
@@ -144,8 +146,11 @@ void metrics_render(manager *m, buf *out)
             case 6:
                 v = (unsigned long long)(st[i].last_error_at > 0 ? st[i].last_error_at : 0);
                 break;
-            default:
+            case 7:
                 v = (unsigned long long)(st[i].started_at > 0 ? st[i].started_at : 0);
+                break;
+            default:
+                v = st[i].skipped;
                 break;
             }
             metrics__series(out, fams[f].name, m, i);

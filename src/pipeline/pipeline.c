@@ -187,7 +187,17 @@ typedef struct loader {
     uint32_t last_ts;
     bool have_pos;
     bool dirty; /* something was taken since the last commit */
+    /* on_error: skip keeps every chunk of the open batch, to apply it again
+     * row by row when the target refuses a row; bounded, see LOADER_KEEP_MAX */
+    bool skip;
+    cot_chunk **kept;
+    uint32_t n_kept;
+    uint32_t cap_kept;
+    uint64_t kept_bytes;
+    bool kept_overflow;
 } loader;
+
+#define LOADER_KEEP_FACTOR 4 /* keep at most this many batch.bytes for a replay */
 
 static bool loader__key_of(void *ctx, const cot_table *tbl, const uint32_t **cols, uint32_t *n)
 {
@@ -198,9 +208,52 @@ static bool loader__key_of(void *ctx, const cot_table *tbl, const uint32_t **col
     return true;
 }
 
+/* loader__release frees the chunks kept for a replay. */
+static void loader__release(loader *ld)
+{
+    for (uint32_t i = 0; i < ld->n_kept; i++) cot_chunk_free(ld->kept[i]);
+    ld->n_kept = 0;
+    ld->kept_bytes = 0;
+    ld->kept_overflow = false;
+}
+
+/* loader__keep makes ck part of the replay list (skip mode); false when the
+ * batch has outgrown what may be kept (the chunk is then the caller's). */
+static bool loader__keep(loader *ld, cot_chunk *ck)
+{
+    const cfg_pipeline *pc = ld->ss->pl->pc;
+    if (ld->kept_overflow || ld->kept_bytes + ck->bytes > LOADER_KEEP_FACTOR * pc->batch_bytes) {
+        if (!ld->kept_overflow)
+            LOG_W("load",
+                  "pipeline %s: a transaction larger than %d x batch.bytes: on_error: "
+                  "skip cannot replay it row by row, a refused row in it stops the pipeline",
+                  pc->name, LOADER_KEEP_FACTOR);
+        ld->kept_overflow = true;
+        return false;
+    }
+    if (ld->n_kept == ld->cap_kept) {
+        uint32_t cap = ld->cap_kept ? ld->cap_kept * 2 : 64;
+        cot_chunk **k = realloc(ld->kept, cap * sizeof(*k));
+        if (!k) abort();
+        ld->kept = k;
+        ld->cap_kept = cap;
+    }
+    ld->kept[ld->n_kept++] = ck;
+    ld->kept_bytes += ck->bytes;
+    return true;
+}
+
+/* loader__owned says whether a chunk taken into the batch belongs to the
+ * replay list (then only loader__release frees it). */
+static bool loader__owned(const loader *ld, const cot_chunk *ck)
+{
+    return ld->skip && ld->n_kept && ld->kept[ld->n_kept - 1] == ck;
+}
+
 static void loader__drop_run(loader *ld)
 {
-    for (uint32_t i = 0; i < ld->n_held; i++) cot_chunk_free(ld->held[i]);
+    for (uint32_t i = 0; i < ld->n_held; i++)
+        if (!ld->skip) cot_chunk_free(ld->held[i]);
     ld->n_held = 0;
     ld->run_rows = ld->run_bytes = 0;
     if (ld->mg) merger_reset(ld->mg);
@@ -252,6 +305,7 @@ static void loader__account(loader *ld, const cot_chunk *ck)
 
 static cot_err loader__commit(loader *ld);
 static cot_err loader__begin(loader *ld);
+static cot_err loader__replay(loader *ld, cot_err rc);
 
 /* loader__take_ddl applies a DDL on its own: a MySQL DDL commits whatever
  * is open, so the batch before it is committed first, and the position
@@ -288,7 +342,14 @@ static cot_err loader__take_ddl(loader *ld, cot_chunk *ck)
     buf_deinit(&out);
 
     rc = loader__apply_run(ld);
-    if (!rc && ld->batch_open && ld->have_pos && ld->dirty) rc = loader__commit(ld);
+    if (rc) rc = loader__replay(ld, rc);
+    if (!rc && ld->batch_open && ld->have_pos && ld->dirty) {
+        rc = loader__commit(ld);
+        if (rc) {
+            rc = loader__replay(ld, rc);
+            if (!rc) rc = loader__commit(ld);
+        }
+    }
     if (!rc && !ld->batch_open) rc = loader__begin(ld);
     if (!rc) {
         loader__account(ld, ck);
@@ -307,10 +368,11 @@ static cot_err loader__take(loader *ld, cot_chunk *ck)
     if (ck->kind == CK_DDL) return loader__take_ddl(ld, ck);
     loader__account(ld, ck);
     cot_err rc;
-    if (ld->mg) {
+    bool kept = ld->skip && loader__keep(ld, ck);
+    if (ld->mg && (kept || !ld->skip)) {
         rc = merger_add(ld->mg, ck);
         if (rc) {
-            cot_chunk_free(ck);
+            if (!kept) cot_chunk_free(ck);
             return rc;
         }
         if (ld->n_held == ld->cap_held) {
@@ -327,8 +389,44 @@ static cot_err loader__take(loader *ld, cot_chunk *ck)
             return loader__apply_run(ld);
         return COT_OK;
     }
-    rc = ld->ss->ops->apply(ld->ss->sk, ck);
-    cot_chunk_free(ck);
+    if (ld->mg)
+        rc = loader__apply_run(ld); /* a chunk not kept: runs must not outlive it */
+    else
+        rc = COT_OK;
+    if (!rc) rc = ld->ss->ops->apply(ld->ss->sk, ck);
+    if (!loader__owned(ld, ck)) cot_chunk_free(ck);
+    return rc;
+}
+
+/* loader__replay answers a refused row under on_error: skip: the batch is
+ * rolled back and applied again one row at a time from the kept chunks;
+ * rows the target refuses for good go to its dead-letter table. Returns rc
+ * unchanged when that does not apply. */
+static cot_err loader__replay(loader *ld, cot_err rc)
+{
+    session *ss = ld->ss;
+    if (!ld->skip || rc != COT_ERR_SQL || ld->kept_overflow || !ss->ops->apply_isolated ||
+        !ld->batch_open)
+        return rc;
+    LOG_W("load", "pipeline %s: %s; applying the batch again row by row (on_error: skip)",
+          ss->pl->pc->name, cot_err_msg());
+    ss->ops->batch_abort(ss->sk);
+    ld->n_held = 0; /* the kept list owns them */
+    ld->run_rows = ld->run_bytes = 0;
+    if (ld->mg) merger_reset(ld->mg);
+    ld->batch_open = false;
+    rc = loader__begin(ld);
+    uint64_t skipped = 0;
+    cot_pos where = ld->last_pos;
+    for (uint32_t i = 0; i < ld->n_kept && !rc; i++) {
+        const cot_chunk *ck = ld->kept[i];
+        rc = ss->ops->apply_isolated(ss->sk, ck, ck->tx_end ? &ck->end_pos : &where, &skipped);
+    }
+    if (!rc) {
+        pthread_mutex_lock(&ss->pl->mu);
+        ss->pl->st.skipped += skipped;
+        pthread_mutex_unlock(&ss->pl->mu);
+    }
     return rc;
 }
 
@@ -350,6 +448,7 @@ static cot_err loader__commit(loader *ld)
     if (rc) return rc;
     ld->batch_open = false;
     ld->dirty = false;
+    loader__release(ld);
     ss->committed_batches++;
     size_t qrows, qbytes;
     queue_depth(&ss->q, NULL, &qrows, &qbytes);
@@ -386,6 +485,7 @@ static void *session__load_main(void *arg)
     loader ld;
     memset(&ld, 0, sizeof(ld));
     ld.ss = ss;
+    ld.skip = pc->on_error_skip && ss->ops->apply_isolated;
     if (pc->batch_merge && ss->ops->table_key) ld.mg = merger_new(loader__key_of, ss);
     uint32_t batch_ms = pc->batch_ms ? pc->batch_ms : 200;
     cot_err rc = COT_OK;
@@ -412,7 +512,9 @@ static void *session__load_main(void *arg)
             }
             bool tx_end = ck->tx_end;
             cot_pos where = tx_end ? ck->end_pos : ld.last_pos;
+            bool is_ddl = ck->kind == CK_DDL;
             rc = loader__take(&ld, ck);
+            if (rc && !is_ddl) rc = loader__replay(&ld, rc);
             if (rc) {
                 char pos[300], msg[1400];
                 cot_pos_format(&where, pos, sizeof(pos));
@@ -432,17 +534,24 @@ static void *session__load_main(void *arg)
         if (!ld.batch_open) continue;
         if (!ld.have_pos) { /* only part of a transaction: never commit it */
             loader__drop_run(&ld);
+            loader__release(&ld);
             ss->ops->batch_abort(ss->sk);
             ld.batch_open = false;
             continue;
         }
         rc = loader__commit(&ld);
+        if (rc) {
+            rc = loader__replay(&ld, rc);
+            if (!rc) rc = loader__commit(&ld);
+        }
         if (rc) break;
         if (loader__queue_done(ss)) break;
     }
     loader__drop_run(&ld);
+    loader__release(&ld);
     if (ld.batch_open) ss->ops->batch_abort(ss->sk); /* a partial transaction is never committed */
     free(ld.held);
+    free(ld.kept);
     merger_free(ld.mg);
     if (rc) {
         session__load_fail(ss, rc, cot_err_msg());

@@ -40,6 +40,7 @@ typedef struct pipeline_status {
     uint64_t deletes;
     uint64_t transactions;
     uint64_t batches;
+    uint64_t skipped; /* rows sent to the dead-letter table (on_error: skip) */
     size_t queue_rows;
     size_t queue_bytes;
     char last_error[1024]; /* "" when none */

@@ -61,6 +61,13 @@ typedef struct sink_ops {
     cot_err (*apply)(sink *sk, const cot_chunk *ck);
     /* batch_commit stores pos (and source timestamp ts) with the batch and commits. */
     cot_err (*batch_commit)(sink *sk, const cot_pos *pos, uint32_t ts);
+    /* apply_isolated applies ck one change at a time inside the open batch;
+     * a change the target refuses for good (COT_ERR_SQL) is rolled back to
+     * its savepoint and recorded, with its error and source position, in
+     * the target's dead-letter table in the same transaction; *skipped
+     * counts them. Optional (NULL): on_error: skip is then refused. */
+    cot_err (*apply_isolated)(sink *sk, const cot_chunk *ck, const cot_pos *where,
+                              uint64_t *skipped);
     /* table_key gives the columns of tbl (source column indexes, valid until
      * the next call) the sink applies rows by, *n = 0 when the target has no
      * usable key. Optional (NULL): the load stage then does not merge. */

@@ -371,6 +371,13 @@ static cot_err sink__send(sink_mysql *sk)
         if (err == COT_ERR_SCHEMA)
             snprintf(hint, sizeof(hint),
                      "; the target table changed under cotter: it is read again on retry");
+        if (errnum == 1242 && st->kind == SQL_UPSERT)
+            snprintf(hint, sizeof(hint),
+                     "; a row collides on a UNIQUE key of the target other than the one cotter "
+                     "applies by (%s), so applying it would overwrite a different row: the "
+                     "target has a unique key the source does not; remove it or use on_error: "
+                     "skip",
+                     st->td->key_name ? st->td->key_name : "its key");
     } else {
         snprintf(what, sizeof(what), "%s of pipeline %s in cotter.positions",
                  st ? sql_kind_name(st->kind) : "statement", sk->pipeline);
@@ -801,6 +808,126 @@ static cot_err sink_mysql_apply(sink *base, const cot_chunk *ck)
     return COT_OK;
 }
 
+static const char dead_letters_ddl[] =
+    "CREATE TABLE IF NOT EXISTS `cotter`.`dead_letters` ("
+    "id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,"
+    "pipeline VARCHAR(191) NOT NULL,"
+    "binlog_file VARCHAR(255) NOT NULL,"
+    "binlog_pos BIGINT UNSIGNED NOT NULL,"
+    "gtid VARCHAR(255) NOT NULL,"
+    "source_table VARCHAR(400) NOT NULL,"
+    "target_table VARCHAR(400) NOT NULL,"
+    "op VARCHAR(8) NOT NULL,"
+    "error TEXT NOT NULL,"
+    "row_image LONGTEXT NOT NULL,"
+    "created_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
+    "KEY (pipeline, id)"
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+
+/* sink__row_text renders a change's images as "col=literal, ..." for the
+ * dead-letter table (before -> after for an UPDATE). */
+static void sink__row_text(buf *out, const cot_change *ch)
+{
+    const cot_table *tbl = ch->tbl;
+    for (int side = 0; side < 2; side++) {
+        const cot_value *img = side == 0 ? ch->before : ch->after;
+        if (!img) continue;
+        if (side == 1 && ch->before) buf_puts(out, " -> ");
+        for (uint32_t i = 0; i < tbl->n_cols; i++) {
+            if (img[i].kind == VK_ABSENT) continue;
+            if (out->len && out->data[out->len - 1] != ' ') buf_puts(out, ", ");
+            buf_puts(out, tbl->cols[i].name ? tbl->cols[i].name : "?");
+            buf_putc(out, '=');
+            if (sql_render_value(out, &img[i], &tbl->cols[i], false, false) != COT_OK)
+                buf_puts(out, "(unrenderable)");
+            if (out->len > (1u << 20)) return; /* a dead letter is for people to read */
+        }
+    }
+}
+
+/* sink__dead_letter records a refused change in the open transaction. */
+static cot_err sink__dead_letter(sink_mysql *sk, const cot_change *ch, const cot_pos *where,
+                                 const char *error)
+{
+    cot_err rc = mysql_conn_exec(sk->my, sk->role, dead_letters_ddl, sizeof(dead_letters_ddl) - 1);
+    if (rc) return sink__fail_net_check(sk, rc);
+    buf row, q;
+    buf_init(&row);
+    buf_init(&q);
+    sink__row_text(&row, ch);
+    char src[400], dst[400];
+    snprintf(src, sizeof(src), "%s.%s", ch->tbl->src_schema, ch->tbl->src_name);
+    snprintf(dst, sizeof(dst), "%s.%s", ch->tbl->schema, ch->tbl->name);
+    buf_puts(&q, "INSERT INTO `cotter`.`dead_letters` (pipeline, binlog_file, binlog_pos, gtid, "
+                 "source_table, target_table, op, error, row_image) VALUES (");
+    sink__put_string(sk, &q, sk->pipeline);
+    buf_putc(&q, ',');
+    sink__put_string(sk, &q, where->file);
+    buf_printf(&q, ",%llu,", (unsigned long long)where->pos);
+    sink__put_string(sk, &q, where->gtid);
+    buf_putc(&q, ',');
+    sink__put_string(sk, &q, src);
+    buf_putc(&q, ',');
+    sink__put_string(sk, &q, dst);
+    buf_putc(&q, ',');
+    sink__put_string(sk, &q, cot_op_name((cot_op)ch->op));
+    buf_putc(&q, ',');
+    sink__put_string(sk, &q, error);
+    buf_putc(&q, ',');
+    sink__put_string(sk, &q, row.data ? row.data : "");
+    buf_putc(&q, ')');
+    rc = mysql_conn_exec(sk->my, sk->role, q.data, q.len);
+    buf_deinit(&row);
+    buf_deinit(&q);
+    return rc ? sink__fail_net_check(sk, rc) : COT_OK;
+}
+
+static cot_err sink_mysql_apply_isolated(sink *base, const cot_chunk *ck, const cot_pos *where,
+                                         uint64_t *skipped)
+{
+    sink_mysql *sk = (sink_mysql *)base;
+    if (sk->broken) return sink__broken_err(sk);
+    if (ck->kind != CK_ROWS) return sink_mysql_apply(base, ck);
+    cot_err rc = sink__send(sk);
+    if (rc) return rc;
+    for (uint32_t i = 0; i < ck->n_changes; i++) {
+        const cot_change *ch = &ck->changes[i];
+        sql_tdesc *td;
+        if ((rc = sink__table(sk, ch->tbl, &td))) return rc;
+        rc = mysql_conn_exec_str(sk->my, sk->role, "SAVEPOINT cotter_row");
+        if (rc) return sink__fail_net_check(sk, rc);
+        rc = sql_builder_add(&sk->sb, td, ch);
+        if (!rc) rc = sink__send(sk);
+        if (rc == COT_OK) {
+            switch (ch->op) {
+            case OP_INSERT:
+                sk->batch.inserts++;
+                break;
+            case OP_UPDATE:
+                sk->batch.updates++;
+                break;
+            default:
+                sk->batch.deletes++;
+                break;
+            }
+            continue;
+        }
+        if (rc != COT_ERR_SQL || sk->broken) return rc;
+        char error[2048];
+        snprintf(error, sizeof(error), "%s", cot_err_msg());
+        sql_builder_clear(&sk->sb);
+        rc = mysql_conn_exec_str(sk->my, sk->role, "ROLLBACK TO SAVEPOINT cotter_row");
+        if (rc) return sink__fail_net_check(sk, rc);
+        if ((rc = sink__dead_letter(sk, ch, where, error))) return rc;
+        (*skipped)++;
+        LOG_W(TAG,
+              "%s: skipped a %s on %s.%s the target refuses (on_error: skip), kept in "
+              "cotter.dead_letters: %s",
+              sk->role, cot_op_name((cot_op)ch->op), td->schema, td->name, error);
+    }
+    return COT_OK;
+}
+
 static cot_err sink_mysql_table_key(sink *base, cot_table *tbl, const uint32_t **cols, uint32_t *n)
 {
     sink_mysql *sk = (sink_mysql *)base;
@@ -881,6 +1008,7 @@ const sink_ops sink_mysql_ops = {
     .apply = sink_mysql_apply,
     .batch_commit = sink_mysql_batch_commit,
     .table_key = sink_mysql_table_key,
+    .apply_isolated = sink_mysql_apply_isolated,
     .batch_abort = sink_mysql_batch_abort,
     .stats = sink_mysql_stats,
     .close = sink_mysql_close,

@@ -565,9 +565,30 @@ static cot_err sql_builder__add_row(sql_builder *sb, sql_kind kind, const sql_td
     buf_reset(&sb->suffix);
     if (kind == SQL_UPSERT) {
         buf_puts(&sb->suffix, " ON DUPLICATE KEY UPDATE ");
-        first = true;
+        /* The row found must be the one with our key. If the new row hit
+         * another unique key of the target instead, updating that row would
+         * silently replace a different row: fail the statement (a subquery
+         * of two rows, error 1242, reported as a unique-key collision). */
+        buf_ident(&sb->suffix, td->cols[td->key[0]].name);
+        buf_puts(&sb->suffix, "=IF(");
+        for (uint32_t k = 0; k < td->n_key; k++) {
+            const char *kn = td->cols[td->key[k]].name;
+            if (k) buf_puts(&sb->suffix, " AND ");
+            buf_ident(&sb->suffix, kn);
+            buf_puts(&sb->suffix, "<=>VALUES(");
+            buf_ident(&sb->suffix, kn);
+            buf_putc(&sb->suffix, ')');
+        }
+        buf_putc(&sb->suffix, ',');
+        buf_ident(&sb->suffix, td->cols[td->key[0]].name);
+        buf_puts(&sb->suffix, ",(SELECT 1 UNION ALL SELECT 2))");
+        first = false;
         for (uint32_t i = 0; i < tbl->n_cols; i++) {
             if (!sb->row_sig[i]) continue;
+            bool is_key = false;
+            for (uint32_t k = 0; k < td->n_key; k++)
+                if (td->key_src[k] == i) is_key = true;
+            if (is_key) continue; /* equal by the guard above */
             const char *name = td->cols[td->map[i]].name;
             if (!first) buf_putc(&sb->suffix, ',');
             first = false;
@@ -575,12 +596,6 @@ static cot_err sql_builder__add_row(sql_builder *sb, sql_kind kind, const sql_td
             buf_puts(&sb->suffix, "=VALUES(");
             buf_ident(&sb->suffix, name);
             buf_putc(&sb->suffix, ')');
-        }
-        if (first) { /* no column to update: a no-op assignment keeps the syntax valid */
-            const char *name = td->cols[td->key[0]].name;
-            buf_ident(&sb->suffix, name);
-            buf_putc(&sb->suffix, '=');
-            buf_ident(&sb->suffix, name);
         }
     }
     memcpy(sb->sig, sb->row_sig, tbl->n_cols);

@@ -119,6 +119,7 @@ static const char full_cfg[] =
     "        target: warehouse             # @channels.*.pipelines[].target\n"
     "        snapshot: initial             # @channels.*.pipelines[].snapshot\n"
     "        ddl: stop                     # @channels.*.pipelines[].ddl\n"
+    "        on_error: skip                # @channels.*.pipelines[].on_error\n"
     "        start:\n"
     "          file: binlog.000042         # @channels.*.pipelines[].start.file\n"
     "          pos: 1234                   # @channels.*.pipelines[].start.pos\n"
@@ -223,6 +224,7 @@ static void test_full_config(void **state)
     assert_ptr_equal(pl->target, wh);
     assert_int_equal(pl->snapshot, SNAPSHOT_INITIAL);
     assert_int_equal(pl->ddl, CFG_DDL_STOP);
+    assert_true(pl->on_error_skip);
     assert_string_equal(pl->start_file, "binlog.000042");
     assert_int_equal(pl->start_pos, 1234);
     assert_null(pl->start_gtid);
@@ -306,6 +308,7 @@ static void test_defaults(void **state)
     cfg_pipeline *pl = &cfg->channels[0].pipelines[0];
     assert_int_equal(pl->snapshot, SNAPSHOT_NEVER);
     assert_int_equal(pl->ddl, CFG_DDL_APPLY);
+    assert_false(pl->on_error_skip);
     assert_null(pl->start_file);
     assert_null(pl->start_gtid);
     assert_int_equal(pl->start_pos, 0);

@@ -368,9 +368,11 @@ static void test_inserts_merge_into_upsert(void **state)
     uint32_t n;
     char *sql = build(ck, td, 0, &n);
     assert_int_equal(n, 1);
-    assert_string_equal(sql, "INSERT INTO `warehouse`.`users` (`id`,`name`) VALUES "
-                             "(1,_utf8mb4 X'61'),(2,_utf8mb4 X'62') ON DUPLICATE KEY UPDATE "
-                             "`id`=VALUES(`id`),`name`=VALUES(`name`)");
+    assert_string_equal(
+        sql,
+        "INSERT INTO `warehouse`.`users` (`id`,`name`) VALUES "
+        "(1,_utf8mb4 X'61'),(2,_utf8mb4 X'62') ON DUPLICATE KEY UPDATE "
+        "`id`=IF(`id`<=>VALUES(`id`),`id`,(SELECT 1 UNION ALL SELECT 2)),`name`=VALUES(`name`)");
     free(sql);
     cot_chunk_free(ck);
     sql_tdesc_free(td);
@@ -418,9 +420,11 @@ static void test_updates(void **state)
     cot_chunk *ck = cot_chunk_new();
     add_change(ck, OP_UPDATE, t, b1, a1);
     char *sql = build(ck, td, 0, NULL);
-    assert_string_equal(sql, "INSERT INTO `warehouse`.`users` (`id`,`name`) VALUES "
-                             "(1,_utf8mb4 X'62') ON DUPLICATE KEY UPDATE "
-                             "`id`=VALUES(`id`),`name`=VALUES(`name`)");
+    assert_string_equal(
+        sql,
+        "INSERT INTO `warehouse`.`users` (`id`,`name`) VALUES "
+        "(1,_utf8mb4 X'62') ON DUPLICATE KEY UPDATE "
+        "`id`=IF(`id`<=>VALUES(`id`),`id`,(SELECT 1 UNION ALL SELECT 2)),`name`=VALUES(`name`)");
     free(sql);
     cot_chunk_free(ck);
 
@@ -428,10 +432,12 @@ static void test_updates(void **state)
     ck = cot_chunk_new();
     add_change(ck, OP_UPDATE, t, b1, a2);
     sql = build(ck, td, 0, NULL);
-    assert_string_equal(sql, "DELETE FROM `warehouse`.`users` WHERE `id` IN (1);"
-                             "INSERT INTO `warehouse`.`users` (`id`,`name`) VALUES "
-                             "(7,_utf8mb4 X'62') ON DUPLICATE KEY UPDATE "
-                             "`id`=VALUES(`id`),`name`=VALUES(`name`)");
+    assert_string_equal(
+        sql,
+        "DELETE FROM `warehouse`.`users` WHERE `id` IN (1);"
+        "INSERT INTO `warehouse`.`users` (`id`,`name`) VALUES "
+        "(7,_utf8mb4 X'62') ON DUPLICATE KEY UPDATE "
+        "`id`=IF(`id`<=>VALUES(`id`),`id`,(SELECT 1 UNION ALL SELECT 2)),`name`=VALUES(`name`)");
     free(sql);
     cot_chunk_free(ck);
 
@@ -527,14 +533,16 @@ static void test_null_in_unique_key_is_keyless(void **state)
     add_change(ck, OP_INSERT, t, NULL, keyed);
     add_change(ck, OP_DELETE, t, nullrow2, NULL);
     char *sql = build(ck, td, 0, NULL);
-    assert_string_equal(sql, "INSERT INTO `warehouse`.`codes` (`code`,`v`) VALUES (NULL,1);"
-                             "UPDATE `warehouse`.`codes` SET `code`=NULL,`v`=2 WHERE "
-                             "`code`<=>NULL AND `v`<=>1 LIMIT 1;"
-                             "INSERT INTO `warehouse`.`codes` (`code`,`v`) VALUES "
-                             "(_utf8mb4 X'6B',3) ON DUPLICATE KEY UPDATE "
-                             "`code`=VALUES(`code`),`v`=VALUES(`v`);"
-                             "DELETE FROM `warehouse`.`codes` WHERE `code`<=>NULL AND `v`<=>2 "
-                             "LIMIT 1");
+    assert_string_equal(
+        sql,
+        "INSERT INTO `warehouse`.`codes` (`code`,`v`) VALUES (NULL,1);"
+        "UPDATE `warehouse`.`codes` SET `code`=NULL,`v`=2 WHERE "
+        "`code`<=>NULL AND `v`<=>1 LIMIT 1;"
+        "INSERT INTO `warehouse`.`codes` (`code`,`v`) VALUES "
+        "(_utf8mb4 X'6B',3) ON DUPLICATE KEY UPDATE "
+        "`code`=IF(`code`<=>VALUES(`code`),`code`,(SELECT 1 UNION ALL SELECT 2)),`v`=VALUES(`v`);"
+        "DELETE FROM `warehouse`.`codes` WHERE `code`<=>NULL AND `v`<=>2 "
+        "LIMIT 1");
     free(sql);
     cot_chunk_free(ck);
     sql_tdesc_free(td);
@@ -556,11 +564,13 @@ static void test_absent_and_generated_columns(void **state)
     char *sql = build(ck, td, 0, &n);
     /* The generated column is never written; different column sets are not merged. */
     assert_int_equal(n, 2);
-    assert_string_equal(sql, "INSERT INTO `warehouse`.`users` (`id`,`name`) VALUES "
-                             "(1,_utf8mb4 X'61') ON DUPLICATE KEY UPDATE "
-                             "`id`=VALUES(`id`),`name`=VALUES(`name`);"
-                             "INSERT INTO `warehouse`.`users` (`id`) VALUES (2) ON DUPLICATE KEY "
-                             "UPDATE `id`=VALUES(`id`)");
+    assert_string_equal(
+        sql,
+        "INSERT INTO `warehouse`.`users` (`id`,`name`) VALUES "
+        "(1,_utf8mb4 X'61') ON DUPLICATE KEY UPDATE "
+        "`id`=IF(`id`<=>VALUES(`id`),`id`,(SELECT 1 UNION ALL SELECT 2)),`name`=VALUES(`name`);"
+        "INSERT INTO `warehouse`.`users` (`id`) VALUES (2) ON DUPLICATE KEY "
+        "UPDATE `id`=IF(`id`<=>VALUES(`id`),`id`,(SELECT 1 UNION ALL SELECT 2))");
     free(sql);
     cot_chunk_free(ck);
     sql_tdesc_free(td);
