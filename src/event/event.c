@@ -317,3 +317,25 @@ const char *const *cot_members_intern(const char *const *names, uint32_t n)
     pthread_mutex_unlock(&mu);
     return r;
 }
+
+bool cot_value_equal(const cot_value *a, const cot_value *b)
+{
+    if (a->kind != b->kind) return false;
+    switch (a->kind) {
+    case VK_ABSENT:
+    case VK_NULL:
+        return true;
+    case VK_INT:
+        return a->i == b->i;
+    case VK_UINT:
+    case VK_BIT:
+    case VK_ENUM:
+    case VK_SET:
+        return a->u == b->u;
+    case VK_FLOAT:
+    case VK_DOUBLE:
+        return memcmp(&a->d, &b->d, sizeof(double)) == 0;
+    default:
+        return a->s.len == b->s.len && (a->s.len == 0 || memcmp(a->s.p, b->s.p, a->s.len) == 0);
+    }
+}

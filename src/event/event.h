@@ -197,6 +197,11 @@ const char *cot_charset_intern(const char *name);
 const char *const *cot_members_intern(const char *const *names, uint32_t n);
 #define COT_MEMBERS_MAX_BYTES (16u << 20)
 
+/* cot_value_equal compares two values exactly: same kind and same number
+ * or bytes (text byte-wise, whatever the collation); ABSENT and NULL equal
+ * themselves. */
+bool cot_value_equal(const cot_value *a, const cot_value *b);
+
 /* cot_pos_format writes "file:pos" (and " gtid G") into out. */
 void cot_pos_format(const cot_pos *p, char *out, size_t cap);
 

@@ -259,31 +259,10 @@ static uint64_t mg__hash_value(uint64_t h, const cot_value *v)
     }
 }
 
-/* mg__value_equal compares kind and bytes exactly (see merge.h on collations). */
-static bool mg__value_equal(const cot_value *a, const cot_value *b)
-{
-    if (a->kind != b->kind) return false;
-    switch (a->kind) {
-    case VK_INT:
-        return a->i == b->i;
-    case VK_UINT:
-    case VK_BIT:
-    case VK_ENUM:
-    case VK_SET:
-        return a->u == b->u;
-    case VK_FLOAT:
-    case VK_DOUBLE:
-        return memcmp(&a->d, &b->d, sizeof(double)) == 0;
-    default:
-        if (!mg__kind_is_bytes(a->kind)) return true; /* ABSENT, NULL */
-        return a->s.len == b->s.len && (a->s.len == 0 || memcmp(a->s.p, b->s.p, a->s.len) == 0);
-    }
-}
-
 static bool mg__values_equal(const cot_value *a, const cot_value *b, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++)
-        if (!mg__value_equal(&a[i], &b[i])) return false;
+        if (!cot_value_equal(&a[i], &b[i])) return false;
     return true;
 }
 

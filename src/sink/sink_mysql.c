@@ -758,6 +758,17 @@ static cot_err sink__ddl(sink_mysql *sk, const cot_chunk *ck)
     return sink__fail_net_check(sk, err);
 }
 
+/* sink__count counts one applied change of the open batch. */
+static void sink__count(sink_mysql *sk, uint8_t op)
+{
+    if (op == OP_INSERT)
+        sk->batch.inserts++;
+    else if (op == OP_UPDATE)
+        sk->batch.updates++;
+    else
+        sk->batch.deletes++;
+}
+
 static cot_err sink_mysql_apply(sink *base, const cot_chunk *ck)
 {
     sink_mysql *sk = (sink_mysql *)base;
@@ -789,17 +800,7 @@ static cot_err sink_mysql_apply(sink *base, const cot_chunk *ck)
         if (rc) return rc;
         rc = sql_builder_add(&sk->sb, td, ch);
         if (rc) return rc;
-        switch (ch->op) {
-        case OP_INSERT:
-            sk->batch.inserts++;
-            break;
-        case OP_UPDATE:
-            sk->batch.updates++;
-            break;
-        default:
-            sk->batch.deletes++;
-            break;
-        }
+        sink__count(sk, ch->op);
         if (sql_builder_ready(&sk->sb)) {
             rc = sink__send(sk);
             if (rc) return rc;
@@ -899,17 +900,7 @@ static cot_err sink_mysql_apply_isolated(sink *base, const cot_chunk *ck, const 
         rc = sql_builder_add(&sk->sb, td, ch);
         if (!rc) rc = sink__send(sk);
         if (rc == COT_OK) {
-            switch (ch->op) {
-            case OP_INSERT:
-                sk->batch.inserts++;
-                break;
-            case OP_UPDATE:
-                sk->batch.updates++;
-                break;
-            default:
-                sk->batch.deletes++;
-                break;
-            }
+            sink__count(sk, ch->op);
             continue;
         }
         if (rc != COT_ERR_SQL || sk->broken) return rc;

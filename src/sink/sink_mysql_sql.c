@@ -473,32 +473,10 @@ static bool sql__key_usable(const sql_tdesc *td, const cot_value *img)
     return true;
 }
 
-static bool sql__value_equal(const cot_value *a, const cot_value *b)
-{
-    if (a->kind != b->kind) return false;
-    switch (a->kind) {
-    case VK_ABSENT:
-    case VK_NULL:
-        return true;
-    case VK_INT:
-        return a->i == b->i;
-    case VK_UINT:
-    case VK_BIT:
-    case VK_ENUM:
-    case VK_SET:
-        return a->u == b->u;
-    case VK_FLOAT:
-    case VK_DOUBLE:
-        return memcmp(&a->d, &b->d, sizeof(double)) == 0;
-    default:
-        return a->s.len == b->s.len && memcmp(a->s.p, b->s.p, a->s.len) == 0;
-    }
-}
-
 static bool sql__key_equal(const sql_tdesc *td, const cot_value *x, const cot_value *y)
 {
     for (uint32_t k = 0; k < td->n_key; k++)
-        if (!sql__value_equal(&x[td->key_src[k]], &y[td->key_src[k]])) return false;
+        if (!cot_value_equal(&x[td->key_src[k]], &y[td->key_src[k]])) return false;
     return true;
 }
 
