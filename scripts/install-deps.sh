@@ -6,6 +6,7 @@ set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libmariadb-dev libyaml-dev libsqlite3-dev zlib1g-dev libcmocka-dev libmicrohttpd-dev
+  libcurl4-openssl-dev
   mariadb-server mariadb-client sqlite3
   sysbench curl python3 percona-toolkit jq openssl
 )

@@ -8,6 +8,7 @@
 #include "checkpoint/meta_store.h"
 #include "config/config.h"
 #include "daemon/status_file.h"
+#include "manager/client.h"
 #include "manager/http.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/transform.h"
@@ -41,6 +42,9 @@ static void usage_main(FILE *out)
             "                       (with the HTTP API on manager.listen)\n"
             "  check -c FILE        compare source and target tables (exit 0 same, 1 differ)\n"
             "  repair -c FILE       fix what check finds, source wins (--dry-run prints SQL)\n"
+            "  status [CHANNEL]     show channels and pipelines of a running cotter (HTTP API)\n"
+            "  channel start|stop|restart CHANNEL\n"
+            "                       start, stop or restart a channel of a running cotter\n"
             "  decode [--count] BINLOG...\n"
             "                       decode local binlog files and print events and rows\n"
             "  config-doc           print the configuration reference (Markdown)\n"
@@ -370,6 +374,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "check") == 0) return cmd_check(argc - 2, argv + 2);
     if (strcmp(cmd, "repair") == 0) return cmd_repair(argc - 2, argv + 2);
+    if (strcmp(cmd, "status") == 0) return cmd_status(argc - 2, argv + 2);
+    if (strcmp(cmd, "channel") == 0) return cmd_channel(argc - 2, argv + 2);
     if (strcmp(cmd, "config-doc") == 0) {
         config_write_docs(stdout);
         return 0;

@@ -682,6 +682,11 @@ static cot_err session_run(pipeline *pl, bool *progressed)
     rc = session__start_pos(&ss, ctl, &start, &use_gtid);
     uint8_t alg = session__checksum_alg(ctl);
     mysql_conn_close(ctl);
+    if (!rc && !use_gtid) { /* what the target holds, until the next commit moves it */
+        pthread_mutex_lock(&pl->mu);
+        pl->st.pos = start;
+        pthread_mutex_unlock(&pl->mu);
+    }
     if (rc) {
         ss.ops->close(ss.sk);
         return rc;

@@ -10,7 +10,7 @@ if ! diff -u "$ROOT/docs/config.md" <("$BIN" config-doc); then
   exit 1
 fi
 # every subcommand answers --help with exit 0
-for cmd in run decode check repair; do
+for cmd in run decode check repair status channel; do
   "$BIN" "$cmd" --help >/dev/null || { echo "FAIL: cotter $cmd --help" >&2; exit 1; }
 done
 "$BIN" --help | grep -q "Usage: cotter COMMAND" || { echo "FAIL: cotter --help" >&2; exit 1; }
