@@ -108,9 +108,6 @@ static bool mkdir_p(const char *path)
 typedef struct run_slot {
     pipeline *pl;
     cot_pos saved; /* last position copied to the meta store */
-    uint64_t last_rows;
-    double last_t;
-    double rows_per_s;
 } run_slot;
 
 static void run_write_status(run_slot *slots, int n, const char *status_dir, meta_store *ms,
@@ -118,20 +115,13 @@ static void run_write_status(run_slot *slots, int n, const char *status_dir, met
 {
     buf doc;
     buf_init(&doc);
-    double now = clock_now_s();
     for (int i = 0; i < n; i++) {
         run_slot *s = &slots[i];
         pipeline_status st;
         pipeline_status_get(s->pl, &st);
         uint64_t rows = st.inserts + st.updates + st.deletes;
-        if (s->last_t > 0 && now > s->last_t) {
-            double inst = (double)(rows - s->last_rows) / (now - s->last_t);
-            s->rows_per_s = s->rows_per_s == 0 ? inst : 0.5 * s->rows_per_s + 0.5 * inst;
-        }
-        s->last_rows = rows;
-        s->last_t = now;
         buf_reset(&doc);
-        status_json(&doc, pipeline_channel(s->pl), pipeline_name(s->pl), &st, s->rows_per_s);
+        status_json(&doc, pipeline_channel(s->pl), pipeline_name(s->pl), &st);
         if (!status_file_write(status_dir, pipeline_name(s->pl), &doc))
             LOG_W("daemon", "%s", cot_err_msg());
         if (ms && st.pos.file[0] &&
@@ -149,7 +139,7 @@ static void run_write_status(run_slot *slots, int n, const char *status_dir, met
                   "transactions; %.0f rows/s; delay %.1f s; position %s:%llu",
                   pipeline_name(s->pl), (unsigned long long)st.inserts,
                   (unsigned long long)st.updates, (unsigned long long)st.deletes,
-                  (unsigned long long)st.transactions, s->rows_per_s,
+                  (unsigned long long)st.transactions, st.rows_per_s,
                   st.delay_s < 0 ? 0 : st.delay_s, st.pos.file, (unsigned long long)st.pos.pos);
         }
     }

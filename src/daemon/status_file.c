@@ -26,8 +26,7 @@ void json_str(buf *out, const char *s)
     buf_putc(out, '"');
 }
 
-void status_json(buf *out, const char *channel, const char *pipeline, const pipeline_status *st,
-                 double rows_per_s)
+void status_json(buf *out, const char *channel, const char *pipeline, const pipeline_status *st)
 {
     char ts[40];
     time_t now = time(NULL);
@@ -55,7 +54,7 @@ void status_json(buf *out, const char *channel, const char *pipeline, const pipe
                "\"queue\":{\"rows\":%zu,\"bytes\":%zu}",
                st->source_ts, (unsigned long long)st->inserts, (unsigned long long)st->updates,
                (unsigned long long)st->deletes, (unsigned long long)st->transactions,
-               (unsigned long long)st->batches, (unsigned long long)st->skipped, rows_per_s,
+               (unsigned long long)st->batches, (unsigned long long)st->skipped, st->rows_per_s,
                st->queue_rows, st->queue_bytes);
     buf_puts(out, ",\"last_error\":");
     if (st->last_error[0]) {

@@ -9,10 +9,8 @@
 #include "pipeline/pipeline.h"
 #include "util/buf.h"
 
-/* status_json appends the JSON document for one pipeline to out. rows_per_s
- * is computed by the caller from successive samples. */
-void status_json(buf *out, const char *channel, const char *pipeline, const pipeline_status *st,
-                 double rows_per_s);
+/* status_json appends the JSON document for one pipeline to out. */
+void status_json(buf *out, const char *channel, const char *pipeline, const pipeline_status *st);
 /* status_file_write writes the document to dir/NAME.json; false on failure
  * (cot_err set). */
 bool status_file_write(const char *dir, const char *name, const buf *doc);

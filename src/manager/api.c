@@ -93,10 +93,11 @@ static void api__pipeline_json(manager *m, int i, buf *b)
         buf_puts(b, "null");
     buf_printf(b,
                ",\"source_ts\":%u,\"applied\":{\"insert\":%llu,\"update\":%llu,\"delete\":%llu,"
-               "\"transactions\":%llu,\"batches\":%llu},\"queue\":{\"rows\":%zu,\"bytes\":%zu}",
+               "\"transactions\":%llu,\"batches\":%llu},\"rows_per_s\":%.1f,"
+               "\"queue\":{\"rows\":%zu,\"bytes\":%zu}",
                st.source_ts, (unsigned long long)st.inserts, (unsigned long long)st.updates,
                (unsigned long long)st.deletes, (unsigned long long)st.transactions,
-               (unsigned long long)st.batches, st.queue_rows, st.queue_bytes);
+               (unsigned long long)st.batches, st.rows_per_s, st.queue_rows, st.queue_bytes);
     buf_puts(b, ",\"last_error\":");
     if (st.last_error[0]) {
         buf_puts(b, "{\"message\":");

@@ -678,7 +678,6 @@ static void client__pipeline_row(const jv *p, client_row *row)
         snprintf(row->delay, sizeof(row->delay), "%.1fs", d->num);
     else
         snprintf(row->delay, sizeof(row->delay), "-");
-    /* rows_per_s is not in the API yet: shown when a newer server sends it */
     const jv *rate = jv_get(p, "rows_per_s");
     if (rate && rate->type == JV_NUM)
         snprintf(row->rate, sizeof(row->rate), "%.0f", rate->num);

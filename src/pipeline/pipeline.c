@@ -36,7 +36,9 @@ struct pipeline {
     atomic_bool stop;
     atomic_bool finished;  /* the supervisor thread has returned */
     atomic_bool caught_up; /* the source had nothing more to send */
-    pthread_mutex_t mu;    /* guards st */
+    pthread_mutex_t mu;    /* guards st and the rate sample */
+    double rate_t;         /* when rows_per_s was last sampled (monotonic s) */
+    uint64_t rate_rows;    /* applied rows at that time */
     pthread_cond_t wake;   /* backoff sleep, interrupted by stop */
     pipeline_status st;
 };
@@ -118,6 +120,18 @@ const char *pipeline_channel(const pipeline *pl)
 void pipeline_status_get(pipeline *pl, pipeline_status *out)
 {
     pthread_mutex_lock(&pl->mu);
+    /* the rate: a new sample at most once a second, whoever asks */
+    double now = clock_now_s();
+    uint64_t rows = pl->st.inserts + pl->st.updates + pl->st.deletes;
+    if (pl->rate_t == 0) {
+        pl->rate_t = now;
+        pl->rate_rows = rows;
+    } else if (now - pl->rate_t >= 1.0) {
+        double inst = (double)(rows - pl->rate_rows) / (now - pl->rate_t);
+        pl->st.rows_per_s = pl->st.rows_per_s == 0 ? inst : 0.5 * pl->st.rows_per_s + 0.5 * inst;
+        pl->rate_t = now;
+        pl->rate_rows = rows;
+    }
     *out = pl->st;
     pthread_mutex_unlock(&pl->mu);
     if (out->state != PS_RUNNING) return;

@@ -40,7 +40,8 @@ typedef struct pipeline_status {
     uint64_t deletes;
     uint64_t transactions;
     uint64_t batches;
-    uint64_t skipped; /* rows sent to the dead-letter table (on_error: skip) */
+    uint64_t skipped;  /* rows sent to the dead-letter table (on_error: skip) */
+    double rows_per_s; /* applied rows per second, smoothed over the last seconds */
     size_t queue_rows;
     size_t queue_bytes;
     char last_error[1024]; /* "" when none */

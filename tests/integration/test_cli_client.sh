@@ -128,7 +128,7 @@ assert_eq RUNNING "$(row_state pipeline p1)" "status: state of pipeline p1"
 api_file=$(curl -s "$BASE/api/pipeline/status?id=1" | jq_py 'd["position"]["file"]')
 [ -n "$api_file" ] || fail "the API reports no binlog file for p1"
 out_has "^p1 .* $api_file:[0-9]+" "status: position column shows the API's binlog file"
-out_has '^p1 +c1 +RUNNING +[0-9.]+s +- +1 ' "status: delay, rows/s and applied rows of p1"
+out_has '^p1 +c1 +RUNNING +[0-9.]+s +[0-9.]+ +1 ' "status: delay, rows/s and applied rows of p1"
 grep -q $'\033' "$OUT" && fail "status: colour escape codes written to a pipe"
 note "status: c1 and p1 RUNNING, position $api_file, 1 row applied"
 
