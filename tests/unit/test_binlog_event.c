@@ -720,28 +720,6 @@ static void test_noblob_image(void **state)
     fx_free(&f);
 }
 
-static bool value_equal(const cot_value *a, const cot_value *b)
-{
-    if (a->kind != b->kind) return false;
-    switch (a->kind) {
-    case VK_ABSENT:
-    case VK_NULL:
-        return true;
-    case VK_INT:
-        return a->i == b->i;
-    case VK_FLOAT:
-    case VK_DOUBLE:
-        return a->d == b->d;
-    case VK_UINT:
-    case VK_BIT:
-    case VK_ENUM:
-    case VK_SET:
-        return a->u == b->u;
-    default:
-        return a->s.len == b->s.len && memcmp(a->s.p, b->s.p, a->s.len) == 0;
-    }
-}
-
 static void test_compressed_matches_full(void **state)
 {
     (void)state;
@@ -766,9 +744,9 @@ static void test_compressed_matches_full(void **state)
         assert_int_equal(x->op, y->op);
         assert_string_equal(x->tbl->src_name, y->tbl->src_name);
         for (uint32_t c = 0; c < x->tbl->n_cols; c++) {
-            if (x->before && !value_equal(&x->before[c], &y->before[c]))
+            if (x->before && !cot_value_equal(&x->before[c], &y->before[c]))
                 fail_msg("change %u column %u (before) differs", i, c);
-            if (x->after && !value_equal(&x->after[c], &y->after[c]))
+            if (x->after && !cot_value_equal(&x->after[c], &y->after[c]))
                 fail_msg("change %u column %u (after) differs", i, c);
         }
     }
@@ -1099,9 +1077,10 @@ static void test_v2_rows_events(void **state)
             assert_int_equal(a->changes[c].op, b->changes[c].op);
             for (uint32_t k = 0; k < tbl->n_cols; k++) {
                 if (a->changes[c].after)
-                    assert_true(value_equal(&a->changes[c].after[k], &b->changes[c].after[k]));
+                    assert_true(cot_value_equal(&a->changes[c].after[k], &b->changes[c].after[k]));
                 if (a->changes[c].before)
-                    assert_true(value_equal(&a->changes[c].before[k], &b->changes[c].before[k]));
+                    assert_true(
+                        cot_value_equal(&a->changes[c].before[k], &b->changes[c].before[k]));
             }
         }
         /* extra-data length below its own 2 bytes is malformed */
