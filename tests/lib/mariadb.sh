@@ -32,7 +32,8 @@ mdb_start() {
   local name=$1; shift
   local dir="$HARNESS_DIR/$name"
   local port; port=$(_mdb_var "$name" PORT)
-  [ -n "$port" ] || port=$(harness_free_port)
+  local port_chosen=0
+  [ -n "$port" ] || { port=$(harness_free_port); port_chosen=1; }
   mkdir -p "$dir/tmp"
   local sid; sid=$(( (RANDOM % 60000) + 100 ))
   [ -f "$dir/server_id" ] && sid=$(cat "$dir/server_id")
@@ -86,7 +87,20 @@ mdb_start() {
       return 0
     fi
     if ! kill -0 "$pid" 2>/dev/null; then
-      harness_log "$name failed to start:"; tail -20 "$dir/error.log" >&2; return 1
+      wait "$pid" 2>/dev/null
+      # a port free when probed can be taken by a server another test starts
+      # at the same moment: pick another one (only if we chose it)
+      if [ $port_chosen = 1 ] && grep -qs "Address already in use" "$dir"/*.err "$dir/error.log" &&
+         [ "${HARNESS_PORT_RETRIES:-0}" -lt 5 ]; then
+        harness_log "$name: port $port was taken meanwhile; trying another"
+        HARNESS_PORT_RETRIES=$(( ${HARNESS_PORT_RETRIES:-0} + 1 ))
+        rm -f "$dir"/*.err
+        printf -v "${name}_PORT" '%s' ""
+        mdb_start "$name" "$@"
+        return $?
+      fi
+      harness_log "$name failed to start:"; tail -20 "$dir/error.log" "$dir"/*.err >&2 2>/dev/null
+      return 1
     fi
     sleep 0.1
   done
