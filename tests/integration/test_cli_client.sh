@@ -106,7 +106,7 @@ mdb_start dst || fail "target did not start"
 schema="CREATE DATABASE cli; CREATE TABLE cli.t (id INT PRIMARY KEY, v INT)"
 mdb_sql src "$schema" && mdb_sql dst "$schema" || fail "schema"
 
-COTTER_MANAGER_PORT=$(harness_free_port) || fail "no free port"
+COTTER_MANAGER_PORT=$(cotter__manager_port) || fail "no free port"
 BASE="http://127.0.0.1:$COTTER_MANAGER_PORT"
 cotter_config src dst "cli.*"
 

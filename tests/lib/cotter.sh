@@ -64,6 +64,18 @@ assert_eq() {
 
 # ----------------------------------------------------------------- config
 
+# cotter__manager_port: a free port for cotter's HTTP API, from a range the
+# servers' ports (harness_free_port: 20000-59999) never use, so a server
+# starting in a parallel test cannot take it.
+cotter__manager_port() {
+  local p
+  for _ in $(seq 1 100); do
+    p=$(( 61000 + RANDOM % 4000 ))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+  done
+  return 1
+}
+
 # cotter_config SRC DST MATCH[=>TO] ...: one channel $COTTER_CHANNEL with one
 # pipeline $COTTER_PIPELINE from server SRC to server DST. Extra YAML lines
 # for the pipeline can be given in COTTER_PIPELINE_EXTRA (already indented
@@ -73,7 +85,7 @@ cotter_config() {
   local sid=$(( 6000 + RANDOM % 1000 ))
   {
     echo "data_dir: $COTTER_DATA"
-    echo "manager: { listen: \"127.0.0.1:${COTTER_MANAGER_PORT:=$(harness_free_port)}\" }"
+    echo "manager: { listen: \"127.0.0.1:${COTTER_MANAGER_PORT:=$(cotter__manager_port)}\" }"
     echo "sources:"
     echo "  $src: { url: \"$(mdb_url "$src")\", server_id: $sid }"
     echo "targets:"
