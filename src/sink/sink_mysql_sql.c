@@ -270,19 +270,6 @@ static void sql__hex(buf *out, const char *p, uint32_t len)
     buf_putc(out, '\'');
 }
 
-/* sql__put_u64 appends u in decimal (integers are most of the values; no printf). */
-static void sql__put_u64(buf *out, uint64_t u, bool negative)
-{
-    char tmp[24];
-    size_t n = sizeof(tmp);
-    do {
-        tmp[--n] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (negative) tmp[--n] = '-';
-    buf_append(out, tmp + n, sizeof(tmp) - n);
-}
-
 cot_err sql_render_value(buf *out, const cot_value *v, const cot_column *col, bool json_col,
                          bool in_where)
 {
@@ -294,14 +281,13 @@ cot_err sql_render_value(buf *out, const cot_value *v, const cot_column *col, bo
         buf_append(out, "NULL", 4);
         return COT_OK;
     case VK_INT:
-        /* 0 - (uint64_t)i is the magnitude, also for INT64_MIN */
-        sql__put_u64(out, v->i < 0 ? 0 - (uint64_t)v->i : (uint64_t)v->i, v->i < 0);
+        buf_i64(out, v->i);
         return COT_OK;
     case VK_UINT:
     case VK_BIT:
     case VK_ENUM:
     case VK_SET:
-        sql__put_u64(out, v->u, false);
+        buf_u64(out, v->u);
         return COT_OK;
     case VK_FLOAT:
     case VK_DOUBLE:

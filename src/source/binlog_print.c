@@ -107,28 +107,6 @@ static cot_err pr_tablemap(printer *pr, const uint8_t *ev, size_t len, pr_table 
 
 /* ---- text output -------------------------------------------------------- */
 
-/* put_u64 / put_i64 append a decimal number (the printer's hot path). */
-static void put_u64(buf *b, uint64_t v)
-{
-    char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    buf_append(b, tmp + sizeof(tmp) - n, n);
-}
-
-static void put_i64(buf *b, int64_t v)
-{
-    if (v < 0) {
-        buf_putc(b, '-');
-        put_u64(b, (uint64_t)0 - (uint64_t)v);
-    } else {
-        put_u64(b, (uint64_t)v);
-    }
-}
-
 /* put_quoted appends 'text' with quotes, backslashes and control bytes
  * escaped (and bytes >= 0x80 too for binary); long values are cut. */
 static void put_quoted(buf *b, const char *s, size_t n, bool binary)
@@ -172,10 +150,10 @@ static void put_value(buf *b, const cot_value *v, const binlog_tablemap *tm, uin
         buf_puts(b, "NULL");
         break;
     case VK_INT:
-        put_i64(b, v->i);
+        buf_i64(b, v->i);
         break;
     case VK_UINT:
-        put_u64(b, v->u);
+        buf_u64(b, v->u);
         break;
     case VK_FLOAT:
         buf_printf(b, "%.9g", v->d);
@@ -246,7 +224,7 @@ static void put_image(buf *b, const cot_table *tbl, const binlog_tablemap *tm,
     for (uint32_t i = 0; i < tbl->n_cols; i++) {
         if (vals[i].kind == VK_ABSENT) continue;
         buf_append(b, "###   @", 7);
-        put_u64(b, i + 1);
+        buf_u64(b, i + 1);
         buf_putc(b, '=');
         put_value(b, &vals[i], tm, i);
         if (tbl->cols[i].name) {

@@ -124,30 +124,6 @@ static void jb_string(buf *out, const uint8_t *s, size_t n)
     buf_putc(out, '"');
 }
 
-static void jb_int(buf *out, int64_t v)
-{
-    char tmp[24];
-    size_t n = 0;
-    uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        tmp[sizeof(tmp) - 1 - n++] = (char)('0' + a % 10);
-        a /= 10;
-    } while (a);
-    if (v < 0) tmp[sizeof(tmp) - 1 - n++] = '-';
-    buf_append(out, tmp + sizeof(tmp) - n, n);
-}
-
-static void jb_uint(buf *out, uint64_t v)
-{
-    char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    buf_append(out, tmp + sizeof(tmp) - n, n);
-}
-
 /* jb_double writes the shortest text that reads back as d, with ".0" for
  * integral values as MySQL does. */
 static void jb_double(buf *out, double d)
@@ -298,27 +274,27 @@ static bool jb_value(jb *j, uint8_t type, const uint8_t *p, size_t n, int depth)
         }
     case JB_INT16:
         if (n < 2) break;
-        jb_int(j->out, (int16_t)le(p, 2));
+        buf_i64(j->out, (int16_t)le(p, 2));
         return true;
     case JB_UINT16:
         if (n < 2) break;
-        jb_uint(j->out, le(p, 2));
+        buf_u64(j->out, le(p, 2));
         return true;
     case JB_INT32:
         if (n < 4) break;
-        jb_int(j->out, (int32_t)le(p, 4));
+        buf_i64(j->out, (int32_t)le(p, 4));
         return true;
     case JB_UINT32:
         if (n < 4) break;
-        jb_uint(j->out, le(p, 4));
+        buf_u64(j->out, le(p, 4));
         return true;
     case JB_INT64:
         if (n < 8) break;
-        jb_int(j->out, (int64_t)le(p, 8));
+        buf_i64(j->out, (int64_t)le(p, 8));
         return true;
     case JB_UINT64:
         if (n < 8) break;
-        jb_uint(j->out, le(p, 8));
+        buf_u64(j->out, le(p, 8));
         return true;
     case JB_DOUBLE: {
         if (n < 8) break;

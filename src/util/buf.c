@@ -4,6 +4,7 @@
 #include "util/buf.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,29 @@ void buf_printf(buf *b, const char *fmt, ...)
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
     b->len += (size_t)n;
+}
+
+static void buf__decimal(buf *b, uint64_t magnitude, bool negative)
+{
+    char tmp[24];
+    size_t n = sizeof(tmp);
+    do {
+        tmp[--n] = (char)('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude);
+    if (negative) tmp[--n] = '-';
+    buf_append(b, tmp + n, sizeof(tmp) - n);
+}
+
+void buf_u64(buf *b, uint64_t v)
+{
+    buf__decimal(b, v, false);
+}
+
+void buf_i64(buf *b, int64_t v)
+{
+    /* 0 - (uint64_t)v is the magnitude, also for INT64_MIN */
+    buf__decimal(b, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0);
 }
 
 void buf_hex(buf *b, const uint8_t *data, size_t n)

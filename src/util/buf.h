@@ -23,6 +23,10 @@ void buf_append(buf *b, const void *data, size_t n);
 void buf_puts(buf *b, const char *s);
 void buf_putc(buf *b, char c);
 void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* buf_u64 / buf_i64 append an integer in decimal, without printf (values
+ * are most of what the decoder printer and the SQL builder write). */
+void buf_u64(buf *b, uint64_t v);
+void buf_i64(buf *b, int64_t v);
 /* buf_hex appends n bytes as uppercase hex digits (no prefix). */
 void buf_hex(buf *b, const uint8_t *data, size_t n);
 /* buf_ident appends a MySQL identifier quoted with backticks. */

@@ -12,6 +12,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 
+#include <stdint.h>
 #include <string.h>
 
 static void test_err_classes(void **state)
@@ -40,6 +41,17 @@ static void test_buf(void **state)
     buf_hex(&b, bytes, 3);
     buf_ident(&b, "we`ird");
     assert_string_equal(b.data, "a42-z00FF1A`we``ird`");
+    buf_reset(&b);
+    buf_i64(&b, INT64_MIN);
+    buf_putc(&b, ' ');
+    buf_i64(&b, -7);
+    buf_putc(&b, ' ');
+    buf_i64(&b, 0);
+    buf_putc(&b, ' ');
+    buf_u64(&b, UINT64_MAX);
+    assert_string_equal(b.data, "-9223372036854775808 -7 0 18446744073709551615");
+    buf_reset(&b);
+    buf_puts(&b, "a42-z00FF1A`we``ird`");
     for (int i = 0; i < 10000; i++) buf_putc(&b, 'x');
     assert_int_equal(b.len, 20 + 10000);
     buf_reset(&b);
