@@ -55,7 +55,8 @@ pos_reached() {
 }
 
 # catchup_cotter TARGET CONFIG PIPELINE END_FILE END_POS TIMEOUT LOG
-# Starts cotter, polls TARGET's cotter.positions until it reaches the end.
+# Starts cotter, polls TARGET's cotter.positions until it reaches the end
+# (every position row of the pipeline, with parallel load workers).
 # Sets CATCHUP_S (seconds from process start), COTTER_HWM_KB, COTTER_CPU_S, COTTER_RC.
 catchup_cotter() {
   local target=$1 config=$2 pipeline=$3 end_file=$4 end_pos=$5 timeout=$6 log=$7
@@ -79,7 +80,8 @@ catchup_cotter() {
       poll_query "SELECT COUNT(*) FROM information_schema.tables
         WHERE table_schema = 'cotter' AND table_name = 'positions';" && [ "$POLL_LINE" = 1 ] && have_table=1
     elif poll_query "SELECT IFNULL((SELECT CONCAT(binlog_file, ' ', binlog_pos) FROM cotter.positions
-        WHERE pipeline = '$pipeline'), '- 0');"; then
+        WHERE pipeline = '$pipeline' OR pipeline LIKE '$pipeline#%'
+        ORDER BY binlog_file, binlog_pos LIMIT 1), '- 0');"; then
       read -r f p <<<"$POLL_LINE"
       if pos_reached "$f" "$p" "$end_file" "$end_pos"; then
         CATCHUP_S=$(fsub "$(now_s)" "$t0")

@@ -141,8 +141,16 @@ fresh_target() {
 }
 
 bench_log "(b) catch-up of cotter from $START_FILE:$START_POS to $END_FILE:$END_POS"
-CU_COTTER_S="" CU_COTTER_SUMS="" COTTER_HWM_KB=0 COTTER_RC="" TCPU_COTTER="" TCPU_REP1="" TCPU_REP4=""
-if fresh_target dst; then
+# cotter_catchup EXTRA_YAML: one cotter catch-up on a fresh target; sets
+# CU_COTTER_S, CU_COTTER_SUMS, COTTER_HWM_KB, COTTER_CPU_S, COTTER_RC, TCPU_COTTER.
+cotter_catchup() {
+  local extra=$1
+  CU_COTTER_S="" CU_COTTER_SUMS="" COTTER_HWM_KB=0 COTTER_RC="" TCPU_COTTER=""
+  if ! fresh_target dst; then
+    bench_log "the cotter target did not start"
+    return 1
+  fi
+  rm -rf "$WORK/var"
   cat >"$WORK/cotter.yaml" <<YAML
 data_dir: $WORK/var
 sources:
@@ -156,21 +164,31 @@ channels:
         source: sb
         target: copy
         start: { file: "$START_FILE", pos: $START_POS }
-${BENCH_PIPELINE_EXTRA:+        $BENCH_PIPELINE_EXTRA
+${extra:+        $extra
 }        tables:
           - match: sbtest.*
 YAML
+  local c0
   c0=$(cpu_s "$dst_PID")
   catchup_cotter dst "$WORK/cotter.yaml" bench "$END_FILE" "$END_POS" "$TIMEOUT" "$WORK/cotter.log"
   CU_COTTER_S=$CATCHUP_S
   TCPU_COTTER=$(fsub "$(cpu_s "$dst_PID")" "$c0")
   CU_COTTER_SUMS=$(checksums dst sbtest "${TABLES[@]}")
   mdb_stop dst
-  bench_log "cotter: ${CU_COTTER_S:-did not finish} s, ${COTTER_CPU_S:-?} s CPU, peak RSS $((COTTER_HWM_KB / 1024)) MB, exit status $COTTER_RC after SIGTERM"
-else
-  bench_log "the cotter target did not start"
+  bench_log "cotter${extra:+ ($extra)}: ${CU_COTTER_S:-did not finish} s, ${COTTER_CPU_S:-?} s CPU, peak RSS $((COTTER_HWM_KB / 1024)) MB, exit status $COTTER_RC after SIGTERM"
+  [ -n "$CU_COTTER_S" ] && [ "$COTTER_RC" = 0 ]
+}
+PAR=${BENCH_PARALLELISM:-4}
+cotter_catchup "${BENCH_PIPELINE_EXTRA:-}" || FAILED=1
+CUP_S="" CUP_SUMS="" CUP_CPU="" CUP_HWM_KB=0 TCPU_CUP=""
+if [ "$PAR" -gt 1 ]; then
+  # the serial run's figures are the headline; keep them aside
+  S_S=$CU_COTTER_S S_SUMS=$CU_COTTER_SUMS S_HWM=$COTTER_HWM_KB S_CPU=$COTTER_CPU_S S_T=$TCPU_COTTER
+  bench_log "(b) cotter again with load.parallelism $PAR"
+  cotter_catchup "load: { parallelism: $PAR }" || FAILED=1
+  CUP_S=$CU_COTTER_S CUP_SUMS=$CU_COTTER_SUMS CUP_HWM_KB=$COTTER_HWM_KB CUP_CPU=$COTTER_CPU_S TCPU_CUP=$TCPU_COTTER
+  CU_COTTER_S=$S_S CU_COTTER_SUMS=$S_SUMS COTTER_HWM_KB=$S_HWM COTTER_CPU_S=$S_CPU TCPU_COTTER=$S_T
 fi
-[ -n "$CU_COTTER_S" ] && [ "$COTTER_RC" = 0 ] || FAILED=1
 
 CU_REP1_S="" CU_REP4_S="" CU_REP1_SUMS="" CU_REP4_SUMS=""
 bench_log "(b) native replica, 1 SQL thread"
@@ -202,7 +220,9 @@ sums_verdict() {
 V_COTTER=$(sums_verdict "$CU_COTTER_SUMS")
 V_REP1=$(sums_verdict "$CU_REP1_SUMS")
 V_REP4=$(sums_verdict "$CU_REP4_SUMS")
+V_CUP=$(sums_verdict "$CUP_SUMS")
 [ "$V_COTTER" = identical ] || FAILED=1
+[ "$PAR" -le 1 ] || [ "$V_CUP" = identical ] || FAILED=1
 
 # --- report ----------------------------------------------------------------------
 aim() { # aim OK_EXPR: "met" / "missed" / "-"
@@ -214,6 +234,10 @@ RSS_MB="-"
 RSS_DEC_MB=$([ -n "$DEC_COTTER_RSS" ] && awk -v k="$DEC_COTTER_RSS" 'BEGIN { printf "%.1f", k / 1024 }' || echo "-")
 R_REP1=$(fdiv "$CU_REP1_S" "$CU_COTTER_S")
 R_REP4=$(fdiv "$CU_REP4_S" "$CU_COTTER_S")
+R_CUP=$(fdiv "$CU_COTTER_S" "$CUP_S")
+R_REP1_P=$(fdiv "$CU_REP1_S" "$CUP_S")
+R_REP4_P=$(fdiv "$CU_REP4_S" "$CUP_S")
+RSS_P_MB=$(awk -v k="$CUP_HWM_KB" 'BEGIN { printf "%.1f", k / 1024 }')
 MBPS_COTTER=$(fdiv "$(mb $BINLOG_BYTES)" "$DEC_COTTER_S")
 MBPS_MB=$(fdiv "$(mb $BINLOG_BYTES)" "$DEC_MB_S")
 DATE=$(date -u +%Y-%m-%dT%H:%MZ)
@@ -250,6 +274,7 @@ MARIADB_VERSION=$(mdb_sql src "SELECT VERSION()" 2>/dev/null)
   echo "| applier | catch-up s | cotter speed-up | target server CPU s | target CHECKSUM TABLE vs source |"
   echo "|---|---:|---:|---:|---|"
   echo "| cotter | ${CU_COTTER_S:-failed} | 1.00 | ${TCPU_COTTER:--} | $V_COTTER |"
+  [ "$PAR" -gt 1 ] && echo "| cotter, load.parallelism $PAR | ${CUP_S:-failed} | $R_CUP | ${TCPU_CUP:--} | $V_CUP |"
   echo "| MariaDB replica, 1 SQL thread | ${CU_REP1_S:-failed} | $R_REP1 | ${TCPU_REP1:--} | $V_REP1 |"
   echo "| MariaDB replica, 4 threads optimistic | ${CU_REP4_S:-failed} | $R_REP4 | ${TCPU_REP4:--} | $V_REP4 |"
   echo
@@ -258,6 +283,11 @@ MARIADB_VERSION=$(mdb_sql src "SELECT VERSION()" 2>/dev/null)
   echo
   echo "Speed-up = replica time / cotter time (above 1: cotter is faster). Aim: faster than the"
   echo "single-threaded replica: $(aim 'v > 1' "$R_REP1")."
+  if [ "$PAR" -gt 1 ]; then
+    echo
+    echo "With load.parallelism $PAR cotter took ${CUP_S:-failed} s (${CUP_CPU:--} s CPU, peak RSS $RSS_P_MB MB):"
+    echo "${R_REP1_P}x the single-threaded replica and ${R_REP4_P}x the 4-thread replica."
+  fi
   echo
   echo "## (c) Memory"
   echo
@@ -273,6 +303,7 @@ printf '%-44s %10s %10s\n' "  mariadb-binlog -v" "${DEC_MB_S:-failed}" "$MBPS_MB
 printf '%-44s %10s   aim >= 10x: %s\n' "  ratio" "${DEC_RATIO}x" "$(aim 'v >= 10' "$DEC_RATIO")"
 printf '%-44s %10s %10s %12s\n' "(b) catch-up ($(mb $CATCHUP_BYTES) MB of binlog)" "s" "speed-up" "target CPU s"
 printf '%-44s %10s %10s %12s  %s\n' "  cotter (itself: ${COTTER_CPU_S:--} s CPU)" "${CU_COTTER_S:-failed}" "1.00" "${TCPU_COTTER:--}" "$V_COTTER"
+[ "$PAR" -gt 1 ] && printf '%-44s %10s %10s %12s  %s\n' "  cotter, load.parallelism $PAR (${CUP_CPU:--} s CPU)" "${CUP_S:-failed}" "$R_CUP" "${TCPU_CUP:--}" "$V_CUP"
 printf '%-44s %10s %10s %12s  %s\n' "  replica, 1 SQL thread" "${CU_REP1_S:-failed}" "$R_REP1" "${TCPU_REP1:--}" "$V_REP1"
 printf '%-44s %10s %10s %12s  %s\n' "  replica, 4 threads optimistic" "${CU_REP4_S:-failed}" "$R_REP4" "${TCPU_REP4:--}" "$V_REP4"
 printf '%-44s %10s   aim > 1x vs 1 thread: %s\n' "" "" "$(aim 'v > 1' "$R_REP1")"

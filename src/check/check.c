@@ -12,6 +12,7 @@
  */
 #include "check/check.h"
 
+#include "check/check_results.h"
 #include "check/check_sql.h"
 #include "client/mysql_conn.h"
 #include "pipeline/transform.h"
@@ -25,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #define TAG          "check"
 #define REPAIR_BATCH 500
@@ -36,6 +38,9 @@ typedef struct check_ctx {
     MYSQL *tgt;
     char src_role[160];
     char tgt_role[160];
+    bool online;         /* the pipeline keeps its position on the target: wait for it */
+    bool stalled;        /* it did not move during a wait: compare as is from then on */
+    double last_throttle; /* when the pipeline's delay was last looked at */
 } check_ctx;
 
 /* The plan of one source table against its target table. */
@@ -132,6 +137,163 @@ static cot_err check__exec(check_ctx *cx, const buf *sql)
         return COT_OK;
     }
     return mysql_conn_exec(cx->tgt, cx->tgt_role, sql->data, sql->len);
+}
+
+/* ---- online: the pipeline's applied position --------------------------
+ * A source read at time T sees only changes logged at or before the
+ * position SHOW MASTER STATUS returns after it; once the pipeline's stored
+ * position (the minimum of its rows PIPELINE and PIPELINE#k, one per
+ * parallel worker) is past that, the target holds at least those changes. */
+
+typedef struct binpos {
+    char file[256];
+    uint64_t pos;
+} binpos;
+
+/* binpos_cmp orders positions: files by their numeric suffix (a longer
+ * name is a later file), then offsets. */
+static int binpos_cmp(const binpos *a, const binpos *b)
+{
+    size_t la = strlen(a->file), lb = strlen(b->file);
+    if (la != lb) return la < lb ? -1 : 1;
+    int c = strcmp(a->file, b->file);
+    if (c) return c;
+    return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+/* master_pos reads SHOW MASTER STATUS; false (online turned off, logged)
+ * when it cannot. */
+static bool master_pos(check_ctx *cx, binpos *out)
+{
+    MYSQL_RES *res = NULL;
+    buf q;
+    buf_init(&q);
+    buf_puts(&q, "SHOW MASTER STATUS");
+    cot_err rc = check__query(cx->src, cx->src_role, &q, &res);
+    buf_deinit(&q);
+    MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+    bool ok = !rc && row && row[0] && row[1];
+    if (ok) {
+        snprintf(out->file, sizeof(out->file), "%s", row[0]);
+        out->pos = strtoull(row[1], NULL, 10);
+    } else {
+        LOG_W(TAG,
+              "pipeline %s: cannot read the source's binlog position (%s); differences are not "
+              "re-checked after the pipeline catches up (GRANT REPLICATION CLIENT to the source "
+              "user)",
+              cx->pc->name, rc ? cot_err_msg() : "binary log off");
+        cx->online = false;
+    }
+    mysql_free_result(res);
+    return ok;
+}
+
+/* applied_pos reads the pipeline's applied position from the target:
+ * 1 found (*out, *source_ts of the same row), 0 none, -1 query failed. */
+static int applied_pos(check_ctx *cx, binpos *out, uint32_t *source_ts)
+{
+    buf q, like;
+    buf_init(&q);
+    buf_init(&like);
+    for (const char *p = cx->pc->name; *p; p++) {
+        if (*p == '%' || *p == '_' || *p == '\\') buf_putc(&like, '\\');
+        buf_putc(&like, *p);
+    }
+    buf_puts(&like, "#%");
+    buf_puts(&q, "SELECT binlog_file, binlog_pos, source_ts FROM `cotter`.`positions` WHERE "
+                 "pipeline=");
+    check_sql_literal(&q, cx->pc->name, strlen(cx->pc->name), "varchar");
+    buf_puts(&q, " OR pipeline LIKE ");
+    check_sql_literal(&q, like.data, like.len, "varchar");
+    int found = -1;
+    if (mysql_real_query(cx->tgt, q.data, q.len) == 0) {
+        MYSQL_RES *res = mysql_store_result(cx->tgt);
+        if (res) {
+            found = 0;
+            for (MYSQL_ROW row; (row = mysql_fetch_row(res));) {
+                if (!row[0] || !row[1]) continue;
+                binpos b;
+                snprintf(b.file, sizeof(b.file), "%s", row[0]);
+                b.pos = strtoull(row[1], NULL, 10);
+                if (!b.file[0]) continue; /* a GTID-only row */
+                if (!found || binpos_cmp(&b, out) < 0) {
+                    *out = b;
+                    if (source_ts) *source_ts = (uint32_t)strtoul(row[2] ? row[2] : "0", NULL, 10);
+                }
+                found = 1;
+            }
+            mysql_free_result(res);
+        }
+    }
+    buf_deinit(&q);
+    buf_deinit(&like);
+    return found;
+}
+
+/* wait_applied waits until the pipeline has applied past want. Returns
+ * false when it did not within opts->wait_s, or it stopped moving for 5 s
+ * (then cx->stalled: the rest is compared as it is). */
+static bool wait_applied(check_ctx *cx, const binpos *want)
+{
+    double limit = cx->opts->wait_s > 0 ? cx->opts->wait_s : 60;
+    double t0 = now_s(), moved_at = t0;
+    binpos last = {{0}, 0};
+    for (;;) {
+        binpos a;
+        int f = applied_pos(cx, &a, NULL);
+        if (f <= 0) {
+            cx->online = false;
+            return false;
+        }
+        if (binpos_cmp(&a, want) >= 0) return true;
+        double now = now_s();
+        if (binpos_cmp(&a, &last) != 0) {
+            last = a;
+            moved_at = now;
+        }
+        if (now - moved_at > 5.0 || now - t0 > limit) {
+            LOG_W(TAG,
+                  "pipeline %s has not applied past the source's %s:%llu (it is at %s:%llu after "
+                  "%.0f s): it is stopped or far behind, so differences are reported as they are "
+                  "now",
+                  cx->pc->name, want->file, (unsigned long long)want->pos, a.file,
+                  (unsigned long long)a.pos, now - t0);
+            cx->stalled = true;
+            return false;
+        }
+        usleep(20000);
+    }
+}
+
+/* throttle pauses (at most 60 s per call, looked at once a second) while
+ * the pipeline lags more than opts->max_delay_s behind its source. */
+static void throttle(check_ctx *cx)
+{
+    double max_delay = cx->opts->max_delay_s;
+    if (!cx->online || cx->stalled || max_delay <= 0) return;
+    double now = now_s();
+    if (now - cx->last_throttle < 1.0) return;
+    cx->last_throttle = now;
+    double waited = 0, step = 0.25;
+    for (;;) {
+        binpos a, m;
+        uint32_t ts = 0;
+        if (applied_pos(cx, &a, &ts) <= 0 || !master_pos(cx, &m)) return;
+        double delay = binpos_cmp(&a, &m) >= 0 || ts == 0 ? 0 : difftime(time(NULL), (time_t)ts);
+        if (delay <= max_delay) {
+            if (waited > 0)
+                LOG_I(TAG, "pipeline %s: delay %.0f s, check resumes after %.1f s", cx->pc->name,
+                      delay, waited);
+            return;
+        }
+        if (waited == 0)
+            LOG_I(TAG, "pipeline %s is %.0f s behind its source (max_delay %.0f s): check paused",
+                  cx->pc->name, delay, max_delay);
+        if (waited >= 60) return;
+        usleep((useconds_t)(step * 1e6));
+        waited += step;
+        if (step < 4) step *= 2;
+    }
 }
 
 /* ---- discovery ------------------------------------------------------- */
@@ -557,58 +719,6 @@ static void add_where(buf *q, const check_plan *p, check_side side, bool have_co
         buf_printf(q, "%s(%s)", have_cond ? " AND " : " WHERE ", p->where);
 }
 
-/* chunk_diff diffs the rows of one key range and repairs them if asked. */
-static cot_err chunk_diff(check_ctx *cx, const check_plan *p, check_table_result *r,
-                          const buf *range_s, const buf *range_t)
-{
-    buf qs, qt;
-    buf_init(&qs);
-    buf_init(&qt);
-    check_side sides[2] = {CHECK_SRC, CHECK_TGT};
-    buf *qq[2] = {&qs, &qt};
-    const buf *ranges[2] = {range_s, range_t};
-    for (int s = 0; s < 2; s++) {
-        buf_puts(qq[s], "SELECT ");
-        for (uint32_t k = 0; k < p->n_key; k++) {
-            check_sql_col_raw(qq[s], &p->cols[p->keys[k]], sides[s]);
-            buf_putc(qq[s], ',');
-        }
-        check_sql_row_hash(qq[s], p->cols, p->n_cols, sides[s]);
-        buf_puts(qq[s], " FROM ");
-        buf *from = s == 0 ? (buf *)&p->src_from : (buf *)&p->tgt_from;
-        buf_append(qq[s], from->data, from->len);
-        buf_puts(qq[s], " WHERE ");
-        buf_append(qq[s], ranges[s]->data, ranges[s]->len);
-        add_where(qq[s], p, sides[s], true);
-    }
-    MYSQL_RES *rs = NULL, *rt = NULL;
-    cot_err rc = check__pair(cx, &qs, &qt, &rs, &rt);
-    buf_deinit(&qs);
-    buf_deinit(&qt);
-    if (rc) return rc;
-    check_rows a, b;
-    check_rows_init(&a);
-    check_rows_init(&b);
-    fetch_rows(rs, p->n_key, 0, &a);
-    fetch_rows(rt, p->n_key, 0, &b);
-    mysql_free_result(rs);
-    mysql_free_result(rt);
-    check_rows_sort(&a);
-    check_rows_sort(&b);
-    diff_ctx d = {.cx = cx, .p = p, .r = r};
-    check_rows_init(&d.up);
-    check_rows_init(&d.del);
-    buf_init(&d.scratch);
-    check_rows_diff(&a, &b, on_diff_keyed, &d);
-    if (cx->opts->repair && (d.up.n || d.del.n)) rc = repair_keyed(&d);
-    check_rows_deinit(&a);
-    check_rows_deinit(&b);
-    check_rows_deinit(&d.up);
-    check_rows_deinit(&d.del);
-    buf_deinit(&d.scratch);
-    return rc;
-}
-
 static bool read_sums(MYSQL_RES *res, uint64_t *count, char *sum, size_t cap)
 {
     MYSQL_ROW row = mysql_fetch_row(res);
@@ -617,6 +727,157 @@ static bool read_sums(MYSQL_RES *res, uint64_t *count, char *sum, size_t cap)
     snprintf(sum, cap, "%s", row[1] ? row[1] : "0");
     return true;
 }
+
+/* rows_query builds "SELECT key.., crc FROM t WHERE <where> [AND filter]" for side. */
+static void rows_query(buf *q, const check_plan *p, check_side side, const buf *where)
+{
+    buf_puts(q, "SELECT ");
+    for (uint32_t k = 0; k < p->n_key; k++) {
+        check_sql_col_raw(q, &p->cols[p->keys[k]], side);
+        buf_putc(q, ',');
+    }
+    check_sql_row_hash(q, p->cols, p->n_cols, side);
+    buf_puts(q, " FROM ");
+    const buf *from = side == CHECK_SRC ? &p->src_from : &p->tgt_from;
+    buf_append(q, from->data, from->len);
+    buf_puts(q, " WHERE ");
+    buf_append(q, where->data, where->len);
+    add_where(q, p, side, true);
+}
+
+/* fetch_side reads the (key, crc) rows of where on one side into out (sorted). */
+static cot_err fetch_side(check_ctx *cx, const check_plan *p, check_side side, const buf *where,
+                          check_rows *out)
+{
+    buf q;
+    buf_init(&q);
+    rows_query(&q, p, side, where);
+    MYSQL_RES *res = NULL;
+    cot_err rc = side == CHECK_SRC ? check__query(cx->src, cx->src_role, &q, &res)
+                                   : check__query(cx->tgt, cx->tgt_role, &q, &res);
+    buf_deinit(&q);
+    if (rc) return rc;
+    if (res) fetch_rows(res, p->n_key, 0, out);
+    mysql_free_result(res);
+    check_rows_sort(out);
+    return COT_OK;
+}
+
+static void on_diff_collect(void *ctx, check_kind kind, const check_row *s, const check_row *t)
+{
+    (void)kind;
+    const check_row *row = s ? s : t;
+    check_rows_add(ctx, row->key, row->key_len, 0, NULL, 0);
+}
+
+/* key_list appends (key = k1 OR key = k2 ..) over the keys of rows. */
+static void key_list(buf *out, const check_plan *p, check_side side, const check_rows *rows)
+{
+    buf_putc(out, '(');
+    for (size_t i = 0; i < rows->n; i++) {
+        if (i) buf_puts(out, " OR ");
+        check_sql_key_eq(out, p->cols, p->keys, p->n_key, side, rows->v[i].key,
+                         rows->v[i].key_len);
+    }
+    buf_putc(out, ')');
+}
+
+/* chunk_diff diffs the rows of one key range and repairs them if asked.
+ * Online, the differing keys are read again up to 5 times (source, then
+ * the source's binlog position, wait for the pipeline to apply past it,
+ * then target) and only keys that still differ are reported. */
+static cot_err chunk_diff(check_ctx *cx, const check_plan *p, check_table_result *r,
+                          const buf *range_s, const buf *range_t)
+{
+    buf qs, qt, ws, wt;
+    buf_init(&qs);
+    buf_init(&qt);
+    buf_init(&ws);
+    buf_init(&wt);
+    rows_query(&qs, p, CHECK_SRC, range_s);
+    rows_query(&qt, p, CHECK_TGT, range_t);
+    MYSQL_RES *rs = NULL, *rt = NULL;
+    cot_err rc = check__pair(cx, &qs, &qt, &rs, &rt);
+    buf_deinit(&qs);
+    buf_deinit(&qt);
+    if (rc) return rc;
+    check_rows a, b, cand;
+    check_rows_init(&a);
+    check_rows_init(&b);
+    check_rows_init(&cand);
+    fetch_rows(rs, p->n_key, 0, &a);
+    fetch_rows(rt, p->n_key, 0, &b);
+    mysql_free_result(rs);
+    mysql_free_result(rt);
+    check_rows_sort(&a);
+    check_rows_sort(&b);
+    uint64_t first = 0;
+    for (int round = 0; round < 5 && cx->online && !cx->stalled; round++) {
+        check_rows_clear(&cand);
+        uint64_t n = check_rows_diff(&a, &b, on_diff_collect, &cand);
+        if (round == 0) first = n;
+        if (n == 0) break;
+        buf_reset(&ws);
+        buf_reset(&wt);
+        if (cand.n <= 2000) {
+            key_list(&ws, p, CHECK_SRC, &cand);
+            key_list(&wt, p, CHECK_TGT, &cand);
+        } else {
+            buf_append(&ws, range_s->data, range_s->len);
+            buf_append(&wt, range_t->data, range_t->len);
+        }
+        check_rows_clear(&a);
+        check_rows_clear(&b);
+        binpos want;
+        if ((rc = fetch_side(cx, p, CHECK_SRC, &ws, &a))) goto out;
+        if (master_pos(cx, &want)) wait_applied(cx, &want);
+        if ((rc = fetch_side(cx, p, CHECK_TGT, &wt, &b))) goto out;
+    }
+    diff_ctx d = {.cx = cx, .p = p, .r = r};
+    check_rows_init(&d.up);
+    check_rows_init(&d.del);
+    buf_init(&d.scratch);
+    uint64_t last = check_rows_diff(&a, &b, on_diff_keyed, &d);
+    if (first > last) r->settled_rows += first - last;
+    if (cx->opts->repair && (d.up.n || d.del.n)) rc = repair_keyed(&d);
+    check_rows_deinit(&d.up);
+    check_rows_deinit(&d.del);
+    buf_deinit(&d.scratch);
+out:
+    check_rows_deinit(&a);
+    check_rows_deinit(&b);
+    check_rows_deinit(&cand);
+    buf_deinit(&ws);
+    buf_deinit(&wt);
+    return rc;
+}
+
+/* recheck_sums compares a differing chunk's checksums again, up to 3
+ * times, each time reading the source, then waiting for the pipeline to
+ * apply past the source's position, then reading the target. *differs
+ * becomes false when they match. */
+static cot_err recheck_sums(check_ctx *cx, const buf *qs, const buf *qt, bool *differs)
+{
+    cot_err rc = COT_OK;
+    for (int round = 0; round < 3 && *differs && cx->online && !cx->stalled; round++) {
+        MYSQL_RES *rs = NULL, *rt = NULL;
+        binpos want;
+        if ((rc = check__query(cx->src, cx->src_role, qs, &rs))) return rc;
+        if (master_pos(cx, &want)) wait_applied(cx, &want);
+        if ((rc = check__query(cx->tgt, cx->tgt_role, qt, &rt))) {
+            mysql_free_result(rs);
+            return rc;
+        }
+        uint64_t cs = 0, ct = 0;
+        char xs[64], xt[64];
+        if (rs && rt && read_sums(rs, &cs, xs, sizeof(xs)) && read_sums(rt, &ct, xt, sizeof(xt)))
+            *differs = cs != ct || strcmp(xs, xt) != 0;
+        mysql_free_result(rs);
+        mysql_free_result(rt);
+    }
+    return rc;
+}
+
 
 static cot_err walk_keyed(check_ctx *cx, const check_plan *p, check_table_result *r)
 {
@@ -698,7 +959,12 @@ static cot_err walk_keyed(check_ctx *cx, const check_plan *p, check_table_result
         rs = rt = NULL;
         r->chunks++;
         r->rows += cs;
-        if (cs != ct || strcmp(xs, xt) != 0) {
+        bool differs = cs != ct || strcmp(xs, xt) != 0;
+        if (differs && cx->online && !cx->stalled) {
+            if ((rc = recheck_sums(cx, &qs, &qt, &differs))) goto out;
+            if (!differs) r->settled_chunks++;
+        }
+        if (differs) {
             LOG_D(TAG, "%s chunk %llu differs: source %llu rows %s, target %llu rows %s", r->source,
                   (unsigned long long)r->chunks, (unsigned long long)cs, xs, (unsigned long long)ct,
                   xt);
@@ -706,6 +972,11 @@ static cot_err walk_keyed(check_ctx *cx, const check_plan *p, check_table_result
         }
         n = check_chunk_next_size(n, el, target_s, 100, 1000000);
         if (o->progress) o->progress(o->progress_ctx, r, false);
+        throttle(cx);
+        if (o->stop && atomic_load(o->stop)) {
+            rc = cot_err_set(COT_ERR_STOPPED, "check of %s stopped", r->source);
+            goto out;
+        }
         if (!have_upper) break;
         buf_reset(&lower);
         buf_append(&lower, upper.data, upper.len);
@@ -845,6 +1116,83 @@ static cot_err open_side(check_ctx *cx, const cfg_endpoint *ep, const char *role
                                "sql_mode='NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'");
 }
 
+/* ---- stored results -------------------------------------------------- */
+
+static const char results_ddl[] =
+    "CREATE TABLE IF NOT EXISTS `cotter`.`check_results` ("
+    "id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,"
+    "pipeline VARCHAR(191) NOT NULL,"
+    "source_table VARCHAR(200) NOT NULL,"
+    "target_table VARCHAR(200) NOT NULL,"
+    "started_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,"
+    "seconds DOUBLE NOT NULL,"
+    "rows_checked BIGINT UNSIGNED NOT NULL,"
+    "chunks BIGINT UNSIGNED NOT NULL,"
+    "missing BIGINT UNSIGNED NOT NULL,"
+    "extra BIGINT UNSIGNED NOT NULL,"
+    "different BIGINT UNSIGNED NOT NULL,"
+    "settled BIGINT UNSIGNED NOT NULL,"
+    "status VARCHAR(16) NOT NULL,"
+    "error TEXT NULL,"
+    "diffs MEDIUMTEXT NULL,"
+    "KEY (pipeline, source_table, id)"
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+
+/* store_prepare creates cotter.check_results; false (logged) if it cannot. */
+static bool store_prepare(check_ctx *cx)
+{
+    if (mysql_conn_exec_str(cx->tgt, cx->tgt_role, "CREATE DATABASE IF NOT EXISTS `cotter`") ||
+        mysql_conn_exec_str(cx->tgt, cx->tgt_role, results_ddl)) {
+        LOG_W(TAG, "%s: results are not stored in cotter.check_results: %s", cx->tgt_role,
+              cot_err_msg());
+        return false;
+    }
+    return true;
+}
+
+/* store_result appends r to cotter.check_results (a failure is logged). */
+static void store_result(check_ctx *cx, const check_table_result *r, time_t started)
+{
+    const char *status = r->error ? "error"
+                         : (r->missing || r->extra || r->different || r->not_itemized)
+                             ? (cx->opts->repair ? "repaired" : "differs")
+                             : "identical";
+    buf q, d;
+    buf_init(&q);
+    buf_init(&d);
+    buf_putc(&d, '[');
+    for (uint32_t k = 0; k < r->n_diffs && k < 100; k++) {
+        if (k) buf_putc(&d, ',');
+        buf_printf(&d, "{\"kind\":\"%s\",\"key\":%s}", check_kind_name((check_kind)r->diffs[k].kind),
+                   r->diffs[k].json);
+    }
+    buf_putc(&d, ']');
+    buf_puts(&q, "INSERT INTO `cotter`.`check_results` (pipeline, source_table, target_table, "
+                 "started_at, seconds, rows_checked, chunks, missing, extra, different, settled, "
+                 "status, error, diffs) VALUES (");
+    check_sql_literal(&q, r->pipeline, strlen(r->pipeline), "varchar");
+    buf_putc(&q, ',');
+    check_sql_literal(&q, r->source, strlen(r->source), "varchar");
+    buf_putc(&q, ',');
+    check_sql_literal(&q, r->target, strlen(r->target), "varchar");
+    buf_printf(&q, ",FROM_UNIXTIME(%lld),%.3f,%llu,%llu,%llu,%llu,%llu,%llu,'%s',", (long long)started,
+               r->seconds, (unsigned long long)r->rows, (unsigned long long)r->chunks,
+               (unsigned long long)r->missing, (unsigned long long)r->extra,
+               (unsigned long long)r->different,
+               (unsigned long long)(r->settled_chunks + r->settled_rows), status);
+    if (r->error)
+        check_sql_literal(&q, r->error, strlen(r->error), "varchar");
+    else
+        buf_puts(&q, "NULL");
+    buf_putc(&q, ',');
+    check_sql_literal(&q, d.data, d.len, "varchar");
+    buf_putc(&q, ')');
+    if (mysql_conn_exec(cx->tgt, cx->tgt_role, q.data, q.len))
+        LOG_W(TAG, "%s: storing the result of %s: %s", cx->tgt_role, r->source, cot_err_msg());
+    buf_deinit(&q);
+    buf_deinit(&d);
+}
+
 static int check_pipeline(const cfg_pipeline *pc, const check_opts *o, check_report *rep)
 {
     check_ctx cx = {.opts = o, .pc = pc};
@@ -862,6 +1210,15 @@ static int check_pipeline(const cfg_pipeline *pc, const check_opts *o, check_rep
         status = 2;
         goto out;
     }
+    binpos applied;
+    if (!o->offline && applied_pos(&cx, &applied, NULL) == 1) {
+        cx.online = true;
+        LOG_I(TAG,
+              "pipeline %s: online check (applied up to %s:%llu): a difference is compared again "
+              "once the pipeline has applied past the source's position",
+              pc->name, applied.file, (unsigned long long)applied.pos);
+    }
+    bool store = o->store && !o->dry_run && store_prepare(&cx);
     buf q;
     buf_init(&q);
     buf_puts(&q, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE "
@@ -875,6 +1232,7 @@ static int check_pipeline(const cfg_pipeline *pc, const check_opts *o, check_rep
         goto out;
     }
     for (MYSQL_ROW row; (row = mysql_fetch_row(res));) {
+        if (o->stop && atomic_load(o->stop)) break;
         char base[256];
         const cfg_table_map *tm = transform_mapping(pc, row[0], row[1], base, sizeof(base));
         if (!tm || base[0]) continue; /* not mapped, or an online-schema-change shadow */
@@ -901,6 +1259,7 @@ static int check_pipeline(const cfg_pipeline *pc, const check_opts *o, check_rep
         snprintf(r->source, sizeof(r->source), "%s.%s", p.src_schema, p.src_table);
         snprintf(r->target, sizeof(r->target), "%s.%s", p.tgt_schema, p.tgt_table);
         double t0 = now_s();
+        time_t started = time(NULL);
         rc = check__plan(&cx, tm, &p);
         if (!rc) {
             r->keyless = p.n_key == 0;
@@ -914,6 +1273,14 @@ static int check_pipeline(const cfg_pipeline *pc, const check_opts *o, check_rep
             status = 1;
         }
         if (o->progress) o->progress(o->progress_ctx, r, true);
+        if (store) store_result(&cx, r, started);
+        if (o->record) check_results_put(r, started);
+        if (o->record && (r->missing || r->extra || r->different || r->not_itemized))
+            LOG_E(TAG,
+                  "pipeline %s: %s and %s differ: %llu missing, %llu extra, %llu different rows%s",
+                  pc->name, r->source, r->target, (unsigned long long)r->missing,
+                  (unsigned long long)r->extra, (unsigned long long)r->different,
+                  o->repair ? " (repaired)" : "; `cotter repair` fixes them");
         plan_deinit(&p);
         if (rc &&
             (rc == COT_ERR_NET || mysql_errno(cx.src) == 2013 || mysql_errno(cx.tgt) == 2013 ||

@@ -6,8 +6,13 @@
  * differs is fetched as (key, row CRC) lists and diffed, naming each
  * missing, extra and different row. Keyless tables compare as multisets.
  * Repair (source wins) upserts missing/different rows and deletes extra
- * ones, one target transaction per chunk. Runs on the caller's thread;
- * offline: meant for a caught-up (or stopped) pipeline.
+ * ones, one target transaction per chunk. Runs on the caller's thread.
+ *
+ * Online: when the pipeline has a position on the target (cotter.positions),
+ * a chunk or row that differs is compared again once the pipeline has
+ * applied past the source position read right after the source side was
+ * read (SHOW MASTER STATUS), so changes in flight are not reported; the
+ * check also pauses while the pipeline lags more than max_delay_s.
  */
 #ifndef COT_CHECK_H
 #define COT_CHECK_H
@@ -15,6 +20,7 @@
 #include "config/config.h"
 #include "util/err.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,6 +37,12 @@ typedef struct check_opts {
     double chunk_target_s; /* aim of one chunk's checksum (0: 0.5 s) */
     uint32_t max_keys;     /* differing keys listed per table (0: 1000) */
     uint64_t keyless_limit; /* keyless tables: rows per side diffed by row (0: 100000) */
+    bool offline;           /* never wait for the pipeline: compare as the tables are now */
+    double wait_s;          /* online: longest wait for the pipeline to apply past a position (0: 60) */
+    double max_delay_s;     /* online: pause while the pipeline lags more than this (0: never) */
+    bool store;             /* write each table's result to cotter.check_results on the target */
+    bool record;            /* also keep the results in this process (check_results.h) */
+    const atomic_bool *stop; /* set: end at the next chunk (NULL: never) */
     /* called after each chunk and when a table ends (done = true) */
     void (*progress)(void *ctx, const check_table_result *r, bool done);
     void *progress_ctx;
@@ -55,6 +67,8 @@ struct check_table_result {
     check_diff *diffs; /* the first max_keys differences */
     uint32_t n_diffs;
     uint64_t diffs_omitted;
+    uint64_t settled_chunks; /* online: chunks that differed, then matched once the pipeline caught up */
+    uint64_t settled_rows;   /* online: rows likewise */
     uint64_t repaired_upserts; /* rows written (or printed, dry run) */
     uint64_t repaired_deletes;
     char *error; /* could not check this table: why (NULL if checked) */

@@ -28,15 +28,17 @@ static void usage(FILE *out, bool repair)
                 "'cotter check') and fixes them, source wins: missing and different rows are\n"
                 "upserted (INSERT .. ON DUPLICATE KEY UPDATE), extra rows deleted by key, one\n"
                 "target transaction per chunk. --dry-run prints the SQL instead of running it.\n"
-                "Run it when the pipeline is stopped or caught up: rows changing while it runs\n"
-                "are not re-checked yet.\n"
+                "While the pipeline runs, a difference is compared again once the pipeline has\n"
+                "applied past the source's position (as check does), so rows in flight are not\n"
+                "touched; rows changing during the repair itself can still race with it.\n"
                 "\n"
                 "Exit status: 0 nothing to repair, 1 differences repaired (or printed),\n"
                 "2 could not check or repair.\n");
     else
         fprintf(out, "Usage: cotter check -c FILE [--pipeline P] [--table T] [--json]\n"
                      "                    [--chunk-size N] [--chunk-time SECONDS] [--max-keys N]\n"
-                     "                    [--keyless-limit N]\n"
+                     "                    [--keyless-limit N] [--offline] [--wait SECONDS]\n"
+                     "                    [--no-store]\n"
                      "\n"
                      "Compares every mapped table of each pipeline (or only P, or tables whose\n"
                      "source or target schema.table matches the glob T) between source and\n"
@@ -47,6 +49,13 @@ static void usage(FILE *out, bool repair)
                      "--json prints a document with the differing keys (at most --max-keys per\n"
                      "table, 1000). Tables without a usable key are compared as a whole, and\n"
                      "diffed row by row up to --keyless-limit rows (100000).\n"
+                     "\n"
+                     "Online: when the pipeline keeps a position on the target (it runs, or ran),\n"
+                     "a chunk or row that differs is compared again after the pipeline has\n"
+                     "applied past the source's binlog position read when the source side was\n"
+                     "read, waiting at most --wait seconds (60), so changes in flight are not\n"
+                     "reported. --offline compares the tables as they are. Each table's result is\n"
+                     "stored in cotter.check_results on the target (--no-store: not).\n"
                      "\n"
                      "Exit status: 0 identical, 1 differences found, 2 could not check.\n");
 }
@@ -75,6 +84,7 @@ static int parse(int argc, char **argv, bool repair, cli *c)
 {
     memset(c, 0, sizeof(*c));
     c->o.repair = repair;
+    c->o.store = true;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -93,6 +103,14 @@ static int parse(int argc, char **argv, bool repair, cli *c)
             i++;
         } else if (strcmp(a, "--json") == 0) {
             c->json = true;
+        } else if (strcmp(a, "--offline") == 0) {
+            c->o.offline = true;
+        } else if (strcmp(a, "--no-store") == 0) {
+            c->o.store = false;
+        } else if (strcmp(a, "--wait") == 0) {
+            if (!parse_u64(a, v, 86400, &n)) return 2;
+            c->o.wait_s = (double)n;
+            i++;
         } else if (repair && strcmp(a, "--dry-run") == 0) {
             c->o.dry_run = true;
         } else if (strcmp(a, "--chunk-size") == 0) {
@@ -190,13 +208,15 @@ static void print_json(const check_report *rep, int status)
         buf_printf(&b,
                    ",\"keyless\":%s,\"chunks\":%llu,\"rows\":%llu,\"missing\":%llu,\"extra\":%llu,"
                    "\"different\":%llu,\"not_itemized\":%s,\"seconds\":%.3f,"
-                   "\"repaired_upserts\":%llu,\"repaired_deletes\":%llu,\"error\":",
+                   "\"repaired_upserts\":%llu,\"repaired_deletes\":%llu,\"settled_chunks\":%llu,"
+                   "\"settled_rows\":%llu,\"error\":",
                    r->keyless ? "true" : "false", (unsigned long long)r->chunks,
                    (unsigned long long)r->rows, (unsigned long long)r->missing,
                    (unsigned long long)r->extra, (unsigned long long)r->different,
                    r->not_itemized ? "true" : "false", r->seconds,
                    (unsigned long long)r->repaired_upserts,
-                   (unsigned long long)r->repaired_deletes);
+                   (unsigned long long)r->repaired_deletes,
+                   (unsigned long long)r->settled_chunks, (unsigned long long)r->settled_rows);
         if (r->error)
             check_json_str(&b, r->error, strlen(r->error));
         else
@@ -226,6 +246,8 @@ static int run(int argc, char **argv, bool repair)
         return 2;
     }
     if (isatty(STDERR_FILENO) && !c.json) c.o.progress = on_progress;
+    if (c.o.chunk_target_s <= 0 && cfg->check_chunk_time_ms)
+        c.o.chunk_target_s = cfg->check_chunk_time_ms / 1000.0;
     c.o.sql_out = stdout;
     check_report rep;
     int status = check_run(cfg, &c.o, &rep);

@@ -1,9 +1,11 @@
 /*
  * SQLite-backed meta store. Owns one connection and two prepared
  * statements; a mutex serialises callers (several pipeline threads).
- * Schema: meta_schema(version) with one row, and positions keyed by
- * pipeline name. WAL with synchronous=NORMAL: a crash may lose the last
- * copies, which is fine for a display copy (the target holds the truth).
+ * Schema: meta_schema(version) with one row, positions keyed by
+ * pipeline name, and (v2) history: the console's samples keyed by
+ * pipeline and second, pruned by age by the manager's sampler. WAL with
+ * synchronous=NORMAL: a crash may lose the last copies, which is fine for
+ * a display copy (the target holds the truth).
  */
 #include "checkpoint/meta_store.h"
 
@@ -33,6 +35,22 @@ static const char schema_v1[] = "CREATE TABLE IF NOT EXISTS positions ("
                                 " rows_applied INTEGER NOT NULL,"
                                 " updated_at TEXT NOT NULL);"
                                 "UPDATE meta_schema SET version = 1;";
+
+/* v2: the console's history samples, one row per pipeline and second */
+static const char schema_v2[] = "CREATE TABLE IF NOT EXISTS history ("
+                                " pipeline TEXT NOT NULL,"
+                                " t INTEGER NOT NULL,"
+                                " state INTEGER NOT NULL,"
+                                " delay_s REAL,"
+                                " rows_per_s REAL NOT NULL,"
+                                " inserts INTEGER NOT NULL,"
+                                " updates INTEGER NOT NULL,"
+                                " deletes INTEGER NOT NULL,"
+                                " transactions INTEGER NOT NULL,"
+                                " queue_rows INTEGER NOT NULL,"
+                                " PRIMARY KEY (pipeline, t)) WITHOUT ROWID;"
+                                "CREATE INDEX IF NOT EXISTS history_t ON history (t);"
+                                "UPDATE meta_schema SET version = 2;";
 
 /* meta__err sets a COT_ERR_IO message from the database's last error. */
 static cot_err meta__err(meta_store *ms, const char *what)
@@ -95,6 +113,8 @@ static cot_err meta__schema(meta_store *ms)
                          ms->path, version, META_STORE_SCHEMA_VERSION);
     else if (version < 1 && sqlite3_exec(ms->db, schema_v1, NULL, NULL, NULL) != SQLITE_OK)
         rc = meta__err(ms, "creating the schema");
+    else if (version < 2 && sqlite3_exec(ms->db, schema_v2, NULL, NULL, NULL) != SQLITE_OK)
+        rc = meta__err(ms, "creating the history table");
     if (rc) {
         sqlite3_exec(ms->db, "ROLLBACK", NULL, NULL, NULL);
         return rc;
@@ -217,6 +237,122 @@ cot_err meta_store_load_position(meta_store *ms, const char *pipeline, cot_pos *
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
+    pthread_mutex_unlock(&ms->mu);
+    return rc;
+}
+
+cot_err meta_store_history_add(meta_store *ms, const char *const *names, const meta_sample *samples,
+                               int n)
+{
+    pthread_mutex_lock(&ms->mu);
+    sqlite3_stmt *st = NULL;
+    cot_err rc = COT_OK;
+    if (sqlite3_exec(ms->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = meta__err(ms, "starting a history transaction");
+        goto out;
+    }
+    if (sqlite3_prepare_v2(ms->db,
+                           "INSERT OR REPLACE INTO history (pipeline, t, state, delay_s, "
+                           "rows_per_s, inserts, updates, deletes, transactions, queue_rows) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = meta__err(ms, "preparing a history insert");
+        goto rollback;
+    }
+    for (int i = 0; i < n; i++) {
+        const meta_sample *sm = &samples[i];
+        sqlite3_bind_text(st, 1, names[i], -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 2, sm->t);
+        sqlite3_bind_int(st, 3, sm->state);
+        if (sm->delay_s >= 0)
+            sqlite3_bind_double(st, 4, sm->delay_s);
+        else
+            sqlite3_bind_null(st, 4);
+        sqlite3_bind_double(st, 5, sm->rows_per_s);
+        sqlite3_bind_int64(st, 6, (sqlite3_int64)sm->inserts);
+        sqlite3_bind_int64(st, 7, (sqlite3_int64)sm->updates);
+        sqlite3_bind_int64(st, 8, (sqlite3_int64)sm->deletes);
+        sqlite3_bind_int64(st, 9, (sqlite3_int64)sm->transactions);
+        sqlite3_bind_int64(st, 10, (sqlite3_int64)sm->queue_rows);
+        int step = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (step != SQLITE_DONE) {
+            rc = meta__err(ms, "saving a history sample");
+            cot_err_prefix("pipeline %s: ", names[i]);
+            goto rollback;
+        }
+    }
+    if (sqlite3_exec(ms->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) goto out;
+    rc = meta__err(ms, "committing history samples");
+rollback:
+    sqlite3_exec(ms->db, "ROLLBACK", NULL, NULL, NULL);
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&ms->mu);
+    return rc;
+}
+
+cot_err meta_store_history_prune(meta_store *ms, int64_t before, int *n_deleted)
+{
+    if (n_deleted) *n_deleted = 0;
+    pthread_mutex_lock(&ms->mu);
+    sqlite3_stmt *st = NULL;
+    cot_err rc = COT_OK;
+    if (sqlite3_prepare_v2(ms->db, "DELETE FROM history WHERE t < ?1", -1, &st, NULL) !=
+        SQLITE_OK) {
+        rc = meta__err(ms, "preparing the history prune");
+    } else {
+        sqlite3_bind_int64(st, 1, before);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = meta__err(ms, "pruning old history samples");
+        else if (n_deleted)
+            *n_deleted = sqlite3_changes(ms->db);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&ms->mu);
+    return rc;
+}
+
+cot_err meta_store_history_read(meta_store *ms, const char *pipeline, int64_t from, int64_t step,
+                                meta_sample *out, int cap, int *n)
+{
+    *n = 0;
+    if (step < 1) step = 1;
+    pthread_mutex_lock(&ms->mu);
+    sqlite3_stmt *st = NULL;
+    cot_err rc = COT_OK;
+    /* counters only grow while cotter runs, so MAX is the bucket's last value */
+    if (sqlite3_prepare_v2(ms->db,
+                           "SELECT (t / ?3) * ?3 AS b, MAX(state), MAX(delay_s), AVG(rows_per_s), "
+                           "MAX(inserts), MAX(updates), MAX(deletes), MAX(transactions), "
+                           "MAX(queue_rows) FROM history WHERE pipeline = ?1 AND t >= ?2 "
+                           "GROUP BY b ORDER BY b",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = meta__err(ms, "preparing a history read");
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, pipeline, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, from);
+    sqlite3_bind_int64(st, 3, step);
+    int step_rc = SQLITE_DONE;
+    while (*n < cap && (step_rc = sqlite3_step(st)) == SQLITE_ROW) {
+        meta_sample *sm = &out[(*n)++];
+        sm->t = sqlite3_column_int64(st, 0);
+        sm->state = sqlite3_column_int(st, 1);
+        sm->delay_s = sqlite3_column_type(st, 2) == SQLITE_NULL ? -1 : sqlite3_column_double(st, 2);
+        sm->rows_per_s = sqlite3_column_double(st, 3);
+        sm->inserts = (uint64_t)sqlite3_column_int64(st, 4);
+        sm->updates = (uint64_t)sqlite3_column_int64(st, 5);
+        sm->deletes = (uint64_t)sqlite3_column_int64(st, 6);
+        sm->transactions = (uint64_t)sqlite3_column_int64(st, 7);
+        sm->queue_rows = (uint64_t)sqlite3_column_int64(st, 8);
+    }
+    if (*n < cap && step_rc != SQLITE_DONE) {
+        rc = meta__err(ms, "reading history samples");
+        cot_err_prefix("pipeline %s: ", pipeline);
+    }
+out:
+    sqlite3_finalize(st);
     pthread_mutex_unlock(&ms->mu);
     return rc;
 }

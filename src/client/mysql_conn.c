@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define STMT_PREVIEW 200
@@ -78,7 +79,12 @@ static const char *mysql_conn__connect_hint(unsigned int errnum)
         return "; check host and port in the URL and that the server is running and reachable";
     case 1045:
     case 1698:
-        return "; check the user name and password in the URL";
+        return "; check the user name and password in the URL, and whether the user is created "
+               "REQUIRE SSL (then add ?tls=true, or tls_ca=FILE, to the URL)";
+    case 2026:
+        return "; TLS failed: check tls_ca (the CA that signed the server's certificate), "
+               "tls_cert/tls_key, and tls_verify in the URL (ca: no host name check, none: no "
+               "check at all)";
     case 1044:
     case 1142:
     case 1227:
@@ -93,6 +99,43 @@ static const char *mysql_conn__connect_hint(unsigned int errnum)
     default:
         return "";
     }
+}
+
+/* mysql_conn__tls applies the URL's TLS parameters (docs/security.md):
+ * tls=true|false, tls_ca, tls_cert, tls_key, tls_verify=none|ca|full. Any of
+ * them but tls=false turns TLS on and makes it mandatory. Values were checked
+ * when the config was loaded; a bad one here is still refused. */
+static cot_err mysql_conn__tls(MYSQL *my, const cot_url *url, const char *role)
+{
+    char *on = cot_url_param(url, "tls"), *ca = cot_url_param(url, "tls_ca");
+    char *cert = cot_url_param(url, "tls_cert"), *key = cot_url_param(url, "tls_key");
+    char *verify = cot_url_param(url, "tls_verify");
+    cot_err rc = COT_OK;
+    bool off = on && (strcmp(on, "false") == 0 || strcmp(on, "0") == 0 || strcmp(on, "off") == 0);
+    bool want = !off && (on || ca || cert || key || verify);
+    if (want) {
+        const char *v = verify ? verify : "full";
+        bool full = strcmp(v, "full") == 0, by_ca = strcmp(v, "ca") == 0;
+        if (!full && !by_ca && strcmp(v, "none") != 0) {
+            rc = cot_err_set(COT_ERR_CONFIG, "%s: tls_verify=%s in the URL: expected none, ca or "
+                                             "full",
+                             role, v);
+        } else {
+            my_bool yes = 1, check_host = full ? 1 : 0;
+            mysql_optionsv(my, MYSQL_OPT_SSL_ENFORCE, &yes);
+            /* a CA makes Connector/C verify the chain; none means no check at all */
+            if (ca && (full || by_ca)) mysql_optionsv(my, MYSQL_OPT_SSL_CA, ca);
+            if (cert) mysql_optionsv(my, MYSQL_OPT_SSL_CERT, cert);
+            if (key) mysql_optionsv(my, MYSQL_OPT_SSL_KEY, key);
+            mysql_optionsv(my, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &check_host);
+        }
+    }
+    free(on);
+    free(ca);
+    free(cert);
+    free(key);
+    free(verify);
+    return rc;
 }
 
 cot_err mysql_conn_open(const cot_url *url, const mysql_conn_opts *opts, MYSQL **out)
@@ -120,6 +163,11 @@ cot_err mysql_conn_open(const cot_url *url, const mysql_conn_opts *opts, MYSQL *
     mysql_options(my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     unsigned int local_infile = 0;
     mysql_options(my, MYSQL_OPT_LOCAL_INFILE, &local_infile);
+    cot_err tls_rc = mysql_conn__tls(my, url, opts->role);
+    if (tls_rc) {
+        mysql_close(my);
+        return tls_rc;
+    }
 
     const char *host = url->host && url->host[0] ? url->host : NULL;
     const char *user = url->user && url->user[0] ? url->user : NULL;

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <regex.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 #include <yaml.h>
 
@@ -490,6 +491,51 @@ static cot_err ld_enum(cfg_ld *ld, yaml_node_t *map, const char *pattern, const 
     return rc;
 }
 
+/* ld_tls_check checks the TLS parameters of a database URL (tls, tls_ca,
+ * tls_cert, tls_key, tls_verify; docs/security.md): known keys, known values,
+ * readable files, a certificate with its key. */
+static cot_err ld_tls_check(cfg_ld *ld, int line, const char *full, const cot_url *u)
+{
+    static const char *const keys[] = {"tls", "tls_ca", "tls_cert", "tls_key", "tls_verify"};
+    for (const char *p = u->query; p && *p;) {
+        size_t n = strcspn(p, "&"), kn = strcspn(p, "=&");
+        if (kn >= 3 && strncmp(p, "tls", 3) == 0) {
+            bool known = false;
+            for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+                if (strlen(keys[i]) == kn && strncmp(p, keys[i], kn) == 0) known = true;
+            if (!known)
+                return ld_fail(ld, line, full,
+                               "'%s': unknown URL parameter '%.*s': expected tls, tls_ca, "
+                               "tls_cert, tls_key or tls_verify",
+                               u->redacted, (int)kn, p);
+        }
+        p += n;
+        if (*p == '&') p++;
+    }
+    cot_err rc = COT_OK;
+    char *on = cot_url_param(u, "tls"), *verify = cot_url_param(u, "tls_verify");
+    char *files[3] = {cot_url_param(u, "tls_ca"), cot_url_param(u, "tls_cert"),
+                      cot_url_param(u, "tls_key")};
+    static const char *const file_keys[3] = {"tls_ca", "tls_cert", "tls_key"};
+    if (on && copt_enum_index("true|false|1|0|on|off", on) < 0)
+        rc = ld_fail(ld, line, full, "'%s': tls=%s: expected true or false", u->redacted, on);
+    else if (verify && copt_enum_index("none|ca|full", verify) < 0)
+        rc = ld_fail(ld, line, full, "'%s': tls_verify=%s: expected none, ca or full",
+                     u->redacted, verify);
+    else if (!files[1] != !files[2])
+        rc = ld_fail(ld, line, full,
+                     "'%s': tls_cert and tls_key go together (a client certificate and its key)",
+                     u->redacted);
+    for (int i = 0; rc == COT_OK && i < 3; i++)
+        if (files[i] && access(files[i], R_OK) != 0)
+            rc = ld_fail(ld, line, full, "'%s': %s=%s: cannot read it: %s", u->redacted,
+                         file_keys[i], files[i], strerror(errno));
+    free(on);
+    free(verify);
+    for (int i = 0; i < 3; i++) free(files[i]);
+    return rc;
+}
+
 /* ld_url parses the URL at key into *u and checks its scheme against the row's
  * schemes; what names the kind of endpoint ("sources") for messages. */
 static cot_err ld_url(cfg_ld *ld, yaml_node_t *map, const char *pattern, const char *path,
@@ -525,6 +571,7 @@ static cot_err ld_url(cfg_ld *ld, yaml_node_t *map, const char *pattern, const c
                         "'%s' has no host: expected scheme://user:password@host:port", u->redacted);
         free(sock);
     }
+    if (rc == COT_OK && cot_url_is_mysql(u)) rc = ld_tls_check(ld, line, full, u);
     if (rc != COT_OK) cot_url_deinit(u);
     return rc;
 }
@@ -976,6 +1023,23 @@ static cot_err ld_tables(cfg_ld *ld, yaml_node_t *pmap, const char *path, cfg_pi
         if (!rc && tm->to) rc = ld_route_check(ld, line, sub, tm->to);
         if (!rc) rc = ld_columns(ld, item, ipath, tm);
         if (!rc) rc = ld_string(ld, item, pattern, ipath, "where", &tm->where, &tm->where_line);
+        if (!rc) rc = ld_enum(ld, item, pattern, ipath, "on_overflow", &tm->on_overflow, NULL);
+        yaml_node_t *ov = rc ? NULL : ld_lookup(ld, item, "on_overflow", NULL);
+        if (ov && ld_is_null(ov) && strcasecmp((const char *)ov->data.scalar.value, "null") == 0)
+            tm->on_overflow = CFG_OVERFLOW_NULL; /* YAML reads a plain null as "no value" */
+        if (!rc) rc = ld_enum(ld, item, pattern, ipath, "conflict", &tm->conflict, NULL);
+        if (!rc)
+            rc = ld_string(ld, item, pattern, ipath, "conflict_column", &tm->conflict_column,
+                           &tm->conflict_line);
+        path_key(sub, sizeof(sub), ipath, "conflict_column");
+        if (!rc && tm->conflict == CFG_CONFLICT_LATEST_WINS && !tm->conflict_column)
+            rc = ld_fail(ld, tm->line, sub,
+                         "conflict: latest_wins needs conflict_column: the timestamp or version "
+                         "column to compare (e.g. conflict_column: updated_at)");
+        if (!rc && tm->conflict != CFG_CONFLICT_LATEST_WINS && tm->conflict_column)
+            rc = ld_fail(ld, tm->conflict_line, sub,
+                         "conflict_column is only used with conflict: latest_wins; remove it or "
+                         "set conflict: latest_wins");
         if (rc) return rc;
     }
     return COT_OK;
@@ -1010,6 +1074,19 @@ static cot_err ld_pipeline(cfg_ld *ld, yaml_node_t *pmap, const char *path, cfg_
     int snap = 0;
     if ((rc = ld_enum(ld, pmap, pattern, path, "snapshot", &snap, NULL))) return rc;
     pl->snapshot = snap == 0 ? SNAPSHOT_INITIAL : SNAPSHOT_NEVER; /* values: initial|never */
+    {
+        char spat[CFG_PATH_MAX], ssub[CFG_PATH_MAX];
+        yaml_node_t *sblk;
+        snprintf(spat, sizeof(spat), "%s.snapshot_load", pattern);
+        if ((rc = ld_block(ld, pmap, pattern, path, "snapshot_load", &sblk, ssub, sizeof(ssub))))
+            return rc;
+        if ((rc = ld_uint(ld, sblk, spat, ssub, "parallelism", &u))) return rc;
+        pl->snapshot_parallelism = (uint32_t)u;
+        if ((rc = ld_uint(ld, sblk, spat, ssub, "chunk_rows", &u))) return rc;
+        pl->snapshot_chunk_rows = (uint32_t)u;
+        if ((rc = ld_bool(ld, sblk, spat, ssub, "create_tables", &pl->snapshot_create_tables)))
+            return rc;
+    }
     int ddl = 0;
     if ((rc = ld_enum(ld, pmap, pattern, path, "ddl", &ddl, NULL))) return rc;
     pl->ddl = (cfg_ddl)ddl; /* values: apply|ignore|stop, in cfg_ddl's order */
@@ -1055,6 +1132,16 @@ static cot_err ld_pipeline(cfg_ld *ld, yaml_node_t *pmap, const char *path, cfg_
     pl->retry_min_ms = (uint32_t)u;
     if ((rc = ld_duration(ld, blk, pat, sub, "max_ms", &u))) return rc;
     pl->retry_max_ms = (uint32_t)u;
+    if ((rc = ld_uint(ld, blk, pat, sub, "times", &u))) return rc;
+    pl->retry_times = (uint32_t)u;
+    snprintf(pat, sizeof(pat), "%s.check", pattern);
+    {
+        yaml_node_t *cblk = NULL;
+        char csub[CFG_PATH_MAX];
+        if ((rc = ld_block(ld, pmap, pattern, path, "check", &cblk, csub, sizeof(csub)))) return rc;
+        if ((rc = ld_duration(ld, cblk, pat, csub, "schedule", &u))) return rc;
+        pl->check_schedule_s = (uint32_t)u;
+    }
     if (pl->retry_max_ms < pl->retry_min_ms) {
         line = blk ? ld_line(blk) : pl->line;
         ld_lookup(ld, blk, "max_ms", &line);
@@ -1064,10 +1151,18 @@ static cot_err ld_pipeline(cfg_ld *ld, yaml_node_t *pmap, const char *path, cfg_
         return ld_fail(ld, line, sub, "max_ms (%s) is smaller than min_ms (%s)", hi, lo);
     }
 
+    snprintf(pat, sizeof(pat), "%s.load", pattern);
+    if ((rc = ld_block(ld, pmap, pattern, path, "load", &blk, sub, sizeof(sub)))) return rc;
+    if ((rc = ld_uint(ld, blk, pat, sub, "parallelism", &u))) return rc;
+    pl->load_parallelism = (uint32_t)u;
+
     if ((rc = ld_bool(ld, pmap, pattern, path, "dry_run", &pl->dry_run))) return rc;
     if ((rc = ld_skip_tables(ld, pmap, path, pl))) return rc;
     return ld_tables(ld, pmap, path, pl);
 }
+
+static cot_err ld_alarm_rules(cfg_ld *ld, yaml_node_t *blk, const char *pattern, const char *path,
+                              cfg_alarm_rules *r);
 
 static cot_err ld_channels(cfg_ld *ld, yaml_node_t *root)
 {
@@ -1103,6 +1198,14 @@ static cot_err ld_channels(cfg_ld *ld, yaml_node_t *root)
             return ld_fail(ld, ld_line(v), path, "expected a mapping (pipelines: ...), got %s",
                            ld_kind(v));
         if ((rc = ld_check_keys(ld, v, "channels.*", path))) return rc;
+        ch->alarms = cfg->alarms.rules;
+        yaml_node_t *al_blk;
+        char al_path[CFG_PATH_MAX];
+        if ((rc = ld_block(ld, v, "channels.*", path, "alarms", &al_blk, al_path,
+                           sizeof(al_path))))
+            return rc;
+        if (al_blk && (rc = ld_alarm_rules(ld, al_blk, "channels.*.alarms", al_path, &ch->alarms)))
+            return rc;
         char ppath[CFG_PATH_MAX];
         path_key(ppath, sizeof(ppath), path, "pipelines");
         int pl_line = ld_line(v);
@@ -1260,6 +1363,88 @@ static cot_err ld_tokens(cfg_ld *ld, yaml_node_t *mgr)
     return COT_OK;
 }
 
+/* ld_alarm_rules reads the rule keys of an alarms block (top level or a
+ * channel's) into r; keys that are absent leave r as it is (for a channel:
+ * the top-level values; at the top level the table defaults apply). */
+static cot_err ld_alarm_rules(cfg_ld *ld, yaml_node_t *blk, const char *pattern, const char *path,
+                              cfg_alarm_rules *r)
+{
+    cot_err rc;
+    uint64_t u;
+    if ((rc = ld_bool(ld, blk, pattern, path, "enabled", &r->enabled))) return rc;
+    u = r->delay_warning_s;
+    if ((rc = ld_duration(ld, blk, pattern, path, "delay_warning", &u))) return rc;
+    r->delay_warning_s = (uint32_t)u;
+    u = r->delay_critical_s;
+    if ((rc = ld_duration(ld, blk, pattern, path, "delay_critical", &u))) return rc;
+    r->delay_critical_s = (uint32_t)u;
+    u = r->stall_s;
+    if ((rc = ld_duration(ld, blk, pattern, path, "stall", &u))) return rc;
+    r->stall_s = (uint32_t)u;
+    if ((rc = ld_bool(ld, blk, pattern, path, "error", &r->error))) return rc;
+    u = r->error_after_s;
+    if ((rc = ld_duration(ld, blk, pattern, path, "error_after", &u))) return rc;
+    r->error_after_s = (uint32_t)u;
+    u = r->error_rate_pct;
+    if ((rc = ld_uint(ld, blk, pattern, path, "error_rate", &u))) return rc;
+    r->error_rate_pct = (uint32_t)u;
+    if (r->delay_warning_s && r->delay_critical_s && r->delay_critical_s < r->delay_warning_s) {
+        int line = blk ? ld_line(blk) : 1;
+        ld_lookup(ld, blk, "delay_critical", &line);
+        return ld_fail(ld, line, path,
+                       "delay_critical (%us) is shorter than delay_warning (%us): expected "
+                       "critical >= warning (or 0 to turn one off)",
+                       r->delay_critical_s, r->delay_warning_s);
+    }
+    return COT_OK;
+}
+
+/* ld_alarms reads the top-level alarms block (defaults when absent). */
+static cot_err ld_alarms(cfg_ld *ld, yaml_node_t *root)
+{
+    cfg_alarms *a = &ld->cfg->alarms;
+    yaml_node_t *blk, *sub_blk;
+    char sub[CFG_PATH_MAX], sub2[CFG_PATH_MAX];
+    cot_err rc;
+    uint64_t u;
+    if ((rc = ld_block(ld, root, "", "", "alarms", &blk, sub, sizeof(sub)))) return rc;
+    if ((rc = ld_alarm_rules(ld, blk, "alarms", sub, &a->rules))) return rc;
+    if ((rc = ld_duration(ld, blk, "alarms", sub, "error_window", &u))) return rc;
+    a->error_window_s = (uint32_t)u;
+    if ((rc = ld_duration(ld, blk, "alarms", sub, "repeat", &u))) return rc;
+    a->repeat_s = (uint32_t)u;
+    if ((rc = ld_uint(ld, blk, "alarms", sub, "history", &u))) return rc;
+    a->history = (uint32_t)u;
+    if ((rc = ld_bool(ld, blk, "alarms", sub, "log", &a->log))) return rc;
+    if ((rc = ld_block(ld, blk, "alarms", sub, "webhook", &sub_blk, sub2, sizeof(sub2)))) return rc;
+    if ((rc = ld_duration(ld, sub_blk, "alarms.webhook", sub2, "timeout", &u))) return rc;
+    a->webhook_timeout_s = (uint32_t)u;
+    if ((rc = ld_uint(ld, sub_blk, "alarms.webhook", sub2, "retries", &u))) return rc;
+    a->webhook_retries = (uint32_t)u;
+    if (sub_blk) {
+        int line = 0;
+        if ((rc = ld_string(ld, sub_blk, "alarms.webhook", sub2, "url", &a->webhook_url, &line)))
+            return rc;
+        if (strncmp(a->webhook_url, "http://", 7) != 0 &&
+            strncmp(a->webhook_url, "https://", 8) != 0)
+            return ld_fail(ld, line, "alarms.webhook.url",
+                           "expected an http:// or https:// URL");
+    }
+    if ((rc = ld_block(ld, blk, "alarms", sub, "command", &sub_blk, sub2, sizeof(sub2)))) return rc;
+    if ((rc = ld_duration(ld, sub_blk, "alarms.command", sub2, "timeout", &u))) return rc;
+    a->command_timeout_s = (uint32_t)u;
+    if (sub_blk &&
+        (rc = ld_string(ld, sub_blk, "alarms.command", sub2, "run", &a->command, NULL)))
+        return rc;
+    if ((rc = ld_block(ld, blk, "alarms", sub, "auto_recovery", &sub_blk, sub2, sizeof(sub2))))
+        return rc;
+    if ((rc = ld_bool(ld, sub_blk, "alarms.auto_recovery", sub2, "enabled", &a->auto_recovery)))
+        return rc;
+    if ((rc = ld_uint(ld, sub_blk, "alarms.auto_recovery", sub2, "max_per_hour", &u))) return rc;
+    a->auto_recovery_max_per_hour = (uint32_t)u;
+    return COT_OK;
+}
+
 static cot_err ld_top(cfg_ld *ld, yaml_node_t *root)
 {
     cot_config *cfg = ld->cfg;
@@ -1297,6 +1482,17 @@ static cot_err ld_top(cfg_ld *ld, yaml_node_t *root)
         if ((rc = ld_string(ld, tls, "manager.tls", tls_path, "key", &cfg->manager_tls_key, NULL)))
             return rc;
     }
+    yaml_node_t *audit;
+    char audit_path[CFG_PATH_MAX];
+    uint64_t audit_u = 0;
+    if ((rc = ld_block(ld, blk, "manager", sub, "audit", &audit, audit_path, sizeof(audit_path))))
+        return rc;
+    if ((rc = ld_size(ld, audit, "manager.audit", audit_path, "max_size",
+                      &cfg->manager_audit_max_size)))
+        return rc;
+    if ((rc = ld_duration(ld, audit, "manager.audit", audit_path, "retention", &audit_u)))
+        return rc;
+    cfg->manager_audit_retention_s = audit_u;
     if (cfg->n_manager_tokens == 0 && !listen__is_loopback(cfg->manager_listen))
         return ld_fail(ld, line, "manager.listen",
                        "'%s' is not a loopback address and manager.tokens is empty: anyone on "
@@ -1307,6 +1503,18 @@ static cot_err ld_top(cfg_ld *ld, yaml_node_t *root)
     int level = 0;
     if ((rc = ld_enum(ld, blk, "log", sub, "level", &level, &cfg->log_level))) return rc;
     if ((rc = ld_bool(ld, blk, "log", sub, "json", &cfg->log_json))) return rc;
+    uint64_t mem_lines = 0;
+    if ((rc = ld_uint(ld, blk, "log", sub, "memory_lines", &mem_lines))) return rc;
+    cfg->log_memory_lines = (uint32_t)mem_lines;
+    if ((rc = ld_alarms(ld, root))) return rc;
+    uint64_t check_u = 0; /* the check block: scheduled consistency checks */
+    if ((rc = ld_block(ld, root, "", "", "check", &blk, sub, sizeof(sub)))) return rc;
+    if ((rc = ld_duration(ld, blk, "check", sub, "schedule", &check_u))) return rc;
+    cfg->check_schedule_s = (uint32_t)check_u;
+    if ((rc = ld_duration(ld, blk, "check", sub, "chunk_time", &check_u))) return rc;
+    cfg->check_chunk_time_ms = (uint32_t)check_u;
+    if ((rc = ld_duration(ld, blk, "check", sub, "max_delay", &check_u))) return rc;
+    cfg->check_max_delay_s = (uint32_t)check_u;
 
     if ((rc = ld_endpoints(ld, root, "sources", true, &cfg->sources, &cfg->n_sources))) return rc;
     if ((rc = ld_endpoints(ld, root, "targets", false, &cfg->targets, &cfg->n_targets))) return rc;
@@ -1406,6 +1614,7 @@ void config_free(cot_config *cfg)
                 free(tm->const_names);
                 free(tm->const_values);
                 free(tm->where);
+                free(tm->conflict_column);
             }
             for (int t = 0; t < pl->n_skip_tables; t++) free(pl->skip_tables[t]);
             free(pl->skip_tables);
@@ -1427,6 +1636,8 @@ void config_free(cot_config *cfg)
     free(cfg->manager_tokens);
     free(cfg->manager_tls_cert);
     free(cfg->manager_tls_key);
+    free(cfg->alarms.webhook_url);
+    free(cfg->alarms.command);
     free(cfg->log_level);
     free(cfg);
 }

@@ -48,7 +48,26 @@ typedef struct cfg_table_map {
     int consts_line;
     char *where; /* row filter expression, or NULL */
     int where_line;
+    int on_overflow;       /* cfg_overflow: a value the target column cannot hold */
+    int conflict;          /* cfg_conflict: a target row that differs from the source's */
+    char *conflict_column; /* latest_wins: the column compared (source >= target applies) */
+    int conflict_line;
 } cfg_table_map;
+
+/* What the sink does with a value its target column cannot hold (tables[].on_overflow). */
+typedef enum cfg_overflow {
+    CFG_OVERFLOW_STOP = 0, /* fail the batch with the value, column and fix */
+    CFG_OVERFLOW_CLAMP,    /* nearest representable value (logged once per column) */
+    CFG_OVERFLOW_NULL,     /* NULL when the column allows it, else stop */
+    CFG_OVERFLOW_SKIP_ROW, /* the row goes to cotter.dead_letters */
+} cfg_overflow;
+
+/* Conflict policy of a mapping (tables[].conflict). */
+typedef enum cfg_conflict {
+    CFG_CONFLICT_SOURCE_WINS = 0, /* apply every change as it comes */
+    CFG_CONFLICT_LATEST_WINS,     /* apply only if conflict_column is >= the target's */
+    CFG_CONFLICT_SKIP,            /* keep a target row that differs from what the source expects */
+} cfg_conflict;
 
 typedef enum cfg_snapshot { SNAPSHOT_NEVER = 0, SNAPSHOT_INITIAL } cfg_snapshot;
 
@@ -67,6 +86,10 @@ typedef struct cfg_pipeline {
     cfg_endpoint *source; /* resolved; borrowed from cot_config */
     cfg_endpoint *target;
     cfg_snapshot snapshot;
+    /* the initial load (snapshot_load block) */
+    uint32_t snapshot_parallelism; /* chunk SELECTs at once */
+    uint32_t snapshot_chunk_rows;  /* rows per chunk */
+    bool snapshot_create_tables;   /* create missing target tables from the source's */
     cfg_ddl ddl;
     bool on_error_skip; /* a row the target refuses goes to cotter.dead_letters */
     cfg_table_map *tables;
@@ -89,13 +112,44 @@ typedef struct cfg_pipeline {
     /* retry of a failed pipeline run (reconnect) */
     uint32_t retry_min_ms;
     uint32_t retry_max_ms;
+    uint32_t retry_times; /* give up after this many failed sessions in a row; 0 never */
+    uint32_t check_schedule_s; /* scheduled check period; 0: cot_config.check_schedule_s */
+    uint32_t load_parallelism; /* target connections applying at once (1: serial) */
 } cfg_pipeline;
+
+/* Alarm rules (docs/alarms.md); the top-level alarms block holds the
+ * defaults, a channel's alarms block overrides them for that channel. */
+typedef struct cfg_alarm_rules {
+    bool enabled;              /* false: no alarm for this channel */
+    uint32_t delay_warning_s;  /* 0: off */
+    uint32_t delay_critical_s; /* 0: off */
+    uint32_t stall_s;          /* no position progress while behind; 0: off */
+    uint32_t error_after_s;    /* failing this long (retriable errors) raises the error alarm */
+    bool error;                /* the error alarm is on */
+    uint32_t error_rate_pct;   /* failures / (failures + transactions) over the window; 0: off */
+} cfg_alarm_rules;
+
+typedef struct cfg_alarms {
+    cfg_alarm_rules rules;
+    uint32_t error_window_s;
+    uint32_t repeat_s; /* suppression: the same alarm is sent at most once per this */
+    uint32_t history;  /* alarm events kept in memory */
+    bool log;          /* the log notifier */
+    char *webhook_url; /* NULL: no webhook */
+    uint32_t webhook_timeout_s;
+    uint32_t webhook_retries;
+    char *command; /* NULL: no command hook; run with /bin/sh -c */
+    uint32_t command_timeout_s;
+    bool auto_recovery;
+    uint32_t auto_recovery_max_per_hour;
+} cfg_alarms;
 
 typedef struct cfg_channel {
     char *name;
     int line;
     cfg_pipeline *pipelines;
     int n_pipelines;
+    cfg_alarm_rules alarms; /* the global rules with this channel's overrides */
 } cfg_channel;
 
 typedef struct cfg_token {
@@ -116,6 +170,13 @@ typedef struct cot_config {
     char *manager_tls_key;
     char *log_level; /* error|warn|info|debug */
     bool log_json;
+    uint32_t log_memory_lines;       /* recent lines kept for GET /api/logs */
+    uint32_t check_schedule_s;       /* scheduled check period of every pipeline; 0 never */
+    uint32_t check_chunk_time_ms;    /* aim of one check chunk's checksum */
+    uint32_t check_max_delay_s;      /* scheduled check pauses while a pipeline lags more */
+    uint64_t manager_audit_max_size; /* bytes; rotate the audit log past it (0: never) */
+    uint64_t manager_audit_retention_s; /* delete rotated audit files older (0: never) */
+    cfg_alarms alarms;
     cfg_endpoint *sources;
     int n_sources;
     cfg_endpoint *targets;

@@ -60,12 +60,97 @@ const copt config_options[] = {
      "PEM file with the certificate's private key (not encrypted), read at start; keep it "
      "readable by cotter only."},
 
+    {"manager.audit", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
+     "The audit log DATA_DIR/logs/audit.log: one JSON line per API POST and per action cotter "
+     "takes itself (auto-recovery), mode 0600, append-only."},
+    {"manager.audit.max_size", COPT_SIZE, "64MB", 0, 1024 * GB, NULL, 0, 0,
+     "Rotate the audit log when it would grow past this: it is renamed "
+     "audit-YYYYMMDDTHHMMSSZ.log and a new one started (0: never rotate)."},
+    {"manager.audit.retention", COPT_DURATION, "7y", 0, 100 * 365 * DAY, NULL, 1000, 0,
+     "Delete rotated audit files older than this (checked at start and at each rotation; "
+     "the current file is never deleted; 0: keep them all)."},
+
     {"log", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
      "Logging to stderr and DATA_DIR/logs/cotter.log."},
     {"log.level", COPT_ENUM, "info", 0, 0, "error|warn|info|debug", 0, COPT_RELOADABLE,
      "Most verbose level written (`cotter run --log-level` overrides it)."},
     {"log.json", COPT_BOOL, "false", 0, 0, NULL, 0, COPT_RELOADABLE,
      "Write JSON lines instead of text lines."},
+    {"log.memory_lines", COPT_UINT, "1000", 1, 100000, NULL, 0, 0,
+     "Recent log lines kept in memory for GET /api/logs and `cotter logs`."},
+
+    {"alarms", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
+     "Alarm rules, suppression and notifiers (docs/alarms.md). Without this block: the delay "
+     "(60s / 300s), stall and error rules, notified to the log."},
+    {"alarms.enabled", COPT_BOOL, "true", 0, 0, NULL, 0, 0,
+     "false turns every alarm off (a channel's alarms.enabled can turn them on for it)."},
+    {"alarms.delay_warning", COPT_DURATION, "60s", 0, 7 * DAY, NULL, 1000, 0,
+     "A pipeline's delay at or over this raises a warning (0: off). While a pipeline cannot "
+     "apply (target or source down) its delay counts as growing from the last one known."},
+    {"alarms.delay_critical", COPT_DURATION, "300s", 0, 7 * DAY, NULL, 1000, 0,
+     "A delay at or over this raises the alarm to critical (0: off)."},
+    {"alarms.stall", COPT_DURATION, "5m", 0, 7 * DAY, NULL, 1000, 0,
+     "Critical when a pipeline's committed position has not moved for this long while it is "
+     "not caught up with its source (0: off)."},
+    {"alarms.error", COPT_BOOL, "true", 0, 0, NULL, 0, 0,
+     "Critical when a pipeline keeps failing: at once for an error that needs a fix (a "
+     "refused row, a privilege, a schema mismatch), after error_after for a retriable one."},
+    {"alarms.error_after", COPT_DURATION, "30s", 0, DAY, NULL, 1000, 0,
+     "How long retriable failures (lost connection, deadlock) must last before the error "
+     "alarm fires."},
+    {"alarms.error_rate", COPT_UINT, "0", 0, 100, NULL, 0, 0,
+     "Warning when failures are over this percentage over error_window: (failed sessions + "
+     "refused rows) / (failed sessions + refused rows + applied transactions) (0: off)."},
+    {"alarms.error_window", COPT_DURATION, "5m", 10 * SEC, HOUR, NULL, 1000, 0,
+     "The window of error_rate."},
+    {"alarms.repeat", COPT_DURATION, "30m", 0, 7 * DAY, NULL, 1000, 0,
+     "Suppression: an alarm is notified at most once per this interval; one that stays "
+     "firing is reminded after it, one that fires again within it is recorded but not sent "
+     "(0: send every change, never remind)."},
+    {"alarms.history", COPT_UINT, "500", 1, 100000, NULL, 0, 0,
+     "Alarm events kept in memory for GET /api/alarms (all are also appended to "
+     "DATA_DIR/logs/alarms.log)."},
+    {"alarms.log", COPT_BOOL, "true", 0, 0, NULL, 0, 0,
+     "Log each alarm event (WARN when firing, INFO when recovered)."},
+    {"alarms.webhook", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
+     "POST each alarm event as JSON to a URL (from its own thread, never blocking a "
+     "pipeline)."},
+    {"alarms.webhook.url", COPT_STRING, NULL, 0, 0, NULL, 0, COPT_REQUIRED | COPT_SECRET,
+     "http:// or https:// URL the events are POSTed to (Content-Type: application/json)."},
+    {"alarms.webhook.timeout", COPT_DURATION, "5s", 1 * SEC, 5 * MIN, NULL, 1000, 0,
+     "Timeout of one POST."},
+    {"alarms.webhook.retries", COPT_UINT, "3", 0, 10, NULL, 0, 0,
+     "Further attempts after a failed POST (an answer other than 2xx), 1 s, 2 s, 4 s ... "
+     "apart."},
+    {"alarms.command", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
+     "Run a command for each alarm event, with the event as JSON on stdin and "
+     "COTTER_ALARM_* environment variables."},
+    {"alarms.command.run", COPT_STRING, NULL, 0, 0, NULL, 0, COPT_REQUIRED,
+     "The command line, run with /bin/sh -c."},
+    {"alarms.command.timeout", COPT_DURATION, "10s", 1 * SEC, 10 * MIN, NULL, 1000, 0,
+     "A command still running after this is killed (SIGKILL)."},
+    {"alarms.auto_recovery", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
+     "Restart a channel whose error alarm fires on a retriable error (like Otter's "
+     "auto-recovery); logged and audited (who: auto-recovery)."},
+    {"alarms.auto_recovery.enabled", COPT_BOOL, "false", 0, 0, NULL, 0, 0,
+     "Turn auto-recovery on."},
+    {"alarms.auto_recovery.max_per_hour", COPT_UINT, "3", 1, 60, NULL, 0, 0,
+     "Restarts per channel in any hour, at least 10 s apart; past it the channel is left to "
+     "its own retries and a warning is logged."},
+
+    {"check", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
+     "Consistency checks inside `cotter run` (docs/check.md): scheduled, online (while the "
+     "pipelines run) and throttled."},
+    {"check.schedule", COPT_DURATION, "0", 0, 365 * DAY, NULL, 1000, 0,
+     "Compare every pipeline's source and target this often (e.g. 6h), first one period after "
+     "start; differences are logged as errors and shown by GET /api/checks and "
+     "cotter_check_differences (0: never; a pipeline's check.schedule overrides it)."},
+    {"check.chunk_time", COPT_DURATION, "500ms", 10, 60 * SEC, NULL, 1, 0,
+     "What one chunk's checksum should take: chunk sizes adapt to it (a bare number is "
+     "milliseconds)."},
+    {"check.max_delay", COPT_DURATION, "10s", 0, DAY, NULL, 1000, 0,
+     "A scheduled check pauses while the pipeline is further behind its source than this, so "
+     "it never makes a lagging pipeline lag more (0: never pauses)."},
 
     {"sources", COPT_MAP, NULL, 0, 0, NULL, 0, COPT_REQUIRED,
      "Databases cotter reads the binlog of, by name (letters, digits, '_' and '-')."},
@@ -107,6 +192,22 @@ const copt config_options[] = {
      "One channel: one pipeline (one-way) or two (two-way)."},
     {"channels.*.pipelines", COPT_LIST, NULL, 0, 0, NULL, 0, COPT_REQUIRED,
      "The directed flows source -> target of this channel; at least one."},
+    {"channels.*.alarms", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
+     "This channel's alarm rules; a key left out takes the top-level alarms value."},
+    {"channels.*.alarms.enabled", COPT_BOOL, NULL, 0, 0, NULL, 0, 0,
+     "false: no alarms for this channel."},
+    {"channels.*.alarms.delay_warning", COPT_DURATION, NULL, 0, 7 * DAY, NULL, 1000, 0,
+     "As alarms.delay_warning."},
+    {"channels.*.alarms.delay_critical", COPT_DURATION, NULL, 0, 7 * DAY, NULL, 1000, 0,
+     "As alarms.delay_critical."},
+    {"channels.*.alarms.stall", COPT_DURATION, NULL, 0, 7 * DAY, NULL, 1000, 0,
+     "As alarms.stall."},
+    {"channels.*.alarms.error", COPT_BOOL, NULL, 0, 0, NULL, 0, 0,
+     "As alarms.error."},
+    {"channels.*.alarms.error_after", COPT_DURATION, NULL, 0, DAY, NULL, 1000, 0,
+     "As alarms.error_after."},
+    {"channels.*.alarms.error_rate", COPT_UINT, NULL, 0, 100, NULL, 0, 0,
+     "As alarms.error_rate."},
     {P, COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
      "One pipeline: select (read binlog) -> extract -> transform -> load (apply to target)."},
     {P ".name", COPT_STRING, NULL, 0, 0, NULL, 0, COPT_REQUIRED,
@@ -118,6 +219,17 @@ const copt config_options[] = {
      "Name of a target under `targets`."},
     {P ".snapshot", COPT_ENUM, "never", 0, 0, "initial|never", 0, 0,
      "initial: copy the existing rows before streaming; never: stream changes only."},
+    {P ".snapshot_load", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
+     "How the initial load (snapshot: initial, tables newly mapped, `cotter snapshot`) copies "
+     "rows: lock-free, in key-ordered chunks reconciled with the binlog (docs/snapshot.md)."},
+    {P ".snapshot_load.parallelism", COPT_UINT, "4", 1, 64, NULL, 0, 0,
+     "Chunk SELECTs run at once, each on its own source connection."},
+    {P ".snapshot_load.chunk_rows", COPT_UINT, "20000", 100, 10000000, NULL, 0, 0,
+     "Rows per chunk; a window holds at most parallelism x chunk_rows rows in memory."},
+    {P ".snapshot_load.create_tables", COPT_BOOL, "true", 0, 0, NULL, 0, 0,
+     "Create a missing target table before copying it: the source's SHOW CREATE TABLE with "
+     "the mapping's names, or built from the mapped columns when the mapping selects or adds "
+     "columns."},
     {P ".ddl", COPT_ENUM, "apply", 0, 0, "apply|ignore|stop", 0, 0,
      "DDL on the copied tables (CREATE/ALTER/DROP/RENAME/TRUNCATE TABLE, CREATE/DROP INDEX): "
      "apply runs it on the target with the mapping's names; ignore logs it and goes on; stop "
@@ -166,6 +278,24 @@ const copt config_options[] = {
      "First wait (a bare number is milliseconds)."},
     {P ".retry.max_ms", COPT_DURATION, "30s", 10, DAY, NULL, 1, 0,
      "Longest wait; at least min_ms (a bare number is milliseconds)."},
+    {P ".retry.times", COPT_UINT, "0", 0, 1000000, NULL, 0, 0,
+     "Give up after this many failed attempts in a row (lost connection, deadlock, lock wait "
+     "timeout, ...): the pipeline then stays in ERROR with the last error until it is "
+     "restarted (cotter channel restart). 0 retries forever. Each wait is the backoff above "
+     "with up to 25% random jitter."},
+    {P ".check", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
+     "This pipeline's scheduled consistency check."},
+    {P ".check.schedule", COPT_DURATION, "0", 0, 365 * DAY, NULL, 1000, 0,
+     "Check this pipeline this often (e.g. 6h); 0: as the top-level check.schedule."},
+    {P ".load", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
+     "The load stage's connections to the target."},
+    {P ".load.parallelism", COPT_UINT, "1", 1, 64, NULL, 0, 0,
+     "Target connections applying in parallel. Rows are spread by a hash of their key, so "
+     "each key's changes keep their order; each connection commits its share with its own "
+     "position row (PIPELINE#k in cotter.positions), so a crash still neither loses nor "
+     "repeats a change. A source transaction's rows may become visible on the target in "
+     "several commits. Tables without a key, DDL, and the batch after a failure are "
+     "applied on one connection. Needs batch.merge (otherwise 1 is used)."},
     {P ".tables", COPT_LIST, NULL, 0, 0, NULL, 0, COPT_REQUIRED,
      "Which source tables this pipeline copies, and where to; at least one. A table takes "
      "the first entry that matches it; tables matching no entry are skipped."},
@@ -197,6 +327,22 @@ const copt config_options[] = {
      "Row filter, an SQL expression over the source row's columns (status != 'deleted'); "
      "checked at start-up. An UPDATE that leaves the filter deletes the row on the target, "
      "one that enters it inserts it."},
+    {P ".tables[].on_overflow", COPT_ENUM, "stop", 0, 0, "stop|clamp|null|skip_row", 0, 0,
+     "A value the target column cannot hold (an integer out of range, a string longer than "
+     "the column, a DECIMAL with too many integer digits, a TIMESTAMP out of range): stop "
+     "halts the pipeline naming the table, column, key and value; clamp stores the nearest "
+     "value the column holds (logged once per column); null stores NULL where the column "
+     "allows it (else stops); skip_row writes the row to cotter.dead_letters with the reason."},
+    {P ".tables[].conflict", COPT_ENUM, "source_wins", 0, 0, "source_wins|latest_wins|skip", 0,
+     0,
+     "What to do when the target row was changed behind cotter's back: source_wins applies "
+     "every change; latest_wins applies a change only if its conflict_column is >= the "
+     "target row's (a delete only if the target's is not newer); skip keeps a target row "
+     "whose content differs from what the source change expects. Kept target rows are logged "
+     "with both images in cotter.conflicts (same transaction) and counted."},
+    {P ".tables[].conflict_column", COPT_STRING, NULL, 0, 0, NULL, 0, 0,
+     "The column latest_wins compares (a timestamp or version column present on both sides); "
+     "required with latest_wins, refused otherwise."},
 };
 /* clang-format on */
 
@@ -319,7 +465,8 @@ bool copt_parse_duration(const char *s, uint32_t unit_ms, uint64_t *out_ms, char
     static const struct {
         const char *name;
         uint64_t ms;
-    } units[] = {{"ms", 1}, {"s", SEC}, {"m", MIN}, {"h", HOUR}, {"d", DAY}};
+    } units[] = {{"ms", 1}, {"s", SEC}, {"m", MIN}, {"h", HOUR}, {"d", DAY}, {"w", 7 * DAY},
+                 {"y", 365 * DAY}};
     const char *p = s;
     uint64_t total = 0, v;
     if (!opt__digits(&p, &v)) goto bad;
@@ -526,7 +673,8 @@ static const char docs_intro[] =
     "  at most 64 characters. Pipeline names are unique across the file.\n"
     "- **uint**: a decimal number, e.g. `2000`.\n"
     "- **bool**: `true`/`false` (also `yes`/`no`, `on`/`off`).\n"
-    "- **duration**: a number with a unit `ms`, `s`, `m`, `h`, `d`, or several (`1m30s`).\n"
+    "- **duration**: a number with a unit `ms`, `s`, `m`, `h`, `d`, `w` (7 d), `y` (365 d),\n"
+    "  or several (`1m30s`).\n"
     "  A bare number is in the unit the key's description names. Keys stored in whole\n"
     "  seconds reject fractions of a second.\n"
     "- **size**: a number with a unit `B`, `KB`, `MB`, `GB`, `TB` (also `K`, `KiB`, ...),\n"

@@ -5,11 +5,16 @@
  * once-a-second status files; pipelines run on their own threads.
  */
 #include "check/check.h"
+#include "check/check_schedule.h"
+#include "check/doctor.h"
 #include "checkpoint/meta_store.h"
 #include "config/config.h"
 #include "daemon/status_file.h"
 #include "manager/client.h"
+#include "manager/alarm.h"
 #include "manager/http.h"
+#include "manager/logs.h"
+#include "manager/pause.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/transform.h"
 #include "source/binlog_print.h"
@@ -42,16 +47,21 @@ static void usage_main(FILE *out)
             "                       (with the HTTP API on manager.listen)\n"
             "  check -c FILE        compare source and target tables (exit 0 same, 1 differ)\n"
             "  repair -c FILE       fix what check finds, source wins (--dry-run prints SQL)\n"
+            "  doctor -c FILE       diagnose connectivity, grants, binlog settings and mappings\n"
             "  status [CHANNEL]     show channels and pipelines of a running cotter (HTTP API)\n"
             "  channel start|stop|restart CHANNEL\n"
             "                       start, stop or restart a channel of a running cotter\n"
+            "  logs [--follow]      recent log lines of a running cotter (HTTP API)\n"
+            "  snapshot -c FILE --pipeline P --table S.T [--where EXPR]\n"
+            "                       copy a table again while its channel runs (HTTP API)\n"
             "  decode [--count] BINLOG...\n"
             "                       decode local binlog files and print events and rows\n"
             "  config-doc           print the configuration reference (Markdown)\n"
             "  version              print the version\n"
             "\n"
             "Run 'cotter COMMAND --help' for a command's options. Documentation: docs/cli.md,\n"
-            "docs/config.md, docs/api.md. doctor, snapshot and the console are not built yet.\n",
+            "docs/config.md, docs/api.md, docs/snapshot.md, docs/console.md (the web console\n"
+            "at http://MANAGER_LISTEN/).\n",
             COTTER_VERSION);
 }
 
@@ -160,6 +170,14 @@ static int cmd_run(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    /* signals are taken by the main loop only; block them before any thread
+     * starts, and early, so a SIGTERM during start-up still stops cleanly */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
     if (!path) {
         fprintf(stderr, "cotter run: missing -c FILE (the configuration to run)\n\n");
         usage_run(stderr);
@@ -199,6 +217,7 @@ static int cmd_run(int argc, char **argv)
     }
     snprintf(log_path, sizeof(log_path), "%s/cotter.log", logs_dir);
     if (!log_open_file(log_path)) LOG_W("daemon", "%s; logging to stderr only", cot_err_msg());
+    log_ring *ring = log_ring_new(cfg->log_memory_lines); /* GET /api/logs */
     meta_store *ms = NULL;
     if (meta_store_open(cfg->data_dir, &ms) != COT_OK) {
         LOG_W("daemon", "meta store unavailable (%s); positions are still kept on the targets",
@@ -206,12 +225,6 @@ static int cmd_run(int argc, char **argv)
         ms = NULL;
     }
 
-    /* signals are taken by this thread only; block them before threads start */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
     mysql_library_init(0, NULL, NULL);
 
@@ -225,6 +238,19 @@ static int cmd_run(int argc, char **argv)
     for (int c = 0; c < cfg->n_channels; c++) {
         for (int p = 0; p < cfg->channels[c].n_pipelines; p++) {
             slots[k].pl = pipeline_new(cfg, &cfg->channels[c], &cfg->channels[c].pipelines[p]);
+            char paused_by[80];
+            time_t paused_at = 0;
+            if (pause_get(cfg->data_dir, cfg->channels[c].name, paused_by, sizeof(paused_by),
+                          &paused_at)) { /* an operator's stop outlives the restart */
+                if (p == 0)
+                    LOG_W("daemon",
+                          "channel %s is PAUSED (stopped by %s at %lld): not starting it; "
+                          "`cotter channel start %s` resumes it",
+                          cfg->channels[c].name, paused_by[0] ? paused_by : "an operator",
+                          (long long)paused_at, cfg->channels[c].name);
+                k++;
+                continue;
+            }
             if (pipeline_start(slots[k].pl) != COT_OK) {
                 LOG_E("daemon", "%s", cot_err_msg());
                 return 1;
@@ -237,6 +263,8 @@ static int cmd_run(int argc, char **argv)
     for (int i = 0; i < n; i++) pls[i] = slots[i].pl;
     manager *mgr = NULL;
     int signals = 0, exit_code = 0;
+    alarm_engine *alarms = alarm_engine_new(cfg, pls, n);
+    check_schedule *checks = check_schedule_start(cfg); /* check.schedule; NULL when none */
     if (manager_start(cfg, pls, n, &mgr) != COT_OK) {
         /* shut down as on SIGTERM (the pipelines just started), then exit 1 */
         LOG_E("daemon", "%s", cot_err_msg());
@@ -245,6 +273,8 @@ static int cmd_run(int argc, char **argv)
         for (int i = 0; i < n; i++) pipeline_stop(slots[i].pl);
     }
 
+    manager_attach(mgr, alarms, ring);
+    if (mgr) alarm_engine_set_restart(alarms, manager_channel_restart, mgr);
     double last_log = clock_now_s();
     for (;;) {
         struct timespec tick = {signals ? 0 : 1, signals ? 200000000L : 0};
@@ -254,6 +284,7 @@ static int cmd_run(int argc, char **argv)
             if (signals == 1) {
                 LOG_I("daemon", "%s received: finishing the batch in flight, then exiting",
                       sig == SIGINT ? "SIGINT" : "SIGTERM");
+                alarm_engine_set_restart(alarms, NULL, NULL);
                 manager_stop(mgr); /* first: no channel action may start a pipeline after */
                 mgr = NULL;
                 for (int i = 0; i < n; i++) pipeline_stop(slots[i].pl);
@@ -266,14 +297,17 @@ static int cmd_run(int argc, char **argv)
         bool log_line = clock_now_s() - last_log >= 10;
         if (log_line) last_log = clock_now_s();
         run_write_status(slots, n, status_dir, ms, log_line);
+        if (!signals) alarm_engine_tick(alarms);
         if (signals) {
             bool all = true;
             for (int i = 0; i < n; i++) all = all && pipeline_finished(slots[i].pl);
             if (all) break;
         }
     }
+    check_schedule_stop(checks);
     for (int i = 0; i < n; i++) pipeline_join(slots[i].pl);
     run_write_status(slots, n, status_dir, ms, false);
+    alarm_engine_free(alarms);
     for (int i = 0; i < n; i++) {
         pipeline_status st;
         pipeline_status_get(slots[i].pl, &st);
@@ -285,6 +319,7 @@ static int cmd_run(int argc, char **argv)
     free(pls);
     meta_store_close(ms);
     LOG_I("daemon", "cotter stopped");
+    log_ring_free(ring);
     config_free(cfg);
     mysql_library_end();
     log_close();
@@ -364,8 +399,11 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "check") == 0) return cmd_check(argc - 2, argv + 2);
     if (strcmp(cmd, "repair") == 0) return cmd_repair(argc - 2, argv + 2);
+    if (strcmp(cmd, "doctor") == 0) return cmd_doctor(argc - 2, argv + 2);
     if (strcmp(cmd, "status") == 0) return cmd_status(argc - 2, argv + 2);
     if (strcmp(cmd, "channel") == 0) return cmd_channel(argc - 2, argv + 2);
+    if (strcmp(cmd, "logs") == 0) return cmd_logs(argc - 2, argv + 2);
+    if (strcmp(cmd, "snapshot") == 0) return cmd_snapshot(argc - 2, argv + 2);
     if (strcmp(cmd, "config-doc") == 0) {
         config_write_docs(stdout);
         return 0;

@@ -50,12 +50,27 @@ void status_json(buf *out, const char *channel, const char *pipeline, const pipe
         buf_puts(out, ",\"delay_s\":null");
     buf_printf(out,
                ",\"source_ts\":%u,\"applied\":{\"insert\":%llu,\"update\":%llu,\"delete\":%llu,"
-               "\"transactions\":%llu,\"batches\":%llu,\"skipped\":%llu},\"rows_per_s\":%.1f,"
+               "\"transactions\":%llu,\"batches\":%llu,\"skipped\":%llu,\"conflicts\":%llu,"
+               "\"overflows\":%llu},\"rows_per_s\":%.1f,"
                "\"queue\":{\"rows\":%zu,\"bytes\":%zu}",
                st->source_ts, (unsigned long long)st->inserts, (unsigned long long)st->updates,
                (unsigned long long)st->deletes, (unsigned long long)st->transactions,
-               (unsigned long long)st->batches, (unsigned long long)st->skipped, st->rows_per_s,
+               (unsigned long long)st->batches, (unsigned long long)st->skipped,
+               (unsigned long long)st->conflicts, (unsigned long long)st->overflows, st->rows_per_s,
                st->queue_rows, st->queue_bytes);
+    const snapshot_progress *sp = &st->snapshot;
+    buf_printf(out,
+               ",\"snapshot\":{\"active\":%s,\"tables\":%u,\"tables_done\":%u,\"rows\":%llu,"
+               "\"rows_total\":%llu,\"rows_per_s\":%.1f,\"eta_s\":",
+               sp->active ? "true" : "false", sp->tables, sp->tables_done,
+               (unsigned long long)sp->rows, (unsigned long long)sp->rows_total, sp->rows_per_s);
+    if (sp->eta_s >= 0)
+        buf_printf(out, "%.1f", sp->eta_s);
+    else
+        buf_puts(out, "null");
+    buf_puts(out, ",\"table\":");
+    json_str(out, sp->table);
+    buf_puts(out, "}");
     buf_puts(out, ",\"last_error\":");
     if (st->last_error[0]) {
         json_str(out, st->last_error);

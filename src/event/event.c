@@ -136,6 +136,32 @@ void cot_chunk_account(cot_chunk *ck)
                 (size_t)ck->cap_tables * sizeof(cot_table *);
 }
 
+/* pos__file_seq returns the numeric extension of a binlog file name
+ * ("binlog.000042" -> 42), or 0 when it has none. */
+static uint64_t pos__file_seq(const char *file)
+{
+    const char *dot = strrchr(file, '.');
+    if (!dot || !dot[1]) return 0;
+    uint64_t v = 0;
+    for (const char *c = dot + 1; *c; c++) {
+        if (*c < '0' || *c > '9' || v > UINT64_MAX / 10 - 10) return 0;
+        v = v * 10 + (uint64_t)(*c - '0');
+    }
+    return v;
+}
+
+int cot_pos_cmp(const cot_pos *a, const cot_pos *b)
+{
+    if (!a->file[0] || !b->file[0]) return (a->file[0] != 0) - (b->file[0] != 0);
+    int c = strcmp(a->file, b->file);
+    if (c != 0) {
+        uint64_t sa = pos__file_seq(a->file), sb = pos__file_seq(b->file);
+        if (sa != sb) return sa < sb ? -1 : 1;
+        return c < 0 ? -1 : 1;
+    }
+    return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
 void cot_pos_format(const cot_pos *p, char *out, size_t cap)
 {
     if (p->gtid[0])

@@ -158,6 +158,8 @@ typedef struct cot_chunk {
     uint32_t ts;            /* source event timestamp (seconds) */
     uint64_t seq;           /* transaction sequence number assigned by the source reader */
     cot_pos end_pos;        /* position after the transaction (valid if tx_end) */
+    cot_pos start_pos;      /* where the transaction starts: the end of the one emitted
+                               before it ("" file when not known) */
     char *ddl;              /* DDL text (CK_DDL), in mem */
     char *ddl_schema;       /* default schema of the DDL, in mem; may be "" */
     cot_change *changes;    /* heap array, n_changes used */
@@ -201,6 +203,12 @@ const char *const *cot_members_intern(const char *const *names, uint32_t n);
  * or bytes (text byte-wise, whatever the collation); ABSENT and NULL equal
  * themselves. */
 bool cot_value_equal(const cot_value *a, const cot_value *b);
+
+/* cot_pos_cmp orders two file:pos positions of one source: <0, 0, >0 as
+ * a is before, at or after b. Binlog files compare by their numeric
+ * extension (binlog.000009 < binlog.000010), then by name; an empty file
+ * name (unknown) sorts first. GTIDs are not compared. */
+int cot_pos_cmp(const cot_pos *a, const cot_pos *b);
 
 /* cot_pos_format writes "file:pos" (and " gtid G") into out. */
 void cot_pos_format(const cot_pos *p, char *out, size_t cap);

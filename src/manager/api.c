@@ -6,6 +6,9 @@
  * Runs on MHD's polling thread; reads channel action fields under m->mu.
  */
 #include "manager/http.h"
+#include "check/check_results.h"
+#include "manager/pause.h"
+#include "manager/history.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -54,6 +57,7 @@ const char *api_channel_state(manager *m, const mgr_channel *mc)
         if (st.state != PS_STOPPED) all_stopped = false;
     }
     if (any_error) return "ERROR";
+    if (all_stopped && pause_get(m->cfg->data_dir, mc->ch->name, NULL, 0, NULL)) return "PAUSED";
     return all_stopped ? "STOPPED" : "RUNNING";
 }
 
@@ -98,12 +102,30 @@ static void api__pipeline_json(manager *m, int i, buf *b)
                st.source_ts, (unsigned long long)st.inserts, (unsigned long long)st.updates,
                (unsigned long long)st.deletes, (unsigned long long)st.transactions,
                (unsigned long long)st.batches, st.rows_per_s, st.queue_rows, st.queue_bytes);
+    const snapshot_progress *sp = &st.snapshot; /* the initial load (docs/snapshot.md) */
+    buf_printf(b,
+               ",\"snapshot\":{\"active\":%s,\"tables\":%u,\"tables_done\":%u,"
+               "\"copies_done\":%u,\"rows\":%llu,\"rows_total\":%llu,\"rows_per_s\":%.1f,"
+               "\"eta_s\":",
+               sp->active ? "true" : "false", sp->tables, sp->tables_done, sp->copies_done,
+               (unsigned long long)sp->rows, (unsigned long long)sp->rows_total, sp->rows_per_s);
+    if (sp->eta_s >= 0)
+        buf_printf(b, "%.1f", sp->eta_s);
+    else
+        buf_puts(b, "null");
+    buf_puts(b, ",\"table\":");
+    mgr_json_str(b, sp->table);
+    buf_puts(b, "}");
     buf_puts(b, ",\"last_error\":");
     if (st.last_error[0]) {
         buf_puts(b, "{\"message\":");
         mgr_json_str(b, st.last_error);
         buf_puts(b, ",\"at\":");
         api__time(b, st.last_error_at);
+        if (st.hint[0]) { /* the doctor's diagnosis of the error */
+            buf_puts(b, ",\"hint\":");
+            mgr_json_str(b, st.hint);
+        }
         buf_puts(b, "}");
     } else {
         buf_puts(b, "null");
@@ -122,6 +144,18 @@ static void api__channel_json(manager *m, int c, bool full, buf *b)
     mgr_json_str(b, mc->ch->name);
     buf_puts(b, ",\"state\":");
     mgr_json_str(b, api_channel_state(m, mc));
+    char paused_by[80];
+    time_t paused_at = 0;
+    buf_puts(b, ",\"paused\":");
+    if (pause_get(m->cfg->data_dir, mc->ch->name, paused_by, sizeof(paused_by), &paused_at)) {
+        buf_puts(b, "{\"by\":");
+        mgr_json_str(b, paused_by);
+        buf_puts(b, ",\"at\":");
+        api__time(b, paused_at);
+        buf_puts(b, "}");
+    } else {
+        buf_puts(b, "null");
+    }
     pthread_mutex_lock(&m->mu);
     int pending = mc->pending;
     bool busy = mc->busy;
@@ -185,6 +219,55 @@ static bool api__want_get(const mgr_request *rq, mgr_reply *rp)
     mgr_reply_error(rp, 405, "method_not_allowed", "%s %s: this path only answers GET", rq->method,
                     rq->path);
     return false;
+}
+
+/* api__pipeline_snapshot serves POST /api/pipeline/{id}/snapshot?table=S.T[&where=EXPR]:
+ * asks the running pipeline to (re)copy a table (admin only, audited). */
+static void api__pipeline_snapshot(manager *m, const mgr_request *rq, mgr_reply *rp,
+                                   const char *id, size_t id_len)
+{
+    rp->action = "snapshot";
+    if (strcmp(rq->method, "POST") != 0) {
+        rp->allow = "POST";
+        mgr_reply_error(rp, 405, "method_not_allowed", "%s %s: a snapshot request is a POST",
+                        rq->method, rq->path);
+        return;
+    }
+    char name[200];
+    snprintf(name, sizeof(name), "%.*s", (int)(id_len < 199 ? id_len : 199), id);
+    int i = api__pipeline(m, name);
+    if (i < 0) {
+        mgr_reply_error(rp, 404, "pipeline_not_found",
+                        "no pipeline '%s': give a pipeline's name or its number 1..%d", name,
+                        m->n_pls);
+        return;
+    }
+    rp->channel = pipeline_channel(m->pls[i]);
+    if (!rq->admin) {
+        mgr_reply_error(rp, 403, "forbidden",
+                        "token '%s' has role read: a snapshot needs a token with role admin",
+                        rq->who);
+        return;
+    }
+    const char *table = mgr_query_arg(rq, "table");
+    const char *where = mgr_query_arg(rq, "where");
+    if (!table || !table[0]) {
+        mgr_reply_error(rp, 400, "bad_request",
+                        "give the source table to copy: ?table=schema.table[&where=EXPR]");
+        return;
+    }
+    cot_err rc = pipeline_snapshot_request(m->pls[i], table, where);
+    if (rc) {
+        mgr_reply_error(rp, 400, "bad_request", "%s", cot_err_msg());
+        return;
+    }
+    rp->status = 202;
+    snprintf(rp->result, sizeof(rp->result), "accepted");
+    buf_puts(&rp->body, "{\"pipeline\":");
+    mgr_json_str(&rp->body, pipeline_name(m->pls[i]));
+    buf_puts(&rp->body, ",\"table\":");
+    mgr_json_str(&rp->body, table);
+    buf_puts(&rp->body, ",\"accepted\":true}\n");
 }
 
 static void api__channel_path(manager *m, const mgr_request *rq, mgr_reply *rp, const char *rest)
@@ -307,6 +390,58 @@ static void api__pipeline_delay(manager *m, const mgr_request *rq, mgr_reply *rp
     buf_printf(&rp->body, ",\"source_ts\":%u}\n", st.source_ts);
 }
 
+/* api__number_arg reads query argument name as an integer in [lo, hi];
+ * absent gives def; false (with a 400 reply) when it is not one. */
+static bool api__number_arg(const mgr_request *rq, mgr_reply *rp, const char *name, long def,
+                            long lo, long hi, long *out)
+{
+    const char *s = mgr_query_arg(rq, name);
+    *out = def;
+    if (!s || !*s) return true;
+    errno = 0;
+    char *end = NULL;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < lo || v > hi) {
+        mgr_reply_error(rp, 400, "bad_argument", "%s=%s: expected a whole number from %ld to %ld",
+                        name, s, lo, hi);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* api__pipeline_history answers GET /api/pipeline/history?id=N[&since=S][&points=P]
+ * from the console's samples in the meta store (history.c). */
+static void api__pipeline_history(manager *m, const mgr_request *rq, mgr_reply *rp)
+{
+    if (!rq->q_id || !*rq->q_id) {
+        mgr_reply_error(rp, 400, "missing_id",
+                        "GET /api/pipeline/history needs ?id=N (a pipeline's name or number "
+                        "1..%d)",
+                        m->n_pls);
+        return;
+    }
+    int i = api__pipeline(m, rq->q_id);
+    if (i < 0) {
+        mgr_reply_error(rp, 404, "pipeline_not_found",
+                        "no pipeline '%s': give a pipeline's name or its number 1..%d", rq->q_id,
+                        m->n_pls);
+        return;
+    }
+    long since, points;
+    if (!api__number_arg(rq, rp, "since", 3600, 1, HISTORY_RETENTION_S, &since) ||
+        !api__number_arg(rq, rp, "points", 360, 1, HISTORY_POINTS_MAX, &points))
+        return;
+    if (!m->hist) {
+        mgr_reply_error(rp, 503, "history_unavailable",
+                        "no history: the meta store in data_dir could not be opened at start "
+                        "(see cotter.log)");
+        return;
+    }
+    if (history_render(m->hist, i, since, (int)points, &rp->body) != COT_OK)
+        mgr_reply_error(rp, 500, "history_failed", "%s", cot_err_msg());
+}
+
 void api_handle(manager *m, const mgr_request *rq, mgr_reply *rp)
 {
     const char *p = rq->path;
@@ -336,6 +471,11 @@ void api_handle(manager *m, const mgr_request *rq, mgr_reply *rp)
         buf_puts(&rp->body, "]}\n");
         return;
     }
+    if (strncmp(p, "/api/pipeline/", 14) == 0 && strlen(p) > 23 &&
+        strcmp(p + strlen(p) - 9, "/snapshot") == 0) {
+        api__pipeline_snapshot(m, rq, rp, p + 14, strlen(p) - 23);
+        return;
+    }
     if (strcmp(p, "/api/pipeline/status") == 0) {
         if (api__want_get(rq, rp)) api__pipeline_status(m, rq, rp);
         return;
@@ -344,13 +484,41 @@ void api_handle(manager *m, const mgr_request *rq, mgr_reply *rp)
         if (api__want_get(rq, rp)) api__pipeline_delay(m, rq, rp);
         return;
     }
+    if (strcmp(p, "/api/pipeline/history") == 0) {
+        if (api__want_get(rq, rp)) api__pipeline_history(m, rq, rp);
+        return;
+    }
+    if (strcmp(p, "/api/session") == 0) { /* who the console is logged in as */
+        if (!api__want_get(rq, rp)) return;
+        buf_puts(&rp->body, "{\"user\":");
+        mgr_json_str(&rp->body, rq->who);
+        buf_printf(&rp->body, ",\"role\":\"%s\",\"tokens_required\":%s}\n",
+                   rq->admin ? "admin" : "read", m->cfg->n_manager_tokens ? "true" : "false");
+        return;
+    }
+    if (strcmp(p, "/api/alarms") == 0) {
+        if (api__want_get(rq, rp)) api_alarms(m, rq, rp);
+        return;
+    }
+    if (strcmp(p, "/api/logs") == 0) {
+        if (api__want_get(rq, rp)) api_logs(m, rq, rp);
+        return;
+    }
+    if (strcmp(p, "/api/checks") == 0) { /* scheduled consistency checks (docs/check.md) */
+        if (!api__want_get(rq, rp)) return;
+        check_results_json(&rp->body, mgr_query_arg(rq, "pipeline"));
+        buf_putc(&rp->body, '\n');
+        return;
+    }
     if (strcmp(p, "/") == 0) {
         if (!api__want_get(rq, rp)) return;
         buf_printf(&rp->body,
-                   "{\"name\":\"cotter\",\"version\":\"%s\",\"console\":null,\"endpoints\":["
+                   "{\"name\":\"cotter\",\"version\":\"%s\",\"console\":\"/\",\"endpoints\":["
                    "\"GET /api/channels\",\"GET /api/channel/{id}/status\","
                    "\"POST /api/channel/{id}/start|stop|restart\",\"GET /api/pipeline/status\","
-                   "\"GET /api/pipeline/delay?id=N\",\"GET /metrics\",\"GET /healthz\"]}\n",
+                   "\"GET /api/pipeline/delay?id=N\",\"GET /api/pipeline/history?id=N&since=S\","
+                   "\"GET /api/session\",\"GET /api/alarms\",\"GET /api/logs\",\"GET /api/checks\",\"GET /metrics\","
+                   "\"GET /healthz\"]}\n",
                    COTTER_VERSION);
         return;
     }

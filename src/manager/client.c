@@ -9,6 +9,7 @@
  * that says what to do.
  */
 #include "manager/client.h"
+#include "config/config.h"
 #include "util/buf.h"
 
 #include <curl/curl.h>
@@ -972,6 +973,342 @@ int cmd_channel(int argc, char **argv)
     curl_global_cleanup();
 out:
     client__reply_deinit(&r);
+    client__deinit(&cl);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ logs */
+
+static void client__usage_logs(FILE *out)
+{
+    fprintf(out, "Usage: cotter logs [--lines N] [--level error|warn|info|debug] [--channel C]\n"
+                 "                   [--follow] [--json] [--url URL] [--token-file FILE]\n"
+                 "                   [--cacert FILE]\n"
+                 "\n"
+                 "Prints the recent log lines a running `cotter run` keeps in memory\n"
+                 "(log.memory_lines): the last N (default 100), of level L and more severe,\n"
+                 "naming channel C or one of its pipelines. --follow keeps printing new lines\n"
+                 "(polling once a second) until interrupted. --json prints each line as a JSON\n"
+                 "object on its own line.\n"
+                 "\n");
+    client__usage_options(out);
+}
+
+/* client__print_log_lines prints the "lines" of a /api/logs answer and
+ * returns the highest sequence number seen (or after when none). */
+static unsigned long long client__print_log_lines(const client *cl, const client_reply *r,
+                                                  unsigned long long after)
+{
+    const jv *lines = jv_get(&r->root, "lines");
+    if (!lines || lines->type != JV_ARR) return after;
+    for (int i = 0; i < lines->n_kids; i++) {
+        const jv *ln = &lines->kids[i];
+        unsigned long long seq = (unsigned long long)jv_num(ln, "seq", 0);
+        if (seq > after) after = seq;
+        if (cl->json) {
+            printf("%.*s\n", (int)(ln->end - ln->start), r->body.data + ln->start);
+            continue;
+        }
+        const char *level = jv_str(ln, "level", "?");
+        const char *color = "";
+        if (cl->color && strcmp(level, "ERROR") == 0) color = "\033[31m";
+        if (cl->color && strcmp(level, "WARN") == 0) color = "\033[33m";
+        printf("%s %s%-5s%s [%s] %s\n", jv_str(ln, "ts", "?"), color, level, color[0] ? "\033[0m" : "",
+               jv_str(ln, "tag", "?"), jv_str(ln, "msg", ""));
+    }
+    fflush(stdout);
+    return after;
+}
+
+int cmd_logs(int argc, char **argv)
+{
+    client cl = {.cmd = "logs"};
+    const char *level = NULL, *channel = NULL;
+    long lines = 100;
+    bool follow = false;
+    int rc = CLIENT_EXIT_USAGE;
+    char **rest = calloc((size_t)argc + 1, sizeof(char *));
+    if (!rest) abort();
+    int n_rest = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_val = i + 1 < argc;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            client__usage_logs(stdout);
+            free(rest);
+            return CLIENT_EXIT_OK;
+        } else if (strcmp(a, "--follow") == 0 || strcmp(a, "-f") == 0) {
+            follow = true;
+        } else if (strcmp(a, "--level") == 0 && has_val) {
+            level = argv[++i];
+        } else if (strcmp(a, "--channel") == 0 && has_val) {
+            channel = argv[++i];
+        } else if ((strcmp(a, "--lines") == 0 || strcmp(a, "-n") == 0) && has_val) {
+            char *end;
+            errno = 0;
+            lines = strtol(argv[++i], &end, 10);
+            if (errno || *end || lines < 1 || lines > 100000) {
+                fprintf(stderr, "cotter logs: --lines wants a whole number 1..100000, not '%s'\n",
+                        argv[i]);
+                free(rest);
+                return CLIENT_EXIT_USAGE;
+            }
+        } else if (strcmp(a, "--level") == 0 || strcmp(a, "--channel") == 0 ||
+                   strcmp(a, "--lines") == 0) {
+            fprintf(stderr, "cotter logs: missing the value of %s\n\n", a);
+            client__usage_logs(stderr);
+            free(rest);
+            return CLIENT_EXIT_USAGE;
+        } else {
+            rest[n_rest++] = argv[i];
+        }
+    }
+    const char *pos[1];
+    int n_pos = 0;
+    rc = client__parse_args(&cl, n_rest, rest, false, pos, 0, &n_pos);
+    free(rest);
+    if (rc >= 0) goto out;
+    if (!client__global_init(cl.cmd)) {
+        rc = CLIENT_EXIT_USAGE;
+        goto out;
+    }
+    unsigned long long after = 0;
+    for (bool first = true;; first = false) {
+        buf path;
+        buf_init(&path);
+        buf_printf(&path, "/api/logs?lines=%ld", first ? lines : 100000L);
+        if (!first) buf_printf(&path, "&after=%llu", after);
+        if (level) {
+            char *esc = curl_easy_escape(NULL, level, 0);
+            buf_printf(&path, "&level=%s", esc ? esc : "");
+            curl_free(esc);
+        }
+        if (channel) {
+            char *esc = curl_easy_escape(NULL, channel, 0);
+            buf_printf(&path, "&channel=%s", esc ? esc : "");
+            curl_free(esc);
+        }
+        client_reply r;
+        rc = client__call(&cl, "GET", path.data, &r);
+        buf_deinit(&path);
+        if (rc == CLIENT_EXIT_OK) {
+            unsigned long long last = (unsigned long long)jv_num(&r.root, "last_seq", 0);
+            after = client__print_log_lines(&cl, &r, after);
+            /* nothing matched yet: start following from the newest line */
+            if (first && after == 0) after = last;
+        }
+        client__reply_deinit(&r);
+        if (rc != CLIENT_EXIT_OK || !follow) break;
+        struct timespec tick = {1, 0};
+        nanosleep(&tick, NULL);
+    }
+    curl_global_cleanup();
+out:
+    client__deinit(&cl);
+    return rc;
+}
+
+/* -------------------------------------------------------------- snapshot */
+
+static void client__usage_snapshot(FILE *out)
+{
+    fprintf(out,
+            "Usage: cotter snapshot -c FILE --pipeline P --table SCHEMA.TABLE [--where EXPR]\n"
+            "                       [--no-wait] [--timeout S] [--url URL] [--token-file FILE]\n"
+            "                       [--cacert FILE] [--json]\n"
+            "\n"
+            "Asks the running `cotter run` of FILE (its manager.listen, unless --url) to copy\n"
+            "a source table again while the channel keeps streaming (backfill, repair): the\n"
+            "same lock-free chunked copy as the initial load (docs/snapshot.md). --where\n"
+            "copies only the rows matching an SQL condition on the source. Shows progress (a\n"
+            "bar on a terminal) until the copy is done, at most --timeout seconds (default\n"
+            "3600); --no-wait returns once the request is accepted. Needs an admin token when\n"
+            "manager.tokens is set.\n"
+            "\n");
+    client__usage_options(out);
+}
+
+/* client__snapshot_show prints one progress update: a bar on a TTY, else a line. */
+static void client__snapshot_show(const jv *sp, bool tty)
+{
+    double rows = jv_num(sp, "rows", 0), total = jv_num(sp, "rows_total", 0);
+    double rate = jv_num(sp, "rows_per_s", 0), eta = jv_num(sp, "eta_s", -1);
+    double pct = total > 0 ? 100.0 * rows / total : 0;
+    if (pct > 100) pct = 100;
+    const char *table = jv_str(sp, "table", "");
+    if (tty) {
+        char bar[31];
+        int fill = (int)(pct * 30 / 100);
+        for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
+        bar[30] = '\0';
+        printf("\r[%s] %3.0f%% %-24.24s %.0f/%.0f rows %.0f rows/s ETA %s%.0fs   ", bar, pct,
+               table, rows, total, rate, eta < 0 ? "?" : "", eta < 0 ? 0 : eta);
+        fflush(stdout);
+    } else {
+        printf("snapshot: %s %.0f/%.0f rows (%.0f%%), %.0f rows/s, ETA %.0f s\n",
+               table[0] ? table : "-", rows, total, pct, rate, eta < 0 ? 0 : eta);
+        fflush(stdout);
+    }
+}
+
+int cmd_snapshot(int argc, char **argv)
+{
+    client cl = {.cmd = "snapshot"};
+    const char *cfg_path = NULL, *pl_name = NULL, *table = NULL, *where = NULL;
+    bool wait = true, url_given = getenv("COTTER_URL") && getenv("COTTER_URL")[0];
+    long timeout = 3600;
+    char **rest = calloc((size_t)argc + 3, sizeof(char *));
+    if (!rest) abort();
+    int n_rest = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_val = i + 1 < argc;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            client__usage_snapshot(stdout);
+            free(rest);
+            return CLIENT_EXIT_OK;
+        } else if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && has_val) {
+            cfg_path = argv[++i];
+        } else if (strcmp(a, "--pipeline") == 0 && has_val) {
+            pl_name = argv[++i];
+        } else if (strcmp(a, "--table") == 0 && has_val) {
+            table = argv[++i];
+        } else if (strcmp(a, "--where") == 0 && has_val) {
+            where = argv[++i];
+        } else if (strcmp(a, "--no-wait") == 0) {
+            wait = false;
+        } else if (strcmp(a, "--timeout") == 0 && has_val) {
+            char *end;
+            errno = 0;
+            timeout = strtol(argv[++i], &end, 10);
+            if (errno || *end || timeout < 1 || timeout > 7 * 86400) {
+                fprintf(stderr, "cotter snapshot: --timeout wants whole seconds, not '%s'\n",
+                        argv[i]);
+                free(rest);
+                return CLIENT_EXIT_USAGE;
+            }
+        } else {
+            if (strcmp(a, "--url") == 0) url_given = true;
+            rest[n_rest++] = argv[i];
+        }
+    }
+    if (!pl_name || !table || (!cfg_path && !url_given)) {
+        fprintf(stderr, "cotter snapshot: %s\n\n",
+                !pl_name ? "missing --pipeline P"
+                : !table ? "missing --table SCHEMA.TABLE"
+                         : "missing -c FILE (or --url URL)");
+        client__usage_snapshot(stderr);
+        free(rest);
+        return CLIENT_EXIT_USAGE;
+    }
+    char url[600] = "";
+    if (cfg_path) {
+        cot_config *cfg = NULL;
+        if (config_load(cfg_path, &cfg) != COT_OK) {
+            fprintf(stderr, "cotter snapshot: %s\n", cot_err_msg());
+            free(rest);
+            return CLIENT_EXIT_USAGE;
+        }
+        bool found = false;
+        for (int c = 0; c < cfg->n_channels; c++)
+            for (int p = 0; p < cfg->channels[c].n_pipelines; p++)
+                if (strcmp(cfg->channels[c].pipelines[p].name, pl_name) == 0) found = true;
+        snprintf(url, sizeof(url), "%s://%s", cfg->manager_tls_cert ? "https" : "http",
+                 cfg->manager_listen);
+        config_free(cfg);
+        if (!found) {
+            fprintf(stderr, "cotter snapshot: %s has no pipeline '%s'\n", cfg_path, pl_name);
+            free(rest);
+            return CLIENT_EXIT_USAGE;
+        }
+        if (!url_given) {
+            rest[n_rest++] = "--url";
+            rest[n_rest++] = url;
+        }
+    }
+    const char *pos[1];
+    int n_pos = 0;
+    int rc = client__parse_args(&cl, n_rest, rest, false, pos, 0, &n_pos);
+    free(rest);
+    if (rc >= 0) {
+        client__deinit(&cl);
+        return rc;
+    }
+    if (!client__global_init(cl.cmd)) {
+        client__deinit(&cl);
+        return CLIENT_EXIT_USAGE;
+    }
+    char *e_pl = curl_easy_escape(NULL, pl_name, 0);
+    char *e_tb = curl_easy_escape(NULL, table, 0);
+    char *e_wh = where ? curl_easy_escape(NULL, where, 0) : NULL;
+    if (!e_pl || !e_tb || (where && !e_wh)) abort();
+    buf status_path, post_path;
+    buf_init(&status_path);
+    buf_init(&post_path);
+    buf_printf(&status_path, "/api/pipeline/status?id=%s", e_pl);
+    buf_printf(&post_path, "/api/pipeline/%s/snapshot?table=%s", e_pl, e_tb);
+    if (e_wh) buf_printf(&post_path, "&where=%s", e_wh);
+    curl_free(e_pl);
+    curl_free(e_tb);
+    curl_free(e_wh);
+
+    client_reply r;
+    double copies0 = 0;
+    rc = client__call(&cl, "GET", status_path.data, &r);
+    if (rc == CLIENT_EXIT_OK) copies0 = jv_num(jv_get(&r.root, "snapshot"), "copies_done", 0);
+    client__reply_deinit(&r);
+    if (rc == CLIENT_EXIT_OK) rc = client__call(&cl, "POST", post_path.data, &r);
+    if (rc == CLIENT_EXIT_OK && (cl.json || !wait)) {
+        if (cl.json && !wait) printf("%s\n", r.body.data);
+        if (!cl.json)
+            printf("snapshot of %s accepted by pipeline %s; `cotter status` shows its progress\n",
+                   table, pl_name);
+    }
+    if (rc == CLIENT_EXIT_OK) client__reply_deinit(&r);
+    bool tty = isatty(STDOUT_FILENO) && !cl.json;
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    bool seen_active = false;
+    double last_print = -10;
+    while (rc == CLIENT_EXIT_OK && wait) {
+        rc = client__call(&cl, "GET", status_path.data, &r);
+        if (rc != CLIENT_EXIT_OK) break;
+        const jv *sp = jv_get(&r.root, "snapshot");
+        const jv *act = jv_get(sp, "active");
+        bool active = act && act->type == JV_BOOL && act->b;
+        seen_active = seen_active || active;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double el = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
+        bool done = !active && (seen_active || jv_num(sp, "copies_done", 0) > copies0);
+        if (!cl.json && (tty || el - last_print >= 2 || done)) {
+            client__snapshot_show(sp, tty);
+            last_print = el;
+        }
+        if (done) {
+            if (cl.json)
+                printf("%s\n", r.body.data);
+            else
+                printf("%ssnapshot of %s done\n", tty ? "\n" : "", table);
+            client__reply_deinit(&r);
+            break;
+        }
+        const char *state = jv_str(&r.root, "state", "?");
+        if (strcmp(state, "ERROR") == 0 && !active && el > 5)
+            fprintf(stderr, "%scotter snapshot: pipeline %s is in ERROR: %s\n", tty ? "\n" : "",
+                    pl_name, jv_str(jv_get(&r.root, "last_error"), "message", "?"));
+        client__reply_deinit(&r);
+        if (el >= (double)timeout) {
+            fprintf(stderr, "%scotter snapshot: not done after %ld s; it goes on in cotter run\n",
+                    tty ? "\n" : "", timeout);
+            rc = CLIENT_EXIT_API_ERROR;
+            break;
+        }
+        struct timespec tick = {0, 250 * 1000 * 1000};
+        nanosleep(&tick, NULL);
+    }
+    buf_deinit(&status_path);
+    buf_deinit(&post_path);
+    curl_global_cleanup();
     client__deinit(&cl);
     return rc;
 }

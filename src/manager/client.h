@@ -19,5 +19,14 @@ int cmd_status(int argc, char **argv);
 /* cmd_channel runs `cotter channel start|stop|restart NAME [options]`; argv
  * starts at the action. Returns one of the CLIENT_EXIT_* codes. */
 int cmd_channel(int argc, char **argv);
+/* cmd_logs runs `cotter logs [--lines N] [--level L] [--channel C] [--follow]
+ * [--json] [options]`: the recent log lines of a running cotter (GET
+ * /api/logs). Returns one of the CLIENT_EXIT_* codes. */
+int cmd_logs(int argc, char **argv);
+/* cmd_snapshot runs `cotter snapshot -c FILE --pipeline P --table S.T [--where
+ * EXPR]`: asks the running cotter to copy a table again (POST
+ * /api/pipeline/{P}/snapshot) and shows its progress until it is done.
+ * Returns one of the CLIENT_EXIT_* codes. */
+int cmd_snapshot(int argc, char **argv);
 
 #endif

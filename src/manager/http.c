@@ -9,6 +9,10 @@
  * fields; `audit_mu` the audit file.
  */
 #include "manager/http.h"
+#include "manager/audit.h"
+#include "manager/pause.h"
+#include "manager/console.h"
+#include "manager/history.h"
 #include "util/log.h"
 
 #include <arpa/inet.h>
@@ -111,15 +115,11 @@ void mgr_reply_error(mgr_reply *rp, int status, const char *code, const char *fm
 static void mgr__audit(manager *m, const mgr_request *rq, const mgr_reply *rp)
 {
     if (!m->audit) return;
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    struct tm tm;
-    gmtime_r(&now.tv_sec, &tm);
-    char ts[40];
-    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
     buf line;
     buf_init(&line);
-    buf_printf(&line, "{\"ts\":\"%s.%03ldZ\",\"who\":", ts, now.tv_nsec / 1000000);
+    buf_puts(&line, "{\"ts\":");
+    audit_ts(&line);
+    buf_puts(&line, ",\"who\":");
     mgr_json_str(&line, rq->who);
     buf_puts(&line, ",\"peer\":");
     mgr_json_str(&line, rq->peer);
@@ -139,11 +139,8 @@ static void mgr__audit(manager *m, const mgr_request *rq, const mgr_reply *rp)
         buf_puts(&line, "null");
     buf_printf(&line, ",\"status\":%d,\"result\":", rp->status);
     mgr_json_str(&line, rp->result);
-    buf_puts(&line, "}\n");
-    pthread_mutex_lock(&m->audit_mu);
-    if (fwrite(line.data, 1, line.len, m->audit) != line.len || fflush(m->audit) != 0)
-        LOG_W("manager", "cannot append to the audit log: %s", strerror(errno));
-    pthread_mutex_unlock(&m->audit_mu);
+    buf_puts(&line, "}");
+    audit_write(m->audit, line.data, line.len);
     buf_deinit(&line);
 }
 
@@ -219,6 +216,10 @@ static void *mgr__worker_main(void *arg)
               jb.who);
         char result[256];
         mgr__run_action(m, mc, jb.act, result, sizeof(result));
+        /* an operator's stop outlives a restart of cotter; a start ends it */
+        cot_err prc = jb.act == MGR_ACT_STOP ? pause_set(m->cfg->data_dir, mc->ch->name, jb.who)
+                                             : pause_clear(m->cfg->data_dir, mc->ch->name);
+        if (prc) LOG_W("manager", "%s", cot_err_msg());
         LOG_I("manager", "channel %s: %s done: %s", mc->ch->name, mgr_action_name(jb.act), result);
 
         pthread_mutex_lock(&m->mu);
@@ -313,6 +314,11 @@ static enum MHD_Result mgr__send(struct MHD_Connection *conn, mgr_reply *rp)
     return ret;
 }
 
+const char *mgr_query_arg(const mgr_request *rq, const char *name)
+{
+    return rq->conn ? MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name) : NULL;
+}
+
 static enum MHD_Result mgr__access(void *cls, struct MHD_Connection *conn, const char *url,
                                    const char *method, const char *version, const char *upload_data,
                                    size_t *upload_data_size, void **con_cls)
@@ -331,9 +337,15 @@ static enum MHD_Result mgr__access(void *cls, struct MHD_Connection *conn, const
         return MHD_YES;
     }
 
+    /* the console's files hold no data: served without a token */
+    if (console_wants(url, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept")))
+        return console_serve(conn, method, url,
+                             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-None-Match"));
+
     char peer[96];
     mgr__peer(conn, peer, sizeof(peer));
-    mgr_request rq = {.method = method, .path = url, .who = "anonymous", .peer = peer};
+    mgr_request rq = {
+        .method = method, .path = url, .who = "anonymous", .peer = peer, .conn = conn};
     rq.q_id = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "id");
     mgr_reply rp = {.status = 200, .content_type = "application/json"};
     buf_init(&rp.body);
@@ -472,7 +484,7 @@ static void mgr__free(manager *m)
     free(m->tls_cert);
     for (int c = 0; c < m->n_chans; c++) free(m->chans[c].pls);
     free(m->chans);
-    if (m->audit) fclose(m->audit);
+    audit_close(m->audit);
     pthread_mutex_destroy(&m->audit_mu);
     pthread_mutex_destroy(&m->mu);
     pthread_cond_destroy(&m->cv);
@@ -498,15 +510,10 @@ cot_err manager_start(const cot_config *cfg, pipeline **pls, int n, manager **ou
     pthread_cond_init(&m->cv, NULL);
     mgr__channels(m);
 
-    char audit_path[1100];
-    snprintf(audit_path, sizeof(audit_path), "%s/logs/audit.log", cfg->data_dir);
-    int fd = open(audit_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0 || !(m->audit = fdopen(fd, "a"))) {
-        rc = cot_err_set(COT_ERR_IO,
-                         "manager: cannot open the audit log %s: %s; check that data_dir is "
-                         "writable",
-                         audit_path, strerror(errno));
-        if (fd >= 0) close(fd);
+    char logs_dir[1100];
+    snprintf(logs_dir, sizeof(logs_dir), "%s/logs", cfg->data_dir);
+    if ((rc = audit_open(logs_dir, cfg->manager_audit_max_size, cfg->manager_audit_retention_s,
+                         &m->audit))) {
         mgr__free(m);
         return rc;
     }
@@ -564,11 +571,37 @@ cot_err manager_start(const cot_config *cfg, pipeline **pls, int n, manager **ou
         return cot_err_set(COT_ERR_NOMEM, "manager: cannot start its worker thread");
     }
     m->worker_started = true;
+    if (history_start(cfg->data_dir, pls, n, &m->hist) != COT_OK)
+        LOG_W("manager", "%s; the console shows no charts", cot_err_msg());
     LOG_I("manager", "HTTP API listening on %s://%s (%s)", m->tls_cert ? "https" : "http",
           cfg->manager_listen,
           cfg->n_manager_tokens ? "bearer tokens required" : "no tokens: loopback only");
     *out = m;
     return COT_OK;
+}
+
+void manager_attach(manager *m, struct alarm_engine *ae, struct log_ring *lr)
+{
+    if (!m) return;
+    pthread_mutex_lock(&m->mu);
+    m->alarms = ae;
+    m->logs = lr;
+    pthread_mutex_unlock(&m->mu);
+}
+
+bool manager_channel_restart(void *ctx, const char *channel, const char *why)
+{
+    manager *m = ctx;
+    if (!m) return false;
+    for (int c = 0; c < m->n_chans; c++) {
+        if (strcmp(m->chans[c].ch->name, channel) != 0) continue;
+        bool ok = mgr_enqueue(m, c, MGR_ACT_RESTART, "auto-recovery");
+        char result[600];
+        snprintf(result, sizeof(result), "%s: %s", ok ? "accepted" : "not queued", why);
+        audit_event(m->audit, "auto-recovery", channel, "restart", result);
+        return ok;
+    }
+    return false;
 }
 
 void manager_stop(manager *m)
@@ -580,6 +613,7 @@ void manager_stop(manager *m)
     pthread_cond_broadcast(&m->cv);
     pthread_mutex_unlock(&m->mu);
     if (m->worker_started) pthread_join(m->worker, NULL);
+    history_stop(m->hist);
     LOG_I("manager", "HTTP API stopped");
     mgr__free(m);
 }

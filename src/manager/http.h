@@ -22,6 +22,9 @@
 #include <time.h>
 
 typedef struct manager manager;
+struct alarm_engine;
+struct log_ring;
+struct audit_log;
 
 /* manager_start serves the API on cfg->manager_listen for the n pipelines in
  * pls (borrowed, in config order; cfg and pls must outlive the manager) and
@@ -34,6 +37,15 @@ cot_err manager_start(const cot_config *cfg, pipeline **pls, int n, manager **ou
 /* manager_stop stops serving, waits for the channel action in progress (if
  * any), drops queued ones and frees m. NULL is a no-op. */
 void manager_stop(manager *m);
+/* manager_attach gives the API the alarm engine and the log ring it serves
+ * (GET /api/alarms, /api/logs, alarm gauges in /metrics); both borrowed, may
+ * be NULL, and must outlive m. NULL m is a no-op. */
+void manager_attach(manager *m, struct alarm_engine *ae, struct log_ring *lr);
+/* manager_channel_restart queues a restart of the channel named channel on
+ * behalf of cotter itself (auto-recovery; ctx is the manager), audited with
+ * who "auto-recovery" and why. Returns false when it could not be queued.
+ * Matches alarm_restart_fn. */
+bool manager_channel_restart(void *ctx, const char *channel, const char *why);
 
 /* ---- internal to src/manager ---------------------------------------- */
 
@@ -75,9 +87,12 @@ struct manager {
     char *tls_cert; /* PEM text while serving HTTPS, else NULL */
     char *tls_key;  /* wiped before it is freed */
     size_t tls_key_len;
-    /* audit log, appended under audit_mu */
-    FILE *audit;
+    /* audit log (audit.c: rotation, retention; its own mutex) */
+    struct audit_log *audit;
     pthread_mutex_t audit_mu;
+    /* served by the API, set once by manager_attach (under mu) */
+    struct alarm_engine *alarms;
+    struct log_ring *logs;
     /* the worker and its queue, under mu */
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -86,6 +101,7 @@ struct manager {
     bool quit;
     mgr_job jobs[MGR_QUEUE_MAX];
     int job_head, n_jobs;
+    struct history *hist; /* the console's history sampler (history.c), or NULL */
 };
 
 typedef struct mgr_request {
@@ -95,6 +111,8 @@ typedef struct mgr_request {
     const char *who;    /* the token's name, or "anonymous" */
     bool admin;         /* may POST */
     const char *peer;   /* client address */
+    /* the MHD connection, for mgr_query_arg */
+    struct MHD_Connection *conn;
 } mgr_request;
 
 typedef struct mgr_reply {
@@ -113,6 +131,9 @@ void mgr_json_str(buf *b, const char *s);
 /* mgr_reply_error sets rp to {"error": {"code": code, "message": ...}} with status. */
 void mgr_reply_error(mgr_reply *rp, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* mgr_query_arg returns the query argument name of the request (borrowed
+ * until the reply is sent), or NULL when absent. */
+const char *mgr_query_arg(const mgr_request *rq, const char *name);
 /* mgr_enqueue queues act for channel index c; false (nothing queued) when the
  * queue is full or the manager is stopping. Called on the HTTP thread. */
 bool mgr_enqueue(manager *m, int c, mgr_action act, const char *who);
@@ -120,8 +141,13 @@ bool mgr_enqueue(manager *m, int c, mgr_action act, const char *who);
 /* api_handle answers one authenticated request (api.c). */
 void api_handle(manager *m, const mgr_request *rq, mgr_reply *rp);
 /* api_channel_state returns the state of a channel derived from its
- * pipelines: ERROR if any failed, STOPPED if all stopped, else RUNNING. */
+ * pipelines: ERROR if any failed; when all are stopped PAUSED if an operator
+ * stopped the channel (persisted, see pause.h), else STOPPED; else RUNNING. */
 const char *api_channel_state(manager *m, const mgr_channel *mc);
+/* api_alarms answers GET /api/alarms[?channel=C&limit=N]; api_logs answers
+ * GET /api/logs[?lines=N&level=L&channel=C&after=SEQ] (api_ops.c). */
+void api_alarms(manager *m, const mgr_request *rq, mgr_reply *rp);
+void api_logs(manager *m, const mgr_request *rq, mgr_reply *rp);
 /* metrics_render appends the Prometheus text exposition of all pipelines (metrics.c). */
 void metrics_render(manager *m, buf *out);
 

@@ -6,6 +6,8 @@
  * Runs on MHD's polling thread.
  */
 #include "manager/http.h"
+#include "check/check_results.h"
+#include "manager/alarm.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +33,20 @@ static void metrics__label(buf *b, const char *s)
 static void metrics__family(buf *b, const char *name, const char *type, const char *help)
 {
     buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* metrics__check_sample writes one cotter_check_differences sample. */
+static void metrics__check_sample(void *ctx, const char *pipeline, const char *table,
+                                  uint64_t differences, bool error, time_t at)
+{
+    buf *b = ctx;
+    (void)error;
+    (void)at;
+    buf_puts(b, "cotter_check_differences{pipeline=");
+    metrics__label(b, pipeline);
+    buf_puts(b, ",table=");
+    metrics__label(b, table);
+    buf_printf(b, "} %llu\n", (unsigned long long)differences);
 }
 
 /* metrics__series starts a sample line: name{pipeline="..",channel=".."[,extra...] */
@@ -119,6 +135,12 @@ void metrics_render(manager *m, buf *out)
          "When the pipeline was last started (Unix seconds)."},
         {"cotter_rows_skipped_total", "counter",
          "Rows the target refused and cotter wrote to cotter.dead_letters (on_error: skip)."},
+        {"cotter_conflicts_total", "counter",
+         "Source changes not applied because the target row won (tables[].conflict); each is "
+         "in cotter.conflicts."},
+        {"cotter_values_overflowed_total", "counter",
+         "Values that did not fit their target column and were clamped or stored as NULL "
+         "(tables[].on_overflow)."},
     };
     for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
         metrics__family(out, fams[f].name, fams[f].type, fams[f].help);
@@ -149,6 +171,12 @@ void metrics_render(manager *m, buf *out)
             case 7:
                 v = (unsigned long long)(st[i].started_at > 0 ? st[i].started_at : 0);
                 break;
+            case 9:
+                v = st[i].conflicts;
+                break;
+            case 10:
+                v = st[i].overflows;
+                break;
             default:
                 v = st[i].skipped;
                 break;
@@ -161,6 +189,56 @@ void metrics_render(manager *m, buf *out)
             buf_printf(out, "} %llu\n", v);
         }
     }
+
+    metrics__family(out, "cotter_pipeline_errors_total", "counter",
+                    "Sessions of the pipeline that ended in an error, by error class (each is "
+                    "retried).");
+    for (int i = 0; i < n; i++) {
+        for (int c = 1; c < COT_ERR__COUNT; c++) {
+            if (!st[i].errors_by_class[c]) continue;
+            metrics__series(out, "cotter_pipeline_errors_total", m, i);
+            buf_puts(out, ",class=");
+            metrics__label(out, cot_err_name((cot_err)c));
+            buf_printf(out, "} %llu\n", (unsigned long long)st[i].errors_by_class[c]);
+        }
+    }
+    /* the initial load (docs/snapshot.md): rows copied and estimated, tables pending */
+    metrics__family(out, "cotter_snapshot_rows", "gauge",
+                    "Rows the snapshot (initial load) has copied, by kind: done, or total (the "
+                    "estimate from information_schema).");
+    for (int i = 0; i < n; i++) {
+        metrics__series(out, "cotter_snapshot_rows", m, i);
+        buf_printf(out, ",kind=\"done\"} %llu\n", (unsigned long long)st[i].snapshot.rows);
+        metrics__series(out, "cotter_snapshot_rows", m, i);
+        buf_printf(out, ",kind=\"total\"} %llu\n", (unsigned long long)st[i].snapshot.rows_total);
+    }
+    metrics__family(out, "cotter_snapshot_tables_pending", "gauge",
+                    "Tables the snapshot still has to copy (0: none, or finished).");
+    for (int i = 0; i < n; i++) {
+        metrics__series(out, "cotter_snapshot_tables_pending", m, i);
+        buf_printf(out, "} %u\n", st[i].snapshot.tables - st[i].snapshot.tables_done);
+    }
+    metrics__family(out, "cotter_pipeline_retries_total", "counter",
+                    "Times the pipeline started a new session after a failed one.");
+    for (int i = 0; i < n; i++) {
+        metrics__series(out, "cotter_pipeline_retries_total", m, i);
+        buf_printf(out, "} %llu\n", (unsigned long long)st[i].sessions_failed);
+    }
+    pthread_mutex_lock(&m->mu);
+    struct alarm_engine *ae = m->alarms;
+    pthread_mutex_unlock(&m->mu);
+    if (ae) {
+        int warn = 0, crit = 0;
+        alarm_engine_firing(ae, &warn, &crit);
+        metrics__family(out, "cotter_alarms_firing", "gauge", "Alarms firing now, by severity.");
+        buf_printf(out, "cotter_alarms_firing{severity=\"warning\"} %d\n", warn);
+        buf_printf(out, "cotter_alarms_firing{severity=\"critical\"} %d\n", crit);
+    }
+
+    metrics__family(out, "cotter_check_differences", "gauge",
+                    "Rows (missing + extra + different) the last scheduled check of a table "
+                    "found differing between source and target.");
+    check_results_foreach(metrics__check_sample, out);
 
     long long rss = metrics__rss();
     if (rss >= 0) {

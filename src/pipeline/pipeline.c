@@ -5,15 +5,21 @@
  * and read at every event and every chunk.
  */
 #include "pipeline/pipeline.h"
+#include "check/doctor.h"
+#include "check/mapping_check.h"
 #include "client/mysql_conn.h"
 #include "sql/ddl_rewrite.h"
 #include "pipeline/merge.h"
+#include "pipeline/parallel.h"
 #include "pipeline/queue.h"
 #include "pipeline/transform.h"
 #include "sink/sink.h"
+#include "sink/sink_mysql_convert.h"
+#include "source/schema_history.h"
 #include "source/binlog_reader.h"
 #include "source/binlog_stream.h"
 #include "source/schema.h"
+#include "snapshot/snapshot.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -41,6 +47,13 @@ struct pipeline {
     uint64_t rate_rows;    /* applied rows at that time */
     pthread_cond_t wake;   /* backoff sleep, interrupted by stop */
     pipeline_status st;
+    /* after a parallel batch failed, apply on one connection until the
+     * position passes this ("" file: no such limit); sessions only */
+    cot_pos serial_until;
+    /* an on-demand snapshot asked through the API, taken by the select loop (guarded by mu) */
+    atomic_bool snap_req;
+    char snap_req_table[300];
+    char *snap_req_where;
 };
 
 typedef struct session {
@@ -53,7 +66,24 @@ typedef struct session {
     bool load_ok;
     char load_error[1024];
     cot_err load_rc;
-    uint64_t committed_batches; /* batches committed by this session */
+    atomic_ullong committed_batches; /* batches committed by this session */
+    cot_pos start; /* where this session started reading */
+    snapshot *sn;  /* the initial load of this session (select thread), or NULL */
+    /* Position rows (parallel apply, see parallel.h). The target keeps
+     * `layout` rows for the pipeline, [0, layout) ; they are "even" when
+     * all stand at one position and no others exist. After a crash of a
+     * parallel load they are not: each worker's row says which
+     * transactions that worker applied, and until the stream passes the
+     * furthest row (old_max) a change is left out when its worker (by
+     * the old layout) applied it already. */
+    uint32_t layout;
+    par_pool *pp; /* NULL: every batch on sk */
+    bool rows_even;
+    bool skipping;
+    uint32_t n_old;
+    cot_pos old_pos[PAR_MAX_WORKERS];
+    bool old_have[PAR_MAX_WORKERS];
+    cot_pos old_max;
 } session;
 
 static const char *const state_names[] = {"STOPPED", "CONNECTING", "RUNNING", "ERROR"};
@@ -74,11 +104,15 @@ static void pipeline__set_state(pipeline *pl, pipeline_state st)
               pipeline_state_name(st));
 }
 
-static void pipeline__set_error(pipeline *pl, const char *msg)
+static void pipeline__set_error(pipeline *pl, cot_err rc, const char *msg)
 {
     pthread_mutex_lock(&pl->mu);
     snprintf(pl->st.last_error, sizeof(pl->st.last_error), "%s", msg);
     pl->st.last_error_at = time(NULL);
+    pl->st.last_error_code = rc;
+    doctor_hint(msg, 0, pl->st.hint, sizeof(pl->st.hint));
+    pl->st.sessions_failed++;
+    if ((unsigned)rc < COT_ERR__COUNT) pl->st.errors_by_class[rc]++;
     pthread_mutex_unlock(&pl->mu);
 }
 
@@ -102,6 +136,7 @@ pipeline *pipeline_new(const cot_config *cfg, const cfg_channel *ch, const cfg_p
 void pipeline_free(pipeline *pl)
 {
     if (!pl) return;
+    free(pl->snap_req_where);
     pthread_mutex_destroy(&pl->mu);
     pthread_cond_destroy(&pl->wake);
     free(pl);
@@ -134,6 +169,11 @@ void pipeline_status_get(pipeline *pl, pipeline_status *out)
     }
     *out = pl->st;
     pthread_mutex_unlock(&pl->mu);
+    sink_policy_counts spc; /* kept by the sinks, committed batches only */
+    sink_policy_counts_get(pl->pc->name, &spc);
+    out->skipped += spc.skipped;
+    out->conflicts = spc.conflicts;
+    out->overflows = spc.clamped + spc.nulled;
     if (out->state != PS_RUNNING) return;
     if (atomic_load(&pl->caught_up) && out->queue_rows == 0)
         out->delay_s = 0;
@@ -148,6 +188,11 @@ static bool pipeline__route(void *ctx, const char *schema, const char *table, ch
                             size_t schema_cap, char *out_table, size_t table_cap)
 {
     const cfg_pipeline *pc = ctx;
+    if (snapshot_is_watermark(schema, table)) { /* the snapshot's marks: snapshot_filter eats them */
+        snprintf(out_schema, schema_cap, "%s", schema);
+        snprintf(out_table, table_cap, "%s", table);
+        return true;
+    }
     if (ddl_shadow_is_changelog(table)) return false; /* gh-ost's heartbeats */
     char base[256];
     const cfg_table_map *tm = transform_mapping(pc, schema, table, base, sizeof(base));
@@ -201,6 +246,8 @@ typedef struct loader {
     uint32_t last_ts;
     bool have_pos;
     bool dirty; /* something was taken since the last commit */
+    bool par_on;        /* the open batch goes to the parallel workers */
+    cot_pos applied_to; /* end of the last batch committed or handed to the workers */
     /* on_error: skip keeps every chunk of the open batch, to apply it again
      * row by row when the target refuses a row; bounded, see LOADER_KEEP_MAX */
     bool skip;
@@ -266,8 +313,8 @@ static bool loader__owned(const loader *ld, const cot_chunk *ck)
 
 static void loader__drop_run(loader *ld)
 {
-    for (uint32_t i = 0; i < ld->n_held; i++)
-        if (!ld->skip) cot_chunk_free(ld->held[i]);
+    for (uint32_t i = 0; i < ld->n_held; i++) /* in skip mode the replay list owns them */
+        if (!ld->skip || ld->par_on) cot_chunk_free(ld->held[i]);
     ld->n_held = 0;
     ld->run_rows = ld->run_bytes = 0;
     if (ld->mg) merger_reset(ld->mg);
@@ -279,6 +326,13 @@ static cot_err loader__apply_run(loader *ld)
     if (!ld->mg || ld->n_held == 0) return COT_OK;
     merge_stats ms;
     cot_chunk *merged = merger_finish(ld->mg, &ms);
+    if (ld->par_on) { /* the workers free the chunks once applied */
+        cot_err rc = par_submit(ld->ss->pp, merged, ld->held, ld->n_held, loader__key_of, ld->ss);
+        ld->n_held = 0;
+        ld->run_rows = ld->run_bytes = 0;
+        merger_reset(ld->mg);
+        return rc;
+    }
     cot_err rc = ld->ss->ops->apply(ld->ss->sk, merged);
     if (!rc)
         LOG_D("load", "pipeline %s: applied a run of %u changes merged into %u (%u keys)",
@@ -318,8 +372,68 @@ static void loader__account(loader *ld, const cot_chunk *ck)
 }
 
 static cot_err loader__commit(loader *ld);
-static cot_err loader__begin(loader *ld);
+static cot_err loader__begin(loader *ld, bool allow_par);
 static cot_err loader__replay(loader *ld, cot_err rc);
+
+/* loader__skip_applied leaves out of ck what the workers of the old
+ * position-row layout applied before the last crash (see session). */
+static void loader__skip_applied(loader *ld, cot_chunk *ck)
+{
+    session *ss = ld->ss;
+    const cot_pos *st = &ck->start_pos;
+    if (!st->file[0]) return;
+    if (cot_pos_cmp(st, &ss->old_max) >= 0) {
+        ss->skipping = false;
+        LOG_I("load", "pipeline %s: past the furthest worker position; the position rows are made "
+                      "even at the next commit",
+              ss->pl->pc->name);
+        return;
+    }
+    if (ck->kind == CK_DDL) { /* a DDL's position is written to every row by row 0's connection */
+        if (ss->old_have[0] && cot_pos_cmp(st, &ss->old_pos[0]) < 0) ck->kind = CK_EMPTY;
+        return;
+    }
+    if (ck->kind != CK_ROWS) return;
+    uint32_t out = 0, dropped = 0;
+    const cot_table *last_tbl = NULL;
+    const uint32_t *key = NULL;
+    uint32_t n_key = 0;
+    for (uint32_t i = 0; i < ck->n_changes; i++) {
+        cot_change ch = ck->changes[i];
+        if (ch.tbl != last_tbl) {
+            last_tbl = ch.tbl;
+            if (!loader__key_of(ss, ch.tbl, &key, &n_key)) n_key = 0;
+        }
+        par_part parts[2];
+        uint32_t np = par_route(&ch, key, n_key, ss->n_old, parts);
+        bool done[2] = {false, false};
+        for (uint32_t p = 0; p < np; p++) {
+            uint32_t w = parts[p].worker;
+            done[p] = w < PAR_MAX_WORKERS && ss->old_have[w] && cot_pos_cmp(st, &ss->old_pos[w]) < 0;
+        }
+        if (np == 1 && done[0]) {
+            dropped++;
+            continue;
+        }
+        if (np == 2 && done[0] && done[1]) {
+            dropped++;
+            continue;
+        }
+        if (np == 2 && (done[0] || done[1])) { /* half of a key change was applied */
+            const par_part *left = done[0] ? &parts[1] : &parts[0];
+            ch.op = left->op;
+            if (ch.op == OP_DELETE) ch.after = NULL;
+            if (ch.op == OP_INSERT) ch.before = NULL;
+        }
+        ck->changes[out++] = ch;
+    }
+    ck->n_changes = out;
+    if (dropped)
+        LOG_I("load", "pipeline %s: %u change%s of the transaction at %s:%llu applied before the "
+                      "restart by another load worker; left out",
+              ss->pl->pc->name, dropped, dropped == 1 ? "" : "s", st->file,
+              (unsigned long long)st->pos);
+}
 
 /* loader__take_ddl applies a DDL on its own: a MySQL DDL commits whatever
  * is open, so the batch before it is committed first, and the position
@@ -364,12 +478,16 @@ static cot_err loader__take_ddl(loader *ld, cot_chunk *ck)
             if (!rc) rc = loader__commit(ld);
         }
     }
-    if (!rc && !ld->batch_open) rc = loader__begin(ld);
+    /* every worker must be done before the DDL runs on the main connection */
+    if (!rc && ld->ss->pp) rc = par_drain(ld->ss->pp);
+    if (!rc && ld->batch_open && ld->par_on) ld->batch_open = false; /* nothing was handed over */
+    if (!rc && !ld->batch_open) rc = loader__begin(ld, false);
     if (!rc) {
         loader__account(ld, ck);
         rc = ld->ss->ops->apply(ld->ss->sk, ck);
     }
     if (!rc) rc = loader__commit(ld);
+    if (!rc && ld->ss->pp && ck->kind == CK_DDL) rc = par_forget_tables(ld->ss->pp);
     cot_chunk_free(ck);
     return rc;
 }
@@ -379,11 +497,13 @@ static cot_err loader__take_ddl(loader *ld, cot_chunk *ck)
 static cot_err loader__take(loader *ld, cot_chunk *ck)
 {
     const cfg_pipeline *pc = ld->ss->pl->pc;
+    if (ld->ss->skipping) loader__skip_applied(ld, ck);
     if (ck->kind == CK_DDL) return loader__take_ddl(ld, ck);
     loader__account(ld, ck);
     cot_err rc;
-    bool kept = ld->skip && loader__keep(ld, ck);
-    if (ld->mg && (kept || !ld->skip)) {
+    bool skip = ld->skip && !ld->par_on;
+    bool kept = skip && loader__keep(ld, ck);
+    if (ld->mg && (kept || !skip)) {
         rc = merger_add(ld->mg, ck);
         if (rc) {
             if (!kept) cot_chunk_free(ck);
@@ -419,7 +539,7 @@ static cot_err loader__take(loader *ld, cot_chunk *ck)
 static cot_err loader__replay(loader *ld, cot_err rc)
 {
     session *ss = ld->ss;
-    if (!ld->skip || rc != COT_ERR_SQL || ld->kept_overflow || !ss->ops->apply_isolated ||
+    if (!ld->skip || ld->par_on || rc != COT_ERR_SQL || ld->kept_overflow || !ss->ops->apply_isolated ||
         !ld->batch_open)
         return rc;
     LOG_W("load", "pipeline %s: %s; applying the batch again row by row (on_error: skip)",
@@ -429,7 +549,7 @@ static cot_err loader__replay(loader *ld, cot_err rc)
     ld->run_rows = ld->run_bytes = 0;
     if (ld->mg) merger_reset(ld->mg);
     ld->batch_open = false;
-    rc = loader__begin(ld);
+    rc = loader__begin(ld, false);
     uint64_t skipped = 0;
     cot_pos where = ld->last_pos;
     for (uint32_t i = 0; i < ld->n_kept && !rc; i++) {
@@ -444,13 +564,85 @@ static cot_err loader__replay(loader *ld, cot_err rc)
     return rc;
 }
 
-static cot_err loader__begin(loader *ld)
+/* loader__par_ok says whether the next batch may go to the workers: the
+ * rows are even, and the position is past the batch that failed last. */
+static bool loader__par_ok(loader *ld)
 {
-    cot_err rc = ld->ss->ops->batch_begin(ld->ss->sk);
-    if (rc) return rc;
+    session *ss = ld->ss;
+    pipeline *pl = ss->pl;
+    if (!ss->pp || !ss->rows_even || ss->skipping) return false;
+    if (pl->serial_until.file[0]) {
+        if (cot_pos_cmp(&ld->applied_to, &pl->serial_until) < 0) return false;
+        LOG_I("load", "pipeline %s: past the batch that failed; applying in parallel again",
+              pl->pc->name);
+        memset(&pl->serial_until, 0, sizeof(pl->serial_until));
+    }
+    return true;
+}
+
+static cot_err loader__begin(loader *ld, bool allow_par)
+{
+    ld->par_on = allow_par && loader__par_ok(ld);
+    if (!ld->par_on) {
+        cot_err rc = ld->ss->ops->batch_begin(ld->ss->sk);
+        if (rc) return rc;
+    }
     ld->batch_open = true;
     ld->t0 = clock_now_s();
     return COT_OK;
+}
+
+/* session__commit_rows commits the main connection's batch with pos in
+ * the position rows: every row of the layout (pruning any other) once the
+ * rows may be made even, else each row of the old layout that pos moves
+ * forward. */
+static cot_err session__commit_rows(session *ss, const cot_pos *pos, uint32_t ts)
+{
+    const sink_ops *ops = ss->ops;
+    if (!ops->batch_commit_rows) return ops->batch_commit(ss->sk, pos, ts);
+    uint32_t idx[PAR_MAX_WORKERS];
+    cot_pos rows[PAR_MAX_WORKERS];
+    uint32_t n = 0, prune = 0;
+    if (ss->skipping) {
+        for (uint32_t k = 0; k < ss->n_old; k++) {
+            idx[n] = k;
+            rows[n++] = ss->old_have[k] && cot_pos_cmp(&ss->old_pos[k], pos) > 0 ? ss->old_pos[k]
+                                                                                  : *pos;
+        }
+    } else {
+        for (uint32_t k = 0; k < ss->layout; k++) {
+            idx[n] = k;
+            rows[n++] = *pos;
+        }
+        if (!ss->rows_even) prune = ss->layout;
+    }
+    cot_err rc = ops->batch_commit_rows(ss->sk, idx, rows, n, prune, ts);
+    if (!rc && !ss->skipping && !ss->rows_even) {
+        ss->rows_even = true;
+        LOG_I("load", "pipeline %s: %u position row%s at %s:%llu", ss->pl->pc->name,
+              (unsigned)ss->layout, ss->layout == 1 ? "" : "s", pos->file,
+              (unsigned long long)pos->pos);
+    }
+    return rc;
+}
+
+/* session__par_committed (worker thread): every worker committed its
+ * share of a batch. */
+static void session__par_committed(void *ctx, const cot_pos *pos, uint32_t ts,
+                                   const par_counts *c)
+{
+    session *ss = ctx;
+    pipeline *pl = ss->pl;
+    atomic_fetch_add(&ss->committed_batches, 1);
+    pthread_mutex_lock(&pl->mu);
+    pl->st.pos = *pos;
+    if (ts) pl->st.source_ts = ts;
+    pl->st.inserts += c->ins;
+    pl->st.updates += c->upd;
+    pl->st.deletes += c->del;
+    pl->st.transactions += c->txs;
+    pl->st.batches++;
+    pthread_mutex_unlock(&pl->mu);
 }
 
 static cot_err loader__commit(loader *ld)
@@ -458,13 +650,29 @@ static cot_err loader__commit(loader *ld)
     session *ss = ld->ss;
     pipeline *pl = ss->pl;
     cot_err rc = loader__apply_run(ld);
-    if (!rc) rc = ss->ops->batch_commit(ss->sk, &ld->last_pos, ld->last_ts);
+    size_t qrows, qbytes;
+    if (!rc && ld->par_on) {
+        par_counts c = {.ins = ld->ins, .upd = ld->upd, .del = ld->del, .txs = ld->txs};
+        rc = par_commit(ss->pp, &ld->last_pos, ld->last_ts, &c);
+        if (rc) return rc;
+        ld->batch_open = false;
+        ld->dirty = false;
+        ld->applied_to = ld->last_pos;
+        ld->rows = ld->bytes = ld->ins = ld->upd = ld->del = ld->txs = 0;
+        queue_depth(&ss->q, NULL, &qrows, &qbytes);
+        pthread_mutex_lock(&pl->mu);
+        pl->st.queue_rows = qrows;
+        pl->st.queue_bytes = qbytes;
+        pthread_mutex_unlock(&pl->mu);
+        return COT_OK;
+    }
+    if (!rc) rc = session__commit_rows(ss, &ld->last_pos, ld->last_ts);
     if (rc) return rc;
     ld->batch_open = false;
     ld->dirty = false;
+    ld->applied_to = ld->last_pos;
     loader__release(ld);
-    ss->committed_batches++;
-    size_t qrows, qbytes;
+    atomic_fetch_add(&ss->committed_batches, 1);
     queue_depth(&ss->q, NULL, &qrows, &qbytes);
     pthread_mutex_lock(&pl->mu);
     pl->st.pos = ld->last_pos;
@@ -500,6 +708,7 @@ static void *session__load_main(void *arg)
     memset(&ld, 0, sizeof(ld));
     ld.ss = ss;
     ld.skip = pc->on_error_skip && ss->ops->apply_isolated;
+    ld.applied_to = ss->start;
     if (pc->batch_merge && ss->ops->table_key) ld.mg = merger_new(loader__key_of, ss);
     uint32_t batch_ms = pc->batch_ms ? pc->batch_ms : 200;
     cot_err rc = COT_OK;
@@ -511,6 +720,7 @@ static void *session__load_main(void *arg)
             timeout = left > 0 ? (int)(left * 1000) + 1 : 0;
         }
         cot_chunk *ck = queue_pop(&ss->q, timeout);
+        if (!ck && ss->pp && (rc = par_error(ss->pp)) != COT_OK) break; /* a worker failed */
         if (!ck) {
             bool closed = loader__queue_done(ss);
             if (!closed && !(ld.batch_open && !ld.in_tx)) continue;
@@ -518,7 +728,7 @@ static void *session__load_main(void *arg)
             /* time is up, or closing at a boundary: commit below */
         } else {
             if (!ld.batch_open && ck->kind != CK_DDL) {
-                rc = loader__begin(&ld);
+                rc = loader__begin(&ld, true);
                 if (rc) {
                     cot_chunk_free(ck);
                     break;
@@ -547,6 +757,7 @@ static void *session__load_main(void *arg)
         }
         if (!ld.batch_open) continue;
         if (!ld.have_pos) { /* only part of a transaction: never commit it */
+            if (ld.par_on) break; /* the workers' open batches are rolled back at close */
             loader__drop_run(&ld);
             loader__release(&ld);
             ss->ops->batch_abort(ss->sk);
@@ -560,6 +771,15 @@ static void *session__load_main(void *arg)
         }
         if (rc) break;
         if (loader__queue_done(ss)) break;
+    }
+    if (ss->pp) { /* let the workers finish the batches they were given */
+        cot_err d = par_drain(ss->pp);
+        if (!rc && d) rc = d;
+        if (rc) { /* the next session applies serially until past what failed here */
+            ss->pl->serial_until = ld.have_pos ? ld.last_pos : ld.applied_to;
+            if (cot_pos_cmp(&ss->pl->serial_until, &ld.applied_to) < 0)
+                ss->pl->serial_until = ld.applied_to;
+        }
     }
     loader__drop_run(&ld);
     loader__release(&ld);
@@ -577,7 +797,44 @@ static void *session__load_main(void *arg)
 
 /* ---- select ---------------------------------------------------------- */
 
+/* session__push queues ck as it is (snapshot progress rows); takes ck. */
+static cot_err session__push(void *ctx, cot_chunk *ck)
+{
+    session *ss = ctx;
+    if (!queue_push(&ss->q, ck)) {
+        cot_chunk_free(ck);
+        if (atomic_load(&ss->load_failed)) return cot_err_set(ss->load_rc, "%s", ss->load_error);
+        return cot_err_set(COT_ERR_STOPPED, "pipeline stopping");
+    }
+    return COT_OK;
+}
+
+/* session__snapshot_progress copies the snapshot's progress into the status. */
+static void session__snapshot_progress(void *ctx, const snapshot_progress *p)
+{
+    session *ss = ctx;
+    pthread_mutex_lock(&ss->pl->mu);
+    ss->pl->st.snapshot = *p;
+    pthread_mutex_unlock(&ss->pl->mu);
+}
+
+static cot_err session__emit_rows(void *ctx, cot_chunk *ck);
+
+/* session__emit takes a chunk of the binlog stream: the snapshot reconciles
+ * its window with it (and may emit its rows first), then it is queued. */
 static cot_err session__emit(void *ctx, cot_chunk *ck)
+{
+    session *ss = ctx;
+    cot_err src = snapshot_filter(ss->sn, ck);
+    if (src) {
+        cot_chunk_free(ck);
+        return src;
+    }
+    return session__emit_rows(ctx, ck);
+}
+
+/* session__emit_rows transforms and queues ck (also the snapshot's rows). */
+static cot_err session__emit_rows(void *ctx, cot_chunk *ck)
 {
     session *ss = ctx;
     if (ss->tf) {
@@ -609,6 +866,59 @@ static uint8_t session__checksum_alg(MYSQL *ctl)
     return alg;
 }
 
+/* session__load_rows reads the pipeline's position rows: *pos is the
+ * earliest, and the session learns whether they are even (see session). */
+static cot_err session__load_rows(session *ss, cot_pos *pos, bool *found)
+{
+    const cfg_pipeline *pc = ss->pl->pc;
+    uint32_t n = 0;
+    cot_err rc = ss->ops->positions_load(ss->sk, ss->old_pos, ss->old_have, PAR_MAX_WORKERS, &n);
+    if (rc) return rc;
+    memset(pos, 0, sizeof(*pos));
+    *found = false;
+    ss->rows_even = false;
+    ss->skipping = false;
+    if (n == 0) return COT_OK;
+    if (n > PAR_MAX_WORKERS)
+        return cot_err_set(COT_ERR_MALFORMED,
+                           "pipeline %s: cotter.positions on target '%s' has a worker row #%u, "
+                           "more than the %d load workers cotter runs; delete the rows named "
+                           "'%s#N' that cotter did not write",
+                           pc->name, pc->target_name, (unsigned)(n - 1), PAR_MAX_WORKERS,
+                           pc->name);
+    bool even = true;
+    const cot_pos *lo = NULL, *hi = NULL;
+    for (uint32_t k = 0; k < n; k++) {
+        if (!ss->old_have[k]) {
+            even = false;
+            continue;
+        }
+        const cot_pos *p = &ss->old_pos[k];
+        if (!lo || cot_pos_cmp(p, lo) < 0) lo = p;
+        if (!hi || cot_pos_cmp(p, hi) > 0) hi = p;
+        if (cot_pos_cmp(p, &ss->old_pos[0]) != 0 || strcmp(p->gtid, ss->old_pos[0].gtid) != 0)
+            even = false;
+    }
+    if (!lo) return COT_OK;
+    *pos = *lo;
+    *found = true;
+    ss->n_old = n;
+    ss->old_max = *hi;
+    if (even) {
+        ss->rows_even = n == ss->layout;
+        return COT_OK;
+    }
+    ss->skipping = true;
+    char a[300], b[300];
+    cot_pos_format(lo, a, sizeof(a));
+    cot_pos_format(hi, b, sizeof(b));
+    LOG_I("pipeline",
+          "pipeline %s: the %u load workers of the last run stopped at different positions "
+          "(%s .. %s); reading from the earliest and leaving out what each had applied",
+          pc->name, (unsigned)n, a, b);
+    return COT_OK;
+}
+
 /* session__start_pos decides where to read from: the target's committed
  * position, else the configured start, else the source's current end (which
  * is committed at once so that a crash right after cannot skip events). */
@@ -618,12 +928,19 @@ static cot_err session__start_pos(session *ss, MYSQL *ctl, cot_pos *pos, bool *u
     const cfg_pipeline *pc = pl->pc;
     bool found = false;
     *use_gtid = false;
-    cot_err rc = ss->ops->position_load(ss->sk, pos, &found);
+    cot_err rc = ss->ops->positions_load ? session__load_rows(ss, pos, &found)
+                                         : ss->ops->position_load(ss->sk, pos, &found);
+    if (!ss->ops->positions_load) ss->rows_even = true;
     if (rc) return rc;
     if (found) {
         LOG_I("pipeline", "pipeline %s: resuming from %s:%llu (position stored on target '%s')",
               pc->name, pos->file, (unsigned long long)pos->pos, pc->target_name);
-        return COT_OK;
+        if (ss->rows_even || ss->skipping) return COT_OK;
+        /* even rows of another layout (load.parallelism changed): rewrite them */
+        rc = ss->ops->batch_begin(ss->sk);
+        if (!rc) rc = session__commit_rows(ss, pos, 0);
+        if (rc) ss->ops->batch_abort(ss->sk);
+        return rc;
     }
     memset(pos, 0, sizeof(*pos));
     if (pc->start_gtid && pc->start_gtid[0]) {
@@ -645,9 +962,55 @@ static cot_err session__start_pos(session *ss, MYSQL *ctl, cot_pos *pos, bool *u
     }
     /* record the start so a restart resumes here, not at a later end */
     rc = ss->ops->batch_begin(ss->sk);
-    if (!rc) rc = ss->ops->batch_commit(ss->sk, pos, 0);
+    if (!rc) rc = session__commit_rows(ss, pos, 0);
     if (rc) ss->ops->batch_abort(ss->sk);
     return rc;
+}
+
+/* session__snapshot_tick takes an on-demand snapshot request and opens the
+ * next snapshot window when one is due (select thread). A request that
+ * cannot be served is logged and kept as the pipeline's last error. */
+static cot_err session__snapshot_tick(session *ss)
+{
+    pipeline *pl = ss->pl;
+    if (atomic_load(&pl->snap_req)) {
+        char table[300];
+        char *where;
+        pthread_mutex_lock(&pl->mu);
+        snprintf(table, sizeof(table), "%s", pl->snap_req_table);
+        where = pl->snap_req_where;
+        pl->snap_req_where = NULL;
+        atomic_store(&pl->snap_req, false);
+        pthread_mutex_unlock(&pl->mu);
+        cot_err rc = snapshot_request(ss->sn, table, where);
+        free(where);
+        if (rc) {
+            LOG_E("snapshot", "pipeline %s: snapshot of %s not started: %s", pl->pc->name, table,
+                  cot_err_msg());
+            pipeline__set_error(pl, rc, cot_err_msg());
+            if (rc == COT_ERR_NET) return rc;
+        }
+    }
+    if (atomic_load(&pl->stop) || !snapshot_wants_step(ss->sn)) return COT_OK;
+    return snapshot_step(ss->sn);
+}
+
+cot_err pipeline_snapshot_request(pipeline *pl, const char *table, const char *where)
+{
+    if (!cot_url_is_mysql(&pl->pc->target->url) || !cot_url_is_mysql(&pl->pc->source->url))
+        return cot_err_set(COT_ERR_UNSUPPORTED,
+                           "pipeline %s: snapshots need a MySQL/MariaDB source and target",
+                           pl->pc->name);
+    if (!strchr(table, '.'))
+        return cot_err_set(COT_ERR_CONFIG, "snapshot of '%s': give the source table as schema.table",
+                           table);
+    pthread_mutex_lock(&pl->mu);
+    snprintf(pl->snap_req_table, sizeof(pl->snap_req_table), "%s", table);
+    free(pl->snap_req_where);
+    pl->snap_req_where = where && where[0] ? strdup(where) : NULL;
+    atomic_store(&pl->snap_req, true);
+    pthread_mutex_unlock(&pl->mu);
+    return COT_OK;
 }
 
 /* session_run runs one session; returns COT_OK when it ended because of a
@@ -676,6 +1039,7 @@ static cot_err session_run(pipeline *pl, bool *progressed)
         .ddl = (sink_ddl_policy)pc->ddl,
         .dry_run = pc->dry_run,
     };
+    sink_policy_register(pc); /* the sink finds tables[].on_overflow / conflict by pipeline */
     cot_err rc = ss.ops->open(&sc, &ss.sk);
     if (rc) return rc;
 
@@ -691,10 +1055,27 @@ static cot_err session_run(pipeline *pl, bool *progressed)
         ss.ops->close(ss.sk);
         return rc;
     }
+    /* parallel apply needs merged batches (each key once) and position rows */
+    uint32_t want = pc->load_parallelism ? pc->load_parallelism : 1;
+    bool par = want > 1 && pc->batch_merge && ss.ops->table_key && ss.ops->positions_load &&
+               ss.ops->batch_commit_rows && !pc->dry_run;
+    if (want > 1 && !par)
+        LOG_W("pipeline",
+              "pipeline %s: load.parallelism %u is not used (it needs batch.merge: true, no "
+              "dry_run, and a target that keeps position rows); applying on one connection",
+              pc->name, (unsigned)want);
+    ss.layout = par ? want : 1;
+
     cot_pos start;
     bool use_gtid;
     rc = session__start_pos(&ss, ctl, &start, &use_gtid);
+    ss.start = start;
     uint8_t alg = session__checksum_alg(ctl);
+    /* the mappings, before the first event (after the start position is stored, so changes
+     * made while a mapping problem is being fixed are not skipped): stops with the fix */
+    if (!rc)
+        rc = mapping_check_session(pl->cfg->path, pc, ctl,
+                                   pc->snapshot != SNAPSHOT_NEVER && pc->snapshot_create_tables);
     mysql_conn_close(ctl);
     if (!rc && !use_gtid) { /* what the target holds, until the next commit moves it */
         pthread_mutex_lock(&pl->mu);
@@ -704,6 +1085,24 @@ static cot_err session_run(pipeline *pl, bool *progressed)
     if (rc) {
         ss.ops->close(ss.sk);
         return rc;
+    }
+    /* the initial load: which tables to copy; their target tables exist before any row comes */
+    if (cot_url_is_mysql(&pc->target->url) && cot_url_is_mysql(&pc->source->url) && !pc->dry_run) {
+        snapshot_conf snc = {.pc = pc,
+                             .route = pipeline__route,
+                             .route_ctx = (void *)pc,
+                             .emit = session__emit_rows,
+                             .push = session__push,
+                             .progress = session__snapshot_progress,
+                             .ctx = &ss};
+        rc = snapshot_open(&snc, &ss.sn);
+        if (rc) {
+            ss.ops->close(ss.sk);
+            return rc;
+        }
+        snapshot_progress sp;
+        snapshot_progress_get(ss.sn, &sp);
+        session__snapshot_progress(&ss, &sp);
     }
 
     /* pipelines sharing a source register as distinct replicas: a source
@@ -728,10 +1127,12 @@ counted:;
     binlog_reader *br = NULL;
     rc = binlog_reader_open(&rcf, &start, use_gtid, &br);
     if (rc) {
+        snapshot_free(ss.sn);
         ss.ops->close(ss.sk);
         return rc;
     }
     schema_cache *sch = schema_cache_new(binlog_reader_control(br));
+    schema_history_attach(sch, binlog_reader_control(br), pl->cfg->data_dir, pc->name);
     binlog_stream_conf bsc = {
         .source_name = pc->source_name,
         .route = pipeline__route,
@@ -745,6 +1146,19 @@ counted:;
     };
     binlog_stream *bs = binlog_stream_new(&bsc, &start);
 
+    if (par) {
+        rc = par_pool_open(ss.ops, &sc, want, pc->queue_bytes, session__par_committed, &ss, &ss.pp);
+        if (rc) {
+            binlog_stream_free(bs);
+            schema_cache_free(sch);
+            binlog_reader_close(br);
+            snapshot_free(ss.sn);
+            ss.ops->close(ss.sk);
+            return rc;
+        }
+        LOG_I("pipeline", "pipeline %s: %u load workers, each with its own connection to target '%s'",
+              pc->name, (unsigned)want, pc->target_name);
+    }
     queue_init(&ss.q, pc->queue_rows, pc->queue_bytes);
     ss.tf = transform_needed(pc) ? transform_new(pc) : NULL;
     pthread_t load_thread;
@@ -779,6 +1193,10 @@ counted:;
             }
         }
         if (atomic_load(&ss.load_failed)) break;
+        if (ss.sn) {
+            rc = session__snapshot_tick(&ss);
+            if (rc) break;
+        }
         const uint8_t *ev;
         size_t len;
         rc = binlog_reader_next(br, &ev, &len);
@@ -793,8 +1211,10 @@ counted:;
     if (atomic_load(&ss.load_failed)) {
         rc = cot_err_set(ss.load_rc, "%s", ss.load_error);
     }
-    *progressed = ss.committed_batches > 0;
+    par_pool_close(ss.pp);
+    *progressed = atomic_load(&ss.committed_batches) > 0;
     binlog_stream_free(bs);
+    snapshot_free(ss.sn);
     transform_free(ss.tf);
     schema_cache_free(sch);
     binlog_reader_close(br);
@@ -812,6 +1232,8 @@ static void *pipeline__main(void *arg)
     pthread_mutex_lock(&pl->mu);
     pl->st.started_at = time(NULL);
     pthread_mutex_unlock(&pl->mu);
+    uint32_t failures = 0; /* failed sessions in a row */
+    bool gave_up = false;
 
     while (!atomic_load(&pl->stop)) {
         pipeline__set_state(pl, PS_CONNECTING);
@@ -824,13 +1246,28 @@ static void *pipeline__main(void *arg)
                 LOG_W("pipeline", "pipeline %s: stopped with: %s", pc->name, cot_err_msg());
             break;
         }
-        if (progressed) backoff = pc->retry_min_ms ? pc->retry_min_ms : 200;
+        if (progressed) {
+            backoff = pc->retry_min_ms ? pc->retry_min_ms : 200;
+            failures = 0;
+        }
+        if (pc->retry_times && ++failures > pc->retry_times) {
+            char msg[1400];
+            snprintf(msg, sizeof(msg),
+                     "%s; gave up after %u attempts in a row (retry.times); fix the cause, then "
+                     "restart the channel (cotter channel restart %s)",
+                     cot_err_msg(), (unsigned)pc->retry_times, pipeline_channel(pl));
+            LOG_E("pipeline", "pipeline %s: %s", pc->name, msg);
+            pipeline__set_error(pl, rc, msg);
+            pipeline__set_state(pl, PS_ERROR);
+            gave_up = true;
+            break;
+        }
         /* jitter: 75%..125% of the backoff */
         uint32_t wait_ms = backoff - backoff / 4 + (uint32_t)(rand() % (int)(backoff / 2 + 1));
         LOG_E("pipeline", "pipeline %s: %s [%s, %s]; retrying in %.1f s", pc->name, cot_err_msg(),
               cot_err_name(rc), cot_err_retriable(rc) ? "retriable" : "needs a fix",
               wait_ms / 1000.0);
-        pipeline__set_error(pl, cot_err_msg());
+        pipeline__set_error(pl, rc, cot_err_msg());
         pipeline__set_state(pl, PS_ERROR);
         struct timespec until = clock_deadline(CLOCK_REALTIME, (long)wait_ms);
         pthread_mutex_lock(&pl->mu);
@@ -840,7 +1277,7 @@ static void *pipeline__main(void *arg)
         pthread_mutex_unlock(&pl->mu);
         backoff = backoff * 2 > backoff_max ? backoff_max : backoff * 2;
     }
-    pipeline__set_state(pl, PS_STOPPED);
+    if (!gave_up) pipeline__set_state(pl, PS_STOPPED);
     atomic_store(&pl->finished, true);
     return NULL;
 }

@@ -15,6 +15,7 @@
 
 #include "config/config.h"
 #include "event/event.h"
+#include "snapshot/snapshot.h"
 #include "util/err.h"
 
 #include <stdbool.h>
@@ -40,13 +41,20 @@ typedef struct pipeline_status {
     uint64_t deletes;
     uint64_t transactions;
     uint64_t batches;
-    uint64_t skipped;  /* rows sent to the dead-letter table (on_error: skip) */
-    double rows_per_s; /* applied rows per second, smoothed over the last seconds */
+    uint64_t skipped;   /* rows sent to cotter.dead_letters (on_error: skip, on_overflow) */
+    uint64_t conflicts; /* changes not applied: the target row won (tables[].conflict) */
+    uint64_t overflows; /* values clamped or stored as NULL (tables[].on_overflow) */
+    double rows_per_s;  /* applied rows per second, smoothed over the last seconds */
     size_t queue_rows;
     size_t queue_bytes;
     char last_error[1024]; /* "" when none */
     time_t last_error_at;
+    cot_err last_error_code;                  /* class of last_error, COT_OK when none */
+    char hint[512]; /* doctor's one-line diagnosis of last_error (doctor_hint), "" when none */
+    uint64_t sessions_failed;                 /* sessions ended by an error (each is retried) */
+    uint64_t errors_by_class[COT_ERR__COUNT]; /* sessions_failed by error class */
     time_t started_at;
+    snapshot_progress snapshot; /* the initial load: tables, rows done / estimated, rate, ETA */
 } pipeline_status;
 
 typedef struct pipeline pipeline;
@@ -66,6 +74,10 @@ void pipeline_join(pipeline *pl);
 void pipeline_free(pipeline *pl);
 
 void pipeline_status_get(pipeline *pl, pipeline_status *out);
+/* pipeline_snapshot_request asks the running pipeline to (re)copy source
+ * table "schema.table" (rows matching where, SQL on the source, if given);
+ * the select loop takes it up. Errors: not a MySQL pipeline, bad name. */
+cot_err pipeline_snapshot_request(pipeline *pl, const char *table, const char *where);
 const char *pipeline_name(const pipeline *pl);
 const char *pipeline_channel(const pipeline *pl);
 

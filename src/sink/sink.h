@@ -31,6 +31,10 @@ typedef enum sink_ddl_policy {
 typedef struct sink_conf {
     const char *name;     /* target name from the config, for messages */
     const char *pipeline; /* pipeline name: key of the position row */
+    /* which position row batch_commit writes: 0 is the pipeline's own row
+     * (named like the pipeline), k > 0 the row of parallel load worker k
+     * (named "PIPELINE#k"); see positions_load */
+    uint32_t position_row;
     const cot_url *url;
     int connect_timeout_s;
     int read_timeout_s;
@@ -72,6 +76,21 @@ typedef struct sink_ops {
      * the next call) the sink applies rows by, *n = 0 when the target has no
      * usable key. Optional (NULL): the load stage then does not merge. */
     cot_err (*table_key)(sink *sk, cot_table *tbl, const uint32_t **cols, uint32_t *n);
+    /* positions_load reads every position row of conf->pipeline: the
+     * pipeline's own (index 0) and its parallel workers' ("PIPELINE#k",
+     * index k). pos[k] and have[k] are filled for k < cap; *n is one more
+     * than the highest index found (0: none). Optional (NULL): only
+     * position_load is used and parallel apply is off. */
+    cot_err (*positions_load)(sink *sk, cot_pos *pos, bool *have, uint32_t cap, uint32_t *n);
+    /* batch_commit_rows is batch_commit writing n position rows (index[i]
+     * gets pos[i]) and, when prune_from > 0, deleting the worker rows with
+     * an index >= prune_from, all in the batch's transaction. Required
+     * with positions_load. */
+    cot_err (*batch_commit_rows)(sink *sk, const uint32_t *index, const cot_pos *pos, uint32_t n,
+                                 uint32_t prune_from, uint32_t ts);
+    /* forget_tables drops every cached target table description (another
+     * connection ran a DDL). Optional. */
+    void (*forget_tables)(sink *sk);
     /* batch_abort rolls the open batch back; never fails. */
     void (*batch_abort)(sink *sk);
     void (*stats)(sink *sk, sink_stats *out);

@@ -25,6 +25,8 @@
 #include "client/mysql_conn.h"
 #include "sql/ddl_rewrite.h"
 #include "sink/sink_mysql_sql.h"
+#include "sink/sink_mysql_convert.h"
+#include "sink/sink_mysql_conflict.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -43,7 +45,8 @@ typedef struct sink_mysql {
     sink base; /* first: the pipeline holds a sink * */
     char *name;
     char *pipeline;
-    char *user;     /* for GRANT hints */
+    uint32_t position_row; /* the row batch_commit writes (sink_conf) */
+    char *user;            /* for GRANT hints */
     char role[192]; /* "target NAME" */
     MYSQL *my;
     bool broken; /* the connection failed; only abort and close are useful */
@@ -64,6 +67,8 @@ typedef struct sink_mysql {
     buf q; /* scratch for queries */
     sink_stats stats;
     sink_stats batch; /* counts of the open batch, added to stats at commit */
+    sink_conv *cv;    /* value conversion, on_overflow and conflict policies */
+    bool dl_ready;    /* cotter.dead_letters was created at open (no CREATE in a batch) */
 } sink_mysql;
 
 static char *xstrdup(const char *s)
@@ -128,6 +133,7 @@ static void sink__cache_evict(sink_mysql *sk, sql_tdesc *td)
         sk->n_tds--;
     }
     sql_builder_forget(&sk->sb, td);
+    sink_conv_forget(sk->cv, td);
     td->next = sk->dead;
     sk->dead = td;
     if (sk->last_td == td) {
@@ -304,6 +310,7 @@ static cot_err sink__table(sink_mysql *sk, cot_table *tbl, sql_tdesc **out)
     if (td->map_tbl != tbl) {
         sql_builder_forget(&sk->sb, td);
         cot_err rc = sql_tdesc_map(td, tbl, sk->name);
+        if (!rc) rc = sink_conv_map(sk->cv, sk->my, td, tbl);
         if (rc) {
             /* Read the target again next time: the user may fix it meanwhile. */
             sink__cache_evict(sk, td);
@@ -398,7 +405,8 @@ static cot_err sink__send(sink_mysql *sk)
 
 static const char session_sql[] = "SET NAMES utf8mb4;"
                                   "SET time_zone='+00:00';"
-                                  "SET sql_mode='NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION';"
+                                  "SET sql_mode='STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,"
+                                  "NO_ENGINE_SUBSTITUTION';"
                                   "SET foreign_key_checks=0;"
                                   "SET autocommit=0";
 
@@ -414,6 +422,7 @@ static const char positions_ddl[] =
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
 
 static void sink_mysql_close(sink *base);
+static cot_err sink__policy_tables(sink_mysql *sk);
 
 /* sink__prepare creates cotter.positions when missing and bounds the
  * statement size by the server's max_allowed_packet. */
@@ -471,12 +480,14 @@ static cot_err sink_mysql_open(const sink_conf *conf, sink **out)
     sk->base.ops = &sink_mysql_ops;
     sk->name = xstrdup(conf->name ? conf->name : "?");
     sk->pipeline = xstrdup(conf->pipeline ? conf->pipeline : "");
+    sk->position_row = conf->position_row;
     sk->user = xstrdup(conf->url && conf->url->user ? conf->url->user : "");
     sk->ddl = conf->ddl;
     sk->dry_run = conf->dry_run;
     snprintf(sk->role, sizeof(sk->role), "target '%s'", sk->name);
     buf_init(&sk->q);
     sql_builder_init(&sk->sb, sk->name, conf->max_statement_bytes);
+    sk->cv = sink_conv_new(sk->pipeline, sk->name, sk->dry_run);
 
     if (!conf->url) {
         sink_mysql_close(&sk->base);
@@ -495,6 +506,7 @@ static cot_err sink_mysql_open(const sink_conf *conf, sink **out)
         if (rc) cot_err_prefix("setting up the session: ");
     }
     if (!rc) rc = sink__prepare(sk, conf->max_statement_bytes);
+    if (!rc && sink_conv_needs_tables(sk->cv)) rc = sink__policy_tables(sk);
     if (!rc) rc = mysql_conn_exec_str(sk->my, sk->role, "COMMIT");
     if (rc) {
         sink_mysql_close(&sk->base);
@@ -769,6 +781,9 @@ static void sink__count(sink_mysql *sk, uint8_t op)
         sk->batch.deletes++;
 }
 
+static cot_err sink__policies(sink_mysql *sk, sql_tdesc *td, const cot_change *ch,
+                              const cot_pos *where, const cot_change **use, bool *apply);
+
 static cot_err sink_mysql_apply(sink *base, const cot_chunk *ck)
 {
     sink_mysql *sk = (sink_mysql *)base;
@@ -798,7 +813,13 @@ static cot_err sink_mysql_apply(sink *base, const cot_chunk *ck)
         sql_tdesc *td;
         rc = sink__table(sk, ch->tbl, &td);
         if (rc) return rc;
-        rc = sql_builder_add(&sk->sb, td, ch);
+        static const cot_pos no_pos; /* a chunk inside a transaction has no position */
+        const cot_change *use;
+        bool apply;
+        rc = sink__policies(sk, td, ch, ck->tx_end ? &ck->end_pos : &no_pos, &use, &apply);
+        if (rc) return rc;
+        if (!apply) continue;
+        rc = sql_builder_add(&sk->sb, td, use);
         if (rc) return rc;
         sink__count(sk, ch->op);
         if (sql_builder_ready(&sk->sb)) {
@@ -850,7 +871,9 @@ static void sink__row_text(buf *out, const cot_change *ch)
 static cot_err sink__dead_letter(sink_mysql *sk, const cot_change *ch, const cot_pos *where,
                                  const char *error)
 {
-    cot_err rc = mysql_conn_exec(sk->my, sk->role, dead_letters_ddl, sizeof(dead_letters_ddl) - 1);
+    cot_err rc = COT_OK;
+    if (!sk->dl_ready) /* a CREATE commits the open transaction: done at open when it can */
+        rc = mysql_conn_exec(sk->my, sk->role, dead_letters_ddl, sizeof(dead_letters_ddl) - 1);
     if (rc) return sink__fail_net_check(sk, rc);
     buf row, q;
     buf_init(&row);
@@ -883,6 +906,44 @@ static cot_err sink__dead_letter(sink_mysql *sk, const cot_change *ch, const cot
     return rc ? sink__fail_net_check(sk, rc) : COT_OK;
 }
 
+/* sink__policy_tables creates cotter.dead_letters and cotter.conflicts at
+ * open (outside any batch) for pipelines whose mappings write to them. */
+static cot_err sink__policy_tables(sink_mysql *sk)
+{
+    cot_err rc = mysql_conn_exec(sk->my, sk->role, dead_letters_ddl, sizeof(dead_letters_ddl) - 1);
+    if (!rc) rc = sink_conflict_prepare(sk->my, sk->role);
+    if (rc) return sink__fail_net_check(sk, rc);
+    sk->dl_ready = true;
+    return COT_OK;
+}
+
+/* sink__policies applies td's on_overflow and conflict policies to ch:
+ * *use is the change to build (ch, or a converted copy valid until the
+ * next call); *apply is false when the row was taken out: written to
+ * cotter.dead_letters (skip_row) or lost to the target row (a conflict,
+ * written to cotter.conflicts), both in the batch's transaction. */
+static cot_err sink__policies(sink_mysql *sk, sql_tdesc *td, const cot_change *ch,
+                              const cot_pos *where, const cot_change **use, bool *apply)
+{
+    char reason[1536];
+    bool skip;
+    *apply = true;
+    cot_err rc = sink_conv_change(sk->cv, td, ch, use, &skip, reason, sizeof(reason));
+    if (rc) return rc;
+    if (skip) {
+        *apply = false;
+        LOG_W(TAG, "%s; kept in cotter.dead_letters", reason);
+        return sk->dry_run ? COT_OK : sink__dead_letter(sk, ch, where, reason);
+    }
+    const sink_conv_policy *pol = sink_conv_policy_of(sk->cv, td);
+    if (!pol || sk->dry_run) return COT_OK;
+    rc = sink__send(sk); /* the check must see the batch's earlier changes */
+    if (!rc)
+        rc = sink__fail_net_check(
+            sk, sink_conflict_resolve(sk->cv, sk->my, sk->role, pol, td, *use, where, apply));
+    return rc;
+}
+
 static cot_err sink_mysql_apply_isolated(sink *base, const cot_chunk *ck, const cot_pos *where,
                                          uint64_t *skipped)
 {
@@ -897,7 +958,11 @@ static cot_err sink_mysql_apply_isolated(sink *base, const cot_chunk *ck, const 
         if ((rc = sink__table(sk, ch->tbl, &td))) return rc;
         rc = mysql_conn_exec_str(sk->my, sk->role, "SAVEPOINT cotter_row");
         if (rc) return sink__fail_net_check(sk, rc);
-        rc = sql_builder_add(&sk->sb, td, ch);
+        const cot_change *use;
+        bool apply;
+        rc = sink__policies(sk, td, ch, where, &use, &apply);
+        if (!rc && !apply) continue;
+        if (!rc) rc = sql_builder_add(&sk->sb, td, use);
         if (!rc) rc = sink__send(sk);
         if (rc == COT_OK) {
             sink__count(sk, ch->op);
@@ -931,11 +996,12 @@ static cot_err sink_mysql_table_key(sink *base, cot_table *tbl, const uint32_t *
     return COT_OK;
 }
 
-static cot_err sink_mysql_batch_commit(sink *base, const cot_pos *pos, uint32_t ts)
+static cot_err sink_mysql_batch_commit_rows(sink *base, const uint32_t *index, const cot_pos *pos,
+                                            uint32_t n, uint32_t prune_from, uint32_t ts)
 {
     sink_mysql *sk = (sink_mysql *)base;
     if (sk->broken) return sink__broken_err(sk);
-    sql_builder_add_commit(&sk->sb, sk->pipeline, pos, ts);
+    sql_builder_add_commit(&sk->sb, sk->pipeline, index, pos, n, prune_from, ts);
     cot_err rc = sink__send(sk);
     if (rc) return rc;
     sk->stats.inserts += sk->batch.inserts;
@@ -944,8 +1010,79 @@ static cot_err sink_mysql_batch_commit(sink *base, const cot_pos *pos, uint32_t 
     sk->stats.statements += sk->batch.statements;
     sk->stats.batches++;
     memset(&sk->batch, 0, sizeof(sk->batch));
+    sink_conv_batch_end(sk->cv, true);
     sk->in_batch = false;
     return COT_OK;
+}
+
+static cot_err sink_mysql_batch_commit(sink *base, const cot_pos *pos, uint32_t ts)
+{
+    sink_mysql *sk = (sink_mysql *)base;
+    return sink_mysql_batch_commit_rows(base, &sk->position_row, pos, 1, 0, ts);
+}
+
+/* sink_mysql_positions_load reads the rows "PIPELINE" and "PIPELINE#k". */
+static cot_err sink_mysql_positions_load(sink *base, cot_pos *pos, bool *have, uint32_t cap,
+                                         uint32_t *n)
+{
+    sink_mysql *sk = (sink_mysql *)base;
+    *n = 0;
+    for (uint32_t k = 0; k < cap; k++) {
+        memset(&pos[k], 0, sizeof(pos[k]));
+        have[k] = false;
+    }
+    if (sk->broken) return sink__broken_err(sk);
+    size_t plen = strlen(sk->pipeline);
+    char prefix[256];
+    snprintf(prefix, sizeof(prefix), "%s#", sk->pipeline);
+    buf *q = &sk->q;
+    buf_reset(q);
+    buf_puts(q, "SELECT pipeline, binlog_file, binlog_pos, gtid FROM `cotter`.`positions` "
+                "WHERE pipeline=");
+    sink__put_string(sk, q, sk->pipeline);
+    buf_printf(q, " OR LEFT(pipeline,%zu)=", plen + 1);
+    sink__put_string(sk, q, prefix);
+    MYSQL_RES *res;
+    cot_err rc = sink__query(sk, "reading the positions from cotter.positions", &res);
+    if (rc) return rc;
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res))) {
+        if (!row[0] || !row[1] || !row[2] || !row[3]) continue;
+        uint32_t k = 0;
+        if (strcmp(row[0], sk->pipeline) != 0) {
+            char *end = NULL;
+            errno = 0;
+            unsigned long v = strtoul(row[0] + plen + 1, &end, 10);
+            if (errno || !end || *end || v == 0 || v > 100000) continue; /* not a worker row */
+            k = (uint32_t)v;
+        }
+        char *end = NULL;
+        errno = 0;
+        unsigned long long p = strtoull(row[2], &end, 10);
+        if (errno || *end || strlen(row[1]) >= sizeof(pos->file) ||
+            strlen(row[3]) >= sizeof(pos->gtid)) {
+            mysql_free_result(res);
+            return cot_err_set(COT_ERR_MALFORMED,
+                               "%s: the row %s in cotter.positions is not a position cotter "
+                               "wrote (file '%.64s', pos '%.32s'); fix or delete it",
+                               sk->role, row[0], row[1], row[2]);
+        }
+        if (k + 1 > *n) *n = k + 1;
+        if (k >= cap) continue;
+        snprintf(pos[k].file, sizeof(pos[k].file), "%s", row[1]);
+        snprintf(pos[k].gtid, sizeof(pos[k].gtid), "%s", row[3]);
+        pos[k].pos = p;
+        have[k] = true;
+    }
+    mysql_free_result(res);
+    sk->may_rerun = true;
+    return sink__fail_net_check(sk, mysql_conn_exec_str(sk->my, sk->role, "ROLLBACK"));
+}
+
+static void sink_mysql_forget_tables(sink *base)
+{
+    sink_mysql *sk = (sink_mysql *)base;
+    sink__cache_evict_all(sk);
 }
 
 static void sink_mysql_batch_abort(sink *base)
@@ -954,6 +1091,7 @@ static void sink_mysql_batch_abort(sink *base)
     sql_builder_clear(&sk->sb);
     sink__dead_free(sk);
     memset(&sk->batch, 0, sizeof(sk->batch));
+    if (sk->cv) sink_conv_batch_end(sk->cv, false);
     sk->in_batch = false;
     if (sk->broken || !sk->my) return;
     if (mysql_real_query(sk->my, "ROLLBACK", 8) != 0 &&
@@ -984,6 +1122,7 @@ static void sink_mysql_close(sink *base)
     free(sk->buckets);
     sink__dead_free(sk);
     sql_builder_deinit(&sk->sb);
+    sink_conv_free(sk->cv);
     buf_deinit(&sk->q);
     free(sk->name);
     free(sk->pipeline);
@@ -1000,6 +1139,9 @@ const sink_ops sink_mysql_ops = {
     .batch_commit = sink_mysql_batch_commit,
     .table_key = sink_mysql_table_key,
     .apply_isolated = sink_mysql_apply_isolated,
+    .positions_load = sink_mysql_positions_load,
+    .batch_commit_rows = sink_mysql_batch_commit_rows,
+    .forget_tables = sink_mysql_forget_tables,
     .batch_abort = sink_mysql_batch_abort,
     .stats = sink_mysql_stats,
     .close = sink_mysql_close,

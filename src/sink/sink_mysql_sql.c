@@ -14,6 +14,7 @@
 #include "sink/sink_mysql_sql.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -778,22 +779,48 @@ malformed:
                        sb->target, tbl->src_schema, tbl->src_name, (unsigned)ch->op);
 }
 
-void sql_builder_add_commit(sql_builder *sb, const char *pipeline, const cot_pos *pos, uint32_t ts)
+void sql_position_row_name(const char *pipeline, uint32_t index, char *out, size_t cap)
 {
-    sql_builder__begin(sb, SQL_POSITION, NULL);
+    if (index == 0)
+        snprintf(out, cap, "%s", pipeline);
+    else
+        snprintf(out, cap, "%s#%u", pipeline, (unsigned)index);
+}
+
+void sql_builder_add_commit(sql_builder *sb, const char *pipeline, const uint32_t *index,
+                            const cot_pos *pos, uint32_t n, uint32_t prune_from, uint32_t ts)
+{
     buf *p = &sb->pkt;
-    buf_puts(p, "INSERT INTO `cotter`.`positions` (pipeline,binlog_file,binlog_pos,gtid,"
-                "source_ts) VALUES (_utf8mb4 ");
-    sql__hex(p, pipeline, (uint32_t)strlen(pipeline));
-    buf_puts(p, ",_utf8mb4 ");
-    sql__hex(p, pos->file, (uint32_t)strnlen(pos->file, sizeof(pos->file)));
-    buf_printf(p, ",%llu,_utf8mb4 ", (unsigned long long)pos->pos);
-    sql__hex(p, pos->gtid, (uint32_t)strnlen(pos->gtid, sizeof(pos->gtid)));
-    buf_printf(p,
-               ",%u) ON DUPLICATE KEY UPDATE binlog_file=VALUES(binlog_file),"
-               "binlog_pos=VALUES(binlog_pos),gtid=VALUES(gtid),source_ts=VALUES(source_ts),"
-               "updated_at=CURRENT_TIMESTAMP(6)",
-               (unsigned)ts);
+    char name[256];
+    if (n) {
+        sql_builder__begin(sb, SQL_POSITION, NULL);
+        buf_puts(p, "INSERT INTO `cotter`.`positions` (pipeline,binlog_file,binlog_pos,gtid,"
+                    "source_ts) VALUES ");
+        for (uint32_t i = 0; i < n; i++) {
+            sql_position_row_name(pipeline, index[i], name, sizeof(name));
+            buf_puts(p, i ? ",(_utf8mb4 " : "(_utf8mb4 ");
+            sql__hex(p, name, (uint32_t)strlen(name));
+            buf_puts(p, ",_utf8mb4 ");
+            sql__hex(p, pos[i].file, (uint32_t)strnlen(pos[i].file, sizeof(pos[i].file)));
+            buf_printf(p, ",%llu,_utf8mb4 ", (unsigned long long)pos[i].pos);
+            sql__hex(p, pos[i].gtid, (uint32_t)strnlen(pos[i].gtid, sizeof(pos[i].gtid)));
+            buf_printf(p, ",%u)", (unsigned)ts);
+        }
+        buf_puts(p, " ON DUPLICATE KEY UPDATE binlog_file=VALUES(binlog_file),"
+                    "binlog_pos=VALUES(binlog_pos),gtid=VALUES(gtid),source_ts=VALUES(source_ts),"
+                    "updated_at=CURRENT_TIMESTAMP(6)");
+    }
+    if (prune_from) {
+        /* worker rows "PIPELINE#k" with k >= prune_from */
+        size_t plen = strlen(pipeline);
+        snprintf(name, sizeof(name), "%s#", pipeline);
+        sql_builder__begin(sb, SQL_POSITION, NULL);
+        buf_printf(p, "DELETE FROM `cotter`.`positions` WHERE LEFT(pipeline,%zu)=_utf8mb4 ",
+                   plen + 1);
+        sql__hex(p, name, (uint32_t)strlen(name));
+        buf_printf(p, " AND CAST(SUBSTRING(pipeline,%zu) AS UNSIGNED)>=%u", plen + 2,
+                   (unsigned)prune_from);
+    }
     sql_builder__begin(sb, SQL_COMMIT, NULL);
     buf_puts(p, "COMMIT");
 }

@@ -151,8 +151,13 @@ void sql_builder_forget(sql_builder *sb, const sql_tdesc *td);
 /* sql_builder_ready says whether the packet is big enough to be sent. */
 bool sql_builder_ready(const sql_builder *sb);
 /* sql_builder_add_commit closes the open statement and appends the upsert
- * of pipeline's position row and COMMIT. */
-void sql_builder_add_commit(sql_builder *sb, const char *pipeline, const cot_pos *pos, uint32_t ts);
+ * of n position rows of pipeline (row index[i] at pos[i]; row 0 is named
+ * like the pipeline, row k "PIPELINE#k"), when prune_from > 0 the delete of
+ * the rows with an index >= prune_from, and COMMIT. */
+void sql_builder_add_commit(sql_builder *sb, const char *pipeline, const uint32_t *index,
+                            const cot_pos *pos, uint32_t n, uint32_t prune_from, uint32_t ts);
+/* sql_position_row_name writes the name of position row index of pipeline. */
+void sql_position_row_name(const char *pipeline, uint32_t index, char *out, size_t cap);
 /* sql_builder_clear empties the packet (after it was sent or abandoned). */
 void sql_builder_clear(sql_builder *sb);
 /* sql_builder_stmt_len returns the length of statement i of the packet. */

@@ -5,6 +5,7 @@
  * no schema lookup.
  */
 #include "source/binlog_stream.h"
+#include "source/schema_history.h"
 #include "util/log.h"
 
 #include <ctype.h>
@@ -122,6 +123,7 @@ static cot_chunk *stream__chunk(binlog_stream *bs)
 static cot_err stream__emit(binlog_stream *bs, cot_chunk *ck, uint32_t ts)
 {
     ck->ts = ts;
+    ck->start_pos = bs->emitted;
     cot_chunk_account(ck);
     if (ck->tx_end) {
         ck->end_pos = bs->cur;
@@ -242,7 +244,11 @@ static cot_err stream__query(binlog_stream *bs, const binlog_header *h, const ui
         ck->ddl = arena_strndup(&ck->mem, q.sql, q.sql_len);
         ck->ddl_schema = arena_strndup(&ck->mem, q.db, q.db_len);
         /* names, types and table ids may all have changed */
-        if (bs->conf.schema) schema_cache_invalidate(bs->conf.schema);
+        if (bs->conf.schema) {
+            schema_history_ddl(bs->conf.schema, ck->ddl, q.sql_len, ck->ddl_schema, where,
+                               bs->conf.route, bs->conf.route_ctx);
+            schema_cache_invalidate(bs->conf.schema);
+        }
         stream__tmap_clear(bs);
         LOG_I("select", "source '%s': DDL at %s: %.*s", bs->conf.source_name, where,
               (int)(q.sql_len > 300 ? 300 : q.sql_len), q.sql);

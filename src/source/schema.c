@@ -7,9 +7,11 @@
  */
 #include "source/schema.h"
 #include "client/mysql_conn.h"
+#include "source/schema_history.h"
 #include "util/buf.h"
 #include "util/log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +31,7 @@ typedef struct is_table {
     char *name;
     uint32_t n_cols;
     is_column *cols;
+    char **raw; /* n_cols * SH_FIELDS strings as read, for the schema history */
 } is_table;
 
 typedef struct collation_entry {
@@ -43,6 +46,7 @@ struct schema_cache {
     collation_entry *collations;
     uint32_t n_collations;
     bool collations_loaded;
+    schema_history *hist; /* versions by position (NO_LOG sources), owned; NULL: none */
 };
 
 schema_cache *schema_cache_new(MYSQL *conn)
@@ -58,7 +62,9 @@ static void is_table_free(is_table *t)
     for (uint32_t i = 0; i < t->n_cols; i++) {
         free(t->cols[i].name);
         free(t->cols[i].data_type);
+        for (uint32_t k = 0; t->raw && k < SH_FIELDS; k++) free(t->raw[i * SH_FIELDS + k]);
     }
+    free(t->raw);
     free(t->cols);
     free(t->schema);
     free(t->name);
@@ -80,6 +86,7 @@ void schema_cache_free(schema_cache *sc)
 {
     if (!sc) return;
     schema_cache_invalidate(sc);
+    schema_history_free(sc->hist);
     for (uint32_t i = 0; i < sc->n_collations; i++) free(sc->collations[i].name);
     free(sc->collations);
     free(sc);
@@ -90,6 +97,17 @@ static char *xstrdup(const char *s)
     char *r = strdup(s ? s : "");
     if (!r) abort();
     return r;
+}
+
+void schema_cache_set_history(schema_cache *sc, schema_history *sh)
+{
+    schema_history_free(sc->hist);
+    sc->hist = sh;
+}
+
+schema_history *schema_cache_history(schema_cache *sc)
+{
+    return sc ? sc->hist : NULL;
 }
 
 /* schema__query runs sql on the schema connection; returns the result (caller frees). */
@@ -210,6 +228,49 @@ malformed:
     return false;
 }
 
+/* schema__column_fill sets c from one row of SH_FIELDS fields (the
+ * information_schema query below, or a schema history version). */
+static void schema__column_fill(schema_cache *sc, const char *schema, const char *table,
+                                is_column *c, char *const *row)
+{
+    c->name = xstrdup(row[0]);
+    c->data_type = xstrdup(row[1]);
+    c->is_unsigned = row[2] && strstr(row[2], "unsigned") != NULL;
+    if (row[3] && row[4]) {
+        c->collation = schema__id_of_collation(sc, row[3]);
+        c->charset = cot_charset_intern(row[4]);
+    } else if (strstr(c->data_type, "blob") || strstr(c->data_type, "binary") ||
+               strcmp(c->data_type, "geometry") == 0) {
+        c->collation = COT_COLLATION_BINARY;
+        c->charset = cot_charset_intern("binary");
+    }
+    if (row[5] && (strcmp(c->data_type, "enum") == 0 || strcmp(c->data_type, "set") == 0)) {
+        if (!schema__members_parse(row[5], &c->members, &c->n_members))
+            LOG_W("select",
+                  "cannot read the member names of %s.%s column `%s` from its type %.200s; "
+                  "a row filter comparing it with text will be refused",
+                  schema, table, c->name, row[5]);
+    }
+}
+
+/* schema__from_history builds an uncached is_table from a known version. */
+static is_table *schema__from_history(schema_cache *sc, const char *schema, const char *table,
+                                      const sh_version *v)
+{
+    is_table *t = calloc(1, sizeof(*t));
+    if (!t) abort();
+    t->schema = xstrdup(schema);
+    t->name = xstrdup(table);
+    t->cols = calloc(v->n_cols ? v->n_cols : 1, sizeof(is_column));
+    if (!t->cols) abort();
+    if (schema__load_collations(sc) != COT_OK)
+        LOG_W("select", "cannot read information_schema.COLLATIONS: %s", cot_err_msg());
+    for (uint32_t i = 0; i < v->n_cols; i++)
+        schema__column_fill(sc, schema, table, &t->cols[t->n_cols++],
+                            v->fields + (size_t)i * SH_FIELDS);
+    return t;
+}
+
 static cot_err schema__load_table(schema_cache *sc, const char *schema, const char *table,
                                   is_table **out)
 {
@@ -241,27 +302,13 @@ static cot_err schema__load_table(schema_cache *sc, const char *schema, const ch
     uint64_t n = mysql_num_rows(res);
     t->cols = calloc(n ? n : 1, sizeof(is_column));
     if (!t->cols) abort();
+    t->raw = calloc((size_t)(n ? n : 1) * SH_FIELDS, sizeof(char *));
+    if (!t->raw) abort();
     MYSQL_ROW row;
     while ((row = mysql_fetch_row(res))) {
-        is_column *c = &t->cols[t->n_cols++];
-        c->name = xstrdup(row[0]);
-        c->data_type = xstrdup(row[1]);
-        c->is_unsigned = row[2] && strstr(row[2], "unsigned") != NULL;
-        if (row[3] && row[4]) {
-            c->collation = schema__id_of_collation(sc, row[3]);
-            c->charset = cot_charset_intern(row[4]);
-        } else if (strstr(c->data_type, "blob") || strstr(c->data_type, "binary") ||
-                   strcmp(c->data_type, "geometry") == 0) {
-            c->collation = COT_COLLATION_BINARY;
-            c->charset = cot_charset_intern("binary");
-        }
-        if (row[5] && (strcmp(c->data_type, "enum") == 0 || strcmp(c->data_type, "set") == 0)) {
-            if (!schema__members_parse(row[5], &c->members, &c->n_members))
-                LOG_W("select",
-                      "cannot read the member names of %s.%s column `%s` from its type %.200s; "
-                      "a row filter comparing it with text will be refused",
-                      schema, table, c->name, row[5]);
-        }
+        for (uint32_t k = 0; k < SH_FIELDS; k++)
+            t->raw[t->n_cols * SH_FIELDS + k] = row[k] ? xstrdup(row[k]) : NULL;
+        schema__column_fill(sc, schema, table, &t->cols[t->n_cols++], row);
     }
     mysql_free_result(res);
     t->next = sc->tables;
@@ -363,14 +410,24 @@ cot_err schema_resolve(schema_cache *sc, const binlog_tablemap *tm, const char *
         if (rt == CT_ENUM && !(tm->enum_values && tm->enum_values[i])) need_is = true;
         if (rt == CT_SET && !(tm->set_values && tm->set_values[i])) need_is = true;
     }
-    is_table *ist = NULL;
+    is_table *ist = NULL, *hist_tbl = NULL; /* hist_tbl: from the schema history, freed here */
+    bool later = false;                     /* the history knows a version after this event */
+    char from[300] = "";
     if (need_is && sc->conn) {
-        cot_err rc = schema__load_table(sc, tm->schema, tm->table, &ist);
-        if (rc) {
-            cot_err_prefix("at %s, table %s.%s: ", where, tm->schema, tm->table);
-            return rc;
+        const sh_version *v =
+            sc->hist ? schema_history_lookup(sc->hist, tm->schema, tm->table, where, &later) : NULL;
+        if (v && v->known) {
+            ist = hist_tbl = schema__from_history(sc, tm->schema, tm->table, v);
+            snprintf(from, sizeof(from), " (schema history: its columns from %s:%llu on)", v->file,
+                     (unsigned long long)v->pos);
+        } else {
+            cot_err rc = schema__load_table(sc, tm->schema, tm->table, &ist);
+            if (rc) {
+                cot_err_prefix("at %s, table %s.%s: ", where, tm->schema, tm->table);
+                return rc;
+            }
         }
-        if (ist->n_cols == 0) {
+        if (ist->n_cols == 0 && !hist_tbl) {
             return cot_err_set(
                 COT_ERR_SCHEMA,
                 "at %s: the binlog has rows for %s.%s but the table no longer exists on the "
@@ -380,26 +437,35 @@ cot_err schema_resolve(schema_cache *sc, const binlog_tablemap *tm, const char *
                 where, tm->schema, tm->table);
         }
         if (ist->n_cols != tm->n_cols) {
+            uint32_t n_known = ist->n_cols;
+            if (hist_tbl) is_table_free(hist_tbl);
             return cot_err_set(
                 COT_ERR_SCHEMA,
                 "at %s: the binlog event for %s.%s has %u columns but the table has %u columns "
-                "now: it was altered after this event was written. cotter will not guess which "
+                "%s: it was altered after this event was written. cotter will not guess which "
                 "columns moved. Set binlog_row_metadata=FULL on the source so events carry their "
                 "own column names, or restart the pipeline from a position after the ALTER",
-                where, tm->schema, tm->table, tm->n_cols, ist->n_cols);
+                where, tm->schema, tm->table, tm->n_cols, n_known, from[0] ? from : "now");
         }
         for (uint32_t i = 0; i < tm->n_cols; i++) {
             if (!schema_types_compatible(tm->types[i], tm->meta[i], ist->cols[i].data_type)) {
-                return cot_err_set(
-                    COT_ERR_SCHEMA,
-                    "at %s: column %u (`%s`) of %s.%s is %s in the binlog event but %s in the "
-                    "table now: the table was altered after this event was written. Set "
-                    "binlog_row_metadata=FULL on the source, or restart the pipeline from a "
-                    "position after the ALTER",
-                    where, i + 1, ist->cols[i].name, tm->schema, tm->table,
-                    cot_coltype_name(tm->types[i]), ist->cols[i].data_type);
+                cot_err_set(COT_ERR_SCHEMA,
+                            "at %s: column %u (`%s`) of %s.%s is %s in the binlog event but %s "
+                            "in the table %s: the table was altered after this event was "
+                            "written. Set binlog_row_metadata=FULL on the source, or restart the "
+                            "pipeline from a position after the ALTER",
+                            where, i + 1, ist->cols[i].name, tm->schema, tm->table,
+                            cot_coltype_name(tm->types[i]), ist->cols[i].data_type,
+                            from[0] ? from : "now");
+                if (hist_tbl) is_table_free(hist_tbl);
+                return COT_ERR_SCHEMA;
             }
         }
+        /* first sight (or after a DDL the history could not follow): what
+         * information_schema says now is this table's shape from here on,
+         * unless the history already knows a later version */
+        if (!hist_tbl && sc->hist && !later && ist->raw)
+            schema_history_record(sc->hist, tm->schema, tm->table, where, ist->n_cols, ist->raw);
     }
 
     /* what the event itself says, then what information_schema adds */
@@ -421,6 +487,7 @@ cot_err schema_resolve(schema_cache *sc, const binlog_tablemap *tm, const char *
             c->charset = schema__charset_of_id(sc, c->collation);
         }
     }
+    if (hist_tbl) is_table_free(hist_tbl);
     *out = tbl;
     return COT_OK;
 }

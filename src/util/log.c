@@ -21,6 +21,21 @@ static bool log_json;
 static bool log_stderr = true;
 
 static const char *const level_names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
+static log_hook_fn log_hook; /* under log_mu */
+static void *log_hook_ctx;
+
+void log_set_hook(log_hook_fn fn, void *ctx)
+{
+    pthread_mutex_lock(&log_mu);
+    log_hook = fn;
+    log_hook_ctx = ctx;
+    pthread_mutex_unlock(&log_mu);
+}
+
+const char *log_level_name(log_level level)
+{
+    return (unsigned)level <= LOG_DEBUG ? level_names[level] : "?";
+}
 
 void log_set_level(log_level level)
 {
@@ -134,5 +149,6 @@ void log_msg(log_level level, const char *tag, const char *fmt, ...)
         (void)w;
     }
     if (log_file) fwrite(line, 1, (size_t)len, log_file);
+    if (log_hook) log_hook(log_hook_ctx, level, ts, tag, msg);
     pthread_mutex_unlock(&log_mu);
 }

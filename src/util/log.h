@@ -23,6 +23,16 @@ void log_set_stderr(bool on);
 void log_close(void);
 bool log_enabled(log_level level);
 
+/* log_hook_fn sees every line that is written (after the level filter): its
+ * level, UTC timestamp text, tag and message. It runs under the log mutex on
+ * the logging thread, so it must be quick and must not log. */
+typedef void (*log_hook_fn)(void *ctx, log_level level, const char *ts, const char *tag,
+                            const char *msg);
+/* log_set_hook installs fn with ctx (NULL removes it); one hook at a time. */
+void log_set_hook(log_hook_fn fn, void *ctx);
+/* log_level_name returns "ERROR", "WARN", "INFO" or "DEBUG". */
+const char *log_level_name(log_level level);
+
 void log_msg(log_level level, const char *tag, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -230,7 +230,7 @@ wait_count dst api1 9 20
 expect 200 POST /api/channel/c1/stop "$ADMIN"
 assert_eq "c1 stop True" "$(jget 'd["channel"] + " " + d["action"] + " " + str(d["accepted"])')" \
   "stop accepted"
-wait_channel c1 STOPPED 30
+wait_channel c1 PAUSED 30 # stopped by an operator: PAUSED, persisted
 assert_eq "STOPPED" "$(jget 'd["pipelines"][0]["state"]')" "p1 after stop"
 assert_eq "stop ops" "$(jget 'd["last_action"]["action"] + " " + d["last_action"]["by"].split()[0]')" \
   "last action"

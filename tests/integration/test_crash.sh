@@ -7,7 +7,8 @@
 # target must equal the source exactly: exactly-once effect across crashes.
 #
 # Env: COTTER_BIN, COTTER_CRASH_ROUNDS, COTTER_SEED (random, printed),
-# COTTER_WRITERS (default 3).
+# COTTER_WRITERS (default 3), COTTER_PARALLELISM (load.parallelism, default
+# 1; test_crash_parallel.sh runs this with 8 workers).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../lib/mariadb.sh"
@@ -17,9 +18,10 @@ ROUNDS=${COTTER_CRASH_ROUNDS:-20}
 SEED=${COTTER_SEED:-$(( $(date +%s) % 100000 ))}
 export COTTER_SEED=$SEED
 WRITERS=${COTTER_WRITERS:-3}
+PAR=${COTTER_PARALLELISM:-1}
 TERM_ROUND=$(( ROUNDS / 2 + 1 ))
 RANDOM=$SEED
-note "seed $SEED (rerun with COTTER_SEED=$SEED), $ROUNDS rounds, SIGTERM in round $TERM_ROUND, $WRITERS writers"
+note "seed $SEED (rerun with COTTER_SEED=$SEED), $ROUNDS rounds, SIGTERM in round $TERM_ROUND, $WRITERS writers, load.parallelism $PAR"
 
 mdb_start src || fail "source did not start"
 mdb_start dst || fail "target did not start"
@@ -27,6 +29,9 @@ for s in src dst; do
   { echo "CREATE DATABASE crash; USE crash;"; writer_tables_sql; } | mdb "$s" || fail "creating tables on $s"
 done
 COTTER_PIPELINE=crash
+if (( PAR > 1 )); then
+  COTTER_PIPELINE_EXTRA="        load: { parallelism: $PAR }"
+fi
 cotter_config src dst "crash.*"
 
 section "first start, then writers"
@@ -58,6 +63,17 @@ for (( round = 1; round <= ROUNDS; round++ )); do
     "rows, $(mdb_sql dst 'SELECT COUNT(*) FROM crash.nokey') keyless rows; position $(cotter_stored_position dst)"
   cotter_start
 done
+if (( PAR > 1 )); then
+  # the workers really ran, and some crash left them at different positions
+  cotter_log_all | grep -q "$PAR load workers" || fail "no '$PAR load workers' line in the log: parallel apply never started"
+  uneven=$(cotter_log_all | grep -c "load workers of the last run stopped at different positions")
+  skipped=$(cotter_log_all | grep -c "applied before the restart by another load worker")
+  note "$uneven restarts found the workers at different positions; $skipped transactions were partly left out as applied"
+  if [ "${COTTER_CRASH_REQUIRE_UNEVEN:-0}" = 1 ]; then
+    (( uneven >= 1 )) || fail "no restart found the load workers at different positions: the recovery path was not exercised"
+    (( skipped >= 1 )) || fail "no restart left out changes applied by a worker ahead: the recovery path was not exercised"
+  fi
+fi
 note "rounds done in $(( SECONDS - t0 ))s; $streamed of $ROUNDS runs were streaming when stopped"
 (( streamed >= ROUNDS / 3 )) || fail "only $streamed of $ROUNDS runs got to 'streaming from': cotter starts too slowly for this test"
 
@@ -78,5 +94,11 @@ dst_dups=$(nokey_surplus dst crash)
 note "surplus duplicate rows in crash.nokey: source $src_dups, target $dst_dups"
 assert_eq "$src_dups" "$dst_dups" "duplicate rows in the keyless table (target vs source)"
 assert_eq 0 "$(keyed_corrupt_rows dst crash)" "rows of crash.keyed on the target that break the writers' invariant"
+if (( PAR > 1 )); then
+  rows=$(mdb_sql dst "SELECT COUNT(*) FROM cotter.positions WHERE pipeline='crash' OR pipeline LIKE 'crash#%'")
+  assert_eq "$PAR" "$rows" "position rows of the pipeline (one per load worker)"
+  even=$(mdb_sql dst "SELECT COUNT(DISTINCT binlog_file, binlog_pos) FROM cotter.positions WHERE pipeline='crash' OR pipeline LIKE 'crash#%'")
+  note "after the final sync the $PAR worker rows stand at $even distinct position(s)"
+fi
 cotter_stop 30
 section "PASS: $ROUNDS crashes, target identical to source (seed $SEED)"

@@ -118,6 +118,8 @@ cotter_log_mark() { stat -c %s "$COTTER_LOG"; }
 # (never fails: a reader like grep -q may stop reading early, and pipefail
 # would then report the SIGPIPE of tail as a failure)
 cotter_log_since() { tail -c +$(( $1 + 1 )) "$COTTER_LOG" || true; }
+# cotter_log_all: the whole log of every cotter started by this test.
+cotter_log_all() { cat "$COTTER_LOG" || true; }
 
 cotter_check_sanitizers() {
   if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$COTTER_LOG"; then

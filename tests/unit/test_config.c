@@ -97,6 +97,7 @@ static const char full_cfg[] =
     "log:\n"
     "  level: DEBUG                        # @log.level\n"
     "  json: yes                           # @log.json\n"
+    "  memory_lines: 250                   # @log.memory_lines\n"
     "sources:\n"
     "  shop:\n"
     "    url: \"mysql://repl:" SECRET "@db1:3307\"   # @sources.*.url\n"
@@ -118,6 +119,10 @@ static const char full_cfg[] =
     "        source: shop                  # @channels.*.pipelines[].source\n"
     "        target: warehouse             # @channels.*.pipelines[].target\n"
     "        snapshot: initial             # @channels.*.pipelines[].snapshot\n"
+    "        snapshot_load:\n"
+    "          parallelism: 3              # @channels.*.pipelines[].snapshot_load.parallelism\n"
+    "          chunk_rows: 5000            # @channels.*.pipelines[].snapshot_load.chunk_rows\n"
+    "          create_tables: false        # @channels.*.pipelines[].snapshot_load.create_tables\n"
     "        ddl: stop                     # @channels.*.pipelines[].ddl\n"
     "        on_error: skip                # @channels.*.pipelines[].on_error\n"
     "        start:\n"
@@ -134,6 +139,11 @@ static const char full_cfg[] =
     "        retry:\n"
     "          min_ms: 50                  # @channels.*.pipelines[].retry.min_ms\n"
     "          max_ms: 2m                  # @channels.*.pipelines[].retry.max_ms\n"
+    "          times: 12                   # @channels.*.pipelines[].retry.times\n"
+    "        check:\n"
+    "          schedule: 6h                # @channels.*.pipelines[].check.schedule\n"
+    "        load:\n"
+    "          parallelism: 8              # @channels.*.pipelines[].load.parallelism\n"
     "        dry_run: true                # @channels.*.pipelines[].dry_run\n"
     "        skip_tables: [shop.order_tmp, \"/shop\\\\..*_bak/\"]\n"
     "        tables:\n"
@@ -142,9 +152,20 @@ static const char full_cfg[] =
     "            columns: [id, {name: title}, status]\n"
     "            constants: { shard: 3, region: \"${REGION:-eu}\" }\n"
     "            where: status != 'deleted' # @channels.*.pipelines[].tables[].where\n"
+    "            on_overflow: skip_row     # @channels.*.pipelines[].tables[].on_overflow\n"
+    "            conflict: latest_wins     # @channels.*.pipelines[].tables[].conflict\n"
+    "            conflict_column: updated_at # @channels.*.pipelines[].tables[].conflict_column\n"
     "          - match: shop.customers\n"
     "            exclude: [password_hash, ssn]\n"
     "  crm-sync:\n"
+    "    alarms:\n"
+    "      enabled: false                  # @channels.*.alarms.enabled\n"
+    "      delay_warning: 5s               # @channels.*.alarms.delay_warning\n"
+    "      delay_critical: 10s             # @channels.*.alarms.delay_critical\n"
+    "      stall: 1m                       # @channels.*.alarms.stall\n"
+    "      error: false                    # @channels.*.alarms.error\n"
+    "      error_after: 3s                 # @channels.*.alarms.error_after\n"
+    "      error_rate: 20                  # @channels.*.alarms.error_rate\n"
     "    pipelines:\n"
     "      - name: crm\n"
     "        source: crm\n"
@@ -160,7 +181,36 @@ static const char full_cfg[] =
     "    - { name: grafana, token: \"${COTTER_T_UNSET:-read-only-0123456789}\" }\n"
     "  tls:\n"
     "    cert: /etc/cotter/api.crt         # @manager.tls.cert\n"
-    "    key: /etc/cotter/api.key          # @manager.tls.key\n";
+    "    key: /etc/cotter/api.key          # @manager.tls.key\n"
+    "  audit:\n"
+    "    max_size: 1MB                     # @manager.audit.max_size\n"
+    "    retention: 30d                    # @manager.audit.retention\n"
+    "alarms:\n"
+    "  enabled: yes                        # @alarms.enabled\n"
+    "  delay_warning: 2m                   # @alarms.delay_warning\n"
+    "  delay_critical: 10m                 # @alarms.delay_critical\n"
+    "  stall: 7m                           # @alarms.stall\n"
+    "  error: no                           # @alarms.error\n"
+    "  error_after: 45s                    # @alarms.error_after\n"
+    "  error_rate: 15                      # @alarms.error_rate\n"
+    "  error_window: 2m                    # @alarms.error_window\n"
+    "  repeat: 1h                          # @alarms.repeat\n"
+    "  history: 77                         # @alarms.history\n"
+    "  log: false                          # @alarms.log\n"
+    "  webhook:\n"
+    "    url: https://hooks.example/x      # @alarms.webhook.url\n"
+    "    timeout: 9s                       # @alarms.webhook.timeout\n"
+    "    retries: 5                        # @alarms.webhook.retries\n"
+    "  command:\n"
+    "    run: /usr/local/bin/page-me       # @alarms.command.run\n"
+    "    timeout: 20s                      # @alarms.command.timeout\n"
+    "  auto_recovery:\n"
+    "    enabled: true                     # @alarms.auto_recovery.enabled\n"
+    "    max_per_hour: 4                   # @alarms.auto_recovery.max_per_hour\n"
+    "check:\n"
+    "  schedule: 1d                        # @check.schedule\n"
+    "  chunk_time: 250ms                   # @check.chunk_time\n"
+    "  max_delay: 30s                      # @check.max_delay\n";
 
 static void test_full_config(void **state)
 {
@@ -180,11 +230,44 @@ static void test_full_config(void **state)
     assert_string_equal(cfg->manager_tls_key, "/etc/cotter/api.key");
     assert_string_equal(cfg->log_level, "debug");
     assert_true(cfg->log_json);
+    assert_int_equal(cfg->log_memory_lines, 250);
+    assert_int_equal(cfg->manager_audit_max_size, 1u << 20);
+    assert_int_equal(cfg->manager_audit_retention_s, 30 * 86400);
+    assert_true(cfg->alarms.rules.enabled);
+    assert_int_equal(cfg->alarms.rules.delay_warning_s, 120);
+    assert_int_equal(cfg->alarms.rules.delay_critical_s, 600);
+    assert_int_equal(cfg->alarms.rules.stall_s, 420);
+    assert_false(cfg->alarms.rules.error);
+    assert_int_equal(cfg->alarms.rules.error_after_s, 45);
+    assert_int_equal(cfg->alarms.rules.error_rate_pct, 15);
+    assert_int_equal(cfg->alarms.error_window_s, 120);
+    assert_int_equal(cfg->alarms.repeat_s, 3600);
+    assert_int_equal(cfg->check_schedule_s, 86400);
+    assert_int_equal(cfg->check_chunk_time_ms, 250);
+    assert_int_equal(cfg->check_max_delay_s, 30);
+    assert_int_equal(cfg->alarms.history, 77);
+    assert_false(cfg->alarms.log);
+    assert_string_equal(cfg->alarms.webhook_url, "https://hooks.example/x");
+    assert_int_equal(cfg->alarms.webhook_timeout_s, 9);
+    assert_int_equal(cfg->alarms.webhook_retries, 5);
+    assert_string_equal(cfg->alarms.command, "/usr/local/bin/page-me");
+    assert_int_equal(cfg->alarms.command_timeout_s, 20);
+    assert_true(cfg->alarms.auto_recovery);
+    assert_int_equal(cfg->alarms.auto_recovery_max_per_hour, 4);
+    /* orders takes the top-level rules; crm-sync overrides every one */
+    assert_int_equal(cfg->channels[0].alarms.delay_warning_s, 120);
+    assert_false(cfg->channels[0].alarms.error);
+    assert_false(cfg->channels[1].alarms.enabled);
+    assert_int_equal(cfg->channels[1].alarms.delay_warning_s, 5);
+    assert_int_equal(cfg->channels[1].alarms.delay_critical_s, 10);
+    assert_int_equal(cfg->channels[1].alarms.stall_s, 60);
+    assert_int_equal(cfg->channels[1].alarms.error_after_s, 3);
+    assert_int_equal(cfg->channels[1].alarms.error_rate_pct, 20);
 
     assert_int_equal(cfg->n_sources, 2);
     cfg_endpoint *shop = &cfg->sources[0];
     assert_string_equal(shop->name, "shop");
-    assert_int_equal(shop->line, 8);
+    assert_int_equal(shop->line, 9);
     assert_string_equal(shop->url.scheme, "mysql");
     assert_string_equal(shop->url.user, "repl");
     assert_string_equal(shop->url.password, SECRET);
@@ -223,6 +306,9 @@ static void test_full_config(void **state)
     assert_string_equal(pl->target_name, "warehouse");
     assert_ptr_equal(pl->target, wh);
     assert_int_equal(pl->snapshot, SNAPSHOT_INITIAL);
+    assert_int_equal(pl->snapshot_parallelism, 3);
+    assert_int_equal(pl->snapshot_chunk_rows, 5000);
+    assert_false(pl->snapshot_create_tables);
     assert_int_equal(pl->ddl, CFG_DDL_STOP);
     assert_true(pl->on_error_skip);
     assert_string_equal(pl->start_file, "binlog.000042");
@@ -242,6 +328,12 @@ static void test_full_config(void **state)
     assert_string_equal(tm0->const_values[0], "3");
     assert_string_equal(tm0->const_values[1], "eu");
     assert_string_equal(tm0->where, "status != 'deleted'");
+    assert_int_equal(tm0->on_overflow, CFG_OVERFLOW_SKIP_ROW);
+    assert_int_equal(tm0->conflict, CFG_CONFLICT_LATEST_WINS);
+    assert_string_equal(tm0->conflict_column, "updated_at");
+    assert_int_equal(pl->tables[1].on_overflow, CFG_OVERFLOW_STOP);
+    assert_int_equal(pl->tables[1].conflict, CFG_CONFLICT_SOURCE_WINS);
+    assert_null(pl->tables[1].conflict_column);
     assert_int_equal(pl->tables[1].n_exclude, 2);
     assert_string_equal(pl->tables[1].exclude[1], "ssn");
     assert_null(pl->tables[1].where);
@@ -252,6 +344,9 @@ static void test_full_config(void **state)
     assert_int_equal(pl->queue_bytes, 1u << 30);
     assert_int_equal(pl->retry_min_ms, 50);
     assert_int_equal(pl->retry_max_ms, 120000);
+    assert_int_equal(pl->retry_times, 12);
+    assert_int_equal(pl->check_schedule_s, 6 * 3600);
+    assert_int_equal(pl->load_parallelism, 8);
     assert_int_equal(pl->n_tables, 2);
     assert_string_equal(pl->tables[0].match, "shop.order_*");
     assert_string_equal(pl->tables[0].to, "wh.{table}");
@@ -266,6 +361,9 @@ static void test_full_config(void **state)
     assert_int_equal(p2->start_pos, 0);
     assert_string_equal(p2->start_gtid, "0-1-55,1-2-3");
     assert_int_equal(p2->snapshot, SNAPSHOT_NEVER);
+    assert_int_equal(p2->snapshot_parallelism, 4); /* defaults */
+    assert_int_equal(p2->snapshot_chunk_rows, 20000);
+    assert_true(p2->snapshot_create_tables);
     assert_int_equal(p2->ddl, CFG_DDL_APPLY);
     config_free(cfg);
 }
@@ -321,6 +419,8 @@ static void test_defaults(void **state)
     assert_int_equal(pl->queue_bytes, 16u << 20);
     assert_int_equal(pl->retry_min_ms, 200);
     assert_int_equal(pl->retry_max_ms, 30000);
+    assert_int_equal(pl->retry_times, 0);
+    assert_int_equal(pl->load_parallelism, 1);
     assert_int_equal(pl->n_tables, 1);
     assert_null(pl->tables[0].to);
     config_free(cfg);
@@ -554,8 +654,8 @@ static void test_error_unknown_key(void **state)
                 "'source'?)");
     /* nothing close: list what is allowed */
     load_err_at("logging: {}\n", 1,
-                "unknown key 'logging': expected one of data_dir, manager, log, sources, "
-                "targets, channels");
+                "unknown key 'logging': expected one of data_dir, manager, log, alarms, check, "
+                "sources, targets, channels");
     /* a typo at top level */
     load_err_at("data_dir: x\nsoruces: {}\n", 2, "unknown key 'soruces' (did you mean 'sources'?)");
     /* a key inside a source */
@@ -831,6 +931,44 @@ static void test_error_channels_and_tables(void **state)
         snprintf(want, sizeof(want), "channels.c.pipelines[0].tables[0].to: %s", routes[i].want);
         load_err_at(text, 11, want);
     }
+    /* conflict policies: latest_wins needs its column, the column needs latest_wins */
+    snprintf(text, sizeof(text),
+             "%schannels:\n  c:\n    pipelines:\n      - name: p\n"
+             "        source: s\n        target: t\n        tables:\n"
+             "          - match: x.y\n            conflict: latest_wins\n",
+             head);
+    load_err_at(text, 10,
+                "channels.c.pipelines[0].tables[0].conflict_column: conflict: latest_wins needs "
+                "conflict_column");
+    snprintf(text, sizeof(text),
+             "%schannels:\n  c:\n    pipelines:\n      - name: p\n"
+             "        source: s\n        target: t\n        tables:\n"
+             "          - match: x.y\n            conflict_column: ts\n",
+             head);
+    load_err_at(text, 11,
+                "channels.c.pipelines[0].tables[0].conflict_column: conflict_column is only used "
+                "with conflict: latest_wins");
+    snprintf(text, sizeof(text),
+             "%schannels:\n  c:\n    pipelines:\n      - name: p\n"
+             "        source: s\n        target: t\n        tables:\n"
+             "          - match: x.y\n            on_overflow: clip\n",
+             head);
+    load_err_at(text, 11,
+                "channels.c.pipelines[0].tables[0].on_overflow: 'clip' is not one of stop, "
+                "clamp, null, skip_row");
+    /* a plain YAML null is the policy null, not "unset" */
+    snprintf(text, sizeof(text),
+             "%schannels:\n  c:\n    pipelines:\n      - name: p\n"
+             "        source: s\n        target: t\n        tables:\n"
+             "          - match: x.y\n            on_overflow: null\n"
+             "          - match: x.z\n            on_overflow: \"null\"\n",
+             head);
+    write_cfg(text);
+    cot_config *cfg = NULL;
+    assert_int_equal(config_load(cfg_path, &cfg), COT_OK);
+    assert_int_equal(cfg->channels[0].pipelines[0].tables[0].on_overflow, CFG_OVERFLOW_NULL);
+    assert_int_equal(cfg->channels[0].pipelines[0].tables[1].on_overflow, CFG_OVERFLOW_NULL);
+    config_free(cfg);
 
     snprintf(text, sizeof(text),
              "%schannels:\n"

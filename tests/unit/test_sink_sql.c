@@ -648,7 +648,8 @@ static void test_commit_statements(void **state)
     sql_builder sb;
     sql_builder_init(&sb, "wh", 0);
     cot_pos pos = {.file = "binlog.000002", .pos = 4567, .gtid = "0-1-9"};
-    sql_builder_add_commit(&sb, "p1", &pos, 1700000000u);
+    uint32_t row0 = 0;
+    sql_builder_add_commit(&sb, "p1", &row0, &pos, 1, 0, 1700000000u);
     assert_int_equal(sb.n_stmts, 2);
     assert_int_equal(sb.stmts[0].kind, SQL_POSITION);
     assert_null(sb.stmts[0].td);
@@ -661,6 +662,34 @@ static void test_commit_statements(void **state)
         "binlog_file=VALUES(binlog_file),binlog_pos=VALUES(binlog_pos),gtid=VALUES(gtid),"
         "source_ts=VALUES(source_ts),updated_at=CURRENT_TIMESTAMP(6);COMMIT");
     assert_string_equal(sb.pkt.data + sb.stmts[1].off, "COMMIT");
+    sql_builder_deinit(&sb);
+}
+
+/* Parallel load: worker rows are "PIPELINE#k", written together, and rows
+ * of a wider old layout are pruned in the same transaction. */
+static void test_commit_worker_rows(void **state)
+{
+    (void)state;
+    sql_builder sb;
+    sql_builder_init(&sb, "wh", 0);
+    cot_pos pos[2] = {{.file = "b.1", .pos = 4}, {.file = "b.2", .pos = 9}};
+    uint32_t idx[2] = {0, 2};
+    sql_builder_add_commit(&sb, "p1", idx, pos, 2, 3, 7u);
+    assert_int_equal(sb.n_stmts, 3);
+    assert_int_equal(sb.stmts[0].kind, SQL_POSITION);
+    assert_int_equal(sb.stmts[1].kind, SQL_POSITION);
+    assert_int_equal(sb.stmts[2].kind, SQL_COMMIT);
+    /* "p1" and "p1#2" */
+    assert_non_null(strstr(sb.pkt.data, "VALUES (_utf8mb4 X'7031',_utf8mb4 X'622E31',4,"));
+    assert_non_null(strstr(sb.pkt.data, "),(_utf8mb4 X'70312332',_utf8mb4 X'622E32',9,"));
+    assert_non_null(strstr(sb.pkt.data, "DELETE FROM `cotter`.`positions` WHERE "
+                                        "LEFT(pipeline,3)=_utf8mb4 X'703123' AND "
+                                        "CAST(SUBSTRING(pipeline,4) AS UNSIGNED)>=3;COMMIT"));
+    char name[64];
+    sql_position_row_name("p1", 0, name, sizeof(name));
+    assert_string_equal(name, "p1");
+    sql_position_row_name("p1", 12, name, sizeof(name));
+    assert_string_equal(name, "p1#12");
     sql_builder_deinit(&sb);
 }
 
@@ -693,6 +722,7 @@ int main(void)
         cmocka_unit_test(test_statement_size_bound),
         cmocka_unit_test(test_error_leaves_packet_unchanged),
         cmocka_unit_test(test_commit_statements),
+        cmocka_unit_test(test_commit_worker_rows),
         cmocka_unit_test(test_registry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

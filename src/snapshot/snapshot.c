@@ -1,0 +1,1579 @@
+/*
+ * The initial load: tables, windows, watermarks and progress (design and
+ * state diagram in the header). The select thread owns everything here;
+ * chunk SELECTs of a window run on short-lived worker threads, each on its
+ * own source connection and into its own chunks, joined before the high
+ * watermark is written. Memory: at most parallelism x chunk_rows rows are
+ * buffered (a table without a usable key is copied in one window).
+ */
+#include "snapshot/snapshot.h"
+#include "client/mysql_conn.h"
+#include "pipeline/transform.h"
+#include "snapshot/snapshot_key.h"
+#include "sql/ddl_rewrite.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define TAG         "snapshot"
+#define MAX_WORKERS 64
+#define PIECE_ROWS  2000 /* rows per chunk handed to the load stage */
+#define LOG_EVERY_S 5.0
+
+/* How a column's text value becomes a cot_value. */
+typedef enum snap_cls {
+    SC_INT = 0,
+    SC_UINT,
+    SC_FLOAT,
+    SC_DOUBLE,
+    SC_DECIMAL,
+    SC_TEMPORAL,
+    SC_STRING, /* text in the column's charset (also ENUM, SET, JSON) */
+    SC_BINARY,
+    SC_BIT,
+    SC_GEOMETRY,
+} snap_cls;
+
+typedef struct snap_col {
+    char *name;
+    char *column_type; /* "int(10) unsigned", for CREATE TABLE */
+    char *charset;     /* NULL for non-text */
+    char *collation;
+    bool nullable;
+    uint8_t cls;     /* snap_cls */
+    bool key_usable; /* can be (part of) the copy key */
+} snap_col;
+
+typedef struct snap_table {
+    struct snap_table *next;
+    char *schema; /* source names */
+    char *name;
+    char dst_schema[256]; /* target names */
+    char dst_name[256];
+    char *where;    /* extra source-side filter (on demand), or NULL */
+    bool described; /* cols / tbl / key are current */
+    snap_col *cols;
+    uint32_t n_cols;
+    cot_table *tbl; /* source columns under the target names (what the stream routes) */
+    uint32_t n_key; /* 0: no usable key, copied whole */
+    uint32_t key[SNAP_KEY_MAX];
+    bool fold[SNAP_KEY_MAX];
+    const char *key_name[SNAP_KEY_MAX];
+    uint8_t key_lit[SNAP_KEY_MAX];
+    const char *key_cs[SNAP_KEY_MAX];
+    bool done;
+    bool have_last;
+    snap_keyval last; /* values in mem */
+    arena mem;
+    uint64_t rows;     /* copied so far (stored in cotter.snapshots) */
+    uint64_t rows_est; /* TABLE_ROWS */
+    double t_start;
+} snap_table;
+
+typedef enum win_state {
+    W_IDLE = 0, /* no window: snapshot_step may open one */
+    W_WAIT_LOW, /* rows buffered; the binlog has not reached the low watermark */
+    W_OPEN,     /* between the watermarks: binlog keys drop buffered rows */
+} win_state;
+
+static const char *const win_state_names[] = {"IDLE", "WAIT_LOW", "OPEN"};
+
+typedef struct snap_worker {
+    snapshot *sn;
+    MYSQL *my;
+    buf sql;
+    uint32_t limit; /* 0: none */
+    cot_chunk **pieces;
+    uint32_t n_pieces;
+    uint32_t cap_pieces;
+    uint64_t n_rows;
+    const char *last_p[SNAP_KEY_MAX]; /* the last row's key, in the last piece's arena */
+    uint32_t last_len[SNAP_KEY_MAX];
+    cot_err rc;
+    char err[1024];
+} snap_worker;
+
+struct snapshot {
+    snapshot_conf conf;
+    const cfg_pipeline *pc;
+    snap_table *tables; /* in copy order */
+    MYSQL *ctl;         /* source: watermarks, boundaries, descriptions */
+    MYSQL *conns[MAX_WORKERS];
+    bool src_ready; /* the watermark table exists */
+    char role[200];
+    /* the window */
+    win_state state;
+    uint64_t mark_base;
+    uint64_t mark_seq;
+    uint64_t low, high;
+    snap_table *wt;
+    cot_chunk **cks; /* the buffered rows, in key order */
+    uint32_t n_cks;
+    uint32_t cap_cks;
+    uint8_t *dropped; /* per buffered row */
+    uint64_t n_buffered;
+    uint64_t n_dropped;
+    bool w_done; /* the table is finished with this window */
+    bool w_have_last;
+    snap_keyval w_last; /* in wmem */
+    arena wmem;
+    snap_keyset keys;
+    buf kbuf;
+    /* key columns of the last binlog table seen for the window's table */
+    const cot_table *kc_tbl;
+    uint32_t kc_idx[SNAP_KEY_MAX];
+    bool kc_ok;
+    /* progress */
+    double t0;
+    uint64_t rows_session;
+    double last_log;
+    snapshot_progress prog;
+};
+
+static char *xstrdup(const char *s)
+{
+    char *r = strdup(s ? s : "");
+    if (!r) abort();
+    return r;
+}
+
+bool snapshot_is_watermark(const char *schema, const char *table)
+{
+    return strcmp(schema, SNAPSHOT_WATERMARK_SCHEMA) == 0 &&
+           strcmp(table, SNAPSHOT_WATERMARK_TABLE) == 0;
+}
+
+static void snap__set_state(snapshot *sn, win_state st)
+{
+    if (sn->state == st) return;
+    LOG_D(TAG, "pipeline %s: window %s -> %s", sn->pc->name, win_state_names[sn->state],
+          win_state_names[st]);
+    sn->state = st;
+}
+
+/* ---- SQL helpers ---------------------------------------------------------- */
+
+static void snap__str(MYSQL *my, buf *b, const char *s)
+{
+    size_t n = strlen(s);
+    buf_reserve(b, 2 * n + 3);
+    b->data[b->len++] = '\'';
+    b->len += mysql_real_escape_string(my, b->data + b->len, s, (unsigned long)n);
+    b->data[b->len++] = '\'';
+    b->data[b->len] = '\0';
+}
+
+static void snap__qname(buf *b, const char *schema, const char *name)
+{
+    buf_ident(b, schema);
+    buf_putc(b, '.');
+    buf_ident(b, name);
+}
+
+/* snap__query runs q on my and returns its stored result (caller frees). */
+static cot_err snap__query(MYSQL *my, const buf *q, const char *what, MYSQL_RES **res)
+{
+    *res = NULL;
+    if (mysql_real_query(my, q->data, (unsigned long)q->len) != 0 ||
+        !(*res = mysql_store_result(my)))
+        return mysql_conn_error(my, "%s", what);
+    return COT_OK;
+}
+
+static cot_err snap__source_conn(snapshot *sn, MYSQL **out)
+{
+    const cfg_pipeline *pc = sn->pc;
+    mysql_conn_opts mo = {.role = sn->role,
+                          .connect_timeout_s = pc->source->connect_timeout_s,
+                          .read_timeout_s = pc->source->read_timeout_s,
+                          .write_timeout_s = pc->source->write_timeout_s};
+    cot_err rc = mysql_conn_open(&pc->source->url, &mo, out);
+    if (rc) return rc;
+    /* TIMESTAMPs in UTC (event.h); strings in the column's own charset, as the binlog has them */
+    rc =
+        mysql_conn_exec_str(*out, sn->role, "SET time_zone='+00:00', character_set_results=binary");
+    if (rc) {
+        mysql_conn_close(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+static cot_err snap__target_conn(snapshot *sn, MYSQL **out)
+{
+    const cfg_pipeline *pc = sn->pc;
+    char role[200];
+    snprintf(role, sizeof(role), "target '%s'", pc->target_name);
+    mysql_conn_opts mo = {.role = role,
+                          .connect_timeout_s = pc->target->connect_timeout_s,
+                          .read_timeout_s = pc->target->read_timeout_s,
+                          .write_timeout_s = pc->target->write_timeout_s,
+                          .multi_statements = true};
+    return mysql_conn_open(&pc->target->url, &mo, out);
+}
+
+/* ---- describing a source table -------------------------------------------- */
+
+static snap_cls snap__class(const char *data_type, const char *column_type)
+{
+    static const char *const ints[] = {"tinyint", "smallint", "mediumint", "int", "bigint", "year"};
+    for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+        if (strcasecmp(data_type, ints[i]) == 0)
+            return strcasestr(column_type, "unsigned") ? SC_UINT : SC_INT;
+    if (strcasecmp(data_type, "float") == 0) return SC_FLOAT;
+    if (strcasecmp(data_type, "double") == 0 || strcasecmp(data_type, "real") == 0)
+        return SC_DOUBLE;
+    if (strcasecmp(data_type, "decimal") == 0 || strcasecmp(data_type, "numeric") == 0)
+        return SC_DECIMAL;
+    if (strcasecmp(data_type, "date") == 0 || strcasecmp(data_type, "datetime") == 0 ||
+        strcasecmp(data_type, "timestamp") == 0 || strcasecmp(data_type, "time") == 0)
+        return SC_TEMPORAL;
+    if (strcasecmp(data_type, "bit") == 0) return SC_BIT;
+    if (strcasestr(data_type, "binary") || strcasestr(data_type, "blob")) return SC_BINARY;
+    static const char *const geo[] = {
+        "geometry",   "point",           "linestring",   "polygon",
+        "multipoint", "multilinestring", "multipolygon", "geometrycollection"};
+    for (size_t i = 0; i < sizeof(geo) / sizeof(geo[0]); i++)
+        if (strcasecmp(data_type, geo[i]) == 0) return SC_GEOMETRY;
+    return SC_STRING;
+}
+
+static uint8_t snap__coltype(const char *data_type)
+{
+    static const struct {
+        const char *name;
+        uint8_t type;
+    } map[] = {
+        {"tinyint", CT_TINY},
+        {"smallint", CT_SHORT},
+        {"mediumint", CT_INT24},
+        {"int", CT_LONG},
+        {"bigint", CT_LONGLONG},
+        {"float", CT_FLOAT},
+        {"double", CT_DOUBLE},
+        {"decimal", CT_NEWDECIMAL},
+        {"date", CT_DATE},
+        {"datetime", CT_DATETIME2},
+        {"timestamp", CT_TIMESTAMP2},
+        {"time", CT_TIME2},
+        {"year", CT_YEAR},
+        {"varchar", CT_VARCHAR},
+        {"varbinary", CT_VARCHAR},
+        {"char", CT_STRING},
+        {"binary", CT_STRING},
+        {"enum", CT_STRING},
+        {"set", CT_STRING},
+        {"bit", CT_BIT},
+        {"json", CT_BLOB},
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcasecmp(data_type, map[i].name) == 0) return map[i].type;
+    if (strcasestr(data_type, "blob") || strcasestr(data_type, "text")) return CT_BLOB;
+    return CT_GEOMETRY;
+}
+
+static void snap__cols_free(snap_table *t)
+{
+    for (uint32_t i = 0; i < t->n_cols; i++) {
+        free(t->cols[i].name);
+        free(t->cols[i].column_type);
+        free(t->cols[i].charset);
+        free(t->cols[i].collation);
+    }
+    free(t->cols);
+    t->cols = NULL;
+    t->n_cols = 0;
+    cot_table_unref(t->tbl);
+    t->tbl = NULL;
+    t->n_key = 0;
+    t->described = false;
+}
+
+static void snap__table_free(snap_table *t)
+{
+    snap__cols_free(t);
+    free(t->schema);
+    free(t->name);
+    free(t->where);
+    arena_deinit(&t->mem);
+    free(t);
+}
+
+/* snap__describe reads t's columns and picks its copy key: the primary key,
+ * else the first unique key over NOT NULL columns of comparable types. */
+static cot_err snap__describe(snapshot *sn, snap_table *t)
+{
+    snap__cols_free(t);
+    buf q;
+    buf_init(&q);
+    buf_puts(&q, "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_SET_NAME, COLLATION_NAME, "
+                 "IS_NULLABLE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA=");
+    snap__str(sn->ctl, &q, t->schema);
+    buf_puts(&q, " AND TABLE_NAME=");
+    snap__str(sn->ctl, &q, t->name);
+    buf_puts(&q, " ORDER BY ORDINAL_POSITION");
+    char what[700];
+    snprintf(what, sizeof(what), "%s: reading the columns of %s.%s", sn->role, t->schema, t->name);
+    MYSQL_RES *res;
+    cot_err rc = snap__query(sn->ctl, &q, what, &res);
+    if (rc) goto out;
+    uint32_t n = (uint32_t)mysql_num_rows(res);
+    if (n == 0) {
+        mysql_free_result(res);
+        rc = cot_err_set(COT_ERR_SCHEMA,
+                         "%s: table %s.%s to copy has no columns (was it dropped?); remove it "
+                         "from the mapping or create it",
+                         sn->role, t->schema, t->name);
+        goto out;
+    }
+    t->cols = calloc(n, sizeof(*t->cols));
+    if (!t->cols) abort();
+    t->tbl = cot_table_new(t->dst_schema, t->dst_name, n);
+    free(t->tbl->src_schema);
+    free(t->tbl->src_name);
+    t->tbl->src_schema = xstrdup(t->schema);
+    t->tbl->src_name = xstrdup(t->name);
+    t->tbl->has_names = true;
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res)) && t->n_cols < n) {
+        snap_col *c = &t->cols[t->n_cols];
+        cot_column *cc = &t->tbl->cols[t->n_cols];
+        c->name = xstrdup(row[0]);
+        c->column_type = xstrdup(row[2]);
+        c->charset = row[3] ? xstrdup(row[3]) : NULL;
+        c->collation = row[4] ? xstrdup(row[4]) : NULL;
+        c->nullable = row[5] && strcasecmp(row[5], "YES") == 0;
+        c->cls = (uint8_t)snap__class(row[1] ? row[1] : "", c->column_type);
+        c->key_usable = c->cls == SC_INT || c->cls == SC_UINT || c->cls == SC_DECIMAL ||
+                        c->cls == SC_TEMPORAL || c->cls == SC_BINARY ||
+                        (c->cls == SC_STRING && strncasecmp(c->column_type, "enum", 4) != 0 &&
+                         strncasecmp(c->column_type, "set", 3) != 0);
+        cc->name = xstrdup(c->name);
+        cc->type = snap__coltype(row[1] ? row[1] : "");
+        cc->is_unsigned = c->cls == SC_UINT;
+        cc->nullable = c->nullable;
+        cc->charset = c->charset ? cot_charset_intern(c->charset)
+                                 : (c->cls == SC_BINARY ? cot_charset_intern("binary") : NULL);
+        cc->collation = c->cls == SC_BINARY ? COT_COLLATION_BINARY : 0;
+        t->n_cols++;
+    }
+    mysql_free_result(res);
+
+    buf_reset(&q);
+    buf_puts(&q, "SELECT INDEX_NAME, COLUMN_NAME, SEQ_IN_INDEX, NULLABLE FROM "
+                 "information_schema.STATISTICS WHERE NON_UNIQUE=0 AND TABLE_SCHEMA=");
+    snap__str(sn->ctl, &q, t->schema);
+    buf_puts(&q, " AND TABLE_NAME=");
+    snap__str(sn->ctl, &q, t->name);
+    buf_puts(&q, " ORDER BY INDEX_NAME<>'PRIMARY', INDEX_NAME, SEQ_IN_INDEX");
+    snprintf(what, sizeof(what), "%s: reading the unique keys of %s.%s", sn->role, t->schema,
+             t->name);
+    rc = snap__query(sn->ctl, &q, what, &res);
+    if (rc) goto out;
+    char cur[256] = "";
+    uint32_t cand[SNAP_KEY_MAX], n_cand = 0;
+    bool ok = false, picked = false;
+    while (!picked) {
+        row = mysql_fetch_row(res);
+        if (!row || strcmp(row[0] ? row[0] : "", cur) != 0) {
+            if (cur[0] && ok && n_cand > 0) { /* the previous index qualifies */
+                picked = true;
+                break;
+            }
+            if (!row) break;
+            snprintf(cur, sizeof(cur), "%s", row[0] ? row[0] : "");
+            n_cand = 0;
+            ok = true;
+        }
+        int idx = -1;
+        for (uint32_t i = 0; i < t->n_cols; i++)
+            if (row[1] && strcmp(t->cols[i].name, row[1]) == 0) idx = (int)i;
+        if (idx < 0 || n_cand >= SNAP_KEY_MAX || !t->cols[idx].key_usable ||
+            (row[3] && row[3][0]) || t->cols[idx].nullable)
+            ok = false;
+        else
+            cand[n_cand++] = (uint32_t)idx;
+    }
+    mysql_free_result(res);
+    if (picked) {
+        t->n_key = n_cand;
+        for (uint32_t k = 0; k < n_cand; k++) {
+            const snap_col *c = &t->cols[cand[k]];
+            t->key[k] = cand[k];
+            t->key_name[k] = c->name;
+            t->key_cs[k] = c->charset;
+            t->key_lit[k] = c->cls == SC_STRING     ? SNAP_LIT_STRING
+                            : c->cls == SC_BINARY   ? SNAP_LIT_BINARY
+                            : c->cls == SC_TEMPORAL ? SNAP_LIT_QUOTED
+                                                    : SNAP_LIT_NUMBER;
+            size_t cl = c->collation ? strlen(c->collation) : 0;
+            t->fold[k] =
+                c->cls == SC_STRING && cl > 3 && strcasecmp(c->collation + cl - 3, "_ci") == 0;
+        }
+        t->tbl->n_pk = n_cand;
+        t->tbl->pk = calloc(n_cand, sizeof(uint32_t));
+        if (!t->tbl->pk) abort();
+        memcpy(t->tbl->pk, cand, n_cand * sizeof(uint32_t));
+    } else {
+        LOG_W(TAG,
+              "pipeline %s: %s.%s has no primary key or unique key over NOT NULL columns: it is "
+              "copied whole in one piece, and changes written to it during the copy cannot be "
+              "reconciled (writes during the copy need a key); add a primary key",
+              sn->pc->name, t->schema, t->name);
+    }
+    t->described = true;
+out:
+    buf_deinit(&q);
+    return rc;
+}
+
+/* ---- target side ----------------------------------------------------------- */
+
+static const char snapshots_ddl[] =
+    "CREATE DATABASE IF NOT EXISTS `cotter`;"
+    "CREATE TABLE IF NOT EXISTS `cotter`.`snapshots` ("
+    "pipeline VARCHAR(191) NOT NULL,"
+    "source_table VARCHAR(300) NOT NULL,"
+    "last_key TEXT NULL,"
+    "done TINYINT NOT NULL DEFAULT 0,"
+    "rows_copied BIGINT UNSIGNED NOT NULL DEFAULT 0,"
+    "rows_total BIGINT UNSIGNED NOT NULL DEFAULT 0,"
+    "where_expr TEXT NULL,"
+    "updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6),"
+    "PRIMARY KEY (pipeline, source_table)"
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+
+static cot_err snap__multi(MYSQL *my, const char *what, const char *sql, size_t len)
+{
+    if (mysql_real_query(my, sql, (unsigned long)len) == 0) {
+        for (;;) {
+            MYSQL_RES *res = mysql_store_result(my);
+            if (res) mysql_free_result(res);
+            int st = mysql_next_result(my);
+            if (st < 0) break;
+            if (st > 0) break;
+        }
+    }
+    if (mysql_errno(my)) return mysql_conn_error(my, "%s", what);
+    return COT_OK;
+}
+
+/* snap__create_target creates t's target table when missing. */
+static cot_err snap__create_target(snapshot *sn, MYSQL *tgt, snap_table *t)
+{
+    const cfg_pipeline *pc = sn->pc;
+    buf q, out;
+    buf_init(&q);
+    buf_init(&out);
+    char what[800];
+    cot_err rc = COT_OK;
+    buf_puts(&q, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA=");
+    snap__str(tgt, &q, t->dst_schema);
+    buf_puts(&q, " AND TABLE_NAME=");
+    snap__str(tgt, &q, t->dst_name);
+    snprintf(what, sizeof(what), "target '%s': looking for table %s.%s", pc->target_name,
+             t->dst_schema, t->dst_name);
+    MYSQL_RES *res;
+    rc = snap__query(tgt, &q, what, &res);
+    if (rc) goto done;
+    MYSQL_ROW row = mysql_fetch_row(res);
+    bool exists = row && row[0] && strcmp(row[0], "0") != 0;
+    mysql_free_result(res);
+    if (exists) goto done;
+    if (!pc->snapshot_create_tables) {
+        rc = cot_err_set(COT_ERR_SCHEMA,
+                         "target '%s' has no table %s.%s to copy %s.%s into and "
+                         "snapshot_load.create_tables is false: create it, or set create_tables: "
+                         "true",
+                         pc->target_name, t->dst_schema, t->dst_name, t->schema, t->name);
+        goto done;
+    }
+    const cfg_table_map *tm = transform_mapping(pc, t->schema, t->name, NULL, 0);
+    bool whole = !tm || (tm->n_columns == 0 && tm->n_exclude == 0 && tm->n_consts == 0);
+    if (whole) {
+        buf_reset(&q);
+        buf_puts(&q, "SHOW CREATE TABLE ");
+        snap__qname(&q, t->schema, t->name);
+        snprintf(what, sizeof(what), "%s: SHOW CREATE TABLE %s.%s", sn->role, t->schema, t->name);
+        rc = snap__query(sn->ctl, &q, what, &res);
+        if (rc) goto done;
+        row = mysql_fetch_row(res);
+        unsigned long *lens = mysql_fetch_lengths(res);
+        if (!row || !row[1] || !lens) {
+            mysql_free_result(res);
+            rc = cot_err_set(COT_ERR_SCHEMA, "%s: SHOW CREATE TABLE %s.%s returned nothing",
+                             sn->role, t->schema, t->name);
+            goto done;
+        }
+        ddl_info info;
+        rc = ddl_rewrite(row[1], lens[1], t->schema, sn->conf.route, sn->conf.route_ctx, &out,
+                         &info);
+        mysql_free_result(res);
+        if (!rc && info.kind != DDL_REWRITTEN)
+            rc = cot_err_set(COT_ERR_UNSUPPORTED,
+                             "cannot rewrite the CREATE TABLE of %s.%s for the target (%s): "
+                             "create %s.%s on target '%s' yourself",
+                             t->schema, t->name, info.note, t->dst_schema, t->dst_name,
+                             pc->target_name);
+        if (rc) goto done;
+    } else {
+        /* a column subset, renames or constants: build it from the mapped columns */
+        buf_puts(&out, "CREATE TABLE IF NOT EXISTS ");
+        snap__qname(&out, t->dst_schema, t->dst_name);
+        buf_puts(&out, " (");
+        bool first = true;
+        bool key_kept[SNAP_KEY_MAX] = {false};
+        const char *key_as[SNAP_KEY_MAX] = {NULL};
+        for (uint32_t i = 0; i < t->n_cols; i++) {
+            const snap_col *c = &t->cols[i];
+            const char *as = NULL;
+            if (tm->n_columns) {
+                for (int j = 0; j < tm->n_columns; j++)
+                    if (strcmp(tm->columns[j], c->name) == 0) as = tm->columns_as[j];
+            } else {
+                as = c->name;
+                for (int j = 0; j < tm->n_exclude; j++)
+                    if (strcmp(tm->exclude[j], c->name) == 0) as = NULL;
+            }
+            if (!as) continue;
+            for (uint32_t k = 0; k < t->n_key; k++)
+                if (t->key[k] == i) {
+                    key_kept[k] = true;
+                    key_as[k] = as;
+                }
+            if (!first) buf_putc(&out, ',');
+            first = false;
+            buf_ident(&out, as);
+            buf_putc(&out, ' ');
+            buf_puts(&out, c->column_type);
+            if (c->charset && c->collation)
+                buf_printf(&out, " CHARACTER SET %s COLLATE %s", c->charset, c->collation);
+            buf_puts(&out, c->nullable ? " NULL" : " NOT NULL");
+        }
+        for (int j = 0; j < tm->n_consts; j++) {
+            if (!first) buf_putc(&out, ',');
+            first = false;
+            buf_ident(&out, tm->const_names[j]);
+            buf_puts(&out, " VARCHAR(255) NULL");
+        }
+        bool all_key = t->n_key > 0;
+        for (uint32_t k = 0; k < t->n_key; k++) all_key = all_key && key_kept[k];
+        if (all_key) {
+            buf_puts(&out, ", PRIMARY KEY (");
+            for (uint32_t k = 0; k < t->n_key; k++) {
+                if (k) buf_putc(&out, ',');
+                buf_ident(&out, key_as[k]);
+            }
+            buf_putc(&out, ')');
+        }
+        buf_puts(&out, ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4");
+    }
+    buf_reset(&q);
+    buf_puts(&q, "CREATE DATABASE IF NOT EXISTS ");
+    buf_ident(&q, t->dst_schema);
+    snprintf(what, sizeof(what), "target '%s': creating database %s", pc->target_name,
+             t->dst_schema);
+    rc = snap__multi(tgt, what, q.data, q.len);
+    if (!rc) {
+        snprintf(what, sizeof(what), "target '%s': creating table %s.%s for %s.%s", pc->target_name,
+                 t->dst_schema, t->dst_name, t->schema, t->name);
+        rc = snap__multi(tgt, what, out.data, out.len);
+    }
+    if (!rc)
+        LOG_I(TAG, "pipeline %s: created table %s.%s on target '%s' from %s.%s", pc->name,
+              t->dst_schema, t->dst_name, pc->target_name, t->schema, t->name);
+done:
+    buf_deinit(&q);
+    buf_deinit(&out);
+    return rc;
+}
+
+/* ---- the table list --------------------------------------------------------- */
+
+typedef struct snap_record {
+    char *table; /* "schema.table" */
+    bool done;
+    char *last_key;
+    uint64_t rows;
+    char *where;
+} snap_record;
+
+static snap_table *snap__table_new(snapshot *sn, const char *schema, const char *name)
+{
+    snap_table *t = calloc(1, sizeof(*t));
+    if (!t) abort();
+    t->schema = xstrdup(schema);
+    t->name = xstrdup(name);
+    arena_init(&t->mem);
+    if (!sn->conf.route(sn->conf.route_ctx, schema, name, t->dst_schema, sizeof(t->dst_schema),
+                        t->dst_name, sizeof(t->dst_name))) {
+        snap__table_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+static snap_table *snap__find(snapshot *sn, const char *schema, const char *name)
+{
+    for (snap_table *t = sn->tables; t; t = t->next)
+        if (strcmp(t->schema, schema) == 0 && strcmp(t->name, name) == 0) return t;
+    return NULL;
+}
+
+static void snap__append(snapshot *sn, snap_table *t)
+{
+    snap_table **pp = &sn->tables;
+    while (*pp) pp = &(*pp)->next;
+    *pp = t;
+}
+
+/* snap__estimate reads TABLE_ROWS of t (an estimate; 0 when unknown). */
+static void snap__estimate(snapshot *sn, snap_table *t)
+{
+    buf q;
+    buf_init(&q);
+    buf_puts(&q, "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA=");
+    snap__str(sn->ctl, &q, t->schema);
+    buf_puts(&q, " AND TABLE_NAME=");
+    snap__str(sn->ctl, &q, t->name);
+    MYSQL_RES *res;
+    if (snap__query(sn->ctl, &q, "estimating rows", &res) == COT_OK) {
+        MYSQL_ROW row = mysql_fetch_row(res);
+        if (row && row[0]) t->rows_est = strtoull(row[0], NULL, 10);
+        mysql_free_result(res);
+    }
+    buf_deinit(&q);
+}
+
+/* snap__prepare_table describes t, creates its target table and applies
+ * what the record says about it. */
+static cot_err snap__prepare_table(snapshot *sn, MYSQL *tgt, snap_table *t, const snap_record *r)
+{
+    cot_err rc = snap__describe(sn, t);
+    if (rc) return rc;
+    snap__estimate(sn, t);
+    rc = snap__create_target(sn, tgt, t);
+    if (rc) return rc;
+    if (r && !r->done) {
+        t->rows = r->rows;
+        if (r->where && r->where[0]) t->where = xstrdup(r->where);
+        if (r->last_key && r->last_key[0] && t->n_key) {
+            if (!snap_lastkey_parse(r->last_key, t->n_key, &t->mem, &t->last))
+                return cot_err_set(COT_ERR_SCHEMA,
+                                   "target '%s': cotter.snapshots has a last key for %s.%s that "
+                                   "does not fit its key (%u columns): the key changed since; "
+                                   "delete that row of cotter.snapshots to copy the table again",
+                                   sn->pc->target_name, t->schema, t->name, t->n_key);
+            t->have_last = true;
+            LOG_I(TAG,
+                  "pipeline %s: resuming the snapshot of %s.%s after the last finished chunk "
+                  "(%llu rows copied before)",
+                  sn->pc->name, t->schema, t->name, (unsigned long long)t->rows);
+        }
+    }
+    return COT_OK;
+}
+
+static cot_err snap__ensure_ctl(snapshot *sn)
+{
+    if (sn->ctl) return COT_OK;
+    return snap__source_conn(sn, &sn->ctl);
+}
+
+cot_err snapshot_open(const snapshot_conf *conf, snapshot **out)
+{
+    *out = NULL;
+    const cfg_pipeline *pc = conf->pc;
+    snapshot *sn = calloc(1, sizeof(*sn));
+    if (!sn) abort();
+    sn->conf = *conf;
+    sn->pc = pc;
+    snprintf(sn->role, sizeof(sn->role), "source '%s'", pc->source_name);
+    arena_init(&sn->wmem);
+    snap_keyset_init(&sn->keys);
+    buf_init(&sn->kbuf);
+    sn->mark_base = ((uint64_t)time(NULL) << 16 ^ (uint64_t)rand()) << 8;
+
+    MYSQL *tgt = NULL;
+    snap_record *recs = NULL;
+    size_t n_recs = 0;
+    buf q;
+    buf_init(&q);
+    cot_err rc = snap__target_conn(sn, &tgt);
+    if (rc) goto fail;
+    char what[400];
+    snprintf(what, sizeof(what), "target '%s': creating cotter.snapshots", pc->target_name);
+    rc = snap__multi(tgt, what, snapshots_ddl, sizeof(snapshots_ddl) - 1);
+    if (rc) {
+        if (rc == COT_ERR_AUTH)
+            cot_err_prefix("the snapshot progress table needs CREATE, SELECT, INSERT, UPDATE on "
+                           "`cotter`.* for the target user: ");
+        goto fail;
+    }
+    buf_puts(&q, "SELECT source_table, done, last_key, rows_copied, where_expr FROM "
+                 "`cotter`.`snapshots` WHERE pipeline=");
+    snap__str(tgt, &q, pc->name);
+    MYSQL_RES *res;
+    snprintf(what, sizeof(what), "target '%s': reading cotter.snapshots", pc->target_name);
+    rc = snap__query(tgt, &q, what, &res);
+    if (rc) goto fail;
+    n_recs = (size_t)mysql_num_rows(res);
+    recs = calloc(n_recs + 1, sizeof(*recs));
+    if (!recs) abort();
+    MYSQL_ROW row;
+    size_t nr = 0;
+    bool pending = false;
+    while ((row = mysql_fetch_row(res)) && nr < n_recs) {
+        recs[nr].table = xstrdup(row[0]);
+        recs[nr].done = row[1] && strcmp(row[1], "0") != 0;
+        recs[nr].last_key = row[2] ? xstrdup(row[2]) : NULL;
+        recs[nr].rows = row[3] ? strtoull(row[3], NULL, 10) : 0;
+        recs[nr].where = row[4] ? xstrdup(row[4]) : NULL;
+        if (!recs[nr].done) pending = true;
+        nr++;
+    }
+    n_recs = nr;
+    mysql_free_result(res);
+
+    if (pc->snapshot == SNAPSHOT_INITIAL || pending) {
+        rc = snap__ensure_ctl(sn);
+        if (rc) goto fail;
+        buf_reset(&q);
+        buf_puts(&q, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE "
+                     "TABLE_TYPE='BASE TABLE' AND TABLE_SCHEMA NOT IN ('mysql', "
+                     "'information_schema', 'performance_schema', 'sys', 'cotter') ORDER BY "
+                     "TABLE_SCHEMA, TABLE_NAME");
+        snprintf(what, sizeof(what), "%s: listing tables", sn->role);
+        rc = snap__query(sn->ctl, &q, what, &res);
+        if (rc) goto fail;
+        while ((row = mysql_fetch_row(res))) {
+            if (!row[0] || !row[1]) continue;
+            char full[600];
+            snprintf(full, sizeof(full), "%s.%s", row[0], row[1]);
+            const snap_record *r = NULL;
+            for (size_t i = 0; i < n_recs; i++)
+                if (strcmp(recs[i].table, full) == 0) r = &recs[i];
+            if (r && r->done) continue;
+            if (!r && pc->snapshot != SNAPSHOT_INITIAL) continue;
+            snap_table *t = snap__table_new(sn, row[0], row[1]);
+            if (!t) continue; /* not mapped */
+            snap__append(sn, t);
+        }
+        mysql_free_result(res);
+        for (snap_table *t = sn->tables; t && !rc; t = t->next) {
+            char full[600];
+            snprintf(full, sizeof(full), "%s.%s", t->schema, t->name);
+            const snap_record *r = NULL;
+            for (size_t i = 0; i < n_recs; i++)
+                if (strcmp(recs[i].table, full) == 0) r = &recs[i];
+            rc = snap__prepare_table(sn, tgt, t, r);
+        }
+        if (rc) goto fail;
+    }
+    uint32_t n_tables = 0;
+    uint64_t est = 0, done_rows = 0;
+    for (snap_table *t = sn->tables; t; t = t->next) {
+        n_tables++;
+        est += t->rows_est > t->rows ? t->rows_est : t->rows;
+        done_rows += t->rows;
+    }
+    sn->prog.tables = n_tables;
+    sn->prog.rows_total = est;
+    sn->prog.rows = done_rows;
+    sn->prog.active = n_tables > 0;
+    sn->prog.eta_s = -1;
+    if (n_tables)
+        LOG_I(TAG,
+              "pipeline %s: %u table%s to copy (about %llu rows), %u chunk%s of %u rows at once",
+              pc->name, n_tables, n_tables == 1 ? "" : "s", (unsigned long long)est,
+              pc->snapshot_parallelism, pc->snapshot_parallelism == 1 ? "" : "s",
+              pc->snapshot_chunk_rows);
+    for (size_t i = 0; i < n_recs; i++) {
+        free(recs[i].table);
+        free(recs[i].last_key);
+        free(recs[i].where);
+    }
+    free(recs);
+    buf_deinit(&q);
+    mysql_conn_close(tgt);
+    *out = sn;
+    return COT_OK;
+fail:
+    for (size_t i = 0; i < n_recs; i++) {
+        free(recs[i].table);
+        free(recs[i].last_key);
+        free(recs[i].where);
+    }
+    free(recs);
+    buf_deinit(&q);
+    mysql_conn_close(tgt);
+    snapshot_free(sn);
+    return rc;
+}
+
+static void snap__window_clear(snapshot *sn)
+{
+    for (uint32_t i = 0; i < sn->n_cks; i++) cot_chunk_free(sn->cks[i]);
+    sn->n_cks = 0;
+    free(sn->dropped);
+    sn->dropped = NULL;
+    sn->n_buffered = sn->n_dropped = 0;
+    sn->w_done = sn->w_have_last = false;
+    sn->wt = NULL;
+    snap_keyset_reset(&sn->keys);
+    arena_reset(&sn->wmem);
+    sn->kc_tbl = NULL;
+    snap__set_state(sn, W_IDLE);
+}
+
+void snapshot_free(snapshot *sn)
+{
+    if (!sn) return;
+    snap__window_clear(sn);
+    free(sn->cks);
+    while (sn->tables) {
+        snap_table *t = sn->tables;
+        sn->tables = t->next;
+        snap__table_free(t);
+    }
+    for (int i = 0; i < MAX_WORKERS; i++) mysql_conn_close(sn->conns[i]);
+    mysql_conn_close(sn->ctl);
+    snap_keyset_deinit(&sn->keys);
+    buf_deinit(&sn->kbuf);
+    arena_deinit(&sn->wmem);
+    free(sn);
+}
+
+cot_err snapshot_request(snapshot *sn, const char *table, const char *where)
+{
+    const char *dot = strchr(table, '.');
+    if (!dot || dot == table || !dot[1])
+        return cot_err_set(COT_ERR_CONFIG,
+                           "snapshot of '%s': give the source table as schema.table", table);
+    char schema[256];
+    snprintf(schema, sizeof(schema), "%.*s", (int)(dot - table), table);
+    const char *name = dot + 1;
+    if (sn->state != W_IDLE && sn->wt && strcmp(sn->wt->schema, schema) == 0 &&
+        strcmp(sn->wt->name, name) == 0)
+        snap__window_clear(sn); /* start over: its buffered rows are dropped */
+    snap_table *t = snap__find(sn, schema, name);
+    bool added = false;
+    if (!t) {
+        t = snap__table_new(sn, schema, name);
+        if (!t)
+            return cot_err_set(COT_ERR_NOT_FOUND,
+                               "pipeline %s: no mapping takes %s.%s, so it cannot be copied",
+                               sn->pc->name, schema, name);
+        added = true;
+    } else {
+        free(t->where);
+        t->where = NULL;
+        if (t->done) sn->prog.tables_done--;
+    }
+    t->done = false;
+    t->have_last = false;
+    t->rows = 0;
+    t->t_start = 0;
+    arena_reset(&t->mem);
+    if (where && where[0]) t->where = xstrdup(where);
+    MYSQL *tgt = NULL;
+    cot_err rc = snap__ensure_ctl(sn);
+    if (!rc) rc = snap__target_conn(sn, &tgt);
+    if (!rc) rc = snap__prepare_table(sn, tgt, t, NULL);
+    mysql_conn_close(tgt);
+    if (rc) {
+        if (added) snap__table_free(t);
+        return rc;
+    }
+    if (added) {
+        snap__append(sn, t);
+        sn->prog.tables++;
+    }
+    sn->prog.rows_total += t->rows_est;
+    sn->prog.active = true;
+    LOG_I(TAG, "pipeline %s: snapshot of %s.%s requested%s%s", sn->pc->name, schema, name,
+          t->where ? " where " : "", t->where ? t->where : "");
+    return COT_OK;
+}
+
+static snap_table *snap__next_table(snapshot *sn)
+{
+    for (snap_table *t = sn->tables; t; t = t->next)
+        if (!t->done) return t;
+    return NULL;
+}
+
+bool snapshot_wants_step(const snapshot *sn)
+{
+    if (!sn || sn->state != W_IDLE) return false;
+    for (snap_table *t = sn->tables; t; t = t->next)
+        if (!t->done) return true;
+    return false;
+}
+
+/* ---- a window ----------------------------------------------------------------- */
+
+static cot_err snap__watermark(snapshot *sn, uint64_t mark)
+{
+    buf q;
+    buf_init(&q);
+    buf_puts(&q, "INSERT INTO `cotter`.`snapshot_watermarks` (pipeline, mark) VALUES (");
+    snap__str(sn->ctl, &q, sn->pc->name);
+    buf_printf(&q, ", %llu) ON DUPLICATE KEY UPDATE mark=VALUES(mark)", (unsigned long long)mark);
+    cot_err rc = mysql_conn_exec(sn->ctl, sn->role, q.data, q.len);
+    buf_deinit(&q);
+    return rc;
+}
+
+/* snap__source_ready creates the watermark table on the source if needed
+ * (not binlogged when the user may skip that; harmless if it is). */
+static cot_err snap__source_ready(snapshot *sn)
+{
+    if (sn->src_ready) return COT_OK;
+    (void)mysql_query(sn->ctl, "SET SESSION sql_log_bin=0");
+    static const char ddl[] = "CREATE TABLE IF NOT EXISTS `cotter`.`snapshot_watermarks` ("
+                              "pipeline VARCHAR(191) NOT NULL PRIMARY KEY,"
+                              "mark BIGINT UNSIGNED NOT NULL"
+                              ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+    cot_err rc = mysql_conn_exec_str(sn->ctl, sn->role, "CREATE DATABASE IF NOT EXISTS `cotter`");
+    if (!rc) rc = mysql_conn_exec_str(sn->ctl, sn->role, ddl);
+    (void)mysql_query(sn->ctl, "SET SESSION sql_log_bin=1");
+    if (!rc) rc = snap__watermark(sn, sn->mark_base);
+    if (rc) {
+        const char *user = sn->pc->source->url.user;
+        cot_err_set(rc,
+                    "%s; the lock-free snapshot writes watermark rows to "
+                    "cotter.snapshot_watermarks on the source: as an administrator run CREATE "
+                    "DATABASE IF NOT EXISTS cotter; GRANT CREATE, SELECT, INSERT, UPDATE ON "
+                    "`cotter`.* TO '%s'@'%%' (use the host part the user was created with)",
+                    cot_err_msg(), user && user[0] ? user : "USER");
+        return rc;
+    }
+    sn->src_ready = true;
+    return COT_OK;
+}
+
+/* snap__value converts one text-protocol value of column c into v (bytes
+ * copied into ck's arena). */
+static void snap__value(cot_chunk *ck, const snap_col *c, const char *p, unsigned long len,
+                        cot_value *v)
+{
+    if (!p) {
+        v->kind = VK_NULL;
+        return;
+    }
+    switch (c->cls) {
+    case SC_INT:
+        v->kind = VK_INT;
+        v->i = strtoll(p, NULL, 10);
+        return;
+    case SC_UINT:
+        v->kind = VK_UINT;
+        v->u = strtoull(p, NULL, 10);
+        return;
+    case SC_FLOAT:
+        v->kind = VK_FLOAT;
+        v->d = strtod(p, NULL);
+        return;
+    case SC_DOUBLE:
+        v->kind = VK_DOUBLE;
+        v->d = strtod(p, NULL);
+        return;
+    case SC_BIT: {
+        uint64_t u = 0;
+        for (unsigned long i = 0; i < len && i < 8; i++) u = u << 8 | (uint8_t)p[i];
+        v->kind = VK_BIT;
+        v->u = u;
+        return;
+    }
+    case SC_DECIMAL:
+        v->kind = VK_DECIMAL;
+        break;
+    case SC_TEMPORAL:
+        v->kind = VK_TEMPORAL;
+        break;
+    case SC_BINARY:
+        v->kind = VK_BINARY;
+        break;
+    case SC_GEOMETRY:
+        v->kind = VK_GEOMETRY;
+        break;
+    default:
+        v->kind = VK_STRING;
+        break;
+    }
+    v->s.p = arena_memdup(&ck->mem, p, len ? len : 1);
+    v->s.len = (uint32_t)len;
+}
+
+static void snap__worker_piece(snap_worker *w, cot_chunk *ck)
+{
+    if (w->n_pieces == w->cap_pieces) {
+        uint32_t cap = w->cap_pieces ? w->cap_pieces * 2 : 16;
+        cot_chunk **p = realloc(w->pieces, cap * sizeof(*p));
+        if (!p) abort();
+        w->pieces = p;
+        w->cap_pieces = cap;
+    }
+    w->pieces[w->n_pieces++] = ck;
+}
+
+static void *snap__worker_run(void *arg)
+{
+    snap_worker *w = arg;
+    snapshot *sn = w->sn;
+    snap_table *t = sn->wt;
+    if (mysql_real_query(w->my, w->sql.data, (unsigned long)w->sql.len) != 0) {
+        w->rc =
+            mysql_conn_error(w->my, "%s: reading a chunk of %s.%s", sn->role, t->schema, t->name);
+        snprintf(w->err, sizeof(w->err), "%s", cot_err_msg());
+        return NULL;
+    }
+    MYSQL_RES *res = mysql_use_result(w->my);
+    if (!res) {
+        w->rc =
+            mysql_conn_error(w->my, "%s: reading a chunk of %s.%s", sn->role, t->schema, t->name);
+        snprintf(w->err, sizeof(w->err), "%s", cot_err_msg());
+        return NULL;
+    }
+    uint32_t piece_rows = sn->pc->batch_rows > 100 ? sn->pc->batch_rows : PIECE_ROWS;
+    if (piece_rows > PIECE_ROWS * 4) piece_rows = PIECE_ROWS * 4;
+    cot_chunk *ck = NULL;
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res))) {
+        unsigned long *lens = mysql_fetch_lengths(res);
+        if (!ck || ck->n_changes >= piece_rows) {
+            ck = cot_chunk_new();
+            ck->kind = CK_ROWS;
+            snap__worker_piece(w, ck);
+        }
+        cot_change *ch = cot_chunk_add(ck, OP_INSERT, t->tbl);
+        ch->after = cot_chunk_values(ck, t->n_cols);
+        for (uint32_t i = 0; i < t->n_cols; i++)
+            snap__value(ck, &t->cols[i], row[i], lens[i], &ch->after[i]);
+        for (uint32_t k = 0; k < t->n_key; k++) {
+            /* the key as text, for the next window's lower bound (key columns are NOT NULL) */
+            const char *kp = row[t->key[k]] ? row[t->key[k]] : "";
+            w->last_p[k] = arena_memdup(&ck->mem, kp, lens[t->key[k]] + 1);
+            w->last_len[k] = (uint32_t)lens[t->key[k]];
+        }
+        w->n_rows++;
+    }
+    if (mysql_errno(w->my)) {
+        w->rc =
+            mysql_conn_error(w->my, "%s: reading a chunk of %s.%s", sn->role, t->schema, t->name);
+        snprintf(w->err, sizeof(w->err), "%s", cot_err_msg());
+    }
+    mysql_free_result(res);
+    for (uint32_t i = 0; i < w->n_pieces; i++) cot_chunk_account(w->pieces[i]);
+    return NULL;
+}
+
+/* snap__worker_thread runs a chunk SELECT on a thread of its own. */
+static void *snap__worker_thread(void *arg)
+{
+    mysql_thread_init();
+    snap__worker_run(arg);
+    mysql_thread_end();
+    return NULL;
+}
+
+/* snap__select_sql builds a chunk's SELECT: lo < key <= hi (either open). */
+static bool snap__select_sql(snapshot *sn, snap_table *t, buf *q, const snap_keyval *lo,
+                             const snap_keyval *hi, uint32_t limit)
+{
+    snap_keydef kd = {t->n_key, t->key_name, t->key_lit, t->key_cs};
+    buf_puts(q, "SELECT ");
+    for (uint32_t i = 0; i < t->n_cols; i++) {
+        if (i) buf_putc(q, ',');
+        buf_ident(q, t->cols[i].name);
+    }
+    buf_puts(q, " FROM ");
+    snap__qname(q, t->schema, t->name);
+    buf_puts(q, " WHERE ");
+    if (!snap_range_sql(q, &kd, lo, hi)) return false;
+    if (t->where) {
+        buf_puts(q, " AND (");
+        buf_puts(q, t->where);
+        buf_putc(q, ')');
+    }
+    if (t->n_key) {
+        buf_puts(q, " ORDER BY ");
+        for (uint32_t k = 0; k < t->n_key; k++) {
+            if (k) buf_putc(q, ',');
+            buf_ident(q, t->key_name[k]);
+        }
+        if (limit) buf_printf(q, " LIMIT %u", limit);
+    }
+    return true;
+}
+
+/* snap__boundaries finds up to max upper bounds of the next chunks after
+ * t's last key: the key chunk_rows, 2 x chunk_rows, ... rows on. The keys
+ * are copied into the window arena. */
+static cot_err snap__boundaries(snapshot *sn, snap_table *t, snap_keyval *bounds, uint32_t max,
+                                uint32_t *n)
+{
+    *n = 0;
+    snap_keydef kd = {t->n_key, t->key_name, t->key_lit, t->key_cs};
+    const snap_keyval *lo = t->have_last ? &t->last : NULL;
+    buf q;
+    buf_init(&q);
+    cot_err rc = COT_OK;
+    for (uint32_t i = 0; i < max; i++) {
+        buf_reset(&q);
+        buf_puts(&q, "SELECT ");
+        for (uint32_t k = 0; k < t->n_key; k++) {
+            if (k) buf_putc(&q, ',');
+            buf_ident(&q, t->key_name[k]);
+        }
+        buf_puts(&q, " FROM ");
+        snap__qname(&q, t->schema, t->name);
+        buf_puts(&q, " WHERE ");
+        if (!snap_range_sql(&q, &kd, lo, NULL)) {
+            rc = cot_err_set(COT_ERR_UNSUPPORTED, "%s.%s: a key value cannot be written as SQL",
+                             t->schema, t->name);
+            break;
+        }
+        buf_puts(&q, " ORDER BY ");
+        for (uint32_t k = 0; k < t->n_key; k++) {
+            if (k) buf_putc(&q, ',');
+            buf_ident(&q, t->key_name[k]);
+        }
+        buf_printf(&q, " LIMIT 1 OFFSET %u", sn->pc->snapshot_chunk_rows - 1);
+        char what[700];
+        snprintf(what, sizeof(what), "%s: finding chunk boundaries of %s.%s", sn->role, t->schema,
+                 t->name);
+        MYSQL_RES *res;
+        rc = snap__query(sn->ctl, &q, what, &res);
+        if (rc) break;
+        MYSQL_ROW row = mysql_fetch_row(res);
+        unsigned long *lens = mysql_fetch_lengths(res);
+        if (!row) {
+            mysql_free_result(res);
+            break;
+        }
+        for (uint32_t k = 0; k < t->n_key; k++) {
+            bounds[i].p[k] = arena_memdup(&sn->wmem, row[k] ? row[k] : "", lens[k] + 1);
+            bounds[i].len[k] = (uint32_t)lens[k];
+        }
+        mysql_free_result(res);
+        lo = &bounds[i];
+        (*n)++;
+    }
+    buf_deinit(&q);
+    return rc;
+}
+
+/* snap__add_buffered appends a worker's pieces to the window and indexes
+ * their keys. */
+static void snap__add_buffered(snapshot *sn, snap_worker *w)
+{
+    for (uint32_t i = 0; i < w->n_pieces; i++) {
+        if (sn->n_cks == sn->cap_cks) {
+            uint32_t cap = sn->cap_cks ? sn->cap_cks * 2 : 64;
+            cot_chunk **c = realloc(sn->cks, cap * sizeof(*c));
+            if (!c) abort();
+            sn->cks = c;
+            sn->cap_cks = cap;
+        }
+        sn->cks[sn->n_cks++] = w->pieces[i];
+    }
+    w->n_pieces = 0;
+}
+
+cot_err snapshot_step(snapshot *sn)
+{
+    if (!snapshot_wants_step(sn)) return COT_OK;
+    const cfg_pipeline *pc = sn->pc;
+    snap_table *t = snap__next_table(sn);
+    cot_err rc = snap__ensure_ctl(sn);
+    if (!rc) rc = snap__source_ready(sn);
+    if (!rc && !t->described) {
+        rc = snap__describe(sn, t);
+        if (!rc)
+            LOG_I(TAG, "pipeline %s: %s.%s described again after a DDL", pc->name, t->schema,
+                  t->name);
+    }
+    if (rc) return rc;
+    if (t->t_start == 0) {
+        t->t_start = clock_now_s();
+        if (!t->have_last)
+            LOG_I(TAG, "pipeline %s: copying %s.%s into %s.%s (about %llu rows)", pc->name,
+                  t->schema, t->name, t->dst_schema, t->dst_name, (unsigned long long)t->rows_est);
+    }
+    if (sn->t0 == 0) sn->t0 = clock_now_s();
+    sn->wt = t;
+
+    /* chunk plan: bounded chunks up to the boundaries, then one open chunk with a LIMIT */
+    uint32_t par = pc->snapshot_parallelism ? pc->snapshot_parallelism : 1;
+    if (par > MAX_WORKERS) par = MAX_WORKERS;
+    snap_keyval *bounds = arena_calloc(&sn->wmem, sizeof(snap_keyval) * par);
+    uint32_t n_bounds = 0;
+    if (t->n_key && par > 1) {
+        rc = snap__boundaries(sn, t, bounds, par - 1, &n_bounds);
+        if (rc) {
+            snap__window_clear(sn);
+            return rc;
+        }
+    }
+    uint32_t n_workers = t->n_key ? n_bounds + 1 : 1;
+    snap_worker *ws = calloc(n_workers, sizeof(*ws));
+    if (!ws) abort();
+    for (uint32_t i = 0; i < n_workers && !rc; i++) {
+        ws[i].sn = sn;
+        buf_init(&ws[i].sql);
+        if (!sn->conns[i]) rc = snap__source_conn(sn, &sn->conns[i]);
+        ws[i].my = sn->conns[i];
+        const snap_keyval *lo = i == 0 ? (t->have_last ? &t->last : NULL) : &bounds[i - 1];
+        const snap_keyval *hi = i < n_bounds ? &bounds[i] : NULL;
+        ws[i].limit = (t->n_key && !hi) ? pc->snapshot_chunk_rows : 0;
+        if (!rc && !snap__select_sql(sn, t, &ws[i].sql, lo, hi, ws[i].limit))
+            rc = cot_err_set(COT_ERR_UNSUPPORTED,
+                             "%s.%s: a key value cannot be written as SQL; copy this table "
+                             "another way",
+                             t->schema, t->name);
+    }
+    /* the low watermark, then the SELECTs, then the high watermark */
+    if (!rc) {
+        sn->low = sn->mark_base + ++sn->mark_seq;
+        rc = snap__watermark(sn, sn->low);
+    }
+    pthread_t th[MAX_WORKERS];
+    uint32_t started = 0;
+    if (!rc) {
+        for (uint32_t i = 1; i < n_workers; i++) {
+            if (pthread_create(&th[i], NULL, snap__worker_thread, &ws[i]) != 0) abort();
+            started = i;
+        }
+        snap__worker_run(&ws[0]); /* the first chunk on this thread */
+        for (uint32_t i = 1; i <= started; i++) pthread_join(th[i], NULL);
+        for (uint32_t i = 0; i < n_workers && !rc; i++)
+            if (ws[i].rc) rc = cot_err_set(ws[i].rc, "%s", ws[i].err);
+    }
+    if (!rc) {
+        sn->high = sn->mark_base + ++sn->mark_seq;
+        rc = snap__watermark(sn, sn->high);
+    }
+    if (!rc) {
+        /* the table is finished when the open chunk came back short */
+        const snap_worker *lw = &ws[n_workers - 1];
+        sn->w_done = !t->n_key || lw->n_rows < lw->limit;
+        if (!sn->w_done) {
+            for (uint32_t k = 0; k < t->n_key; k++) {
+                sn->w_last.p[k] = arena_memdup(&sn->wmem, lw->last_p[k], lw->last_len[k] + 1);
+                sn->w_last.len[k] = lw->last_len[k];
+            }
+            sn->w_have_last = true;
+        }
+        for (uint32_t i = 0; i < n_workers; i++) snap__add_buffered(sn, &ws[i]);
+    }
+    for (uint32_t i = 0; i < n_workers; i++) {
+        for (uint32_t j = 0; j < ws[i].n_pieces; j++) cot_chunk_free(ws[i].pieces[j]);
+        free(ws[i].pieces);
+        buf_deinit(&ws[i].sql);
+    }
+    free(ws);
+    if (rc) {
+        snap__window_clear(sn);
+        return rc;
+    }
+    /* index the buffered keys */
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < sn->n_cks; i++) total += sn->cks[i]->n_changes;
+    sn->n_buffered = total;
+    sn->dropped = calloc(total ? total : 1, 1);
+    if (!sn->dropped) abort();
+    if (t->n_key) {
+        uint32_t id = 0;
+        for (uint32_t i = 0; i < sn->n_cks; i++) {
+            const cot_chunk *ck = sn->cks[i];
+            for (uint32_t r = 0; r < ck->n_changes; r++, id++) {
+                if (snap_key_encode(&sn->kbuf, ck->changes[r].after, t->key, t->fold, t->n_key))
+                    snap_keyset_add(&sn->keys, sn->kbuf.data, sn->kbuf.len, id);
+            }
+        }
+    }
+    LOG_D(TAG, "pipeline %s: %s.%s: %llu rows buffered in %u chunk%s between marks %llu and %llu",
+          pc->name, t->schema, t->name, (unsigned long long)total, n_workers,
+          n_workers == 1 ? "" : "s", (unsigned long long)sn->low, (unsigned long long)sn->high);
+    snap__set_state(sn, W_WAIT_LOW);
+    return COT_OK;
+}
+
+/* snap__abandon drops the open window (its rows are read again by the next one). */
+static void snap__abandon(snapshot *sn, const char *why)
+{
+    LOG_I(TAG, "pipeline %s: the chunk window of %s.%s is read again: %s", sn->pc->name,
+          sn->wt ? sn->wt->schema : "?", sn->wt ? sn->wt->name : "?", why);
+    snap__window_clear(sn);
+}
+
+/* snap__reconcile drops the buffered rows whose key the binlog change ch touches. */
+static bool snap__reconcile(snapshot *sn, const cot_change *ch)
+{
+    snap_table *t = sn->wt;
+    if (!t->n_key) return true; /* copied whole, nothing to reconcile (warned) */
+    if (sn->kc_tbl != ch->tbl) {
+        sn->kc_tbl = ch->tbl;
+        sn->kc_ok = ch->tbl->has_names;
+        for (uint32_t k = 0; k < t->n_key && sn->kc_ok; k++) {
+            bool found = false;
+            for (uint32_t i = 0; i < ch->tbl->n_cols && !found; i++) {
+                if (ch->tbl->cols[i].name && strcmp(ch->tbl->cols[i].name, t->key_name[k]) == 0) {
+                    sn->kc_idx[k] = i;
+                    found = true;
+                }
+            }
+            sn->kc_ok = found;
+        }
+    }
+    if (!sn->kc_ok) return false;
+    const cot_value *imgs[2] = {ch->before, ch->after};
+    for (int s = 0; s < 2; s++) {
+        if (!imgs[s]) continue;
+        if (!snap_key_encode(&sn->kbuf, imgs[s], sn->kc_idx, t->fold, t->n_key)) return false;
+        uint32_t id = snap_keyset_find(&sn->keys, sn->kbuf.data, sn->kbuf.len);
+        if (id != UINT32_MAX && !sn->dropped[id]) {
+            sn->dropped[id] = 1;
+            sn->n_dropped++;
+        }
+    }
+    return true;
+}
+
+/* snap__progress_chunk builds the cotter.snapshots row of t. */
+static cot_chunk *snap__progress_chunk(snapshot *sn, snap_table *t)
+{
+    static const char *const names[] = {"pipeline",    "source_table", "last_key",  "done",
+                                        "rows_copied", "rows_total",   "where_expr"};
+    enum { N = 7 };
+    cot_table *tbl = cot_table_new("cotter", "snapshots", N);
+    tbl->has_names = true;
+    for (uint32_t i = 0; i < N; i++) {
+        tbl->cols[i].name = xstrdup(names[i]);
+        tbl->cols[i].type = i == 3 ? CT_TINY : (i == 4 || i == 5) ? CT_LONGLONG : CT_VARCHAR;
+        tbl->cols[i].is_unsigned = i == 4 || i == 5;
+        tbl->cols[i].charset = (i == 3 || i == 4 || i == 5) ? NULL : cot_charset_intern("utf8mb4");
+    }
+    cot_chunk *ck = cot_chunk_new();
+    ck->kind = CK_ROWS;
+    cot_change *ch = cot_chunk_add(ck, OP_INSERT, tbl);
+    cot_table_unref(tbl); /* the chunk holds it */
+    cot_value *v = cot_chunk_values(ck, N);
+    ch->after = v;
+    char full[600];
+    int fl = snprintf(full, sizeof(full), "%s.%s", t->schema, t->name);
+    v[0].kind = VK_STRING;
+    v[0].s.p = arena_strdup(&ck->mem, sn->pc->name);
+    v[0].s.len = (uint32_t)strlen(sn->pc->name);
+    v[1].kind = VK_STRING;
+    v[1].s.p = arena_strndup(&ck->mem, full, (size_t)fl);
+    v[1].s.len = (uint32_t)fl;
+    if (t->have_last && !t->done) {
+        buf b;
+        buf_init(&b);
+        snap_lastkey_format(&b, &t->last, t->n_key);
+        v[2].kind = VK_STRING;
+        v[2].s.p = arena_strndup(&ck->mem, b.data ? b.data : "", b.len);
+        v[2].s.len = (uint32_t)b.len;
+        buf_deinit(&b);
+    } else {
+        v[2].kind = VK_NULL;
+    }
+    v[3].kind = VK_INT;
+    v[3].i = t->done ? 1 : 0;
+    v[4].kind = VK_UINT;
+    v[4].u = t->rows;
+    v[5].kind = VK_UINT;
+    v[5].u = t->rows_est > t->rows ? t->rows_est : t->rows;
+    if (t->where) {
+        v[6].kind = VK_STRING;
+        v[6].s.p = arena_strdup(&ck->mem, t->where);
+        v[6].s.len = (uint32_t)strlen(t->where);
+    } else {
+        v[6].kind = VK_NULL;
+    }
+    cot_chunk_account(ck);
+    return ck;
+}
+
+static void snap__progress_update(snapshot *sn)
+{
+    snapshot_progress *p = &sn->prog;
+    uint32_t done = 0;
+    uint64_t rows = 0, est = 0;
+    const snap_table *cur = NULL;
+    for (const snap_table *t = sn->tables; t; t = t->next) {
+        done += t->done;
+        rows += t->rows;
+        est += t->done || t->rows > t->rows_est ? t->rows : t->rows_est;
+        if (!t->done && !cur) cur = t;
+    }
+    p->tables_done = done;
+    p->rows = rows;
+    p->rows_total = est;
+    p->active = cur != NULL;
+    double el = clock_now_s() - sn->t0;
+    p->rows_per_s = el > 0.2 ? (double)sn->rows_session / el : 0;
+    p->eta_s = p->rows_per_s > 0 && est > rows ? (double)(est - rows) / p->rows_per_s
+               : cur                           ? -1
+                                               : 0;
+    if (cur)
+        snprintf(p->table, sizeof(p->table), "%s.%s", cur->schema, cur->name);
+    else
+        p->table[0] = '\0';
+}
+
+/* snap__high emits the window's rows and the progress row. */
+static cot_err snap__high(snapshot *sn, uint32_t ts)
+{
+    snap_table *t = sn->wt;
+    const cfg_pipeline *pc = sn->pc;
+    uint64_t id = 0, emitted = 0;
+    cot_err rc = COT_OK;
+    for (uint32_t i = 0; i < sn->n_cks; i++) {
+        cot_chunk *ck = sn->cks[i];
+        sn->cks[i] = NULL;
+        uint32_t w = 0;
+        for (uint32_t r = 0; r < ck->n_changes; r++, id++)
+            if (!sn->dropped[id]) ck->changes[w++] = ck->changes[r];
+        ck->n_changes = w;
+        emitted += w;
+        if (rc || w == 0) {
+            cot_chunk_free(ck);
+            continue;
+        }
+        ck->tx_end = false;
+        ck->ts = ts;
+        cot_chunk_account(ck);
+        rc = sn->conf.emit(sn->conf.ctx, ck);
+    }
+    sn->n_cks = 0;
+    if (rc) {
+        snap__window_clear(sn);
+        return rc;
+    }
+    t->rows += emitted;
+    sn->rows_session += emitted;
+    t->done = sn->w_done;
+    if (sn->w_have_last) {
+        arena_reset(&t->mem);
+        for (uint32_t k = 0; k < t->n_key; k++) {
+            t->last.p[k] = arena_memdup(&t->mem, sn->w_last.p[k], sn->w_last.len[k] + 1);
+            t->last.len[k] = sn->w_last.len[k];
+        }
+        t->have_last = true;
+    }
+    uint64_t dropped = sn->n_dropped;
+    snap__window_clear(sn);
+    rc = sn->conf.push(sn->conf.ctx, snap__progress_chunk(sn, t));
+    if (rc) return rc;
+    snap__progress_update(sn);
+    double now = clock_now_s();
+    if (dropped)
+        LOG_D(TAG, "pipeline %s: %s.%s: %llu buffered rows superseded by binlog events", pc->name,
+              t->schema, t->name, (unsigned long long)dropped);
+    if (t->done) {
+        sn->prog.copies_done++;
+        double el = now - t->t_start;
+        LOG_I(TAG, "pipeline %s: snapshot of %s.%s done: %llu rows in %.1f s", pc->name, t->schema,
+              t->name, (unsigned long long)t->rows, el);
+        if (!sn->prog.active)
+            LOG_I(TAG, "pipeline %s: snapshot finished: %u table%s, %llu rows in %.1f s", pc->name,
+                  sn->prog.tables, sn->prog.tables == 1 ? "" : "s",
+                  (unsigned long long)sn->prog.rows, now - sn->t0);
+        sn->last_log = now;
+    } else if (now - sn->last_log >= LOG_EVERY_S) {
+        sn->last_log = now;
+        uint64_t est = t->rows_est > t->rows ? t->rows_est : t->rows;
+        LOG_I(
+            TAG, "pipeline %s: snapshot of %s.%s: %llu/%llu rows (%.0f%%), %.0f rows/s, ETA %.0f s",
+            pc->name, t->schema, t->name, (unsigned long long)t->rows, (unsigned long long)est,
+            est ? 100.0 * (double)t->rows / (double)est : 0.0, sn->prog.rows_per_s, sn->prog.eta_s);
+    }
+    if (sn->conf.progress) sn->conf.progress(sn->conf.ctx, &sn->prog);
+    return COT_OK;
+}
+
+/* snap__mark reads (pipeline, mark) of a watermark change; false if it is
+ * not one of this pipeline's. */
+static bool snap__mark(const snapshot *sn, const cot_change *ch, uint64_t *mark)
+{
+    const cot_table *tbl = ch->tbl;
+    const cot_value *img = ch->after ? ch->after : ch->before;
+    if (!img) return false;
+    bool mine = false, have = false;
+    for (uint32_t i = 0; i < tbl->n_cols; i++) {
+        const char *name = tbl->cols[i].name;
+        if (!name) continue;
+        const cot_value *v = &img[i];
+        if (strcmp(name, "pipeline") == 0) {
+            if (v->kind == VK_ABSENT && ch->before) v = &ch->before[i];
+            mine = v->kind == VK_STRING && v->s.len == strlen(sn->pc->name) &&
+                   memcmp(v->s.p, sn->pc->name, v->s.len) == 0;
+        } else if (strcmp(name, "mark") == 0) {
+            if (v->kind == VK_UINT) {
+                *mark = v->u;
+                have = true;
+            } else if (v->kind == VK_INT) {
+                *mark = (uint64_t)v->i;
+                have = true;
+            }
+        }
+    }
+    return mine && have;
+}
+
+cot_err snapshot_filter(snapshot *sn, cot_chunk *ck)
+{
+    if (ck->kind == CK_DDL) {
+        if (sn) {
+            for (snap_table *t = sn->tables; t; t = t->next) t->described = false;
+            if (sn->state != W_IDLE) snap__abandon(sn, "a DDL came in the binlog");
+        }
+        return COT_OK;
+    }
+    if (ck->kind != CK_ROWS) return COT_OK;
+    bool high = false;
+    uint32_t w = 0;
+    for (uint32_t i = 0; i < ck->n_changes; i++) {
+        cot_change *ch = &ck->changes[i];
+        if (snapshot_is_watermark(ch->tbl->src_schema, ch->tbl->src_name)) {
+            uint64_t mark;
+            if (sn && sn->state != W_IDLE && snap__mark(sn, ch, &mark)) {
+                if (mark == sn->low && sn->state == W_WAIT_LOW) snap__set_state(sn, W_OPEN);
+                if (mark == sn->high && sn->state == W_OPEN) high = true;
+            }
+            continue; /* never applied */
+        }
+        if (sn && sn->state == W_OPEN && strcmp(ch->tbl->src_schema, sn->wt->schema) == 0 &&
+            strcmp(ch->tbl->src_name, sn->wt->name) == 0 && !snap__reconcile(sn, ch))
+            snap__abandon(sn, "a binlog row image lacks a key column, so it cannot be matched");
+        ck->changes[w++] = *ch;
+    }
+    if (w != ck->n_changes) {
+        ck->n_changes = w;
+        if (w == 0) ck->kind = CK_EMPTY;
+        cot_chunk_account(ck);
+    }
+    if (high) return snap__high(sn, ck->ts);
+    return COT_OK;
+}
+
+void snapshot_progress_get(const snapshot *sn, snapshot_progress *out)
+{
+    if (!sn) {
+        memset(out, 0, sizeof(*out));
+        out->eta_s = -1;
+        return;
+    }
+    *out = sn->prog;
+}

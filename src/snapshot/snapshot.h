@@ -1,0 +1,95 @@
+/*
+ * The initial load (snapshot) of a pipeline, lock-free, after Netflix's
+ * DBLog: tables are copied in key-ordered chunks while the binlog streams.
+ * For each window it writes a low watermark row to cotter.snapshot_watermarks
+ * on the source, SELECTs up to `parallelism` chunks on separate
+ * connections, and writes a high watermark. While the binlog stream is
+ * between the two watermark events, buffered rows whose key appears in a
+ * binlog event are dropped (the event carries a newer state); at the high
+ * watermark the remaining rows go into the stream ahead of the events after
+ * it, followed by the table's progress row for cotter.snapshots on the
+ * target, so chunk rows, progress and binlog position commit together and a
+ * restart continues after the last finished window.
+ *
+ *   IDLE --step: write L, SELECT chunks, write H--> WAIT_LOW --L seen--> OPEN
+ *   OPEN --binlog rows of the table: drop keys--> OPEN --H seen: emit--> IDLE
+ *
+ * Runs on the pipeline's select thread (workers only run chunk SELECTs).
+ */
+#ifndef COT_SNAPSHOT_H
+#define COT_SNAPSHOT_H
+
+#include "config/config.h"
+#include "event/event.h"
+#include "source/binlog_stream.h"
+#include "util/err.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SNAPSHOT_WATERMARK_SCHEMA "cotter"
+#define SNAPSHOT_WATERMARK_TABLE  "snapshot_watermarks"
+
+typedef struct snapshot snapshot;
+
+/* snapshot_emit_fn takes ownership of ck whatever it returns. */
+typedef cot_err (*snapshot_emit_fn)(void *ctx, cot_chunk *ck);
+
+typedef struct snapshot_progress {
+    bool active;     /* tables are pending or being copied */
+    uint32_t tables; /* tables of this run (finished ones included) */
+    uint32_t tables_done;
+    uint32_t copies_done; /* table copies finished by this session (only grows) */
+    uint64_t rows;        /* rows handed to the load stage (resumed ones included) */
+    uint64_t rows_total;  /* estimate: information_schema.TABLES.TABLE_ROWS */
+    double rows_per_s;    /* since this session started copying */
+    double eta_s;         /* -1 when unknown */
+    char table[300];      /* source schema.table being copied, "" if none */
+} snapshot_progress;
+
+typedef void (*snapshot_progress_fn)(void *ctx, const snapshot_progress *p);
+
+typedef struct snapshot_conf {
+    const cfg_pipeline *pc; /* borrowed */
+    binlog_route_fn route;  /* the pipeline's router (source -> target names) */
+    void *route_ctx;
+    snapshot_emit_fn emit;         /* chunk rows: through transform into the queue */
+    snapshot_emit_fn push;         /* progress rows: straight into the queue */
+    snapshot_progress_fn progress; /* optional: after every window */
+    void *ctx;
+} snapshot_conf;
+
+/* snapshot_open prepares the snapshot of a session: creates cotter.snapshots
+ * on the target, reads which tables are finished, lists the mapped source
+ * tables that still need a copy (snapshot: initial; or unfinished on-demand
+ * copies) and creates their target tables when missing (create_tables).
+ * Call it before the binlog stream starts. *out is the caller's. */
+cot_err snapshot_open(const snapshot_conf *conf, snapshot **out);
+void snapshot_free(snapshot *sn);
+
+/* snapshot_request queues an on-demand (re)copy of source table
+ * "schema.table", optionally only rows matching where (SQL on the source). */
+cot_err snapshot_request(snapshot *sn, const char *table, const char *where);
+
+/* snapshot_busy says whether a copy is pending and no window is open (the
+ * select loop then calls snapshot_step). */
+bool snapshot_wants_step(const snapshot *sn);
+
+/* snapshot_step opens the next window: low watermark, chunk SELECTs, high
+ * watermark. Errors name the table and say what to do. */
+cot_err snapshot_step(snapshot *sn);
+
+/* snapshot_filter looks at a chunk of the binlog stream before it is
+ * transformed: removes the watermark rows, drops buffered rows whose key
+ * the chunk changes, and at the high watermark emits the buffered rows and
+ * the progress row (through conf emit/push) before ck goes on. sn may be
+ * NULL (watermark rows are still removed). ck stays the caller's. */
+cot_err snapshot_filter(snapshot *sn, cot_chunk *ck);
+
+void snapshot_progress_get(const snapshot *sn, snapshot_progress *out);
+
+/* snapshot_is_watermark says whether schema.table is the watermark table. */
+bool snapshot_is_watermark(const char *schema, const char *table);
+
+#endif

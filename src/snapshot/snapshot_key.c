@@ -1,0 +1,286 @@
+/*
+ * Key encoding, key set, range SQL and the stored last key of the initial
+ * load (contracts in the header). Pure functions.
+ */
+#include "snapshot/snapshot_key.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct snap_keyslot {
+    const uint8_t *key; /* NULL: free */
+    uint32_t len;
+    uint32_t hash;
+    uint32_t id;
+} snap_keyslot;
+
+static void key__put_len(buf *out, size_t len)
+{
+    uint8_t b[4] = {(uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24)};
+    buf_append(out, b, 4);
+}
+
+bool snap_key_encode(buf *out, const cot_value *img, const uint32_t *cols, const bool *fold,
+                     uint32_t n)
+{
+    char num[32];
+    buf_reset(out);
+    for (uint32_t k = 0; k < n; k++) {
+        const cot_value *v = &img[cols[k]];
+        int len;
+        switch (v->kind) {
+        case VK_NULL:
+            buf_putc(out, 'N');
+            break;
+        case VK_INT:
+            len = snprintf(num, sizeof(num), "%lld", (long long)v->i);
+            buf_putc(out, 'S');
+            key__put_len(out, (size_t)len);
+            buf_append(out, num, (size_t)len);
+            break;
+        case VK_UINT:
+        case VK_BIT:
+            len = snprintf(num, sizeof(num), "%llu", (unsigned long long)v->u);
+            buf_putc(out, 'S');
+            key__put_len(out, (size_t)len);
+            buf_append(out, num, (size_t)len);
+            break;
+        case VK_DECIMAL:
+        case VK_TEMPORAL:
+        case VK_BINARY:
+        case VK_JSON:
+        case VK_GEOMETRY:
+            buf_putc(out, 'S');
+            key__put_len(out, v->s.len);
+            buf_append(out, v->s.p, v->s.len);
+            break;
+        case VK_STRING: {
+            size_t l = v->s.len;
+            if (fold[k])
+                while (l > 0 && v->s.p[l - 1] == ' ') l--;
+            buf_putc(out, 'S');
+            key__put_len(out, l);
+            size_t at = out->len;
+            buf_append(out, v->s.p, l);
+            if (fold[k])
+                for (size_t i = at; i < out->len; i++)
+                    out->data[i] = (char)tolower((unsigned char)out->data[i]);
+            break;
+        }
+        default: /* absent, float, enum/set index: no canonical text form */
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- key set ------------------------------------------------------------- */
+
+static uint32_t key__hash(const void *key, size_t len)
+{
+    const uint8_t *p = key;
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) h = (h ^ p[i]) * 16777619u;
+    return h ? h : 1;
+}
+
+void snap_keyset_init(snap_keyset *ks)
+{
+    memset(ks, 0, sizeof(*ks));
+    arena_init(&ks->mem);
+}
+
+void snap_keyset_deinit(snap_keyset *ks)
+{
+    free(ks->slots);
+    arena_deinit(&ks->mem);
+    memset(ks, 0, sizeof(*ks));
+}
+
+void snap_keyset_reset(snap_keyset *ks)
+{
+    if (ks->slots) memset(ks->slots, 0, ks->cap * sizeof(*ks->slots));
+    ks->n = 0;
+    arena_reset(&ks->mem);
+}
+
+static void key__grow(snap_keyset *ks)
+{
+    uint32_t cap = ks->cap ? ks->cap * 2 : 1024;
+    snap_keyslot *s = calloc(cap, sizeof(*s));
+    if (!s) abort();
+    for (uint32_t i = 0; i < ks->cap; i++) {
+        if (!ks->slots[i].key) continue;
+        uint32_t j = ks->slots[i].hash & (cap - 1);
+        while (s[j].key) j = (j + 1) & (cap - 1);
+        s[j] = ks->slots[i];
+    }
+    free(ks->slots);
+    ks->slots = s;
+    ks->cap = cap;
+}
+
+bool snap_keyset_add(snap_keyset *ks, const void *key, size_t len, uint32_t id)
+{
+    if ((ks->n + 1) * 4 > ks->cap * 3) key__grow(ks);
+    uint32_t h = key__hash(key, len);
+    uint32_t j = h & (ks->cap - 1);
+    while (ks->slots[j].key) {
+        snap_keyslot *s = &ks->slots[j];
+        if (s->hash == h && s->len == len && memcmp(s->key, key, len) == 0) return false;
+        j = (j + 1) & (ks->cap - 1);
+    }
+    ks->slots[j].key = arena_memdup(&ks->mem, key, len ? len : 1);
+    ks->slots[j].len = (uint32_t)len;
+    ks->slots[j].hash = h;
+    ks->slots[j].id = id;
+    ks->n++;
+    return true;
+}
+
+uint32_t snap_keyset_find(const snap_keyset *ks, const void *key, size_t len)
+{
+    if (!ks->cap) return UINT32_MAX;
+    uint32_t h = key__hash(key, len);
+    uint32_t j = h & (ks->cap - 1);
+    while (ks->slots[j].key) {
+        const snap_keyslot *s = &ks->slots[j];
+        if (s->hash == h && s->len == len && memcmp(s->key, key, len) == 0) return s->id;
+        j = (j + 1) & (ks->cap - 1);
+    }
+    return UINT32_MAX;
+}
+
+/* ---- SQL ------------------------------------------------------------------ */
+
+static void key__hex(buf *out, const char *v, size_t len)
+{
+    static const char digits[] = "0123456789ABCDEF";
+    buf_reserve(out, 2 * len + 4);
+    buf_puts(out, "X'");
+    for (size_t i = 0; i < len; i++) {
+        out->data[out->len++] = digits[(uint8_t)v[i] >> 4];
+        out->data[out->len++] = digits[(uint8_t)v[i] & 15];
+    }
+    out->data[out->len] = '\0';
+    buf_putc(out, '\'');
+}
+
+bool snap_key_literal(buf *out, uint8_t lit, const char *charset, const char *v, size_t len)
+{
+    switch (lit) {
+    case SNAP_LIT_NUMBER:
+        if (len == 0) return false;
+        for (size_t i = 0; i < len; i++)
+            if (!isdigit((unsigned char)v[i]) && v[i] != '-' && v[i] != '.' && v[i] != '+' &&
+                v[i] != 'e' && v[i] != 'E')
+                return false;
+        buf_append(out, v, len);
+        return true;
+    case SNAP_LIT_STRING: {
+        const char *cs = charset ? charset : "utf8mb4";
+        for (const char *p = cs; *p; p++)
+            if (!isalnum((unsigned char)*p) && *p != '_') return false;
+        buf_putc(out, '_');
+        buf_puts(out, cs);
+        buf_putc(out, ' ');
+        key__hex(out, v, len);
+        return true;
+    }
+    case SNAP_LIT_BINARY:
+        key__hex(out, v, len);
+        return true;
+    case SNAP_LIT_QUOTED:
+        for (size_t i = 0; i < len; i++)
+            if (v[i] == '\'' || v[i] == '\\' || (unsigned char)v[i] < 0x20) return false;
+        buf_putc(out, '\'');
+        buf_append(out, v, len);
+        buf_putc(out, '\'');
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* key__bound appends "(a OP1 x OR (a = x AND (b OP1 y OR (b = y AND c OPN z))))":
+ * strictly after (gt, last column '>') or at most (le: '<' ... '<=' last). */
+static bool key__bound(buf *out, const snap_keydef *kd, const snap_keyval *kv, bool gt)
+{
+    uint32_t opened = 0;
+    for (uint32_t k = 0; k < kd->n; k++) {
+        const char *cs = kd->charset ? kd->charset[k] : NULL;
+        bool last = k + 1 == kd->n;
+        buf_putc(out, '(');
+        opened++;
+        buf_ident(out, kd->name[k]);
+        buf_puts(out, gt ? " > " : (last ? " <= " : " < "));
+        if (!snap_key_literal(out, kd->lit[k], cs, kv->p[k], kv->len[k])) return false;
+        if (last) break;
+        buf_puts(out, " OR (");
+        opened++;
+        buf_ident(out, kd->name[k]);
+        buf_puts(out, " = ");
+        if (!snap_key_literal(out, kd->lit[k], cs, kv->p[k], kv->len[k])) return false;
+        buf_puts(out, " AND ");
+    }
+    while (opened--) buf_putc(out, ')');
+    return true;
+}
+
+bool snap_range_sql(buf *out, const snap_keydef *kd, const snap_keyval *lo, const snap_keyval *hi)
+{
+    if (kd->n == 0 || kd->n > SNAP_KEY_MAX || (!lo && !hi)) {
+        buf_putc(out, '1');
+        return kd->n <= SNAP_KEY_MAX;
+    }
+    if (lo && !key__bound(out, kd, lo, true)) return false;
+    if (lo && hi) buf_puts(out, " AND ");
+    if (hi && !key__bound(out, kd, hi, false)) return false;
+    return true;
+}
+
+void snap_lastkey_format(buf *out, const snap_keyval *kv, uint32_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (uint32_t k = 0; k < n; k++) {
+        if (k) buf_putc(out, ',');
+        for (uint32_t i = 0; i < kv->len[k]; i++) {
+            buf_putc(out, digits[(uint8_t)kv->p[k][i] >> 4]);
+            buf_putc(out, digits[(uint8_t)kv->p[k][i] & 15]);
+        }
+    }
+}
+
+static int key__unhex(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+bool snap_lastkey_parse(const char *text, uint32_t n, arena *mem, snap_keyval *kv)
+{
+    if (n == 0 || n > SNAP_KEY_MAX) return false;
+    const char *p = text;
+    for (uint32_t k = 0; k < n; k++) {
+        const char *end = strchr(p, ',');
+        if (!end) end = p + strlen(p);
+        if ((k + 1 < n) != (*end == ',')) return false;
+        size_t hex = (size_t)(end - p);
+        if (hex % 2) return false;
+        char *v = arena_alloc(mem, hex / 2 + 1);
+        for (size_t i = 0; i < hex / 2; i++) {
+            int hi = key__unhex(p[2 * i]), lo = key__unhex(p[2 * i + 1]);
+            if (hi < 0 || lo < 0) return false;
+            v[i] = (char)(hi << 4 | lo);
+        }
+        v[hex / 2] = '\0';
+        kv->p[k] = v;
+        kv->len[k] = (uint32_t)(hex / 2);
+        p = *end ? end + 1 : end;
+    }
+    return *p == '\0';
+}

@@ -1,0 +1,90 @@
+/*
+ * The pure parts of the initial load: how a row's key is compared between
+ * a row read by SELECT and a binlog row image (a canonical byte encoding
+ * and a hash set of encoded keys), how a chunk's key range is written as
+ * SQL, and how the last key copied is stored in cotter.snapshots.
+ *
+ * No I/O, no globals: any thread; unit tested in tests/unit/test_snapshot_key.c.
+ * Keys compare by value: an integer read as text and the same integer
+ * decoded from the binlog encode alike; strings of a case-insensitive
+ * collation are ASCII-case-folded and trailing spaces dropped (PAD SPACE),
+ * so one row never has two spellings that compare different.
+ */
+#ifndef COT_SNAPSHOT_KEY_H
+#define COT_SNAPSHOT_KEY_H
+
+#include "event/event.h"
+#include "util/arena.h"
+#include "util/buf.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* snap_key_encode appends the canonical encoding of the key columns cols[0..n)
+ * of img to out (reset first); fold[k] says column k compares ASCII-case-
+ * insensitively with PAD SPACE. Returns false when a key value is absent
+ * (a MINIMAL image without it) or of a kind that has no canonical form. */
+bool snap_key_encode(buf *out, const cot_value *img, const uint32_t *cols, const bool *fold,
+                     uint32_t n);
+
+/* A set of encoded keys, each with a caller's id (open addressing; the key
+ * bytes live in the set's arena). */
+typedef struct snap_keyset {
+    struct snap_keyslot *slots;
+    uint32_t cap; /* power of two, 0 when empty */
+    uint32_t n;
+    arena mem;
+} snap_keyset;
+
+void snap_keyset_init(snap_keyset *ks);
+void snap_keyset_deinit(snap_keyset *ks);
+/* snap_keyset_reset forgets every key, keeps the table's memory. */
+void snap_keyset_reset(snap_keyset *ks);
+/* snap_keyset_add adds key -> id; returns false (set unchanged) when the key
+ * is in the set already. */
+bool snap_keyset_add(snap_keyset *ks, const void *key, size_t len, uint32_t id);
+/* snap_keyset_find returns the id of key, or UINT32_MAX. */
+uint32_t snap_keyset_find(const snap_keyset *ks, const void *key, size_t len);
+
+/* How a key column's value is written as an SQL literal. */
+typedef enum snap_lit {
+    SNAP_LIT_NUMBER = 0, /* digits, sign, point: as it is */
+    SNAP_LIT_STRING,     /* text: _charset X'hex' */
+    SNAP_LIT_BINARY,     /* bytes: X'hex' */
+    SNAP_LIT_QUOTED,     /* temporal: 'text' (checked to hold no quote) */
+} snap_lit;
+
+typedef struct snap_keydef {
+    uint32_t n;                 /* key columns */
+    const char *const *name;    /* column names */
+    const uint8_t *lit;         /* snap_lit per column */
+    const char *const *charset; /* per column, for SNAP_LIT_STRING (NULL: utf8mb4) */
+} snap_keydef;
+
+/* A key's values as text bytes (what the text protocol returns). */
+typedef struct snap_keyval {
+    const char *p[16];
+    uint32_t len[16];
+} snap_keyval;
+#define SNAP_KEY_MAX 16
+
+/* snap_key_literal appends value v (len bytes) as an SQL literal of kind lit.
+ * Returns false for a NUMBER or QUOTED value with characters that do not
+ * belong there (nothing safe to write). */
+bool snap_key_literal(buf *out, uint8_t lit, const char *charset, const char *v, size_t len);
+
+/* snap_range_sql appends the condition "key > lo AND key <= hi" over the
+ * key columns in key order (lexicographic, written without row constructors
+ * so the range optimizer uses the index), or "1" when both are NULL. Either
+ * bound may be NULL (open). Returns false when a literal cannot be written. */
+bool snap_range_sql(buf *out, const snap_keydef *kd, const snap_keyval *lo, const snap_keyval *hi);
+
+/* snap_lastkey_format appends the stored form of a key (hex of each value's
+ * bytes, comma-separated) to out. */
+void snap_lastkey_format(buf *out, const snap_keyval *kv, uint32_t n);
+/* snap_lastkey_parse reads text (a stored key) into kv, whose values point
+ * into mem; returns false when it is not n hex fields. */
+bool snap_lastkey_parse(const char *text, uint32_t n, arena *mem, snap_keyval *kv);
+
+#endif

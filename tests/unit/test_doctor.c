@@ -1,0 +1,167 @@
+/*
+ * Unit tests of the doctor's pure logic: the one-line hints a failed
+ * pipeline shows (classified by errno or message), the reading of SHOW
+ * GRANTS lines, and the mapping rules for column types and charsets.
+ */
+#include "check/doctor.h"
+#include "check/mapping_check.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static void assert_contains(const char *hay, const char *needle)
+{
+    if (!hay || !strstr(hay, needle)) fail_msg("'%s' does not contain '%s'", hay, needle);
+}
+
+static void test_hint_auth(void **state)
+{
+    (void)state;
+    char h[512];
+    const char *r = doctor_hint(
+        "cannot connect to source 'shop' at mysql://repl:***@127.0.0.1:3306: Access denied for "
+        "user 'repl'@'localhost' (using password: YES) (errno 1045, SQLSTATE 28000, AUTH)",
+        0, h, sizeof(h));
+    assert_ptr_equal(r, h);
+    assert_contains(h, "access denied");
+    assert_contains(h, "sources.shop.url");
+    /* the errno argument wins over the message */
+    doctor_hint("cannot connect to target warehouse: whatever", 1045, h, sizeof(h));
+    assert_contains(h, "targets.warehouse.url");
+}
+
+static void test_hint_grant(void **state)
+{
+    (void)state;
+    char h[512];
+    doctor_hint("target 'dst': statement failed [INSERT ...]: INSERT command denied to user "
+                "'cot'@'localhost' for table `app`.`t` (errno 1142, SQLSTATE 42000)",
+                0, h, sizeof(h));
+    assert_contains(h, "GRANT INSERT ON `app`.* TO 'cot'@'localhost'");
+    doctor_hint("source 'src': Access denied; you need (at least one of) the REPLICATION SLAVE "
+                "privilege(s) for this operation (errno 1227)",
+                0, h, sizeof(h));
+    assert_contains(h, "GRANT REPLICATION SLAVE ON *.*");
+}
+
+static void test_hint_position(void **state)
+{
+    (void)state;
+    char h[512];
+    doctor_hint("source 'src': Could not find first log file name in binary log index file "
+                "(errno 1236, SQLSTATE HY000); the source cannot serve this binlog position "
+                "(purged, or not a position it wrote)",
+                0, h, sizeof(h));
+    assert_contains(h, "purged");
+    assert_contains(h, "re-snapshot");
+    doctor_hint("source 'src': Client requested master to start replication from impossible "
+                "position (errno 1236); purged, or not a position it wrote",
+                0, h, sizeof(h));
+    assert_contains(h, "not an event boundary");
+}
+
+static void test_hint_other(void **state)
+{
+    (void)state;
+    char h[512];
+    doctor_hint("cannot connect to source 'a' at mysql://x: Can't connect (errno 2003)", 0, h,
+                sizeof(h));
+    assert_contains(h, "cannot reach the server");
+    assert_contains(h, "sources.a.url");
+    doctor_hint("pipeline p1: mapping c.yaml:12 (app.t -> app.t): target table app.t has no "
+                "column 'x'; fix: ALTER TABLE",
+                0, h, sizeof(h));
+    assert_contains(h, "mapping problem");
+    /* nothing specific: NULL and an empty string */
+    assert_null(doctor_hint("something odd happened", 0, h, sizeof(h)));
+    assert_string_equal(h, "");
+}
+
+static void test_grants(void **state)
+{
+    (void)state;
+    const char *g[] = {
+        "GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO `repl`@`%` IDENTIFIED BY PASSWORD '*AA'",
+        "GRANT SELECT, INSERT ON `app`.* TO `repl`@`%`",
+        "GRANT UPDATE ON `crm`.`contacts` TO `repl`@`%`",
+        "GRANT SELECT (a, b) ON `crm`.`people` TO `repl`@`%`",
+    };
+    assert_true(doctor_grants_have(g, 4, "REPLICATION SLAVE", NULL, NULL));
+    assert_true(doctor_grants_have(g, 4, "REPLICATION CLIENT", NULL, NULL)); /* BINLOG MONITOR */
+    assert_false(doctor_grants_have(g, 1, "SELECT", "app", NULL));
+    assert_true(doctor_grants_have(g, 4, "SELECT", "app", NULL));
+    assert_true(doctor_grants_have(g, 4, "INSERT", "app", "orders"));
+    assert_false(doctor_grants_have(g, 4, "DELETE", "app", NULL));
+    assert_false(doctor_grants_have(g, 4, "SELECT", "application", NULL));
+    assert_true(doctor_grants_have(g, 4, "UPDATE", "crm", "contacts"));
+    assert_false(doctor_grants_have(g, 4, "UPDATE", "crm", NULL)); /* one table is not the schema */
+    assert_false(doctor_grants_have(g, 4, "SELECT", "crm", "people")); /* columns only */
+    const char *all[] = {"GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost` WITH GRANT OPTION"};
+    assert_true(doctor_grants_have(all, 1, "DELETE", "x", NULL));
+    assert_true(doctor_grants_have(all, 1, "REPLICATION SLAVE", NULL, NULL));
+    const char *usage[] = {"GRANT USAGE ON *.* TO `u`@`%`"};
+    assert_false(doctor_grants_have(usage, 1, "SELECT", "app", NULL));
+}
+
+static void test_types(void **state)
+{
+    (void)state;
+    char why[300];
+    assert_int_equal(mapping_type_compat("int(11)", "int(11)", why, sizeof(why)), MAPPING_OK);
+    assert_int_equal(mapping_type_compat("int(11)", "bigint(20)", why, sizeof(why)), MAPPING_OK);
+    assert_int_equal(mapping_type_compat("bigint(20)", "int(11)", why, sizeof(why)), MAPPING_WARN);
+    assert_int_equal(mapping_type_compat("int(10) unsigned", "int(11)", why, sizeof(why)),
+                     MAPPING_WARN);
+    assert_int_equal(mapping_type_compat("varchar(40)", "varchar(100)", why, sizeof(why)),
+                     MAPPING_OK);
+    assert_int_equal(mapping_type_compat("varchar(40)", "varchar(10)", why, sizeof(why)),
+                     MAPPING_WARN);
+    assert_contains(why, "shorter");
+    assert_int_equal(mapping_type_compat("varchar(40)", "int(11)", why, sizeof(why)),
+                     MAPPING_FAIL);
+    assert_int_equal(mapping_type_compat("datetime", "int(11)", why, sizeof(why)), MAPPING_FAIL);
+    assert_int_equal(mapping_type_compat("int(11)", "varchar(40)", why, sizeof(why)), MAPPING_OK);
+    assert_int_equal(mapping_type_compat("decimal(10,2)", "decimal(12,2)", why, sizeof(why)),
+                     MAPPING_OK);
+    assert_int_equal(mapping_type_compat("decimal(10,4)", "decimal(10,2)", why, sizeof(why)),
+                     MAPPING_WARN);
+    assert_int_equal(mapping_type_compat("datetime(6)", "datetime", why, sizeof(why)),
+                     MAPPING_WARN);
+    assert_int_equal(mapping_type_compat("datetime", "timestamp", why, sizeof(why)),
+                     MAPPING_WARN);
+    assert_int_equal(mapping_type_compat("blob", "longblob", why, sizeof(why)), MAPPING_OK);
+    assert_int_equal(mapping_type_compat("blob", "int(11)", why, sizeof(why)), MAPPING_FAIL);
+    assert_int_equal(mapping_type_compat("enum('a','b')", "varchar(5)", why, sizeof(why)),
+                     MAPPING_OK);
+    assert_int_equal(mapping_type_compat("double", "float", why, sizeof(why)), MAPPING_WARN);
+}
+
+static void test_charsets(void **state)
+{
+    (void)state;
+    char why[300];
+    assert_int_equal(mapping_charset_compat("utf8mb4", "utf8mb4", why, sizeof(why)), MAPPING_OK);
+    assert_int_equal(mapping_charset_compat("latin1", "utf8mb4", why, sizeof(why)), MAPPING_OK);
+    assert_int_equal(mapping_charset_compat("utf8mb4", "utf8mb3", why, sizeof(why)),
+                     MAPPING_WARN);
+    assert_contains(why, "4-byte");
+    assert_int_equal(mapping_charset_compat("utf8mb4", "latin1", why, sizeof(why)), MAPPING_WARN);
+    assert_int_equal(mapping_charset_compat(NULL, "latin1", why, sizeof(why)), MAPPING_OK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hint_auth),  cmocka_unit_test(test_hint_grant),
+        cmocka_unit_test(test_hint_position), cmocka_unit_test(test_hint_other),
+        cmocka_unit_test(test_grants),     cmocka_unit_test(test_types),
+        cmocka_unit_test(test_charsets),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,205 @@
+/*
+ * Unit tests for parallel-apply routing (par_route, par_key_hash) and for
+ * position ordering (cot_pos_cmp), which the crash recovery of parallel
+ * workers relies on: a key always goes to one worker, keys a case-
+ * insensitive target calls equal go to the same one, key changes split,
+ * and keyless or NULL keys stay on worker 0.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "pipeline/parallel.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static cot_table *table_new(uint16_t key_collation)
+{
+    cot_table *tbl = cot_table_new("db", "t", 3);
+    tbl->cols[0].type = CT_LONGLONG;
+    tbl->cols[1].type = CT_VARCHAR;
+    tbl->cols[1].collation = key_collation;
+    tbl->cols[2].type = CT_LONGLONG;
+    return tbl;
+}
+
+static void set_row(cot_chunk *ck, cot_value *v, int64_t id, const char *name, int64_t x)
+{
+    v[0].kind = VK_INT;
+    v[0].i = id;
+    if (name) {
+        v[1].kind = VK_STRING;
+        v[1].s.p = arena_strndup(&ck->mem, name, strlen(name));
+        v[1].s.len = (uint32_t)strlen(name);
+    } else {
+        v[1].kind = VK_NULL;
+    }
+    v[2].kind = VK_INT;
+    v[2].i = x;
+}
+
+/* add appends a change; the pointer is valid until the next add (the
+ * chunk's array may move). */
+static cot_change *add(cot_chunk *ck, cot_table *tbl, cot_op op)
+{
+    cot_change *ch = cot_chunk_add(ck, op, tbl);
+    if (op != OP_INSERT) ch->before = cot_chunk_values(ck, tbl->n_cols);
+    if (op != OP_DELETE) ch->after = cot_chunk_values(ck, tbl->n_cols);
+    return ch;
+}
+
+static void test_same_key_same_worker(void **state)
+{
+    (void)state;
+    cot_table *tbl = table_new(45);
+    cot_chunk *ck = cot_chunk_new();
+    const uint32_t key[] = {0};
+    uint32_t seen[8] = {0};
+    for (int64_t id = 1; id <= 400; id++) {
+        par_part pi[2], pu[2], pd[2];
+        cot_change *ins = add(ck, tbl, OP_INSERT);
+        set_row(ck, ins->after, id, "a", 1);
+        assert_int_equal(par_route(ins, key, 1, 8, pi), 1);
+        cot_change *upd = add(ck, tbl, OP_UPDATE);
+        set_row(ck, upd->before, id, "a", 1);
+        set_row(ck, upd->after, id, "b", 2);
+        assert_int_equal(par_route(upd, key, 1, 8, pu), 1);
+        cot_change *del = add(ck, tbl, OP_DELETE);
+        set_row(ck, del->before, id, "b", 2);
+        assert_int_equal(par_route(del, key, 1, 8, pd), 1);
+        assert_int_equal(pi[0].worker, pu[0].worker);
+        assert_int_equal(pi[0].worker, pd[0].worker);
+        assert_int_equal(pu[0].op, OP_UPDATE);
+        assert_true(pi[0].worker < 8);
+        seen[pi[0].worker]++;
+    }
+    /* 400 keys spread over all 8 workers, none starved or flooded */
+    for (int w = 0; w < 8; w++) {
+        assert_true(seen[w] > 20);
+        assert_true(seen[w] < 90);
+    }
+    cot_chunk_free(ck);
+    cot_table_unref(tbl);
+}
+
+static void test_collation_folding(void **state)
+{
+    (void)state;
+    const uint32_t key[] = {1};
+    cot_table *ci = table_new(45); /* utf8mb4_general_ci */
+    cot_table *bin = table_new(COT_COLLATION_BINARY);
+    cot_chunk *ck = cot_chunk_new();
+    int same_ci = 0, same_bin = 0;
+    for (int i = 0; i < 64; i++) {
+        char lower[32], upper[32];
+        snprintf(lower, sizeof(lower), "key-%d-abc", i);
+        snprintf(upper, sizeof(upper), "KEY-%d-ABC  ", i); /* trailing spaces: PAD SPACE */
+        cot_value a[3], b[3];
+        set_row(ck, a, 1, lower, 0);
+        set_row(ck, b, 1, upper, 0);
+        same_ci += par_key_hash(ci, a, key, 1) == par_key_hash(ci, b, key, 1);
+        same_bin += par_key_hash(bin, a, key, 1) == par_key_hash(bin, b, key, 1);
+    }
+    assert_int_equal(same_ci, 64);
+    assert_int_equal(same_bin, 0);
+    cot_chunk_free(ck);
+    cot_table_unref(ci);
+    cot_table_unref(bin);
+}
+
+static void test_key_change_splits(void **state)
+{
+    (void)state;
+    cot_table *tbl = table_new(45);
+    cot_chunk *ck = cot_chunk_new();
+    const uint32_t key[] = {0};
+    int split_apart = 0;
+    for (int64_t id = 1; id <= 50; id++) {
+        cot_change *upd = add(ck, tbl, OP_UPDATE);
+        set_row(ck, upd->before, id, "a", 1);
+        set_row(ck, upd->after, id + 1000, "a", 1);
+        par_part p[2];
+        assert_int_equal(par_route(upd, key, 1, 4, p), 2);
+        assert_int_equal(p[0].op, OP_DELETE);
+        assert_int_equal(p[1].op, OP_INSERT);
+        /* each half goes where a plain change of its key goes */
+        par_part pi[2], pd[2];
+        cot_change *ins = add(ck, tbl, OP_INSERT);
+        set_row(ck, ins->after, id + 1000, "z", 9);
+        par_route(ins, key, 1, 4, pi);
+        cot_change *del = add(ck, tbl, OP_DELETE);
+        set_row(ck, del->before, id, "z", 9);
+        par_route(del, key, 1, 4, pd);
+        assert_int_equal(p[1].worker, pi[0].worker);
+        assert_int_equal(p[0].worker, pd[0].worker);
+        split_apart += p[0].worker != p[1].worker;
+    }
+    assert_true(split_apart > 10);
+
+    /* a partial after image cannot be re-inserted: one UPDATE on worker 0 */
+    cot_change *upd = add(ck, tbl, OP_UPDATE);
+    set_row(ck, upd->before, 7, "a", 1);
+    set_row(ck, upd->after, 8, "a", 1);
+    upd->after[2].kind = VK_ABSENT;
+    par_part p[2];
+    assert_int_equal(par_route(upd, key, 1, 4, p), 1);
+    assert_int_equal(p[0].worker, 0);
+    assert_int_equal(p[0].op, OP_UPDATE);
+    cot_chunk_free(ck);
+    cot_table_unref(tbl);
+}
+
+static void test_keyless_and_null_keys(void **state)
+{
+    (void)state;
+    cot_table *tbl = table_new(45);
+    cot_chunk *ck = cot_chunk_new();
+    const uint32_t key[] = {1};
+    for (int64_t id = 1; id <= 30; id++) {
+        cot_chunk *one = cot_chunk_new(); /* a chunk per row: ins stays valid */
+        cot_change *ins = add(one, tbl, OP_INSERT);
+        set_row(one, ins->after, id, NULL, id); /* NULL in the key column */
+        par_part p[2];
+        assert_int_equal(par_route(ins, key, 1, 8, p), 1);
+        assert_int_equal(p[0].worker, 0);
+        set_row(one, ins->after, id, "x", id);
+        assert_int_equal(par_route(ins, NULL, 0, 8, p), 1); /* table without a key */
+        assert_int_equal(p[0].worker, 0);
+        assert_int_equal(par_route(ins, key, 1, 1, p), 1); /* one worker */
+        assert_int_equal(p[0].worker, 0);
+        cot_chunk_free(one);
+    }
+    cot_chunk_free(ck);
+    cot_table_unref(tbl);
+}
+
+static void test_pos_cmp(void **state)
+{
+    (void)state;
+    cot_pos a = {.file = "binlog.000009", .pos = 900};
+    cot_pos b = {.file = "binlog.000010", .pos = 4};
+    cot_pos c = {.file = "binlog.000010", .pos = 5};
+    cot_pos wide = {.file = "binlog.1000000", .pos = 4}; /* past the 6-digit names */
+    cot_pos none = {.file = "", .pos = 0};
+    assert_true(cot_pos_cmp(&a, &b) < 0);
+    assert_true(cot_pos_cmp(&b, &a) > 0);
+    assert_true(cot_pos_cmp(&b, &c) < 0);
+    assert_int_equal(cot_pos_cmp(&c, &c), 0);
+    assert_true(cot_pos_cmp(&c, &wide) < 0);
+    assert_true(cot_pos_cmp(&none, &a) < 0);
+    assert_true(cot_pos_cmp(&a, &none) > 0);
+    assert_int_equal(cot_pos_cmp(&none, &none), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_same_key_same_worker), cmocka_unit_test(test_collation_folding),
+        cmocka_unit_test(test_key_change_splits),    cmocka_unit_test(test_keyless_and_null_keys),
+        cmocka_unit_test(test_pos_cmp),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
