@@ -6,7 +6,7 @@ FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps build test test-unit test-integration asan fuzz fuzz-smoke demo bench soak format lint clean docs
+.PHONY: all deps build test test-unit test-integration asan fuzz fuzz-smoke demo bench bench-check bench-snapshot soak format lint clean docs
 
 all: build
 
@@ -44,6 +44,19 @@ demo: deps build
 
 bench: deps build
 	@bench/run.sh
+	@bench/steady.sh
+
+# long crash runs (make test runs 20 rounds of each): SOAK_ROUNDS kills per run
+SOAK_ROUNDS ?= 200
+soak: deps build
+	@COTTER_BIN=$(abspath $(BUILD))/cotter COTTER_CRASH_ROUNDS=$(SOAK_ROUNDS) COTTER_WRITERS=6 bash tests/integration/test_crash.sh
+	@COTTER_BIN=$(abspath $(BUILD))/cotter COTTER_CRASH_ROUNDS=$(SOAK_ROUNDS) COTTER_WRITERS=6 bash tests/integration/test_crash_parallel.sh
+
+bench-check: deps build
+	@bench/check.sh
+
+bench-snapshot: deps build
+	@bench/snapshot.sh
 
 format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i

@@ -12,7 +12,8 @@
 # Env: COTTER_BIN (default build/cotter; use a non-sanitized build),
 # BENCH_BUFFER_POOL (innodb_buffer_pool_size of both servers, default 1G),
 # BENCH_ONLY=cotter (skip the peers), BENCH_CHUNK_ROWS, BENCH_BATCH_ROWS,
-# BENCH_LOAD_PARALLELISM (cotter's knobs; defaults 20000, 5000, THREADS).
+# BENCH_LOAD_PARALLELISM, BENCH_QUEUE_ROWS, BENCH_QUEUE_BYTES (cotter's knobs;
+# defaults 20000, 5000, THREADS, 40000, 64MB).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ROWS=${1:-1000000}
@@ -81,7 +82,7 @@ channels:
         snapshot_load: { parallelism: $THREADS, chunk_rows: ${BENCH_CHUNK_ROWS:-20000} }
         load: { parallelism: ${BENCH_LOAD_PARALLELISM:-$THREADS} }
         batch: { rows: ${BENCH_BATCH_ROWS:-5000} }
-        queue: { rows: 40000, bytes: 64MB }
+        queue: { rows: ${BENCH_QUEUE_ROWS:-40000}, bytes: ${BENCH_QUEUE_BYTES:-64MB} }
         tables:
           - match: "sbtest.*"
 EOF

@@ -74,6 +74,26 @@ static void api__time(buf *b, time_t t)
     buf_puts(b, ts);
 }
 
+/* api__tables_json appends ,"tables":[{table, insert, update, delete}...]:
+ * the changes applied per target table. */
+static void api__tables_json(pipeline *pl, buf *b)
+{
+    pipeline_table_count *tc = calloc(PIPELINE_TABLES_MAX, sizeof(*tc));
+    if (!tc) abort();
+    size_t n = pipeline_tables_get(pl, tc, PIPELINE_TABLES_MAX);
+    if (n > PIPELINE_TABLES_MAX) n = PIPELINE_TABLES_MAX;
+    buf_puts(b, ",\"tables\":[");
+    for (size_t k = 0; k < n; k++) {
+        buf_puts(b, k ? ",{\"table\":" : "{\"table\":");
+        mgr_json_str(b, tc[k].table);
+        buf_printf(b, ",\"insert\":%llu,\"update\":%llu,\"delete\":%llu}",
+                   (unsigned long long)tc[k].inserts, (unsigned long long)tc[k].updates,
+                   (unsigned long long)tc[k].deletes);
+    }
+    buf_puts(b, "]");
+    free(tc);
+}
+
 /* api__pipeline_json appends the status document of pipeline i. */
 static void api__pipeline_json(manager *m, int i, buf *b)
 {
@@ -132,6 +152,7 @@ static void api__pipeline_json(manager *m, int i, buf *b)
     }
     buf_puts(b, ",\"started_at\":");
     api__time(b, st.started_at);
+    api__tables_json(pl, b);
     buf_puts(b, "}");
 }
 

@@ -116,6 +116,26 @@ void metrics_render(manager *m, buf *out)
         }
     }
 
+    metrics__family(out, "cotter_table_rows_applied_total", "counter",
+                    "Row changes committed on the target, by target table and kind.");
+    pipeline_table_count *tc = calloc(PIPELINE_TABLES_MAX, sizeof(*tc));
+    if (!tc) abort();
+    for (int i = 0; i < n; i++) {
+        size_t nt = pipeline_tables_get(m->pls[i], tc, PIPELINE_TABLES_MAX);
+        if (nt > PIPELINE_TABLES_MAX) nt = PIPELINE_TABLES_MAX;
+        for (size_t t = 0; t < nt; t++) {
+            static const char *const kinds[] = {"insert", "update", "delete"};
+            uint64_t v[3] = {tc[t].inserts, tc[t].updates, tc[t].deletes};
+            for (int k = 0; k < 3; k++) {
+                metrics__series(out, "cotter_table_rows_applied_total", m, i);
+                buf_puts(out, ",table=");
+                metrics__label(out, tc[t].table);
+                buf_printf(out, ",kind=\"%s\"} %llu\n", kinds[k], (unsigned long long)v[k]);
+            }
+        }
+    }
+    free(tc);
+
     static const struct {
         const char *name, *type, *help;
     } fams[] = {

@@ -145,6 +145,7 @@ typedef struct par_run {
 
 typedef struct par_batch {
     uint32_t refs; /* workers yet to commit; under the pool mutex */
+    bool dropped;  /* a worker did not commit its share; under the pool mutex */
     cot_pos pos;
     uint32_t ts;
     par_counts counts;
@@ -214,9 +215,13 @@ static void job__drop(par_pool *pp, par_job *job)
         run__release(pp, job->run);
     } else if (job->kind == JOB_COMMIT) {
         pthread_mutex_lock(&pp->mu);
+        job->batch->dropped = true;
         bool last = --job->batch->refs == 0;
         pthread_mutex_unlock(&pp->mu);
-        if (last) free(job->batch);
+        if (last) {
+            if (pp->on_commit) pp->on_commit(pp->ctx, NULL, 0, &job->batch->counts);
+            free(job->batch);
+        }
     }
     free(job);
 }
@@ -286,9 +291,11 @@ static void *worker__main(void *arg)
                 par_batch *b = job->batch;
                 pthread_mutex_lock(&pp->mu);
                 bool last = --b->refs == 0;
+                bool dropped = b->dropped;
                 pthread_mutex_unlock(&pp->mu);
                 if (last) {
-                    if (pp->on_commit) pp->on_commit(pp->ctx, &b->pos, b->ts, &b->counts);
+                    if (pp->on_commit)
+                        pp->on_commit(pp->ctx, dropped ? NULL : &b->pos, b->ts, &b->counts);
                     free(b);
                 }
                 free(job);

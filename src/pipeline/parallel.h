@@ -59,10 +59,14 @@ uint64_t par_key_hash(const cot_table *tbl, const cot_value *img, const uint32_t
 /* Counts that ride with a batch's commit to the callback. */
 typedef struct par_counts {
     uint64_t ins, upd, del, txs;
+    void *tables; /* the caller's per-table counts; handed to the callback, which owns them */
+    uint32_t n_tables;
 } par_counts;
 
 /* Called once per batch, from a worker thread, when every worker has
- * committed its share: the batch up to pos is on the target. */
+ * committed its share: the batch up to pos is on the target. Called with
+ * pos NULL when the batch was dropped (a worker failed): only counts->tables
+ * is to be freed. */
 typedef void (*par_committed_fn)(void *ctx, const cot_pos *pos, uint32_t ts,
                                  const par_counts *counts);
 

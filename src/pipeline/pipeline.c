@@ -50,6 +50,9 @@ struct pipeline {
     /* after a parallel batch failed, apply on one connection until the
      * position passes this ("" file: no such limit); sessions only */
     cot_pos serial_until;
+    /* committed changes per target table (under mu) */
+    pipeline_table_count *tables;
+    size_t n_tables;
     /* an on-demand snapshot asked through the API, taken by the select loop (guarded by mu) */
     atomic_bool snap_req;
     char snap_req_table[300];
@@ -137,6 +140,7 @@ void pipeline_free(pipeline *pl)
 {
     if (!pl) return;
     free(pl->snap_req_where);
+    free(pl->tables);
     pthread_mutex_destroy(&pl->mu);
     pthread_cond_destroy(&pl->wake);
     free(pl);
@@ -247,6 +251,11 @@ typedef struct loader {
     bool have_pos;
     bool dirty; /* something was taken since the last commit */
     bool par_on;        /* the open batch goes to the parallel workers */
+    /* per-table counts of the open batch, added to the pipeline's at commit */
+    pipeline_table_count *tc;
+    uint32_t n_tc, cap_tc;
+    const cot_table *tc_last_tbl;
+    uint32_t tc_last;
     cot_pos applied_to; /* end of the last batch committed or handed to the workers */
     /* on_error: skip keeps every chunk of the open batch, to apply it again
      * row by row when the target refuses a row; bounded, see LOADER_KEEP_MAX */
@@ -344,18 +353,82 @@ static cot_err loader__apply_run(loader *ld)
 
 /* loader__account counts ck into the open batch and moves the batch's
  * position to the end of ck's transaction. */
+/* loader__table_slot returns the batch's count entry of tbl's target table. */
+static pipeline_table_count *loader__table_slot(loader *ld, const cot_table *tbl)
+{
+    if (tbl == ld->tc_last_tbl && ld->tc_last < ld->n_tc) return &ld->tc[ld->tc_last];
+    char name[160];
+    snprintf(name, sizeof(name), "%s.%s", tbl->schema, tbl->name);
+    uint32_t i = 0;
+    while (i < ld->n_tc && strcmp(ld->tc[i].table, name) != 0) i++;
+    if (i == ld->n_tc) {
+        if (ld->n_tc == ld->cap_tc) {
+            uint32_t cap = ld->cap_tc ? ld->cap_tc * 2 : 16;
+            pipeline_table_count *t = realloc(ld->tc, cap * sizeof(*t));
+            if (!t) abort();
+            ld->tc = t;
+            ld->cap_tc = cap;
+        }
+        memset(&ld->tc[i], 0, sizeof(ld->tc[i]));
+        snprintf(ld->tc[i].table, sizeof(ld->tc[i].table), "%s", name);
+        ld->n_tc++;
+    }
+    ld->tc_last_tbl = tbl;
+    ld->tc_last = i;
+    return &ld->tc[i];
+}
+
+/* pipeline__tables_add adds a batch's per-table counts (caller holds mu). */
+static void pipeline__tables_add(pipeline *pl, const pipeline_table_count *tc, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        size_t k = 0;
+        while (k < pl->n_tables && strcmp(pl->tables[k].table, tc[i].table) != 0) k++;
+        if (k == pl->n_tables) {
+            if (pl->n_tables == PIPELINE_TABLES_MAX) {
+                k = PIPELINE_TABLES_MAX - 1; /* the last entry gathers the rest */
+                snprintf(pl->tables[k].table, sizeof(pl->tables[k].table), "(other tables)");
+            } else {
+                if (!pl->tables) {
+                    pl->tables = calloc(PIPELINE_TABLES_MAX, sizeof(*pl->tables));
+                    if (!pl->tables) abort();
+                }
+                pl->tables[k] = tc[i];
+                pl->n_tables++;
+                continue;
+            }
+        }
+        pl->tables[k].inserts += tc[i].inserts;
+        pl->tables[k].updates += tc[i].updates;
+        pl->tables[k].deletes += tc[i].deletes;
+    }
+}
+
+size_t pipeline_tables_get(pipeline *pl, pipeline_table_count *out, size_t cap)
+{
+    pthread_mutex_lock(&pl->mu);
+    size_t n = pl->n_tables;
+    if (out && cap && n) memcpy(out, pl->tables, (n < cap ? n : cap) * sizeof(*out));
+    pthread_mutex_unlock(&pl->mu);
+    return n;
+}
+
 static void loader__account(loader *ld, const cot_chunk *ck)
 {
     for (uint32_t i = 0; i < ck->n_changes; i++) {
+        pipeline_table_count *t = loader__table_slot(ld, ck->changes[i].tbl);
         switch (ck->changes[i].op) {
         case OP_INSERT:
             ld->ins++;
+            t->inserts++;
             break;
         case OP_UPDATE:
             ld->upd++;
+            t->updates++;
             break;
         case OP_DELETE:
             ld->del++;
+            t->deletes++;
             break;
         }
     }
@@ -633,8 +706,14 @@ static void session__par_committed(void *ctx, const cot_pos *pos, uint32_t ts,
 {
     session *ss = ctx;
     pipeline *pl = ss->pl;
+    if (!pos) { /* a worker failed: the batch is not on the target */
+        free(c->tables);
+        return;
+    }
     atomic_fetch_add(&ss->committed_batches, 1);
     pthread_mutex_lock(&pl->mu);
+    pipeline__tables_add(pl, c->tables, c->n_tables);
+    free(c->tables);
     pl->st.pos = *pos;
     if (ts) pl->st.source_ts = ts;
     pl->st.inserts += c->ins;
@@ -653,6 +732,14 @@ static cot_err loader__commit(loader *ld)
     size_t qrows, qbytes;
     if (!rc && ld->par_on) {
         par_counts c = {.ins = ld->ins, .upd = ld->upd, .del = ld->del, .txs = ld->txs};
+        if (ld->n_tc) { /* the callback owns the copy */
+            c.tables = malloc(ld->n_tc * sizeof(*ld->tc));
+            if (!c.tables) abort();
+            memcpy(c.tables, ld->tc, ld->n_tc * sizeof(*ld->tc));
+            c.n_tables = ld->n_tc;
+        }
+        ld->n_tc = 0;
+        ld->tc_last_tbl = NULL;
         rc = par_commit(ss->pp, &ld->last_pos, ld->last_ts, &c);
         if (rc) return rc;
         ld->batch_open = false;
@@ -677,6 +764,9 @@ static cot_err loader__commit(loader *ld)
     pthread_mutex_lock(&pl->mu);
     pl->st.pos = ld->last_pos;
     if (ld->last_ts) pl->st.source_ts = ld->last_ts;
+    pipeline__tables_add(pl, ld->tc, ld->n_tc);
+    ld->n_tc = 0;
+    ld->tc_last_tbl = NULL;
     pl->st.inserts += ld->ins;
     pl->st.updates += ld->upd;
     pl->st.deletes += ld->del;
@@ -786,6 +876,7 @@ static void *session__load_main(void *arg)
     if (ld.batch_open) ss->ops->batch_abort(ss->sk); /* a partial transaction is never committed */
     free(ld.held);
     free(ld.kept);
+    free(ld.tc);
     merger_free(ld.mg);
     if (rc) {
         session__load_fail(ss, rc, cot_err_msg());

@@ -74,6 +74,17 @@ void pipeline_join(pipeline *pl);
 void pipeline_free(pipeline *pl);
 
 void pipeline_status_get(pipeline *pl, pipeline_status *out);
+
+/* Row changes applied to one target table (committed batches). */
+typedef struct pipeline_table_count {
+    char table[160]; /* "schema.table" on the target; "(other tables)" past the cap */
+    uint64_t inserts, updates, deletes;
+} pipeline_table_count;
+#define PIPELINE_TABLES_MAX 256 /* tables counted one by one; the rest in one entry */
+
+/* pipeline_tables_get copies up to cap per-table counts, in the order the
+ * tables were first applied; returns how many there are. */
+size_t pipeline_tables_get(pipeline *pl, pipeline_table_count *out, size_t cap);
 /* pipeline_snapshot_request asks the running pipeline to (re)copy source
  * table "schema.table" (rows matching where, SQL on the source, if given);
  * the select loop takes it up. Errors: not a MySQL pipeline, bad name. */

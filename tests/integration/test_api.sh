@@ -173,7 +173,7 @@ expect 200 GET /api/channel/2/status "$ADMIN"
 assert_eq "$by_name" "$(jget '(d["id"], d["name"], d["state"], [p["name"] for p in d["pipelines"]])')" \
   "channel by number = by name"
 assert_eq "(2, 'c2', 'RUNNING', ['p2'])" "$by_name" "channel c2 status"
-assert_eq "['applied', 'channel', 'delay_s', 'id', 'last_error', 'name', 'position', 'queue', 'rows_per_s', 'source_ts', 'started_at', 'state']" \
+assert_eq "['applied', 'channel', 'delay_s', 'id', 'last_error', 'name', 'position', 'queue', 'rows_per_s', 'snapshot', 'source_ts', 'started_at', 'state', 'tables']" \
   "$(jget 'sorted(d["pipelines"][0].keys())')" "pipeline document keys"
 expect_error 404 channel_not_found GET /api/channel/3/status "$READ"
 expect_error 404 channel_not_found GET /api/channel/0/status "$READ"
@@ -327,6 +327,10 @@ assert_eq 25 "$(metric cotter_rows_applied_total "$p1,kind=\"insert\"")" "p1 ins
 assert_eq 4 "$(metric cotter_rows_applied_total "$p1,kind=\"update\"")" "p1 updates"
 assert_eq 1 "$(metric cotter_rows_applied_total "$p1,kind=\"delete\"")" "p1 deletes"
 assert_eq 20 "$(metric cotter_rows_applied_total 'pipeline="p2",channel="c2",kind="insert"')" "p2 inserts"
+# the same changes counted per target table
+assert_eq 25 "$(metric cotter_table_rows_applied_total "$p1,table=\"api1.t\",kind=\"insert\"")" "p1 inserts into api1.t"
+assert_eq 4 "$(metric cotter_table_rows_applied_total "$p1,table=\"api1.t\",kind=\"update\"")" "p1 updates of api1.t"
+assert_eq 1 "$(metric cotter_table_rows_applied_total "$p1,table=\"api1.t\",kind=\"delete\"")" "p1 deletes from api1.t"
 assert_eq 1 "$(metric cotter_pipeline_state "$p1,state=\"RUNNING\"")" "p1 RUNNING gauge"
 assert_eq 0 "$(metric cotter_pipeline_state "$p1,state=\"STOPPED\"")" "p1 STOPPED gauge"
 assert_eq 1 "$(grep -c "^cotter_pipeline_state{$p1,.*} 1$" "$HARNESS_DIR/metrics.txt")" \

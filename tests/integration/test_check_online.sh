@@ -54,9 +54,10 @@ check --table app.items --offline --no-store
 assert_eq 1 "$CHECK_RC" "offline check while the pipeline is stopped"
 assert_eq 306 "$(jt '[.tables[].different, .tables[].extra] | add')" "offline: rows in flight reported"
 ( sleep 1.5; kill -CONT "$COTTER_PID" ) &
+resume=$!
 check --table app.items --no-store
 kill -CONT "$COTTER_PID" 2>/dev/null
-wait
+wait "$resume"
 assert_eq 0 "$CHECK_RC" "online check while the pipeline catches up: $(cat "$HARNESS_DIR/check.err")"
 assert_eq 0 "$(jt '[.tables[] | .missing + .extra + .different] | add')" "online: no difference"
 settled=$(jt '[.tables[] | .settled_chunks + .settled_rows] | add')
