@@ -75,7 +75,7 @@ EOC
 
 bench_log "cotter check"
 t0=$(now_s)
-"$COTTER_BIN" check -c "$HARNESS_DIR/check.yaml" --json >"$HARNESS_DIR/cotter.json" 2>"$HARNESS_DIR/cotter.err"
+"$COTTER_BIN" check -c "$HARNESS_DIR/check.yaml" --json --no-store >"$HARNESS_DIR/cotter.json" 2>"$HARNESS_DIR/cotter.err"
 cotter_rc=$?
 cotter_s=$(fsub "$(now_s)" "$t0")
 [ "$cotter_rc" = 1 ] || bench_die "cotter check exit $cotter_rc (expected 1): $(head -c 600 "$HARNESS_DIR/cotter.err")"

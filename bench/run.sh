@@ -144,9 +144,9 @@ bench_log "(b) catch-up of cotter from $START_FILE:$START_POS to $END_FILE:$END_
 # cotter_catchup EXTRA_YAML: one cotter catch-up on a fresh target; sets
 # CU_COTTER_S, CU_COTTER_SUMS, COTTER_HWM_KB, COTTER_CPU_S, COTTER_RC, TCPU_COTTER.
 cotter_catchup() {
-  local extra=$1
+  local extra=$1 t=$2
   CU_COTTER_S="" CU_COTTER_SUMS="" COTTER_HWM_KB=0 COTTER_RC="" TCPU_COTTER=""
-  if ! fresh_target dst; then
+  if ! fresh_target "$t"; then
     bench_log "the cotter target did not start"
     return 1
   fi
@@ -156,7 +156,7 @@ data_dir: $WORK/var
 sources:
   sb: { url: "$(mdb_url src)", server_id: 4001001 }
 targets:
-  copy: { url: "$(mdb_url dst)" }
+  copy: { url: "$(mdb_url "$t")" }
 channels:
   bench:
     pipelines:
@@ -169,23 +169,24 @@ ${extra:+        $extra
           - match: sbtest.*
 YAML
   local c0
-  c0=$(cpu_s "$dst_PID")
-  catchup_cotter dst "$WORK/cotter.yaml" bench "$END_FILE" "$END_POS" "$TIMEOUT" "$WORK/cotter.log"
+  local pid_var=${t}_PID
+  c0=$(cpu_s "${!pid_var}")
+  catchup_cotter "$t" "$WORK/cotter.yaml" bench "$END_FILE" "$END_POS" "$TIMEOUT" "$WORK/cotter.log"
   CU_COTTER_S=$CATCHUP_S
-  TCPU_COTTER=$(fsub "$(cpu_s "$dst_PID")" "$c0")
-  CU_COTTER_SUMS=$(checksums dst sbtest "${TABLES[@]}")
-  mdb_stop dst
+  TCPU_COTTER=$(fsub "$(cpu_s "${!pid_var}")" "$c0")
+  CU_COTTER_SUMS=$(checksums "$t" sbtest "${TABLES[@]}")
+  mdb_stop "$t"
   bench_log "cotter${extra:+ ($extra)}: ${CU_COTTER_S:-did not finish} s, ${COTTER_CPU_S:-?} s CPU, peak RSS $((COTTER_HWM_KB / 1024)) MB, exit status $COTTER_RC after SIGTERM"
   [ -n "$CU_COTTER_S" ] && [ "$COTTER_RC" = 0 ]
 }
 PAR=${BENCH_PARALLELISM:-4}
-cotter_catchup "${BENCH_PIPELINE_EXTRA:-}" || FAILED=1
+cotter_catchup "${BENCH_PIPELINE_EXTRA:-}" dst || FAILED=1
 CUP_S="" CUP_SUMS="" CUP_CPU="" CUP_HWM_KB=0 TCPU_CUP=""
 if [ "$PAR" -gt 1 ]; then
   # the serial run's figures are the headline; keep them aside
   S_S=$CU_COTTER_S S_SUMS=$CU_COTTER_SUMS S_HWM=$COTTER_HWM_KB S_CPU=$COTTER_CPU_S S_T=$TCPU_COTTER
   bench_log "(b) cotter again with load.parallelism $PAR"
-  cotter_catchup "load: { parallelism: $PAR }" || FAILED=1
+  cotter_catchup "load: { parallelism: $PAR }" dstp || FAILED=1
   CUP_S=$CU_COTTER_S CUP_SUMS=$CU_COTTER_SUMS CUP_HWM_KB=$COTTER_HWM_KB CUP_CPU=$COTTER_CPU_S TCPU_CUP=$TCPU_COTTER
   CU_COTTER_S=$S_S CU_COTTER_SUMS=$S_SUMS COTTER_HWM_KB=$S_HWM COTTER_CPU_S=$S_CPU TCPU_COTTER=$S_T
 fi

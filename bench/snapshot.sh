@@ -88,7 +88,7 @@ channels:
 EOF
 c0=$(srv_cpu)
 t0=$(now_s)
-"$COTTER_BIN" run -c "$cfg" >"$HARNESS_DIR/cotter.log" 2>&1 &
+"$COTTER_BIN" run -c "$cfg" --log-level "${BENCH_LOG_LEVEL:-info}" >"$HARNESS_DIR/cotter.log" 2>&1 &
 cpid=$!
 harness_track "$cpid"
 poll_open dst
@@ -110,6 +110,7 @@ kill -TERM "$cpid"; wait "$cpid" 2>/dev/null
 verify cotter
 bench_log "cotter: $cotter_s s (cpu $cotter_cpu s, peak RSS $(( cotter_hwm / 1024 )) MB; $cotter_srv)"
 grep -E "snapshot finished" "$HARNESS_DIR/cotter.log" | sed 's/^/[bench]   /' >&2
+[ -n "${BENCH_KEEP_LOG:-}" ] && cp "$HARNESS_DIR/cotter.log" "$BENCH_KEEP_LOG"
 
 [ "${BENCH_ONLY:-}" = cotter ] && exit 0
 

@@ -687,6 +687,37 @@ static cot_err snap__ensure_ctl(snapshot *sn)
     return snap__source_conn(sn, &sn->ctl);
 }
 
+/* snap__progress_table creates cotter.snapshots on the target when missing. */
+static cot_err snap__progress_table(snapshot *sn, MYSQL *tgt)
+{
+    char what[400];
+    snprintf(what, sizeof(what), "target '%s': creating cotter.snapshots", sn->pc->target_name);
+    cot_err rc = snap__multi(tgt, what, snapshots_ddl, sizeof(snapshots_ddl) - 1);
+    if (rc == COT_ERR_AUTH)
+        cot_err_prefix("the snapshot progress table needs CREATE, SELECT, INSERT, UPDATE on "
+                       "`cotter`.* for the target user: ");
+    return rc;
+}
+
+/* snap__has_progress_table says whether cotter.snapshots exists on the target. */
+static cot_err snap__has_progress_table(snapshot *sn, MYSQL *tgt, bool *found)
+{
+    buf q;
+    buf_init(&q);
+    buf_puts(&q, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA='cotter' "
+                 "AND TABLE_NAME='snapshots'");
+    char what[400];
+    snprintf(what, sizeof(what), "target '%s': looking for cotter.snapshots", sn->pc->target_name);
+    MYSQL_RES *res;
+    cot_err rc = snap__query(tgt, &q, what, &res);
+    buf_deinit(&q);
+    if (rc) return rc;
+    MYSQL_ROW row = mysql_fetch_row(res);
+    *found = row && row[0] && strcmp(row[0], "0") != 0;
+    mysql_free_result(res);
+    return COT_OK;
+}
+
 cot_err snapshot_open(const snapshot_conf *conf, snapshot **out)
 {
     *out = NULL;
@@ -709,38 +740,40 @@ cot_err snapshot_open(const snapshot_conf *conf, snapshot **out)
     cot_err rc = snap__target_conn(sn, &tgt);
     if (rc) goto fail;
     char what[400];
-    snprintf(what, sizeof(what), "target '%s': creating cotter.snapshots", pc->target_name);
-    rc = snap__multi(tgt, what, snapshots_ddl, sizeof(snapshots_ddl) - 1);
-    if (rc) {
-        if (rc == COT_ERR_AUTH)
-            cot_err_prefix("the snapshot progress table needs CREATE, SELECT, INSERT, UPDATE on "
-                           "`cotter`.* for the target user: ");
-        goto fail;
+    bool have_table = true;
+    if (pc->snapshot == SNAPSHOT_NEVER) { /* no table, no unfinished copy: nothing to create */
+        rc = snap__has_progress_table(sn, tgt, &have_table);
+        if (rc) goto fail;
+    } else {
+        rc = snap__progress_table(sn, tgt);
+        if (rc) goto fail;
     }
-    buf_puts(&q, "SELECT source_table, done, last_key, rows_copied, where_expr FROM "
-                 "`cotter`.`snapshots` WHERE pipeline=");
-    snap__str(tgt, &q, pc->name);
     MYSQL_RES *res;
-    snprintf(what, sizeof(what), "target '%s': reading cotter.snapshots", pc->target_name);
-    rc = snap__query(tgt, &q, what, &res);
-    if (rc) goto fail;
-    n_recs = (size_t)mysql_num_rows(res);
-    recs = calloc(n_recs + 1, sizeof(*recs));
-    if (!recs) abort();
     MYSQL_ROW row;
-    size_t nr = 0;
     bool pending = false;
-    while ((row = mysql_fetch_row(res)) && nr < n_recs) {
-        recs[nr].table = xstrdup(row[0]);
-        recs[nr].done = row[1] && strcmp(row[1], "0") != 0;
-        recs[nr].last_key = row[2] ? xstrdup(row[2]) : NULL;
-        recs[nr].rows = row[3] ? strtoull(row[3], NULL, 10) : 0;
-        recs[nr].where = row[4] ? xstrdup(row[4]) : NULL;
-        if (!recs[nr].done) pending = true;
-        nr++;
+    if (have_table) {
+        buf_puts(&q, "SELECT source_table, done, last_key, rows_copied, where_expr FROM "
+                     "`cotter`.`snapshots` WHERE pipeline=");
+        snap__str(tgt, &q, pc->name);
+        snprintf(what, sizeof(what), "target '%s': reading cotter.snapshots", pc->target_name);
+        rc = snap__query(tgt, &q, what, &res);
+        if (rc) goto fail;
+        n_recs = (size_t)mysql_num_rows(res);
+        recs = calloc(n_recs + 1, sizeof(*recs));
+        if (!recs) abort();
+        size_t nr = 0;
+        while ((row = mysql_fetch_row(res)) && nr < n_recs) {
+            recs[nr].table = xstrdup(row[0]);
+            recs[nr].done = row[1] && strcmp(row[1], "0") != 0;
+            recs[nr].last_key = row[2] ? xstrdup(row[2]) : NULL;
+            recs[nr].rows = row[3] ? strtoull(row[3], NULL, 10) : 0;
+            recs[nr].where = row[4] ? xstrdup(row[4]) : NULL;
+            if (!recs[nr].done) pending = true;
+            nr++;
+        }
+        n_recs = nr;
+        mysql_free_result(res);
     }
-    n_recs = nr;
-    mysql_free_result(res);
 
     if (pc->snapshot == SNAPSHOT_INITIAL || pending) {
         rc = snap__ensure_ctl(sn);
@@ -886,6 +919,7 @@ cot_err snapshot_request(snapshot *sn, const char *table, const char *where)
     MYSQL *tgt = NULL;
     cot_err rc = snap__ensure_ctl(sn);
     if (!rc) rc = snap__target_conn(sn, &tgt);
+    if (!rc) rc = snap__progress_table(sn, tgt);
     if (!rc) rc = snap__prepare_table(sn, tgt, t, NULL);
     mysql_conn_close(tgt);
     if (rc) {
@@ -1193,6 +1227,7 @@ cot_err snapshot_step(snapshot *sn)
 {
     if (!snapshot_wants_step(sn)) return COT_OK;
     const cfg_pipeline *pc = sn->pc;
+    double t_step = clock_now_s();
     snap_table *t = snap__next_table(sn);
     cot_err rc = snap__ensure_ctl(sn);
     if (!rc) rc = snap__source_ready(sn);
@@ -1301,9 +1336,12 @@ cot_err snapshot_step(snapshot *sn)
             }
         }
     }
-    LOG_D(TAG, "pipeline %s: %s.%s: %llu rows buffered in %u chunk%s between marks %llu and %llu",
+    LOG_D(TAG,
+          "pipeline %s: %s.%s: %llu rows buffered in %u chunk%s between marks %llu and %llu "
+          "(%.3f s)",
           pc->name, t->schema, t->name, (unsigned long long)total, n_workers,
-          n_workers == 1 ? "" : "s", (unsigned long long)sn->low, (unsigned long long)sn->high);
+          n_workers == 1 ? "" : "s", (unsigned long long)sn->low, (unsigned long long)sn->high,
+          clock_now_s() - t_step);
     snap__set_state(sn, W_WAIT_LOW);
     return COT_OK;
 }
@@ -1439,6 +1477,7 @@ static cot_err snap__high(snapshot *sn, uint32_t ts)
     const cfg_pipeline *pc = sn->pc;
     uint64_t id = 0, emitted = 0;
     cot_err rc = COT_OK;
+    double t_emit = clock_now_s();
     for (uint32_t i = 0; i < sn->n_cks; i++) {
         cot_chunk *ck = sn->cks[i];
         sn->cks[i] = NULL;
@@ -1478,9 +1517,11 @@ static cot_err snap__high(snapshot *sn, uint32_t ts)
     if (rc) return rc;
     snap__progress_update(sn);
     double now = clock_now_s();
-    if (dropped)
-        LOG_D(TAG, "pipeline %s: %s.%s: %llu buffered rows superseded by binlog events", pc->name,
-              t->schema, t->name, (unsigned long long)dropped);
+    LOG_D(TAG,
+          "pipeline %s: %s.%s: %llu rows emitted at the high watermark (%.3f s in the queue), "
+          "%llu superseded by binlog events",
+          pc->name, t->schema, t->name, (unsigned long long)emitted, now - t_emit,
+          (unsigned long long)dropped);
     if (t->done) {
         sn->prog.copies_done++;
         double el = now - t->t_start;

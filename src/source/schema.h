@@ -22,6 +22,13 @@ typedef struct schema_cache schema_cache;
  * be NULL, then only FULL metadata can resolve names). */
 schema_cache *schema_cache_new(MYSQL *conn);
 void schema_cache_free(schema_cache *sc);
+
+/* schema_cache_set_history gives the cache the schema history it consults
+ * for tables without FULL metadata (source/schema_history.h); the cache
+ * owns it from then on. schema_cache_history returns it, or NULL. */
+struct schema_history;
+void schema_cache_set_history(schema_cache *sc, struct schema_history *sh);
+struct schema_history *schema_cache_history(schema_cache *sc);
 /* schema_cache_invalidate forgets every table (after a DDL). */
 void schema_cache_invalidate(schema_cache *sc);
 

@@ -91,9 +91,4 @@ bool schema_history_pos_parse(const char *where, char *file, size_t cap, uint64_
  * bytes, then offset): <0, 0, >0. */
 int schema_history_pos_cmp(const char *fa, uint64_t pa, const char *fb, uint64_t pb);
 
-/* Implemented in schema.c (they belong in schema.h; kept here so that
- * header stays untouched): the history a cache consults, owned by it. */
-void schema_cache_set_history(schema_cache *sc, schema_history *sh);
-schema_history *schema_cache_history(schema_cache *sc);
-
 #endif

@@ -38,6 +38,21 @@ CREATE TABLE ukey (code VARCHAR(32) NOT NULL, v INT, t TIMESTAMP NULL, UNIQUE KE
 INSERT INTO ukey SELECT CONCAT('Code', seq), seq, FROM_UNIXTIME(1700000000 + seq) FROM seq_1_to_20000;
 CREATE TABLE nokey (x INT, y VARCHAR(10)) ENGINE=InnoDB;
 INSERT INTO nokey SELECT seq, CONCAT('y', seq) FROM seq_1_to_1000;
+CREATE TABLE types (id BIGINT UNSIGNED NOT NULL PRIMARY KEY, ti TINYINT, si SMALLINT UNSIGNED,
+  mi MEDIUMINT, bi BIGINT, bu BIGINT UNSIGNED, de DECIMAL(20,6), fl FLOAT, db DOUBLE, d DATE,
+  dt DATETIME(6), ts TIMESTAMP(3) NULL, tm TIME(2), y YEAR, ch CHAR(10), vc VARCHAR(50),
+  l1 VARCHAR(20) CHARACTER SET latin1, tx TEXT, bn BINARY(4), vb VARBINARY(20), bl BLOB,
+  bt BIT(10), en ENUM('a','b','c'), st SET('x','y','z'), js JSON) ENGINE=InnoDB;
+INSERT INTO types VALUES
+  (1, -128, 65535, -8388608, -9223372036854775808, 18446744073709551615, -12345678901234.5,
+   1.5, -2.25e-300, '2024-02-29', '2024-01-02 03:04:05.123456', '2021-06-01 12:00:00.5',
+   '-838:59:59', 2155, 'abc', CONVERT(X'636166C3A920F09F9880' USING utf8mb4),
+   CONVERT(X'6772FCDF' USING latin1), REPEAT('t', 3000),
+   X'00FF0001', X'DEADBEEF00', X'000102', b'1010101010', 'b', 'x,z', '{"k": [1, "two", null]}'),
+  (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+   NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+  (3, 0, 0, 0, 0, 0, 0, 0, 0, '0000-00-00', '0000-00-00 00:00:00', NULL, '00:00:00', 0, '', '',
+   '', '', X'00000000', X'', X'', b'0', 'a', '', '[]');
 CREATE DATABASE shop2;
 CREATE TABLE shop2.extra (id INT NOT NULL PRIMARY KEY, name VARCHAR(30)) ENGINE=InnoDB;
 INSERT INTO shop2.extra SELECT seq, CONCAT('e', seq) FROM seq_1_to_5000;
@@ -91,7 +106,7 @@ wait_snapshot_done() {
 
 # checksums SERVER: CHECKSUM TABLE of the copied tables (cotter-independent).
 checksums() {
-  mdb_sql "$1" "CHECKSUM TABLE shop.big, shop.comp, shop.ukey, shop.nokey" | awk '{ print $2 }' | tr '\n' ' '
+  mdb_sql "$1" "CHECKSUM TABLE shop.big, shop.comp, shop.ukey, shop.nokey, shop.types" | awk '{ print $2 }' | tr '\n' ' '
 }
 
 snapshot_cfg() { # PIPELINE TARGET MATCH...
@@ -112,7 +127,7 @@ cotter_start
 cotter_wait_streaming 60
 wait_snapshot_done "$COTTER_START_MARK" 240
 note "snapshot + catch-up took $(( SECONDS - t0 ))s"
-[ "$(mdb_sql dst "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA='shop'")" = 4 ] ||
+[ "$(mdb_sql dst "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA='shop'")" = 5 ] ||
   fail "the target tables were not created"
 grep -q "no primary key or unique key" "$COTTER_LOG" || fail "no warning about the keyless table"
 sleep 2
@@ -121,10 +136,10 @@ wait_synced src dst shop 120 || fail "target differs from source after the snaps
 a=$(checksums src); b=$(checksums dst)
 assert_eq "$a" "$b" "CHECKSUM TABLE source vs target"
 note "CHECKSUM TABLE identical: $a"
-assert_eq "4" "$(mdb_sql dst "SELECT COUNT(*) FROM cotter.snapshots WHERE pipeline='p1' AND done=1")" \
+assert_eq "5" "$(mdb_sql dst "SELECT COUNT(*) FROM cotter.snapshots WHERE pipeline='p1' AND done=1")" \
   "finished tables in cotter.snapshots"
 st=$(cat "$(cotter_status_file)")
-echo "$st" | grep -q '"snapshot":{"active":false,"tables":4,"tables_done":4' ||
+echo "$st" | grep -q '"snapshot":{"active":false,"tables":5,"tables_done":5' ||
   fail "status file lacks the finished snapshot: $st"
 cotter_stop
 
@@ -168,7 +183,7 @@ cotter_start
 cotter_wait_streaming 60
 wait_snapshot_done "$mark" 120
 cotter_log_since "$mark" | grep -q "copying shop2.extra into shop2.extra" || fail "shop2.extra was not copied"
-cotter_log_since "$mark" | grep -qE "copying shop\.(big|comp|ukey|nokey)" && fail "a finished table was copied again"
+cotter_log_since "$mark" | grep -qE "copying shop\.(big|comp|ukey|nokey|types)" && fail "a finished table was copied again"
 mdb src -e "INSERT INTO shop2.extra VALUES (9001, 'after'); UPDATE shop2.extra SET name='changed' WHERE id=1;
             DELETE FROM shop2.extra WHERE id=2" || fail "writing shop2.extra"
 wait_synced src dst2 shop2 60 || fail "shop2.extra is not followed after its snapshot"
