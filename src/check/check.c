@@ -22,6 +22,7 @@
 #include "util/log.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -38,8 +39,8 @@ typedef struct check_ctx {
     MYSQL *tgt;
     char src_role[160];
     char tgt_role[160];
-    bool online;         /* the pipeline keeps its position on the target: wait for it */
-    bool stalled;        /* it did not move during a wait: compare as is from then on */
+    bool online;          /* the pipeline keeps its position on the target: wait for it */
+    bool stalled;         /* it did not move during a wait: compare as is from then on */
     double last_throttle; /* when the pipeline's delay was last looked at */
 } check_ctx;
 
@@ -776,8 +777,7 @@ static void key_list(buf *out, const check_plan *p, check_side side, const check
     buf_putc(out, '(');
     for (size_t i = 0; i < rows->n; i++) {
         if (i) buf_puts(out, " OR ");
-        check_sql_key_eq(out, p->cols, p->keys, p->n_key, side, rows->v[i].key,
-                         rows->v[i].key_len);
+        check_sql_key_eq(out, p->cols, p->keys, p->n_key, side, rows->v[i].key, rows->v[i].key_len);
     }
     buf_putc(out, ')');
 }
@@ -852,6 +852,149 @@ out:
     return rc;
 }
 
+/* int_key says whether the table's key is one integer column on both sides
+ * (its value range can then be cut into buckets by arithmetic). */
+static bool int_key(const check_plan *p)
+{
+    if (p->n_key != 1) return false;
+    const check_col *c = &p->cols[p->keys[0]];
+    return c->src_name && c->src_type && c->tgt_type && strstr(c->src_type, "int") &&
+           strstr(c->tgt_type, "int") && !strstr(c->src_type, "point");
+}
+
+#define BUCKETS     64
+#define BUCKET_ROWS 4096 /* a differing chunk larger than this is cut into buckets first */
+
+typedef struct bucket_sum {
+    long long b;
+    uint64_t count;
+    char sum[32];
+} bucket_sum;
+
+static size_t read_buckets(MYSQL_RES *res, bucket_sum *out, size_t cap)
+{
+    size_t n = 0;
+    for (MYSQL_ROW row; n < cap && (row = mysql_fetch_row(res));) {
+        out[n].b = strtoll(row[0] ? row[0] : "0", NULL, 10);
+        out[n].count = strtoull(row[1] ? row[1] : "0", NULL, 10);
+        snprintf(out[n].sum, sizeof(out[n].sum), "%s", row[2] ? row[2] : "0");
+        n++;
+    }
+    return n;
+}
+
+/* bucket_diff narrows a large differing chunk of an integer-keyed table:
+ * both sides sum the chunk in BUCKETS key-value buckets at once (GROUP BY
+ * (key - lo) DIV width), and only buckets that differ are diffed row by
+ * row, so the rows of a big chunk are not all fetched to find a few. */
+static cot_err bucket_diff(check_ctx *cx, const check_plan *p, check_table_result *r,
+                           const buf *range_s, const buf *range_t)
+{
+    const check_col *kc = &p->cols[p->keys[0]];
+    check_side sides[2] = {CHECK_SRC, CHECK_TGT};
+    const buf *ranges[2] = {range_s, range_t};
+    buf qs, qt, ss, st;
+    buf_init(&qs);
+    buf_init(&qt);
+    buf_init(&ss);
+    buf_init(&st);
+    buf *qq[2] = {&qs, &qt};
+    for (int s = 0; s < 2; s++) {
+        buf_puts(qq[s], "SELECT MIN(");
+        check_sql_col_raw(qq[s], kc, sides[s]);
+        buf_puts(qq[s], "), MAX(");
+        check_sql_col_raw(qq[s], kc, sides[s]);
+        buf_puts(qq[s], ") FROM ");
+        const buf *from = s == 0 ? &p->src_from : &p->tgt_from;
+        buf_append(qq[s], from->data, from->len);
+        buf_puts(qq[s], " WHERE ");
+        buf_append(qq[s], ranges[s]->data, ranges[s]->len);
+        add_where(qq[s], p, sides[s], true);
+    }
+    MYSQL_RES *rs = NULL, *rt = NULL;
+    bucket_sum *bs = NULL, *bt = NULL;
+    cot_err rc = check__pair(cx, &qs, &qt, &rs, &rt);
+    if (rc) goto out;
+    MYSQL_ROW a = mysql_fetch_row(rs), b = mysql_fetch_row(rt);
+    bool have = false;
+    long long lo = 0, hi = 0;
+    for (int s = 0; s < 2; s++) {
+        MYSQL_ROW row = s == 0 ? a : b;
+        if (!row || !row[0] || !row[1]) continue;
+        long long mn = strtoll(row[0], NULL, 10), mx = strtoll(row[1], NULL, 10);
+        if (!have || mn < lo) lo = mn;
+        if (!have || mx > hi) hi = mx;
+        have = true;
+    }
+    mysql_free_result(rs);
+    mysql_free_result(rt);
+    rs = rt = NULL;
+    /* too narrow or too wide a value range for arithmetic buckets: plain row diff */
+    if (!have || hi - lo < BUCKETS || lo < -(1LL << 61) || hi > (1LL << 61)) {
+        rc = chunk_diff(cx, p, r, range_s, range_t);
+        goto out;
+    }
+    long long width = (hi - lo) / BUCKETS + 1;
+    for (int s = 0; s < 2; s++) {
+        buf_reset(qq[s]);
+        buf_puts(qq[s], "SELECT (");
+        check_sql_col_raw(qq[s], kc, sides[s]);
+        buf_printf(qq[s], " - (%lld)) DIV %lld AS b, COUNT(*), COALESCE(BIT_XOR(", lo, width);
+        check_sql_row_hash(qq[s], p->cols, p->n_cols, sides[s]);
+        buf_puts(qq[s], "),0) FROM ");
+        const buf *from = s == 0 ? &p->src_from : &p->tgt_from;
+        buf_append(qq[s], from->data, from->len);
+        buf_puts(qq[s], " WHERE ");
+        buf_append(qq[s], ranges[s]->data, ranges[s]->len);
+        add_where(qq[s], p, sides[s], true);
+        buf_puts(qq[s], " GROUP BY b ORDER BY b");
+    }
+    if ((rc = check__pair(cx, &qs, &qt, &rs, &rt))) goto out;
+    bs = calloc(BUCKETS + 2, sizeof(*bs));
+    bt = calloc(BUCKETS + 2, sizeof(*bt));
+    if (!bs || !bt) abort();
+    size_t ns = read_buckets(rs, bs, BUCKETS + 2), nt = read_buckets(rt, bt, BUCKETS + 2);
+    for (size_t i = 0, j = 0; i < ns || j < nt;) {
+        long long bk;
+        bool same;
+        if (j >= nt || (i < ns && bs[i].b < bt[j].b)) {
+            bk = bs[i++].b;
+            same = false;
+        } else if (i >= ns || bt[j].b < bs[i].b) {
+            bk = bt[j++].b;
+            same = false;
+        } else {
+            bk = bs[i].b;
+            same = bs[i].count == bt[j].count && strcmp(bs[i].sum, bt[j].sum) == 0;
+            i++;
+            j++;
+        }
+        if (same) continue;
+        for (int s = 0; s < 2; s++) {
+            buf *sub = s == 0 ? &ss : &st;
+            buf_reset(sub);
+            buf_putc(sub, '(');
+            buf_append(sub, ranges[s]->data, ranges[s]->len);
+            buf_puts(sub, ") AND ");
+            check_sql_col_raw(sub, kc, sides[s]);
+            buf_printf(sub, " >= %lld AND ", lo + bk * width);
+            check_sql_col_raw(sub, kc, sides[s]);
+            buf_printf(sub, " < %lld", lo + (bk + 1) * width);
+        }
+        if ((rc = chunk_diff(cx, p, r, &ss, &st))) goto out;
+    }
+out:
+    mysql_free_result(rs);
+    mysql_free_result(rt);
+    free(bs);
+    free(bt);
+    buf_deinit(&qs);
+    buf_deinit(&qt);
+    buf_deinit(&ss);
+    buf_deinit(&st);
+    return rc;
+}
+
 /* recheck_sums compares a differing chunk's checksums again, up to 3
  * times, each time reading the source, then waiting for the pipeline to
  * apply past the source's position, then reading the target. *differs
@@ -878,6 +1021,53 @@ static cot_err recheck_sums(check_ctx *cx, const buf *qs, const buf *qt, bool *d
     return rc;
 }
 
+/* key_span reads the smallest and largest key of both sides for the
+ * arithmetic walk: *lo gets min - 1 (the first chunk is open below anyway),
+ * *hi the max. Clears *arith when the values do not suit it. */
+static cot_err key_span(check_ctx *cx, const check_plan *p, bool *arith, long long *lo,
+                        long long *hi)
+{
+    const check_col *kc = &p->cols[p->keys[0]];
+    check_side sides[2] = {CHECK_SRC, CHECK_TGT};
+    buf qs, qt;
+    buf_init(&qs);
+    buf_init(&qt);
+    buf *qq[2] = {&qs, &qt};
+    for (int s = 0; s < 2; s++) {
+        buf_puts(qq[s], "SELECT MIN(");
+        check_sql_col_raw(qq[s], kc, sides[s]);
+        buf_puts(qq[s], "), MAX(");
+        check_sql_col_raw(qq[s], kc, sides[s]);
+        buf_puts(qq[s], ") FROM ");
+        const buf *from = s == 0 ? &p->src_from : &p->tgt_from;
+        buf_append(qq[s], from->data, from->len);
+    }
+    MYSQL_RES *rs = NULL, *rt = NULL;
+    cot_err rc = check__pair(cx, &qs, &qt, &rs, &rt);
+    buf_deinit(&qs);
+    buf_deinit(&qt);
+    if (rc) return rc;
+    bool have = false;
+    for (int s = 0; s < 2; s++) {
+        MYSQL_ROW row = mysql_fetch_row(s == 0 ? rs : rt);
+        if (!row || !row[0] || !row[1]) continue;
+        errno = 0;
+        long long mn = strtoll(row[0], NULL, 10), mx = strtoll(row[1], NULL, 10);
+        if (errno) *arith = false;
+        if (!have || mn < *lo) *lo = mn;
+        if (!have || mx > *hi) *hi = mx;
+        have = true;
+    }
+    mysql_free_result(rs);
+    mysql_free_result(rt);
+    if (!have) {
+        *lo = 0; /* empty on both sides: one open chunk */
+        *hi = 0;
+    }
+    if (*lo < -(1LL << 60) || *hi > (1LL << 60)) *arith = false;
+    *lo -= 1;
+    return COT_OK;
+}
 
 static cot_err walk_keyed(check_ctx *cx, const check_plan *p, check_table_result *r)
 {
@@ -895,7 +1085,25 @@ static cot_err walk_keyed(check_ctx *cx, const check_plan *p, check_table_result
     bool have_lower = false;
     cot_err rc = COT_OK;
     MYSQL_RES *res = NULL, *rs = NULL, *rt = NULL;
+    /* one integer key: chunks are cut by key value (no boundary scan), sized
+     * from the rows the last one held; the walk ends past the largest key */
+    bool arith = int_key(p);
+    long long key_max = 0, lower_val = 0, step = n;
+    if (arith && (rc = key_span(cx, p, &arith, &lower_val, &key_max))) goto out;
     for (;;) {
+        bool have_upper = false;
+        buf_reset(&upper);
+        if (arith) {
+            long long to = lower_val + step;
+            have_upper = to < key_max;
+            if (have_upper) {
+                char v[32];
+                int len = snprintf(v, sizeof(v), "%lld", to);
+                check_tuple_add(&upper, v, (size_t)len);
+            }
+            lower_val = to;
+            goto bounded;
+        }
         /* the chunk's upper bound: the n-th source key after the lower one */
         buf_reset(&q);
         buf_puts(&q, "SELECT ");
@@ -917,14 +1125,14 @@ static cot_err walk_keyed(check_ctx *cx, const check_plan *p, check_table_result
         buf_printf(&q, " LIMIT 1 OFFSET %u", n - 1);
         if ((rc = check__query(cx->src, cx->src_role, &q, &res))) goto out;
         MYSQL_ROW row = mysql_fetch_row(res);
-        bool have_upper = row != NULL;
-        buf_reset(&upper);
+        have_upper = row != NULL;
         if (row) {
             unsigned long *len = mysql_fetch_lengths(res);
             for (uint32_t k = 0; k < p->n_key; k++) check_tuple_add(&upper, row[k], len[k]);
         }
         mysql_free_result(res);
         res = NULL;
+    bounded:;
 
         check_side sides[2] = {CHECK_SRC, CHECK_TGT};
         buf *ranges[2] = {&range_s, &range_t};
@@ -968,7 +1176,21 @@ static cot_err walk_keyed(check_ctx *cx, const check_plan *p, check_table_result
             LOG_D(TAG, "%s chunk %llu differs: source %llu rows %s, target %llu rows %s", r->source,
                   (unsigned long long)r->chunks, (unsigned long long)cs, xs, (unsigned long long)ct,
                   xt);
-            if ((rc = chunk_diff(cx, p, r, &range_s, &range_t))) goto out;
+            rc = int_key(p) && (cs > BUCKET_ROWS || ct > BUCKET_ROWS)
+                     ? bucket_diff(cx, p, r, &range_s, &range_t)
+                     : chunk_diff(cx, p, r, &range_s, &range_t);
+            if (rc) goto out;
+        }
+        if (arith) {
+            /* rows per key value in this chunk -> the value step for the next one's rows */
+            uint64_t held = cs > ct ? cs : ct;
+            uint32_t want =
+                check_chunk_next_size(held ? (uint32_t)(held < 1000000 ? held : 1000000) : n,
+                                      held ? el : 0, target_s, 100, 1000000);
+            double next = held ? (double)step * want / (double)held : (double)step * 2;
+            if (next > (double)step * 2) next = (double)step * 2;
+            if (next < (double)step / 2) next = (double)step / 2;
+            step = next < 1 ? 1 : next > 4e15 ? (long long)4e15 : (long long)next;
         }
         n = check_chunk_next_size(n, el, target_s, 100, 1000000);
         if (o->progress) o->progress(o->progress_ctx, r, false);
@@ -1035,6 +1257,14 @@ static cot_err walk_keyless(check_ctx *cx, const check_plan *p, check_table_resu
     r->chunks = 1;
     r->rows = cs;
     if (cs == ct && strcmp(xs, xt) == 0) goto out;
+    if (cx->online && !cx->stalled) {
+        bool differs = true;
+        if ((rc = recheck_sums(cx, &qs, &qt, &differs))) goto out;
+        if (!differs) {
+            r->settled_chunks++;
+            goto out;
+        }
+    }
     if (cs > limit || ct > limit) {
         r->not_itemized = true;
         LOG_W(TAG,
@@ -1118,25 +1348,24 @@ static cot_err open_side(check_ctx *cx, const cfg_endpoint *ep, const char *role
 
 /* ---- stored results -------------------------------------------------- */
 
-static const char results_ddl[] =
-    "CREATE TABLE IF NOT EXISTS `cotter`.`check_results` ("
-    "id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,"
-    "pipeline VARCHAR(191) NOT NULL,"
-    "source_table VARCHAR(200) NOT NULL,"
-    "target_table VARCHAR(200) NOT NULL,"
-    "started_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,"
-    "seconds DOUBLE NOT NULL,"
-    "rows_checked BIGINT UNSIGNED NOT NULL,"
-    "chunks BIGINT UNSIGNED NOT NULL,"
-    "missing BIGINT UNSIGNED NOT NULL,"
-    "extra BIGINT UNSIGNED NOT NULL,"
-    "different BIGINT UNSIGNED NOT NULL,"
-    "settled BIGINT UNSIGNED NOT NULL,"
-    "status VARCHAR(16) NOT NULL,"
-    "error TEXT NULL,"
-    "diffs MEDIUMTEXT NULL,"
-    "KEY (pipeline, source_table, id)"
-    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+static const char results_ddl[] = "CREATE TABLE IF NOT EXISTS `cotter`.`check_results` ("
+                                  "id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,"
+                                  "pipeline VARCHAR(191) NOT NULL,"
+                                  "source_table VARCHAR(200) NOT NULL,"
+                                  "target_table VARCHAR(200) NOT NULL,"
+                                  "started_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,"
+                                  "seconds DOUBLE NOT NULL,"
+                                  "rows_checked BIGINT UNSIGNED NOT NULL,"
+                                  "chunks BIGINT UNSIGNED NOT NULL,"
+                                  "missing BIGINT UNSIGNED NOT NULL,"
+                                  "extra BIGINT UNSIGNED NOT NULL,"
+                                  "different BIGINT UNSIGNED NOT NULL,"
+                                  "settled BIGINT UNSIGNED NOT NULL,"
+                                  "status VARCHAR(16) NOT NULL,"
+                                  "error TEXT NULL,"
+                                  "diffs MEDIUMTEXT NULL,"
+                                  "KEY (pipeline, source_table, id)"
+                                  ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
 
 /* store_prepare creates cotter.check_results; false (logged) if it cannot. */
 static bool store_prepare(check_ctx *cx)
@@ -1163,8 +1392,8 @@ static void store_result(check_ctx *cx, const check_table_result *r, time_t star
     buf_putc(&d, '[');
     for (uint32_t k = 0; k < r->n_diffs && k < 100; k++) {
         if (k) buf_putc(&d, ',');
-        buf_printf(&d, "{\"kind\":\"%s\",\"key\":%s}", check_kind_name((check_kind)r->diffs[k].kind),
-                   r->diffs[k].json);
+        buf_printf(&d, "{\"kind\":\"%s\",\"key\":%s}",
+                   check_kind_name((check_kind)r->diffs[k].kind), r->diffs[k].json);
     }
     buf_putc(&d, ']');
     buf_puts(&q, "INSERT INTO `cotter`.`check_results` (pipeline, source_table, target_table, "
@@ -1175,10 +1404,10 @@ static void store_result(check_ctx *cx, const check_table_result *r, time_t star
     check_sql_literal(&q, r->source, strlen(r->source), "varchar");
     buf_putc(&q, ',');
     check_sql_literal(&q, r->target, strlen(r->target), "varchar");
-    buf_printf(&q, ",FROM_UNIXTIME(%lld),%.3f,%llu,%llu,%llu,%llu,%llu,%llu,'%s',", (long long)started,
-               r->seconds, (unsigned long long)r->rows, (unsigned long long)r->chunks,
-               (unsigned long long)r->missing, (unsigned long long)r->extra,
-               (unsigned long long)r->different,
+    buf_printf(&q, ",FROM_UNIXTIME(%lld),%.3f,%llu,%llu,%llu,%llu,%llu,%llu,'%s',",
+               (long long)started, r->seconds, (unsigned long long)r->rows,
+               (unsigned long long)r->chunks, (unsigned long long)r->missing,
+               (unsigned long long)r->extra, (unsigned long long)r->different,
                (unsigned long long)(r->settled_chunks + r->settled_rows), status);
     if (r->error)
         check_sql_literal(&q, r->error, strlen(r->error), "varchar");

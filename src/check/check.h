@@ -38,10 +38,10 @@ typedef struct check_opts {
     uint32_t max_keys;     /* differing keys listed per table (0: 1000) */
     uint64_t keyless_limit; /* keyless tables: rows per side diffed by row (0: 100000) */
     bool offline;           /* never wait for the pipeline: compare as the tables are now */
-    double wait_s;          /* online: longest wait for the pipeline to apply past a position (0: 60) */
-    double max_delay_s;     /* online: pause while the pipeline lags more than this (0: never) */
-    bool store;             /* write each table's result to cotter.check_results on the target */
-    bool record;            /* also keep the results in this process (check_results.h) */
+    double wait_s;      /* online: longest wait for the pipeline to apply past a position (0: 60) */
+    double max_delay_s; /* online: pause while the pipeline lags more than this (0: never) */
+    bool store;         /* write each table's result to cotter.check_results on the target */
+    bool record;        /* also keep the results in this process (check_results.h) */
     const atomic_bool *stop; /* set: end at the next chunk (NULL: never) */
     /* called after each chunk and when a table ends (done = true) */
     void (*progress)(void *ctx, const check_table_result *r, bool done);
@@ -67,8 +67,9 @@ struct check_table_result {
     check_diff *diffs; /* the first max_keys differences */
     uint32_t n_diffs;
     uint64_t diffs_omitted;
-    uint64_t settled_chunks; /* online: chunks that differed, then matched once the pipeline caught up */
-    uint64_t settled_rows;   /* online: rows likewise */
+    uint64_t
+        settled_chunks; /* online: chunks that differed, then matched once the pipeline caught up */
+    uint64_t settled_rows;     /* online: rows likewise */
     uint64_t repaired_upserts; /* rows written (or printed, dry run) */
     uint64_t repaired_deletes;
     char *error; /* could not check this table: why (NULL if checked) */

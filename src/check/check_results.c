@@ -59,8 +59,8 @@ void check_results_put(const check_table_result *r, time_t at)
     buf_putc(&d, '[');
     for (uint32_t k = 0; k < r->n_diffs && k < KEEP_DIFFS; k++) {
         if (k) buf_putc(&d, ',');
-        buf_printf(&d, "{\"kind\":\"%s\",\"key\":%s}", check_kind_name((check_kind)r->diffs[k].kind),
-                   r->diffs[k].json);
+        buf_printf(&d, "{\"kind\":\"%s\",\"key\":%s}",
+                   check_kind_name((check_kind)r->diffs[k].kind), r->diffs[k].json);
     }
     buf_putc(&d, ']');
     pthread_mutex_lock(&mu);
@@ -145,7 +145,7 @@ void check_results_json(buf *out, const char *pipeline)
         if (pipeline && strcmp(pipeline, e->pipeline) != 0) continue;
         if (!first) buf_putc(out, ',');
         first = false;
-        const char *status = e->error                                   ? "error"
+        const char *status = e->error ? "error"
                              : (e->missing || e->extra || e->different || e->not_itemized)
                                  ? "differs"
                                  : "identical";

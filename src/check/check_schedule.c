@@ -61,7 +61,8 @@ static void *schedule__main(void *arg)
         check_opts o;
         memset(&o, 0, sizeof(o));
         o.pipeline = sp->pc->name;
-        o.chunk_target_s = cs->cfg->check_chunk_time_ms ? cs->cfg->check_chunk_time_ms / 1000.0 : 0.5;
+        o.chunk_target_s =
+            cs->cfg->check_chunk_time_ms ? cs->cfg->check_chunk_time_ms / 1000.0 : 0.5;
         o.max_delay_s = cs->cfg->check_max_delay_s;
         o.store = true;
         o.record = true;
@@ -87,8 +88,8 @@ static void *schedule__main(void *arg)
                   "(GET /api/checks lists them; `cotter repair --pipeline %s` fixes them)",
                   sp->pc->name, (unsigned long long)diffs, rep.n_tables, sp->pc->name);
         else
-            LOG_E(TAG, "pipeline %s: scheduled check could not check everything: %s",
-                  sp->pc->name, rep.error ? rep.error : "see the table errors in GET /api/checks");
+            LOG_E(TAG, "pipeline %s: scheduled check could not check everything: %s", sp->pc->name,
+                  rep.error ? rep.error : "see the table errors in GET /api/checks");
         if (st == 1 && cs->on_diff) cs->on_diff(cs->on_diff_ctx, sp->pc->name, diffs);
         check_report_free(&rep);
         sp->next_at = started + sp->every_s;

@@ -214,8 +214,7 @@ static void print_json(const check_report *rep, int status)
                    (unsigned long long)r->rows, (unsigned long long)r->missing,
                    (unsigned long long)r->extra, (unsigned long long)r->different,
                    r->not_itemized ? "true" : "false", r->seconds,
-                   (unsigned long long)r->repaired_upserts,
-                   (unsigned long long)r->repaired_deletes,
+                   (unsigned long long)r->repaired_upserts, (unsigned long long)r->repaired_deletes,
                    (unsigned long long)r->settled_chunks, (unsigned long long)r->settled_rows);
         if (r->error)
             check_json_str(&b, r->error, strlen(r->error));

@@ -31,18 +31,18 @@
 typedef struct dend {
     const cfg_endpoint *ep;
     bool is_source;
-    MYSQL *my;           /* NULL: not MySQL, or could not connect */
-    char subject[200];   /* "source shop" */
-    char user[300];      /* CURRENT_USER() as 'u'@'h' */
-    char **grants;       /* SHOW GRANTS lines */
+    MYSQL *my;         /* NULL: not MySQL, or could not connect */
+    char subject[200]; /* "source shop" */
+    char user[300];    /* CURRENT_USER() as 'u'@'h' */
+    char **grants;     /* SHOW GRANTS lines */
     size_t n_grants;
     bool grants_read;
     bool has_roles;
-    char **binlogs;      /* sources: SHOW BINARY LOGS names, oldest first */
+    char **binlogs; /* sources: SHOW BINARY LOGS names, oldest first */
     unsigned long long *binlog_sizes;
     size_t n_binlogs;
     bool binlogs_read;
-    bool expiring;       /* sources: binlogs are purged automatically */
+    bool expiring; /* sources: binlogs are purged automatically */
 } dend;
 
 typedef struct dctx {
@@ -173,7 +173,8 @@ static void check_connect(dctx *dc, dend *de)
     char role[220];
     snprintf(role, sizeof(role), "%s '%s'", de->is_source ? "source" : "target", ep->name);
     mysql_conn_opts mo = {.role = role,
-                          .connect_timeout_s = ep->connect_timeout_s > 0 ? ep->connect_timeout_s : 5,
+                          .connect_timeout_s =
+                              ep->connect_timeout_s > 0 ? ep->connect_timeout_s : 5,
                           .read_timeout_s = ep->read_timeout_s > 0 ? ep->read_timeout_s : 30,
                           .write_timeout_s = ep->write_timeout_s > 0 ? ep->write_timeout_s : 30};
     double t0 = clock_now_s();
@@ -228,7 +229,8 @@ static void check_connect(dctx *dc, dend *de)
     char *now = q_value(de->my, "SELECT UNIX_TIMESTAMP(NOW(6))");
     gettimeofday(&b, NULL);
     if (now) {
-        double local = ((double)a.tv_sec + a.tv_usec / 1e6 + (double)b.tv_sec + b.tv_usec / 1e6) / 2;
+        double local =
+            ((double)a.tv_sec + a.tv_usec / 1e6 + (double)b.tv_sec + b.tv_usec / 1e6) / 2;
         double skew = strtod(now, NULL) - local;
         double rtt = ((double)b.tv_sec - (double)a.tv_sec) + (b.tv_usec - a.tv_usec) / 1e6;
         double mag = skew < 0 ? -skew : skew;
@@ -238,8 +240,8 @@ static void check_connect(dctx *dc, dend *de)
         else
             item(dc->rep, DOCTOR_WARN, de->subject, "clock",
                  "synchronise both hosts' clocks (chrony or systemd-timesyncd)",
-                 "server clock is %.1f s %s this host's: delay figures are off by that much",
-                 mag, skew > 0 ? "ahead of" : "behind");
+                 "server clock is %.1f s %s this host's: delay figures are off by that much", mag,
+                 skew > 0 ? "ahead of" : "behind");
         free(now);
     }
 }
@@ -312,11 +314,37 @@ static void free_list(char **v, size_t n)
     free(v);
 }
 
+/* literal_schema copies the schema part of a "schema.table" pattern or
+ * template when it has no glob or placeholder; false otherwise. */
+static bool literal_schema(const char *pattern, char *out, size_t cap)
+{
+    if (!pattern || table_pattern_is_regex(pattern)) return false;
+    const char *dot = strchr(pattern, '.');
+    if (!dot || dot == pattern || (size_t)(dot - pattern) >= cap) return false;
+    for (const char *p = pattern; p < dot; p++)
+        if (strchr("*?[]{}", *p)) return false;
+    snprintf(out, cap, "%.*s", (int)(dot - pattern), pattern);
+    return true;
+}
+
 /* mapped_schemas lists the source schemas (and the target schemas they are
- * routed to) of the tables that pc maps, read from src. */
+ * routed to) of the tables that pc maps, read from src, plus the schemas
+ * the mappings name literally (a user without SELECT sees no table in
+ * information_schema, so listing alone would miss them). */
 static void mapped_schemas(const cfg_pipeline *pc, MYSQL *src, char ***s_out, size_t *n_s,
                            char ***t_out, size_t *n_t)
 {
+    for (int i = 0; i < pc->n_tables; i++) {
+        char sch[65], tsch[65];
+        if (!literal_schema(pc->tables[i].match, sch, sizeof(sch))) continue;
+        if (s_out) add_unique(s_out, n_s, sch);
+        if (!t_out) continue;
+        if (!pc->tables[i].to)
+            add_unique(t_out, n_t, sch);
+        else if (literal_schema(pc->tables[i].to, tsch, sizeof(tsch)))
+            add_unique(t_out, n_t, tsch);
+    }
+    if (!src) return;
     unsigned e;
     char msg[512];
     MYSQL_RES *res = q_rows(src,
@@ -366,7 +394,8 @@ static void check_source(dctx *dc, dend *de)
                              "'expire_logs_days','binlog_expire_logs_seconds')",
                              &e, msg, sizeof(msg));
     if (!vars) {
-        item(dc->rep, DOCTOR_FAIL, s, "settings", "", "cannot read the server's variables: %s", msg);
+        item(dc->rep, DOCTOR_FAIL, s, "settings", "", "cannot read the server's variables: %s",
+             msg);
         return;
     }
     char v[128];
@@ -392,7 +421,8 @@ static void check_source(dctx *dc, dend *de)
 
     var_get(vars, "binlog_row_image", v, sizeof(v));
     if (strcasecmp(v, "FULL") == 0 || !v[0])
-        item(dc->rep, DOCTOR_OK, s, "binlog_row_image", "", "binlog_row_image=%s", v[0] ? v : "FULL");
+        item(dc->rep, DOCTOR_OK, s, "binlog_row_image", "", "binlog_row_image=%s",
+             v[0] ? v : "FULL");
     else
         item(dc->rep, DOCTOR_WARN, s, "binlog_row_image",
              "SET GLOBAL binlog_row_image='FULL'; and binlog_row_image=FULL under [mysqld] in "
@@ -429,8 +459,9 @@ static void check_source(dctx *dc, dend *de)
                 n_ids++;
             }
     if (n_ids == 0) ids[n_ids++] = de->ep->server_id;
-    snprintf(fix, sizeof(fix), "set sources.%s.server_id to a number no other server or replica "
-                               "of this source uses",
+    snprintf(fix, sizeof(fix),
+             "set sources.%s.server_id to a number no other server or replica "
+             "of this source uses",
              de->ep->name);
     bool id_bad = false;
     for (size_t i = 0; i < n_ids; i++)
@@ -478,8 +509,9 @@ static void check_source(dctx *dc, dend *de)
     }
     if (!id_bad)
         item(dc->rep, DOCTOR_OK, s, "server_id", "",
-             "cotter's server_id %u%s is unique (source's own is %lu)", ids[0],
-             n_ids > 1 ? " (and the next ones, one per pipeline)" : "", own);
+             "cotter's server_id %u%s clashes with no server or replica seen (source's own is "
+             "%lu)",
+             ids[0], n_ids > 1 ? " (and the next ones, one per pipeline)" : "", own);
 
     /* retention */
     char days[64], secs[64];
@@ -565,10 +597,8 @@ static void check_target(dctx *dc, dend *de)
             if (pc->target != de->ep) continue;
             if (pc->ddl == CFG_DDL_APPLY) ddl_apply = true;
             dend *src = find_end(dc, pc->source);
-            if (src && src->my) {
-                any_source = true;
-                mapped_schemas(pc, src->my, NULL, NULL, &schemas, &n_schemas);
-            }
+            if (src && src->my) any_source = true;
+            mapped_schemas(pc, src ? src->my : NULL, NULL, NULL, &schemas, &n_schemas);
         }
     if (n_schemas) qsort(schemas, n_schemas, sizeof(char *), cmp_str);
     if (!de->grants) {
@@ -610,10 +640,9 @@ static void check_target(dctx *dc, dend *de)
             buf_deinit(&obj);
         }
         if (ok && n_schemas)
-            item(dc->rep, DOCTOR_OK, s, "grants", "",
-                 "%s can write the %zu mapped schema(s)%s", de->user, n_schemas,
-                 ddl_apply ? " and apply DDL there" : "");
-        else if (!any_source)
+            item(dc->rep, DOCTOR_OK, s, "grants", "", "%s can write the %zu mapped schema(s)%s",
+                 de->user, n_schemas, ddl_apply ? " and apply DDL there" : "");
+        else if (!any_source && !n_schemas)
             item(dc->rep, DOCTOR_WARN, s, "grants", "",
                  "mapped schemas unknown (no source reachable): grants on them not checked");
     }
@@ -624,8 +653,8 @@ static void check_target(dctx *dc, dend *de)
     char *exists = q_value(my, "SELECT COUNT(*) FROM information_schema.TABLES WHERE "
                                "TABLE_SCHEMA='cotter' AND TABLE_NAME='positions'");
     char fix[700];
-    snprintf(fix, sizeof(fix), "CREATE DATABASE IF NOT EXISTS cotter; GRANT ALL ON `cotter`.* TO %s;",
-             de->user);
+    snprintf(fix, sizeof(fix),
+             "CREATE DATABASE IF NOT EXISTS cotter; GRANT ALL ON `cotter`.* TO %s;", de->user);
     if (exists && strcmp(exists, "1") == 0) {
         const char *probes[] = {
             "UPDATE `cotter`.`positions` SET pipeline=pipeline WHERE 1=0",
@@ -640,8 +669,9 @@ static void check_target(dctx *dc, dend *de)
                 ok = false;
             }
         if (ok) item(dc->rep, DOCTOR_OK, s, "cotter schema", "", "cotter.positions is writable");
-    } else if (de->grants && !(has(de, "CREATE", "cotter", NULL) &&
-                               has(de, "INSERT", "cotter", NULL) && has(de, "UPDATE", "cotter", NULL))) {
+    } else if (de->grants &&
+               !(has(de, "CREATE", "cotter", NULL) && has(de, "INSERT", "cotter", NULL) &&
+                 has(de, "UPDATE", "cotter", NULL))) {
         item(dc->rep, DOCTOR_FAIL, s, "cotter schema", fix,
              "cotter.positions does not exist and %s cannot create it (CREATE, INSERT, UPDATE on "
              "`cotter`.*): the pipeline cannot store its position",
@@ -747,8 +777,8 @@ static void check_position(dctx *dc, const cfg_pipeline *pc, dend *src, dend *tg
              file, pos, behind / 1e6);
     else
         item(dc->rep, DOCTOR_OK, subject, "position", "",
-             "stored position %s:%llu is available on the source; %.1f MB of binlog after it",
-             file, pos, behind / 1e6);
+             "stored position %s:%llu is available on the source; %.1f MB of binlog after it", file,
+             pos, behind / 1e6);
 }
 
 static void check_pipeline(dctx *dc, const cfg_pipeline *pc)
@@ -780,9 +810,11 @@ static void check_pipeline(dctx *dc, const cfg_pipeline *pc)
                                                          : DOCTOR_OK;
         item(dc->rep, lv, subject, check, f.v[i].fix, "%s", f.v[i].message);
     }
-    if (!rc && f.n_tables == 0 && pc->n_tables)
-        item(dc->rep, DOCTOR_WARN, subject, "mappings", "check the match: patterns",
-             "no table of source %s is mapped", pc->source_name);
+    if (!rc && f.n_tables == 0 && pc->n_tables && src->grants && !has(src, "SELECT", NULL, NULL))
+        item(dc->rep, DOCTOR_WARN, subject, "mappings", "",
+             "no table of source %s is mapped: %s sees only the tables it has a privilege on "
+             "(see its SELECT grant above)",
+             pc->source_name, src->user);
     mapping_findings_free(&f);
 }
 
@@ -847,18 +879,24 @@ static void usage(FILE *out)
 static void print_text(const cot_config *cfg, const doctor_report *rep, FILE *out)
 {
     fprintf(out, "cotter doctor: %s\n", cfg->path ? cfg->path : "");
-    const char *last = NULL;
-    for (size_t i = 0; i < rep->n; i++) {
-        const doctor_item *it = &rep->items[i];
-        if (!last || strcmp(last, it->subject) != 0) {
-            fprintf(out, "\n%s\n", it->subject);
-            last = it->subject;
+    /* grouped by subject, subjects in the order they first appear */
+    for (size_t g = 0; g < rep->n; g++) {
+        const char *subject = rep->items[g].subject;
+        bool seen = false;
+        for (size_t j = 0; j < g && !seen; j++) seen = strcmp(rep->items[j].subject, subject) == 0;
+        if (seen) continue;
+        fprintf(out, "\n%s\n", subject);
+        for (size_t i = g; i < rep->n; i++) {
+            const doctor_item *it = &rep->items[i];
+            if (strcmp(it->subject, subject) != 0) continue;
+            fprintf(out, "  %-4s  %s: %s\n", doctor_level_name(it->level), it->check, it->message);
+            if (it->level != DOCTOR_OK && it->fix[0]) fprintf(out, "        fix: %s\n", it->fix);
         }
-        fprintf(out, "  %-4s  %s: %s\n", doctor_level_name(it->level), it->check, it->message);
-        if (it->level != DOCTOR_OK && it->fix[0]) fprintf(out, "        fix: %s\n", it->fix);
     }
     fprintf(out, "\n%zu OK, %zu WARN, %zu FAIL: %s\n", rep->n_ok, rep->n_warn, rep->n_fail,
-            rep->n_fail ? "problems found" : rep->n_warn ? "healthy, with warnings" : "healthy");
+            rep->n_fail   ? "problems found"
+            : rep->n_warn ? "healthy, with warnings"
+                          : "healthy");
 }
 
 static void json_str(buf *b, const char *s)

@@ -192,9 +192,9 @@ const char *doctor_hint(const char *msg, int errnum, char *out, size_t cap)
     default:
         break;
     }
-    if (strstr(msg, "mapping") &&
-        (strstr(msg, "has no column") || strstr(msg, "no usable key") ||
-         strstr(msg, "does not exist") || strstr(msg, "source type") || strstr(msg, "gets no value")))
+    if (strstr(msg, "mapping") && (strstr(msg, "has no column") || strstr(msg, "no usable key") ||
+                                   strstr(msg, "does not exist") || strstr(msg, "source type") ||
+                                   strstr(msg, "gets no value")))
         return put(out, cap,
                    "mapping problem (SCHEMA): change the target table or the mapping as the error "
                    "says; the pipeline retries and starts once it is fixed; cotter doctor lists "

@@ -58,27 +58,48 @@ static const struct {
     tfam fam;
     long long size;
 } type_words[] = {
-    {"tinyint", F_INT, 1},          {"smallint", F_INT, 2},
-    {"mediumint", F_INT, 3},        {"int", F_INT, 4},
-    {"integer", F_INT, 4},          {"bigint", F_INT, 8},
-    {"decimal", F_DEC, 0},          {"numeric", F_DEC, 0},
-    {"dec", F_DEC, 0},              {"fixed", F_DEC, 0},
-    {"float", F_FLOAT, 4},          {"double", F_FLOAT, 8},
-    {"real", F_FLOAT, 8},           {"bit", F_BIT, 1},
-    {"char", F_CHAR, 1},            {"varchar", F_CHAR, 0},
-    {"tinytext", F_CHAR, 255},      {"text", F_CHAR, 65535},
-    {"mediumtext", F_CHAR, 16777215LL}, {"longtext", F_CHAR, 4294967295LL},
-    {"binary", F_BIN, 1},           {"varbinary", F_BIN, 0},
-    {"tinyblob", F_BIN, 255},       {"blob", F_BIN, 65535},
-    {"mediumblob", F_BIN, 16777215LL}, {"longblob", F_BIN, 4294967295LL},
-    {"date", F_DATE, 0},            {"datetime", F_DATETIME, 0},
-    {"timestamp", F_DATETIME, 0},   {"time", F_TIME, 0},
-    {"year", F_YEAR, 0},            {"enum", F_ENUM, 0},
-    {"set", F_SET, 0},              {"json", F_JSON, 0},
-    {"geometry", F_GEOM, 0},        {"point", F_GEOM, 0},
-    {"linestring", F_GEOM, 0},      {"polygon", F_GEOM, 0},
-    {"multipoint", F_GEOM, 0},      {"multilinestring", F_GEOM, 0},
-    {"multipolygon", F_GEOM, 0},    {"geometrycollection", F_GEOM, 0},
+    {"tinyint", F_INT, 1},
+    {"smallint", F_INT, 2},
+    {"mediumint", F_INT, 3},
+    {"int", F_INT, 4},
+    {"integer", F_INT, 4},
+    {"bigint", F_INT, 8},
+    {"decimal", F_DEC, 0},
+    {"numeric", F_DEC, 0},
+    {"dec", F_DEC, 0},
+    {"fixed", F_DEC, 0},
+    {"float", F_FLOAT, 4},
+    {"double", F_FLOAT, 8},
+    {"real", F_FLOAT, 8},
+    {"bit", F_BIT, 1},
+    {"char", F_CHAR, 1},
+    {"varchar", F_CHAR, 0},
+    {"tinytext", F_CHAR, 255},
+    {"text", F_CHAR, 65535},
+    {"mediumtext", F_CHAR, 16777215LL},
+    {"longtext", F_CHAR, 4294967295LL},
+    {"binary", F_BIN, 1},
+    {"varbinary", F_BIN, 0},
+    {"tinyblob", F_BIN, 255},
+    {"blob", F_BIN, 65535},
+    {"mediumblob", F_BIN, 16777215LL},
+    {"longblob", F_BIN, 4294967295LL},
+    {"date", F_DATE, 0},
+    {"datetime", F_DATETIME, 0},
+    {"timestamp", F_DATETIME, 0},
+    {"time", F_TIME, 0},
+    {"year", F_YEAR, 0},
+    {"enum", F_ENUM, 0},
+    {"set", F_SET, 0},
+    {"json", F_JSON, 0},
+    {"geometry", F_GEOM, 0},
+    {"point", F_GEOM, 0},
+    {"linestring", F_GEOM, 0},
+    {"polygon", F_GEOM, 0},
+    {"multipoint", F_GEOM, 0},
+    {"multilinestring", F_GEOM, 0},
+    {"multipolygon", F_GEOM, 0},
+    {"geometrycollection", F_GEOM, 0},
 };
 
 /* type_parse reads a COLUMN_TYPE ("decimal(10,2) unsigned") into *t. */
@@ -134,11 +155,16 @@ static void type_parse(const char *s, tinfo *t)
 static int int_digits(long long bytes)
 {
     switch (bytes) {
-    case 1: return 3;
-    case 2: return 5;
-    case 3: return 8;
-    case 4: return 10;
-    default: return 20;
+    case 1:
+        return 3;
+    case 2:
+        return 5;
+    case 3:
+        return 8;
+    case 4:
+        return 10;
+    default:
+        return 20;
     }
 }
 
@@ -160,8 +186,7 @@ static mapping_level say(mapping_level lv, char *why, size_t cap, const char *fm
     return lv;
 }
 
-mapping_level mapping_type_compat(const char *src_type, const char *tgt_type, char *why,
-                                  size_t cap)
+mapping_level mapping_type_compat(const char *src_type, const char *tgt_type, char *why, size_t cap)
 {
     if (cap) why[0] = '\0';
     if (strcasecmp(src_type, tgt_type) == 0) return MAPPING_OK;
@@ -194,14 +219,14 @@ mapping_level mapping_type_compat(const char *src_type, const char *tgt_type, ch
                                    : say(MAPPING_WARN, why, cap, "YEAR holds 1901..2155 only");
         if (t.fam == F_DEC) {
             if (t.prec - t.scale < int_digits(s.size))
-                return say(MAPPING_WARN, why, cap, "%s has too few integer digits for %s",
-                           tgt_type, src_type);
+                return say(MAPPING_WARN, why, cap, "%s has too few integer digits for %s", tgt_type,
+                           src_type);
             return MAPPING_OK;
         }
         if (t.fam == F_FLOAT) {
             if (s.size >= 4 && t.size == 4)
-                return say(MAPPING_WARN, why, cap, "FLOAT keeps about 7 digits: %s values are rounded",
-                           src_type);
+                return say(MAPPING_WARN, why, cap,
+                           "FLOAT keeps about 7 digits: %s values are rounded", src_type);
             if (s.size == 8)
                 return say(MAPPING_WARN, why, cap,
                            "DOUBLE keeps about 15 digits: the largest BIGINT values are rounded");
@@ -219,8 +244,8 @@ mapping_level mapping_type_compat(const char *src_type, const char *tgt_type, ch
     case F_FLOAT:
         if (t.fam == F_DEC && s.fam == F_DEC) {
             if (t.scale < s.scale)
-                return say(MAPPING_WARN, why, cap, "%s has fewer decimals than %s: values are rounded",
-                           tgt_type, src_type);
+                return say(MAPPING_WARN, why, cap,
+                           "%s has fewer decimals than %s: values are rounded", tgt_type, src_type);
             if (t.prec - t.scale < s.prec - s.scale)
                 return say(MAPPING_WARN, why, cap, "%s has fewer integer digits than %s: %s",
                            tgt_type, src_type, refused);
@@ -231,7 +256,8 @@ mapping_level mapping_type_compat(const char *src_type, const char *tgt_type, ch
                                          "FLOAT keeps about 7 digits: DOUBLE values are rounded")
                                    : MAPPING_OK;
         if (t.fam == F_DEC || t.fam == F_FLOAT || t.fam == F_INT)
-            return say(MAPPING_WARN, why, cap, "%s into %s: values are rounded", src_type, tgt_type);
+            return say(MAPPING_WARN, why, cap, "%s into %s: values are rounded", src_type,
+                       tgt_type);
         if (t.fam == F_CHAR) return MAPPING_OK;
         return say(MAPPING_FAIL, why, cap, "numbers cannot be stored in %s", tgt_type);
     case F_BIT:
@@ -240,9 +266,9 @@ mapping_level mapping_type_compat(const char *src_type, const char *tgt_type, ch
                                          tgt_type, src_type)
                                    : MAPPING_OK;
         if (t.fam == F_INT)
-            return t.size * 8 >= s.size ? MAPPING_OK
-                                        : say(MAPPING_WARN, why, cap, "%s is too narrow for %s",
-                                              tgt_type, src_type);
+            return t.size * 8 >= s.size
+                       ? MAPPING_OK
+                       : say(MAPPING_WARN, why, cap, "%s is too narrow for %s", tgt_type, src_type);
         if (t.fam == F_BIN) return MAPPING_OK;
         return say(MAPPING_FAIL, why, cap, "bit values cannot be stored in %s", tgt_type);
     case F_CHAR:
@@ -257,15 +283,16 @@ mapping_level mapping_type_compat(const char *src_type, const char *tgt_type, ch
             return MAPPING_OK;
         }
         if (t.fam == F_JSON)
-            return s.fam == F_JSON ? MAPPING_OK
-                                   : say(MAPPING_WARN, why, cap,
-                                         "values that are not valid JSON are refused");
+            return s.fam == F_JSON
+                       ? MAPPING_OK
+                       : say(MAPPING_WARN, why, cap, "values that are not valid JSON are refused");
         if (t.fam == F_ENUM || t.fam == F_SET)
             return say(MAPPING_WARN, why, cap, "values outside the target's %s list are refused",
                        t.base);
         if (t.fam == F_BIN)
-            return say(MAPPING_WARN, why, cap, "text stored as bytes: comparisons and sorting "
-                                               "become binary");
+            return say(MAPPING_WARN, why, cap,
+                       "text stored as bytes: comparisons and sorting "
+                       "become binary");
         return say(MAPPING_FAIL, why, cap,
                    "text cannot be stored in %s: values that are not %s are refused", tgt_type,
                    t.fam == F_INT || t.fam == F_DEC || t.fam == F_FLOAT ? "numbers" : "dates");
@@ -286,9 +313,9 @@ mapping_level mapping_type_compat(const char *src_type, const char *tgt_type, ch
                                         "are refused")
                                   : MAPPING_OK;
         if (t.fam == F_CHAR)
-            return t.size >= 10 ? MAPPING_OK
-                                : say(MAPPING_WARN, why, cap, "%s is too short for a date",
-                                      tgt_type);
+            return t.size >= 10
+                       ? MAPPING_OK
+                       : say(MAPPING_WARN, why, cap, "%s is too short for a date", tgt_type);
         return say(MAPPING_FAIL, why, cap, "dates cannot be stored in %s", tgt_type);
     case F_DATETIME:
         if (t.fam == F_DATETIME) {
@@ -301,8 +328,7 @@ mapping_level mapping_type_compat(const char *src_type, const char *tgt_type, ch
                            "TIMESTAMP holds 1970..2038 only: other DATETIME values are refused");
             return MAPPING_OK;
         }
-        if (t.fam == F_DATE)
-            return say(MAPPING_WARN, why, cap, "DATE drops the time of day");
+        if (t.fam == F_DATE) return say(MAPPING_WARN, why, cap, "DATE drops the time of day");
         if (t.fam == F_CHAR)
             return t.size >= 19 ? MAPPING_OK
                                 : say(MAPPING_WARN, why, cap, "%s is too short for a date and time",
@@ -310,10 +336,10 @@ mapping_level mapping_type_compat(const char *src_type, const char *tgt_type, ch
         return say(MAPPING_FAIL, why, cap, "dates and times cannot be stored in %s", tgt_type);
     case F_TIME:
         if (t.fam == F_TIME)
-            return t.prec < s.prec ? say(MAPPING_WARN, why, cap,
-                                         "%s keeps fewer fractional digits than %s", tgt_type,
-                                         src_type)
-                                   : MAPPING_OK;
+            return t.prec < s.prec
+                       ? say(MAPPING_WARN, why, cap, "%s keeps fewer fractional digits than %s",
+                             tgt_type, src_type)
+                       : MAPPING_OK;
         if (t.fam == F_CHAR) return MAPPING_OK;
         return say(MAPPING_FAIL, why, cap, "times cannot be stored in %s", tgt_type);
     case F_GEOM:
@@ -352,7 +378,8 @@ mapping_level mapping_charset_compat(const char *src_cs, const char *tgt_cs, cha
 /* ---- findings --------------------------------------------------------- */
 
 static void finding_add(mapping_findings *out, mapping_level lv, const char *table, int line,
-                        const char *fix, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+                        const char *fix, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 static void finding_add(mapping_findings *out, mapping_level lv, const char *table, int line,
                         const char *fix, const char *fmt, ...)
 {
@@ -434,7 +461,7 @@ static cot_err run_query(MYSQL *my, const char *what, const buf *q, MYSQL_RES **
 {
     if (mysql_real_query(my, q->data, q->len) || !(*res = mysql_store_result(my)))
         return cot_err_set(mysql_errno(my) == 2006 || mysql_errno(my) == 2013 ? COT_ERR_NET
-                                                                                : COT_ERR_SQL,
+                                                                              : COT_ERR_SQL,
                            "%s: %s (errno %u)", what, mysql_error(my), mysql_errno(my));
     return COT_OK;
 }
@@ -550,9 +577,9 @@ static void tbl_ident(buf *b, const char *schema, const char *table)
     buf_ident(b, table);
 }
 
-static cot_err check_table(const cfg_pipeline *pc, const cfg_table_map *tm, MYSQL *src,
-                           MYSQL *tgt, const mapping_check_opts *opts, const char *ss,
-                           const char *st, mapping_findings *out)
+static cot_err check_table(const cfg_pipeline *pc, const cfg_table_map *tm, MYSQL *src, MYSQL *tgt,
+                           const mapping_check_opts *opts, const char *ss, const char *st,
+                           mapping_findings *out)
 {
     char ts[65], tt[65], label[300], why[300];
     if (!table_route(tm->to, ss, st, ts, sizeof(ts), tt, sizeof(tt))) {
@@ -580,8 +607,9 @@ static cot_err check_table(const cfg_pipeline *pc, const cfg_table_map *tm, MYSQ
             finding_add(out, MAPPING_OK, label, tm->line, "",
                         "target table %s.%s does not exist yet: the pipeline creates it", ts, tt);
         } else {
-            buf_printf(&fix, "create it on target %s with the source's definition (SHOW CREATE "
-                             "TABLE ",
+            buf_printf(&fix,
+                       "create it on target %s with the source's definition (SHOW CREATE "
+                       "TABLE ",
                        pc->target_name);
             tbl_ident(&fix, ss, st);
             buf_printf(&fix, " on source %s, renamed to ", pc->source_name);
@@ -636,8 +664,8 @@ static cot_err check_table(const cfg_pipeline *pc, const cfg_table_map *tm, MYSQ
                 buf_printf(&fix, " on target %s, or add exclude: [%s] to the mapping at line %d",
                            pc->target_name, sc->name, tm->line);
             else
-                buf_printf(&fix, " on target %s, or change the mapping at line %d",
-                           pc->target_name, tm->line);
+                buf_printf(&fix, " on target %s, or change the mapping at line %d", pc->target_name,
+                           tm->line);
             finding_add(out, MAPPING_FAIL, label, tm->line, fix.data,
                         "target table %s.%s has no column '%s' (mapped from %s)", ts, tt,
                         pairs[p].tgt_name, sc ? "source column" : "a constant");
@@ -724,8 +752,8 @@ static cot_err check_table(const cfg_pipeline *pc, const cfg_table_map *tm, MYSQ
             const mcol *kc = &T.cols[T.key[k]];
             if (kc->fed || kc->auto_inc) continue;
             buf_reset(&fix);
-            buf_printf(&fix, "map a source column to '%s' (mapping at line %d) or give ",
-                       kc->name, tm->line);
+            buf_printf(&fix, "map a source column to '%s' (mapping at line %d) or give ", kc->name,
+                       tm->line);
             tbl_ident(&fix, ts, tt);
             buf_puts(&fix, " a key made of mapped columns");
             finding_add(out, MAPPING_FAIL, label, tm->line, fix.data,
@@ -820,8 +848,7 @@ cot_err mapping_check_session(const char *cfg_path, const cfg_pipeline *pc, MYSQ
             rc = cot_err_set(COT_ERR_SCHEMA,
                              "mapping %s:%d (%s): %s; fix: %s (cotter doctor lists every mapping "
                              "problem)",
-                             cfg_path ? cfg_path : "config", x->line, x->table,
-                             x->message, x->fix);
+                             cfg_path ? cfg_path : "config", x->line, x->table, x->message, x->fix);
             break;
         }
         if (!rc)

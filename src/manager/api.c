@@ -538,7 +538,8 @@ void api_handle(manager *m, const mgr_request *rq, mgr_reply *rp)
                    "\"GET /api/channels\",\"GET /api/channel/{id}/status\","
                    "\"POST /api/channel/{id}/start|stop|restart\",\"GET /api/pipeline/status\","
                    "\"GET /api/pipeline/delay?id=N\",\"GET /api/pipeline/history?id=N&since=S\","
-                   "\"GET /api/session\",\"GET /api/alarms\",\"GET /api/logs\",\"GET /api/checks\",\"GET /metrics\","
+                   "\"GET /api/session\",\"GET /api/alarms\",\"GET /api/logs\","
+                   "\"GET /api/checks\",\"GET /metrics\","
                    "\"GET /healthz\"]}\n",
                    COTTER_VERSION);
         return;

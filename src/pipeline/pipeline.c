@@ -675,7 +675,7 @@ static cot_err session__commit_rows(session *ss, const cot_pos *pos, uint32_t ts
     if (!ops->batch_commit_rows) return ops->batch_commit(ss->sk, pos, ts);
     uint32_t idx[PAR_MAX_WORKERS];
     cot_pos rows[PAR_MAX_WORKERS];
-    uint32_t n = 0, prune = 0;
+    uint32_t n = 0, prune_to = 0;
     if (ss->skipping) {
         for (uint32_t k = 0; k < ss->n_old; k++) {
             idx[n] = k;
@@ -687,9 +687,9 @@ static cot_err session__commit_rows(session *ss, const cot_pos *pos, uint32_t ts
             idx[n] = k;
             rows[n++] = *pos;
         }
-        if (!ss->rows_even) prune = ss->layout;
+        if (!ss->rows_even && ss->n_old > ss->layout) prune_to = ss->n_old;
     }
-    cot_err rc = ops->batch_commit_rows(ss->sk, idx, rows, n, prune, ts);
+    cot_err rc = ops->batch_commit_rows(ss->sk, idx, rows, n, ss->layout, prune_to, ts);
     if (!rc && !ss->skipping && !ss->rows_even) {
         ss->rows_even = true;
         LOG_I("load", "pipeline %s: %u position row%s at %s:%llu", ss->pl->pc->name,
@@ -1185,7 +1185,8 @@ static cot_err session_run(pipeline *pl, bool *progressed)
                              .emit = session__emit_rows,
                              .push = session__push,
                              .progress = session__snapshot_progress,
-                             .ctx = &ss};
+                             .ctx = &ss,
+                             .start = use_gtid ? NULL : &start};
         rc = snapshot_open(&snc, &ss.sn);
         if (rc) {
             ss.ops->close(ss.sk);

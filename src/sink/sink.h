@@ -83,11 +83,11 @@ typedef struct sink_ops {
      * position_load is used and parallel apply is off. */
     cot_err (*positions_load)(sink *sk, cot_pos *pos, bool *have, uint32_t cap, uint32_t *n);
     /* batch_commit_rows is batch_commit writing n position rows (index[i]
-     * gets pos[i]) and, when prune_from > 0, deleting the worker rows with
-     * an index >= prune_from, all in the batch's transaction. Required
-     * with positions_load. */
+     * gets pos[i]) and deleting the worker rows with an index in
+     * [prune_from, prune_to) (none when prune_from >= prune_to), all in
+     * the batch's transaction. Required with positions_load. */
     cot_err (*batch_commit_rows)(sink *sk, const uint32_t *index, const cot_pos *pos, uint32_t n,
-                                 uint32_t prune_from, uint32_t ts);
+                                 uint32_t prune_from, uint32_t prune_to, uint32_t ts);
     /* forget_tables drops every cached target table description (another
      * connection ran a DDL). Optional. */
     void (*forget_tables)(sink *sk);

@@ -997,11 +997,12 @@ static cot_err sink_mysql_table_key(sink *base, cot_table *tbl, const uint32_t *
 }
 
 static cot_err sink_mysql_batch_commit_rows(sink *base, const uint32_t *index, const cot_pos *pos,
-                                            uint32_t n, uint32_t prune_from, uint32_t ts)
+                                            uint32_t n, uint32_t prune_from, uint32_t prune_to,
+                                            uint32_t ts)
 {
     sink_mysql *sk = (sink_mysql *)base;
     if (sk->broken) return sink__broken_err(sk);
-    sql_builder_add_commit(&sk->sb, sk->pipeline, index, pos, n, prune_from, ts);
+    sql_builder_add_commit(&sk->sb, sk->pipeline, index, pos, n, prune_from, prune_to, ts);
     cot_err rc = sink__send(sk);
     if (rc) return rc;
     sk->stats.inserts += sk->batch.inserts;
@@ -1018,7 +1019,7 @@ static cot_err sink_mysql_batch_commit_rows(sink *base, const uint32_t *index, c
 static cot_err sink_mysql_batch_commit(sink *base, const cot_pos *pos, uint32_t ts)
 {
     sink_mysql *sk = (sink_mysql *)base;
-    return sink_mysql_batch_commit_rows(base, &sk->position_row, pos, 1, 0, ts);
+    return sink_mysql_batch_commit_rows(base, &sk->position_row, pos, 1, 0, 0, ts);
 }
 
 /* sink_mysql_positions_load reads the rows "PIPELINE" and "PIPELINE#k". */

@@ -788,7 +788,8 @@ void sql_position_row_name(const char *pipeline, uint32_t index, char *out, size
 }
 
 void sql_builder_add_commit(sql_builder *sb, const char *pipeline, const uint32_t *index,
-                            const cot_pos *pos, uint32_t n, uint32_t prune_from, uint32_t ts)
+                            const cot_pos *pos, uint32_t n, uint32_t prune_from,
+                            uint32_t prune_to, uint32_t ts)
 {
     buf *p = &sb->pkt;
     char name[256];
@@ -810,16 +811,17 @@ void sql_builder_add_commit(sql_builder *sb, const char *pipeline, const uint32_
                     "binlog_pos=VALUES(binlog_pos),gtid=VALUES(gtid),source_ts=VALUES(source_ts),"
                     "updated_at=CURRENT_TIMESTAMP(6)");
     }
-    if (prune_from) {
-        /* worker rows "PIPELINE#k" with k >= prune_from */
-        size_t plen = strlen(pipeline);
-        snprintf(name, sizeof(name), "%s#", pipeline);
+    if (prune_from < prune_to) {
+        /* worker rows of a wider layout, by name: point deletes on the key,
+         * which lock no other pipeline's row */
         sql_builder__begin(sb, SQL_POSITION, NULL);
-        buf_printf(p, "DELETE FROM `cotter`.`positions` WHERE LEFT(pipeline,%zu)=_utf8mb4 ",
-                   plen + 1);
-        sql__hex(p, name, (uint32_t)strlen(name));
-        buf_printf(p, " AND CAST(SUBSTRING(pipeline,%zu) AS UNSIGNED)>=%u", plen + 2,
-                   (unsigned)prune_from);
+        buf_puts(p, "DELETE FROM `cotter`.`positions` WHERE pipeline IN (");
+        for (uint32_t k = prune_from; k < prune_to; k++) {
+            sql_position_row_name(pipeline, k, name, sizeof(name));
+            buf_puts(p, k > prune_from ? ",_utf8mb4 " : "_utf8mb4 ");
+            sql__hex(p, name, (uint32_t)strlen(name));
+        }
+        buf_puts(p, ")");
     }
     sql_builder__begin(sb, SQL_COMMIT, NULL);
     buf_puts(p, "COMMIT");

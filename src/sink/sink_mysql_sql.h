@@ -152,10 +152,11 @@ void sql_builder_forget(sql_builder *sb, const sql_tdesc *td);
 bool sql_builder_ready(const sql_builder *sb);
 /* sql_builder_add_commit closes the open statement and appends the upsert
  * of n position rows of pipeline (row index[i] at pos[i]; row 0 is named
- * like the pipeline, row k "PIPELINE#k"), when prune_from > 0 the delete of
- * the rows with an index >= prune_from, and COMMIT. */
+ * like the pipeline, row k "PIPELINE#k"), the delete of the rows with an
+ * index in [prune_from, prune_to) by name, and COMMIT. */
 void sql_builder_add_commit(sql_builder *sb, const char *pipeline, const uint32_t *index,
-                            const cot_pos *pos, uint32_t n, uint32_t prune_from, uint32_t ts);
+                            const cot_pos *pos, uint32_t n, uint32_t prune_from,
+                            uint32_t prune_to, uint32_t ts);
 /* sql_position_row_name writes the name of position row index of pipeline. */
 void sql_position_row_name(const char *pipeline, uint32_t index, char *out, size_t cap);
 /* sql_builder_clear empties the packet (after it was sent or abandoned). */

@@ -71,6 +71,7 @@ typedef struct snap_table {
     bool done;
     bool have_last;
     snap_keyval last; /* values in mem */
+    buf hist;         /* finished windows "FILE:POS:ROWS:KEY;..." (see snap__resolve) */
     arena mem;
     uint64_t rows;     /* copied so far (stored in cotter.snapshots) */
     uint64_t rows_est; /* TABLE_ROWS */
@@ -299,6 +300,7 @@ static void snap__cols_free(snap_table *t)
 static void snap__table_free(snap_table *t)
 {
     snap__cols_free(t);
+    buf_deinit(&t->hist);
     free(t->schema);
     free(t->name);
     free(t->where);
@@ -446,6 +448,7 @@ static const char snapshots_ddl[] =
     "rows_copied BIGINT UNSIGNED NOT NULL DEFAULT 0,"
     "rows_total BIGINT UNSIGNED NOT NULL DEFAULT 0,"
     "where_expr TEXT NULL,"
+    "history TEXT NULL,"
     "updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6),"
     "PRIMARY KEY (pipeline, source_table)"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
@@ -603,7 +606,87 @@ typedef struct snap_record {
     char *last_key;
     uint64_t rows;
     char *where;
+    char *history;
 } snap_record;
+
+#define HIST_MAX 64 /* windows remembered in cotter.snapshots.history */
+
+/* snap__resolve decides where a table's copy really stands after a restart.
+ * With parallel load workers, each commits its share of a window (and one
+ * of them the progress row) on its own, so the progress row may be ahead of
+ * a worker that had not committed its rows of the same window; those rows
+ * exist nowhere else. The history lists, per finished window, the binlog
+ * position of its high watermark and the key reached: the newest window at
+ * or before the session's start (the earliest position any worker stands
+ * at) is committed by every worker, so the copy continues after it, and
+ * later windows are forgotten and copied again. Without a history or a
+ * start position the stored last key is trusted (one connection commits
+ * rows, progress and position together). Updates r in place. */
+static void snap__resolve(const snapshot *sn, snap_record *r)
+{
+    const cot_pos *start = sn->conf.start;
+    if (!r->history || !r->history[0] || !start || !start->file[0]) return;
+    buf keep;
+    buf_init(&keep);
+    bool found = false, done = false;
+    uint64_t rows = 0;
+    char key[4096] = "";
+    char *save = NULL;
+    char *copy = xstrdup(r->history);
+    for (char *e = strtok_r(copy, ";", &save); e; e = strtok_r(NULL, ";", &save)) {
+        char *c1 = strchr(e, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        char *c3 = c2 ? strchr(c2 + 1, ':') : NULL;
+        if (!c3) continue;
+        cot_pos p;
+        memset(&p, 0, sizeof(p));
+        snprintf(p.file, sizeof(p.file), "%.*s", (int)(c1 - e), e);
+        p.pos = strtoull(c1 + 1, NULL, 10);
+        if (cot_pos_cmp(&p, start) > 0) continue; /* not committed by every worker */
+        found = true;
+        rows = strtoull(c2 + 1, NULL, 10);
+        done = strcmp(c3 + 1, "*") == 0;
+        snprintf(key, sizeof(key), "%s", done ? "" : c3 + 1);
+        if (keep.len) buf_putc(&keep, ';');
+        buf_puts(&keep, e);
+    }
+    free(copy);
+    bool changed = !found || done != r->done || rows != r->rows ||
+                   strcmp(key, r->last_key ? r->last_key : "") != 0;
+    if (changed)
+        LOG_W(TAG,
+              "pipeline %s: the snapshot progress of %s was ahead of a load worker's commits; "
+              "continuing after the last window every worker committed (%s, %llu rows)",
+              sn->pc->name, r->table, found ? "found" : "none: from the start",
+              (unsigned long long)rows);
+    r->done = found && done;
+    r->rows = found ? rows : 0;
+    free(r->last_key);
+    r->last_key = found && key[0] ? xstrdup(key) : NULL;
+    free(r->history);
+    r->history = xstrdup(keep.data ? keep.data : "");
+    buf_deinit(&keep);
+}
+
+/* snap__hist_add appends the window just finished to t's history (at most HIST_MAX). */
+static void snap__hist_add(snap_table *t, const cot_pos *h)
+{
+    if (!h || !h->file[0]) return;
+    size_t n = 1;
+    for (size_t i = 0; i < t->hist.len; i++) n += t->hist.data[i] == ';';
+    if (t->hist.len && n >= HIST_MAX) {
+        const char *semi = strchr(t->hist.data, ';');
+        size_t cut = semi ? (size_t)(semi - t->hist.data) + 1 : t->hist.len;
+        memmove(t->hist.data, t->hist.data + cut, t->hist.len - cut + 1);
+        t->hist.len -= cut;
+    }
+    if (t->hist.len) buf_putc(&t->hist, ';');
+    buf_printf(&t->hist, "%s:%llu:%llu:", h->file, (unsigned long long)h->pos,
+               (unsigned long long)t->rows);
+    if (t->done)
+        buf_putc(&t->hist, '*');
+    else if (t->have_last)
+        snap_lastkey_format(&t->hist, &t->last, t->n_key);
+}
 
 static snap_table *snap__table_new(snapshot *sn, const char *schema, const char *name)
 {
@@ -612,6 +695,7 @@ static snap_table *snap__table_new(snapshot *sn, const char *schema, const char 
     t->schema = xstrdup(schema);
     t->name = xstrdup(name);
     arena_init(&t->mem);
+    buf_init(&t->hist);
     if (!sn->conf.route(sn->conf.route_ctx, schema, name, t->dst_schema, sizeof(t->dst_schema),
                         t->dst_name, sizeof(t->dst_name))) {
         snap__table_free(t);
@@ -663,6 +747,7 @@ static cot_err snap__prepare_table(snapshot *sn, MYSQL *tgt, snap_table *t, cons
     if (rc) return rc;
     if (r && !r->done) {
         t->rows = r->rows;
+        if (r->history && r->history[0]) buf_puts(&t->hist, r->history);
         if (r->where && r->where[0]) t->where = xstrdup(r->where);
         if (r->last_key && r->last_key[0] && t->n_key) {
             if (!snap_lastkey_parse(r->last_key, t->n_key, &t->mem, &t->last))
@@ -752,7 +837,7 @@ cot_err snapshot_open(const snapshot_conf *conf, snapshot **out)
     MYSQL_ROW row;
     bool pending = false;
     if (have_table) {
-        buf_puts(&q, "SELECT source_table, done, last_key, rows_copied, where_expr FROM "
+        buf_puts(&q, "SELECT source_table, done, last_key, rows_copied, where_expr, history FROM "
                      "`cotter`.`snapshots` WHERE pipeline=");
         snap__str(tgt, &q, pc->name);
         snprintf(what, sizeof(what), "target '%s': reading cotter.snapshots", pc->target_name);
@@ -768,6 +853,8 @@ cot_err snapshot_open(const snapshot_conf *conf, snapshot **out)
             recs[nr].last_key = row[2] ? xstrdup(row[2]) : NULL;
             recs[nr].rows = row[3] ? strtoull(row[3], NULL, 10) : 0;
             recs[nr].where = row[4] ? xstrdup(row[4]) : NULL;
+            recs[nr].history = row[5] ? xstrdup(row[5]) : NULL;
+            snap__resolve(sn, &recs[nr]);
             if (!recs[nr].done) pending = true;
             nr++;
         }
@@ -832,6 +919,7 @@ cot_err snapshot_open(const snapshot_conf *conf, snapshot **out)
         free(recs[i].table);
         free(recs[i].last_key);
         free(recs[i].where);
+        free(recs[i].history);
     }
     free(recs);
     buf_deinit(&q);
@@ -843,6 +931,7 @@ fail:
         free(recs[i].table);
         free(recs[i].last_key);
         free(recs[i].where);
+        free(recs[i].history);
     }
     free(recs);
     buf_deinit(&q);
@@ -914,6 +1003,7 @@ cot_err snapshot_request(snapshot *sn, const char *table, const char *where)
     t->have_last = false;
     t->rows = 0;
     t->t_start = 0;
+    buf_reset(&t->hist);
     arena_reset(&t->mem);
     if (where && where[0]) t->where = xstrdup(where);
     MYSQL *tgt = NULL;
@@ -1390,9 +1480,9 @@ static bool snap__reconcile(snapshot *sn, const cot_change *ch)
 /* snap__progress_chunk builds the cotter.snapshots row of t. */
 static cot_chunk *snap__progress_chunk(snapshot *sn, snap_table *t)
 {
-    static const char *const names[] = {"pipeline",    "source_table", "last_key",  "done",
-                                        "rows_copied", "rows_total",   "where_expr"};
-    enum { N = 7 };
+    static const char *const names[] = {"pipeline",    "source_table", "last_key",   "done",
+                                        "rows_copied", "rows_total",   "where_expr", "history"};
+    enum { N = 8 };
     cot_table *tbl = cot_table_new("cotter", "snapshots", N);
     tbl->has_names = true;
     for (uint32_t i = 0; i < N; i++) {
@@ -1439,6 +1529,9 @@ static cot_chunk *snap__progress_chunk(snapshot *sn, snap_table *t)
     } else {
         v[6].kind = VK_NULL;
     }
+    v[7].kind = VK_STRING;
+    v[7].s.p = arena_strndup(&ck->mem, t->hist.data ? t->hist.data : "", t->hist.len);
+    v[7].s.len = (uint32_t)t->hist.len;
     cot_chunk_account(ck);
     return ck;
 }
@@ -1471,7 +1564,7 @@ static void snap__progress_update(snapshot *sn)
 }
 
 /* snap__high emits the window's rows and the progress row. */
-static cot_err snap__high(snapshot *sn, uint32_t ts)
+static cot_err snap__high(snapshot *sn, uint32_t ts, const cot_pos *h)
 {
     snap_table *t = sn->wt;
     const cfg_pipeline *pc = sn->pc;
@@ -1513,6 +1606,7 @@ static cot_err snap__high(snapshot *sn, uint32_t ts)
     }
     uint64_t dropped = sn->n_dropped;
     snap__window_clear(sn);
+    snap__hist_add(t, h);
     rc = sn->conf.push(sn->conf.ctx, snap__progress_chunk(sn, t));
     if (rc) return rc;
     snap__progress_update(sn);
@@ -1573,6 +1667,37 @@ static bool snap__mark(const snapshot *sn, const cot_change *ch, uint64_t *mark)
     return mine && have;
 }
 
+/* snap__keyless_clear turns the low watermark's (empty) transaction into a
+ * TRUNCATE of a keyless table's target, in stream order: its rows are plain
+ * INSERTs, so copying it again after a restart (or over rows the binlog
+ * applied before the low watermark, which the SELECT sees too) would add
+ * them twice. The statement names the source table; the load stage renames
+ * it like any DDL. Needs ddl: apply. */
+static void snap__keyless_clear(snapshot *sn, cot_chunk *ck)
+{
+    snap_table *t = sn->wt;
+    if (ck->kind != CK_EMPTY || !ck->tx_end || sn->pc->ddl != CFG_DDL_APPLY) {
+        LOG_W(TAG,
+              "pipeline %s: the target table of keyless %s.%s is not emptied before its copy "
+              "(%s): rows already there stay and may be doubled",
+              sn->pc->name, t->schema, t->name,
+              sn->pc->ddl != CFG_DDL_APPLY ? "the pipeline's ddl is not apply"
+                                           : "the low watermark shares its transaction");
+        return;
+    }
+    buf q;
+    buf_init(&q);
+    buf_puts(&q, "TRUNCATE TABLE ");
+    snap__qname(&q, t->schema, t->name);
+    ck->kind = CK_DDL;
+    ck->ddl = arena_strndup(&ck->mem, q.data, q.len);
+    ck->ddl_schema = arena_strdup(&ck->mem, t->schema);
+    cot_chunk_account(ck);
+    buf_deinit(&q);
+    LOG_I(TAG, "pipeline %s: emptying the target of keyless %s.%s before copying it", sn->pc->name,
+          t->schema, t->name);
+}
+
 cot_err snapshot_filter(snapshot *sn, cot_chunk *ck)
 {
     if (ck->kind == CK_DDL) {
@@ -1583,14 +1708,17 @@ cot_err snapshot_filter(snapshot *sn, cot_chunk *ck)
         return COT_OK;
     }
     if (ck->kind != CK_ROWS) return COT_OK;
-    bool high = false;
+    bool high = false, low = false;
     uint32_t w = 0;
     for (uint32_t i = 0; i < ck->n_changes; i++) {
         cot_change *ch = &ck->changes[i];
         if (snapshot_is_watermark(ch->tbl->src_schema, ch->tbl->src_name)) {
             uint64_t mark;
             if (sn && sn->state != W_IDLE && snap__mark(sn, ch, &mark)) {
-                if (mark == sn->low && sn->state == W_WAIT_LOW) snap__set_state(sn, W_OPEN);
+                if (mark == sn->low && sn->state == W_WAIT_LOW) {
+                    snap__set_state(sn, W_OPEN);
+                    low = true;
+                }
                 if (mark == sn->high && sn->state == W_OPEN) high = true;
             }
             continue; /* never applied */
@@ -1605,7 +1733,8 @@ cot_err snapshot_filter(snapshot *sn, cot_chunk *ck)
         if (w == 0) ck->kind = CK_EMPTY;
         cot_chunk_account(ck);
     }
-    if (high) return snap__high(sn, ck->ts);
+    if (low && !sn->wt->n_key) snap__keyless_clear(sn, ck);
+    if (high) return snap__high(sn, ck->ts, ck->tx_end ? &ck->end_pos : NULL);
     return COT_OK;
 }
 

@@ -58,6 +58,9 @@ typedef struct snapshot_conf {
     snapshot_emit_fn push;         /* progress rows: straight into the queue */
     snapshot_progress_fn progress; /* optional: after every window */
     void *ctx;
+    /* where this session reads the binlog from: the earliest position any
+     * load worker committed (NULL or file "" when unknown, e.g. GTID) */
+    const cot_pos *start;
 } snapshot_conf;
 
 /* snapshot_open prepares the snapshot of a session: creates cotter.snapshots

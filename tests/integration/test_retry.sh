@@ -64,7 +64,7 @@ for par in ${COTTER_RETRY_PAR:-1 4}; do
   cotter_log_since "$mark" | grep -E "errno 1213" | grep -q "retriable" ||
     fail "the deadlock was not reported as retriable"
   note "deadlock: $(cotter_log_since "$mark" | grep -E 'errno 1213' | head -1 | cut -c1-220)"
-  assert_eq "RUNNING" "$(cotter_status_state)" "pipeline state after the deadlock"
+  cotter_wait_state RUNNING 10 || fail "pipeline state after the deadlock: $(cotter_status_state), expected RUNNING"
 
   section "load.parallelism $par: lock wait timeout"
   dl_mark=$mark

@@ -6,8 +6,11 @@
 #  2. the same into a second target with kill -9 in the middle of the copy:
 #     the restart resumes after the last finished chunk (log and
 #     cotter.snapshots say so), no start over, identical;
+#  2b. the same with 3 parallel load workers (each commits its share of a
+#     window on its own): identical after the restart;
 #  3. a table added to the mapping of that pipeline (restart with one more
-#     mapping) is copied, then followed.
+#     mapping) is copied, then followed;
+#  4. `cotter snapshot --where` re-copies a damaged range while it runs.
 # Env: COTTER_BIN, COTTER_ROOT, SNAP_ROWS (default 500000).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -20,6 +23,7 @@ SNAP_WRITER_PID=""
 mdb_start src || fail "source did not start"
 mdb_start dst || fail "target did not start"
 mdb_start dst2 || fail "second target did not start"
+mdb_start dst3 || fail "third target did not start"
 
 section "source tables ($ROWS rows in shop.big)"
 mdb src <<SQL || fail "creating the source tables"
@@ -113,7 +117,8 @@ snapshot_cfg() { # PIPELINE TARGET MATCH...
   COTTER_PIPELINE=$1
   local dst=$2; shift 2
   COTTER_PIPELINE_EXTRA="        snapshot: initial
-        snapshot_load: { parallelism: 4, chunk_rows: ${SNAP_CHUNK:-20000} }"
+        snapshot_load: { parallelism: 4, chunk_rows: ${SNAP_CHUNK:-20000} }
+        load: { parallelism: ${SNAP_LOAD_PAR:-1} }"
   cotter_config src "$dst" "$@"
 }
 
@@ -174,9 +179,39 @@ snap_writer_stop
 wait_synced src dst2 shop 120 || fail "target differs from source after kill -9 and resume"
 assert_eq "$(checksums src)" "$(checksums dst2)" "CHECKSUM TABLE source vs target after resume"
 
+# ------------------------------------------------------------------ 2b
+section "2b. kill -9 during the snapshot with 3 parallel load workers"
+cotter_stop
+# each worker commits its share of a window on its own: the restart must
+# continue after the last window every worker committed (history), never
+# after a progress row that is ahead of a worker's rows
+SNAP_LOAD_PAR=3 snapshot_cfg p3 dst3 "shop.*"
+snap_writer_start
+cotter_start
+cotter_wait_streaming 60
+for (( i = 0; i < 1200; i++ )); do
+  copied=$(mdb_sql dst3 "SELECT rows_copied FROM cotter.snapshots WHERE pipeline='p3'
+                         AND source_table='shop.big' AND done=0" 2>/dev/null)
+  [ -n "$copied" ] && [ "$copied" -ge $(( ROWS / 4 )) ] && break
+  cotter_alive
+  sleep 0.1
+done
+[ -n "$copied" ] && [ "$copied" -lt "$ROWS" ] || fail "could not kill p3 in the middle of shop.big"
+cotter_kill
+note "killed p3 with $copied rows of shop.big committed by the progress row"
+mark=$(cotter_log_mark)
+cotter_start
+cotter_wait_streaming 60
+cotter_log_since "$mark" | grep -E "resuming the snapshot of shop.big|snapshot progress of shop.big was ahead" |
+  sed 's/^/  | /' >&2
+wait_snapshot_done "$mark" 240
+snap_writer_stop
+wait_synced src dst3 shop 120 || fail "target differs from source after kill -9 with parallel load"
+assert_eq "$(checksums src)" "$(checksums dst3)" "CHECKSUM TABLE source vs target (parallel load)"
+cotter_stop
+
 # ------------------------------------------------------------------ 3
 section "3. a table added to the mapping of a running channel"
-cotter_stop
 snapshot_cfg p2 dst2 "shop.*" "shop2.*"
 mark=$(cotter_log_mark)
 cotter_start

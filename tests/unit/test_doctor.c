@@ -3,6 +3,8 @@
  * pipeline shows (classified by errno or message), the reading of SHOW
  * GRANTS lines, and the mapping rules for column types and charsets.
  */
+#include "check/check_results.h"
+#include "check/check_sql.h"
 #include "check/doctor.h"
 #include "check/mapping_check.h"
 
@@ -123,8 +125,7 @@ static void test_types(void **state)
     assert_int_equal(mapping_type_compat("varchar(40)", "varchar(10)", why, sizeof(why)),
                      MAPPING_WARN);
     assert_contains(why, "shorter");
-    assert_int_equal(mapping_type_compat("varchar(40)", "int(11)", why, sizeof(why)),
-                     MAPPING_FAIL);
+    assert_int_equal(mapping_type_compat("varchar(40)", "int(11)", why, sizeof(why)), MAPPING_FAIL);
     assert_int_equal(mapping_type_compat("datetime", "int(11)", why, sizeof(why)), MAPPING_FAIL);
     assert_int_equal(mapping_type_compat("int(11)", "varchar(40)", why, sizeof(why)), MAPPING_OK);
     assert_int_equal(mapping_type_compat("decimal(10,2)", "decimal(12,2)", why, sizeof(why)),
@@ -133,8 +134,7 @@ static void test_types(void **state)
                      MAPPING_WARN);
     assert_int_equal(mapping_type_compat("datetime(6)", "datetime", why, sizeof(why)),
                      MAPPING_WARN);
-    assert_int_equal(mapping_type_compat("datetime", "timestamp", why, sizeof(why)),
-                     MAPPING_WARN);
+    assert_int_equal(mapping_type_compat("datetime", "timestamp", why, sizeof(why)), MAPPING_WARN);
     assert_int_equal(mapping_type_compat("blob", "longblob", why, sizeof(why)), MAPPING_OK);
     assert_int_equal(mapping_type_compat("blob", "int(11)", why, sizeof(why)), MAPPING_FAIL);
     assert_int_equal(mapping_type_compat("enum('a','b')", "varchar(5)", why, sizeof(why)),
@@ -148,20 +148,67 @@ static void test_charsets(void **state)
     char why[300];
     assert_int_equal(mapping_charset_compat("utf8mb4", "utf8mb4", why, sizeof(why)), MAPPING_OK);
     assert_int_equal(mapping_charset_compat("latin1", "utf8mb4", why, sizeof(why)), MAPPING_OK);
-    assert_int_equal(mapping_charset_compat("utf8mb4", "utf8mb3", why, sizeof(why)),
-                     MAPPING_WARN);
+    assert_int_equal(mapping_charset_compat("utf8mb4", "utf8mb3", why, sizeof(why)), MAPPING_WARN);
     assert_contains(why, "4-byte");
     assert_int_equal(mapping_charset_compat("utf8mb4", "latin1", why, sizeof(why)), MAPPING_WARN);
     assert_int_equal(mapping_charset_compat(NULL, "latin1", why, sizeof(why)), MAPPING_OK);
 }
 
+static void count_sample(void *ctx, const char *pipeline, const char *table, uint64_t differences,
+                         bool error, time_t at)
+{
+    (void)pipeline;
+    (void)error;
+    (void)at;
+    if (strcmp(table, "app.t") == 0) *(uint64_t *)ctx = differences;
+}
+
+static void test_results(void **state)
+{
+    (void)state;
+    check_results_clear();
+    check_diff d = {.kind = CHECK_DIFFERENT, .json = "{\"id\":\"7\"}"};
+    check_table_result r;
+    memset(&r, 0, sizeof(r));
+    snprintf(r.pipeline, sizeof(r.pipeline), "p1");
+    snprintf(r.source, sizeof(r.source), "app.t");
+    snprintf(r.target, sizeof(r.target), "w.t");
+    r.rows = 10;
+    r.different = 1;
+    r.diffs = &d;
+    r.n_diffs = 1;
+    check_results_put(&r, 1700000000);
+    check_results_schedule("p1", 3600, 1700003600, false);
+    assert_int_equal(check_results_differences("p1"), 1);
+    assert_int_equal(check_results_differences("p2"), 0);
+    buf b;
+    buf_init(&b);
+    check_results_json(&b, NULL);
+    assert_contains(b.data, "\"status\":\"differs\"");
+    assert_contains(b.data, "\"diffs\":[{\"kind\":\"different\",\"key\":{\"id\":\"7\"}}]");
+    assert_contains(b.data, "\"every_s\":3600");
+    assert_contains(b.data, "\"checked_at\":\"2023-11-14T22:13:20Z\"");
+    /* the same table again replaces its entry */
+    r.different = 0;
+    r.n_diffs = 0;
+    check_results_put(&r, 1700000100);
+    uint64_t seen = 99;
+    check_results_foreach(count_sample, &seen);
+    assert_int_equal(seen, 0);
+    buf_reset(&b);
+    check_results_json(&b, "p2");
+    assert_string_equal(b.data, "{\"schedules\":[],\"tables\":[]}");
+    buf_deinit(&b);
+    check_results_clear();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hint_auth),  cmocka_unit_test(test_hint_grant),
+        cmocka_unit_test(test_hint_auth),     cmocka_unit_test(test_hint_grant),
         cmocka_unit_test(test_hint_position), cmocka_unit_test(test_hint_other),
-        cmocka_unit_test(test_grants),     cmocka_unit_test(test_types),
-        cmocka_unit_test(test_charsets),
+        cmocka_unit_test(test_grants),        cmocka_unit_test(test_types),
+        cmocka_unit_test(test_charsets),      cmocka_unit_test(test_results),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
