@@ -6,7 +6,8 @@
 #     (pt-table-checksum compares through replication: it needs one).
 #  2. The target is broken: BENCH_BREAK rows of sbtest1 deleted, as many
 #     updated, one row inserted (extra).
-#  3. Timed: `cotter check --json` (names rows) and pt-table-checksum
+#  3. Timed: `cotter check --json --no-store` (names rows; stores nothing on
+#     the target) and pt-table-checksum
 #     (--no-check-binlog-format, replica found through a DSN table; names
 #     chunks). Both must find the differences (cotter exit 1, pt exit 16).
 # Prints wall times, the ratio and what each tool names; writes

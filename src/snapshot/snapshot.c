@@ -1713,7 +1713,7 @@ cot_err snapshot_filter(snapshot *sn, cot_chunk *ck)
     for (uint32_t i = 0; i < ck->n_changes; i++) {
         cot_change *ch = &ck->changes[i];
         if (snapshot_is_watermark(ch->tbl->src_schema, ch->tbl->src_name)) {
-            uint64_t mark;
+            uint64_t mark = 0;
             if (sn && sn->state != W_IDLE && snap__mark(sn, ch, &mark)) {
                 if (mark == sn->low && sn->state == W_WAIT_LOW) {
                     snap__set_state(sn, W_OPEN);
