@@ -110,8 +110,8 @@ uint32_t par_route(const cot_change *ch, const uint32_t *key, uint32_t n_key, ui
     const cot_table *tbl = ch->tbl;
     parts[0].op = ch->op;
     if (ch->op == OP_INSERT || ch->op == OP_DELETE) {
-        parts[0].worker = route__worker(tbl, ch->op == OP_INSERT ? ch->after : ch->before, key,
-                                        n_key, n_workers);
+        parts[0].worker =
+            route__worker(tbl, ch->op == OP_INSERT ? ch->after : ch->before, key, n_key, n_workers);
         return 1;
     }
     /* UPDATE: the same key before and after, or a key change */
@@ -364,8 +364,8 @@ cot_err par_pool_open(const sink_ops *ops, const sink_conf *conf, uint32_t n, si
 {
     *out = NULL;
     if (n == 0 || n > PAR_MAX_WORKERS)
-        return cot_err_set(COT_ERR_CONFIG, "load.parallelism %u is out of range 1..%d",
-                           (unsigned)n, PAR_MAX_WORKERS);
+        return cot_err_set(COT_ERR_CONFIG, "load.parallelism %u is out of range 1..%d", (unsigned)n,
+                           PAR_MAX_WORKERS);
     par_pool *pp = calloc(1, sizeof(*pp));
     if (!pp) abort();
     pp->ops = ops;
@@ -382,8 +382,9 @@ cot_err par_pool_open(const sink_ops *ops, const sink_conf *conf, uint32_t n, si
             if (*end == 0 && k < n && ms > 0 && ms <= 60000) {
                 pp->slow_worker = (uint32_t)k;
                 pp->slow_ms = ms;
-                LOG_W(TAG, "test hook COTTER_TEST_SLOW_WORKER: load worker %lu waits %ld ms "
-                           "before each commit",
+                LOG_W(TAG,
+                      "test hook COTTER_TEST_SLOW_WORKER: load worker %lu waits %ld ms "
+                      "before each commit",
                       k, ms);
             }
         }

@@ -47,7 +47,7 @@ typedef struct sink_mysql {
     char *pipeline;
     uint32_t position_row; /* the row batch_commit writes (sink_conf) */
     char *user;            /* for GRANT hints */
-    char role[192]; /* "target NAME" */
+    char role[192];        /* "target NAME" */
     MYSQL *my;
     bool broken; /* the connection failed; only abort and close are useful */
     bool in_batch;

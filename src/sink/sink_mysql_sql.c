@@ -788,8 +788,8 @@ void sql_position_row_name(const char *pipeline, uint32_t index, char *out, size
 }
 
 void sql_builder_add_commit(sql_builder *sb, const char *pipeline, const uint32_t *index,
-                            const cot_pos *pos, uint32_t n, uint32_t prune_from,
-                            uint32_t prune_to, uint32_t ts)
+                            const cot_pos *pos, uint32_t n, uint32_t prune_from, uint32_t prune_to,
+                            uint32_t ts)
 {
     buf *p = &sb->pkt;
     char name[256];

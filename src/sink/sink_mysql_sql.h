@@ -155,8 +155,8 @@ bool sql_builder_ready(const sql_builder *sb);
  * like the pipeline, row k "PIPELINE#k"), the delete of the rows with an
  * index in [prune_from, prune_to) by name, and COMMIT. */
 void sql_builder_add_commit(sql_builder *sb, const char *pipeline, const uint32_t *index,
-                            const cot_pos *pos, uint32_t n, uint32_t prune_from,
-                            uint32_t prune_to, uint32_t ts);
+                            const cot_pos *pos, uint32_t n, uint32_t prune_from, uint32_t prune_to,
+                            uint32_t ts);
 /* sql_position_row_name writes the name of position row index of pipeline. */
 void sql_position_row_name(const char *pipeline, uint32_t index, char *out, size_t cap);
 /* sql_builder_clear empties the packet (after it was sent or abandoned). */

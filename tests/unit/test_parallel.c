@@ -197,8 +197,10 @@ static void test_pos_cmp(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_same_key_same_worker), cmocka_unit_test(test_collation_folding),
-        cmocka_unit_test(test_key_change_splits),    cmocka_unit_test(test_keyless_and_null_keys),
+        cmocka_unit_test(test_same_key_same_worker),
+        cmocka_unit_test(test_collation_folding),
+        cmocka_unit_test(test_key_change_splits),
+        cmocka_unit_test(test_keyless_and_null_keys),
         cmocka_unit_test(test_pos_cmp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
