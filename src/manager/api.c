@@ -153,6 +153,14 @@ static void api__pipeline_json(manager *m, int i, buf *b)
     buf_puts(b, ",\"started_at\":");
     api__time(b, st.started_at);
     api__tables_json(pl, b);
+    buf_printf(b, ",\"bytes_applied\":%llu,\"stages\":{", (unsigned long long)st.bytes_applied);
+    for (int s = 0; s < PIPELINE_STAGES; s++)
+        buf_printf(b, "%s\"%s_s\":%.3f", s ? "," : "", pipeline_stage_name(s), st.stage_s[s]);
+    uint64_t nb = 0;
+    for (int k = 0; k <= PIPELINE_LATENCY_BUCKETS; k++) nb += st.batch_latency_hist[k];
+    buf_printf(b, "},\"batches\":{\"count\":%llu,\"rows_avg\":%.1f,\"apply_ms_avg\":%.1f}",
+               (unsigned long long)nb, nb ? (double)st.batch_rows_sum / (double)nb : 0.0,
+               nb ? 1000.0 * st.batch_latency_sum / (double)nb : 0.0);
     buf_puts(b, "}");
 }
 

@@ -116,6 +116,58 @@ void metrics_render(manager *m, buf *out)
         }
     }
 
+    metrics__family(out, "cotter_stage_seconds_total", "counter",
+                    "Seconds spent per stage: select (waiting for and reading binlog events), "
+                    "extract (decoding), transform (filters, mappings), load (apply, commit).");
+    for (int i = 0; i < n; i++) {
+        for (int s = 0; s < PIPELINE_STAGES; s++) {
+            metrics__series(out, "cotter_stage_seconds_total", m, i);
+            buf_printf(out, ",stage=\"%s\"} %.3f\n", pipeline_stage_name(s), st[i].stage_s[s]);
+        }
+    }
+    metrics__family(out, "cotter_bytes_applied_total", "counter",
+                    "Row data committed on the target, in bytes as decoded from the binlog.");
+    for (int i = 0; i < n; i++) {
+        metrics__series(out, "cotter_bytes_applied_total", m, i);
+        buf_printf(out, "} %llu\n", (unsigned long long)st[i].bytes_applied);
+    }
+    metrics__family(out, "cotter_batch_rows", "histogram",
+                    "Source row changes per committed target batch.");
+    for (int i = 0; i < n; i++) {
+        uint64_t cum = 0;
+        for (int b = 0; b <= PIPELINE_ROWS_BUCKETS; b++) {
+            cum += st[i].batch_rows_hist[b];
+            metrics__series(out, "cotter_batch_rows_bucket", m, i);
+            if (b < PIPELINE_ROWS_BUCKETS)
+                buf_printf(out, ",le=\"%g\"} %llu\n", pipeline_rows_buckets[b],
+                           (unsigned long long)cum);
+            else
+                buf_printf(out, ",le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+        }
+        metrics__series(out, "cotter_batch_rows_sum", m, i);
+        buf_printf(out, "} %llu\n", (unsigned long long)st[i].batch_rows_sum);
+        metrics__series(out, "cotter_batch_rows_count", m, i);
+        buf_printf(out, "} %llu\n", (unsigned long long)cum);
+    }
+    metrics__family(out, "cotter_batch_apply_seconds", "histogram",
+                    "Seconds from a batch's first change taken to its commit done on the target.");
+    for (int i = 0; i < n; i++) {
+        uint64_t cum = 0;
+        for (int b = 0; b <= PIPELINE_LATENCY_BUCKETS; b++) {
+            cum += st[i].batch_latency_hist[b];
+            metrics__series(out, "cotter_batch_apply_seconds_bucket", m, i);
+            if (b < PIPELINE_LATENCY_BUCKETS)
+                buf_printf(out, ",le=\"%g\"} %llu\n", pipeline_latency_buckets[b],
+                           (unsigned long long)cum);
+            else
+                buf_printf(out, ",le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+        }
+        metrics__series(out, "cotter_batch_apply_seconds_sum", m, i);
+        buf_printf(out, "} %.6f\n", st[i].batch_latency_sum);
+        metrics__series(out, "cotter_batch_apply_seconds_count", m, i);
+        buf_printf(out, "} %llu\n", (unsigned long long)cum);
+    }
+
     metrics__family(out, "cotter_table_rows_applied_total", "counter",
                     "Row changes committed on the target, by target table and kind.");
     pipeline_table_count *tc = calloc(PIPELINE_TABLES_MAX, sizeof(*tc));

@@ -59,6 +59,8 @@ uint64_t par_key_hash(const cot_table *tbl, const cot_value *img, const uint32_t
 /* Counts that ride with a batch's commit to the callback. */
 typedef struct par_counts {
     uint64_t ins, upd, del, txs;
+    uint64_t rows, bytes; /* source rows and bytes of the batch */
+    double t0;            /* when the batch took its first change (clock_now_s) */
     void *tables; /* the caller's per-table counts; handed to the callback, which owns them */
     uint32_t n_tables;
 } par_counts;

@@ -71,6 +71,7 @@ typedef struct session {
     cot_err load_rc;
     atomic_ullong committed_batches; /* batches committed by this session */
     cot_pos start; /* where this session started reading */
+    double tf_s;   /* transform time of the select thread, not yet published */
     snapshot *sn;  /* the initial load of this session (select thread), or NULL */
     /* Position rows (parallel apply, see parallel.h). The target keeps
      * `layout` rows for the pipeline, [0, layout) ; they are "even" when
@@ -90,6 +91,31 @@ typedef struct session {
 } session;
 
 static const char *const state_names[] = {"STOPPED", "CONNECTING", "RUNNING", "ERROR"};
+const double pipeline_rows_buckets[PIPELINE_ROWS_BUCKETS] = {1, 10, 100, 1000, 10000, 100000};
+const double pipeline_latency_buckets[PIPELINE_LATENCY_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1,
+                                                                   0.25,  0.5,  1,     2.5,  5};
+
+const char *pipeline_stage_name(int stage)
+{
+    static const char *const names[] = {"select", "extract", "transform", "load"};
+    return stage >= 0 && stage < PIPELINE_STAGES ? names[stage] : "?";
+}
+
+/* pipeline__batch_done records a committed batch in the status (caller
+ * holds mu): rows, bytes and latency into the histograms. */
+static void pipeline__batch_done(pipeline_status *st, uint64_t rows, uint64_t bytes,
+                                 double latency)
+{
+    int b = 0;
+    while (b < PIPELINE_ROWS_BUCKETS && (double)rows > pipeline_rows_buckets[b]) b++;
+    st->batch_rows_hist[b]++;
+    st->batch_rows_sum += rows;
+    b = 0;
+    while (b < PIPELINE_LATENCY_BUCKETS && latency > pipeline_latency_buckets[b]) b++;
+    st->batch_latency_hist[b]++;
+    st->batch_latency_sum += latency;
+    st->bytes_applied += bytes;
+}
 
 const char *pipeline_state_name(pipeline_state st)
 {
@@ -251,6 +277,7 @@ typedef struct loader {
     bool have_pos;
     bool dirty; /* something was taken since the last commit */
     bool par_on;        /* the open batch goes to the parallel workers */
+    double busy_s;      /* load thread time between queue pops, not yet published */
     /* per-table counts of the open batch, added to the pipeline's at commit */
     pipeline_table_count *tc;
     uint32_t n_tc, cap_tc;
@@ -714,6 +741,7 @@ static void session__par_committed(void *ctx, const cot_pos *pos, uint32_t ts,
     pthread_mutex_lock(&pl->mu);
     pipeline__tables_add(pl, c->tables, c->n_tables);
     free(c->tables);
+    pipeline__batch_done(&pl->st, c->rows, c->bytes, clock_now_s() - c->t0);
     pl->st.pos = *pos;
     if (ts) pl->st.source_ts = ts;
     pl->st.inserts += c->ins;
@@ -731,7 +759,13 @@ static cot_err loader__commit(loader *ld)
     cot_err rc = loader__apply_run(ld);
     size_t qrows, qbytes;
     if (!rc && ld->par_on) {
-        par_counts c = {.ins = ld->ins, .upd = ld->upd, .del = ld->del, .txs = ld->txs};
+        par_counts c = {.ins = ld->ins,
+                        .upd = ld->upd,
+                        .del = ld->del,
+                        .txs = ld->txs,
+                        .rows = ld->rows,
+                        .bytes = ld->bytes,
+                        .t0 = ld->t0};
         if (ld->n_tc) { /* the callback owns the copy */
             c.tables = malloc(ld->n_tc * sizeof(*ld->tc));
             if (!c.tables) abort();
@@ -750,7 +784,9 @@ static cot_err loader__commit(loader *ld)
         pthread_mutex_lock(&pl->mu);
         pl->st.queue_rows = qrows;
         pl->st.queue_bytes = qbytes;
+        pl->st.stage_s[PIPE_LOAD] += ld->busy_s;
         pthread_mutex_unlock(&pl->mu);
+        ld->busy_s = 0;
         return COT_OK;
     }
     if (!rc) rc = session__commit_rows(ss, &ld->last_pos, ld->last_ts);
@@ -767,6 +803,9 @@ static cot_err loader__commit(loader *ld)
     pipeline__tables_add(pl, ld->tc, ld->n_tc);
     ld->n_tc = 0;
     ld->tc_last_tbl = NULL;
+    pipeline__batch_done(&pl->st, ld->rows, ld->bytes, clock_now_s() - ld->t0);
+    pl->st.stage_s[PIPE_LOAD] += ld->busy_s;
+    ld->busy_s = 0;
     pl->st.inserts += ld->ins;
     pl->st.updates += ld->upd;
     pl->st.deletes += ld->del;
@@ -802,6 +841,7 @@ static void *session__load_main(void *arg)
     if (pc->batch_merge && ss->ops->table_key) ld.mg = merger_new(loader__key_of, ss);
     uint32_t batch_ms = pc->batch_ms ? pc->batch_ms : 200;
     cot_err rc = COT_OK;
+    double t_work = 0; /* when the last pop returned */
 
     for (;;) {
         int timeout = 1000;
@@ -809,7 +849,9 @@ static void *session__load_main(void *arg)
             double left = (double)batch_ms / 1000.0 - (clock_now_s() - ld.t0);
             timeout = left > 0 ? (int)(left * 1000) + 1 : 0;
         }
+        if (t_work) ld.busy_s += clock_now_s() - t_work;
         cot_chunk *ck = queue_pop(&ss->q, timeout);
+        t_work = clock_now_s();
         if (!ck && ss->pp && (rc = par_error(ss->pp)) != COT_OK) break; /* a worker failed */
         if (!ck) {
             bool closed = loader__queue_done(ss);
@@ -929,7 +971,9 @@ static cot_err session__emit_rows(void *ctx, cot_chunk *ck)
 {
     session *ss = ctx;
     if (ss->tf) {
+        double t0 = clock_now_s();
         cot_err rc = transform_chunk(ss->tf, ck);
+        ss->tf_s += clock_now_s() - t0;
         if (rc) {
             cot_chunk_free(ck);
             return rc;
@@ -941,6 +985,21 @@ static cot_err session__emit_rows(void *ctx, cot_chunk *ck)
         return cot_err_set(COT_ERR_STOPPED, "pipeline stopping");
     }
     return COT_OK;
+}
+
+/* session__publish_stages adds the select thread's stage times (and the
+ * transform time measured in session__emit_rows) to the status. Time spent
+ * waiting for room in the queue counts as extract. */
+static void session__publish_stages(session *ss, double *stage)
+{
+    stage[PIPE_TRANSFORM] += ss->tf_s;
+    ss->tf_s = 0;
+    pthread_mutex_lock(&ss->pl->mu);
+    for (int i = PIPE_SELECT; i <= PIPE_TRANSFORM; i++) {
+        ss->pl->st.stage_s[i] += stage[i];
+        stage[i] = 0;
+    }
+    pthread_mutex_unlock(&ss->pl->mu);
 }
 
 static uint8_t session__checksum_alg(MYSQL *ctl)
@@ -1271,6 +1330,8 @@ counted:;
           from, pc->source_name, pc->target_name);
 
     double stop_at = 0;
+    double stage[PIPELINE_STAGES] = {0}; /* select-side time not yet published */
+    double published = clock_now_s();
     rc = COT_OK;
     for (;;) {
         if (atomic_load(&pl->stop)) {
@@ -1291,12 +1352,23 @@ counted:;
         }
         const uint8_t *ev;
         size_t len;
+        double t0 = clock_now_s();
         rc = binlog_reader_next(br, &ev, &len);
+        double t1 = clock_now_s();
+        stage[PIPE_SELECT] += t1 - t0;
         if (rc) break;
+        double tf0 = ss.tf_s;
         rc = binlog_stream_feed(bs, ev, len);
+        double t2 = clock_now_s();
+        stage[PIPE_EXTRACT] += (t2 - t1) - (ss.tf_s - tf0);
         if (rc) break;
         atomic_store(&pl->caught_up, binlog_stream_caught_up(bs));
+        if (t2 - published >= 0.5) {
+            session__publish_stages(&ss, stage);
+            published = t2;
+        }
     }
+    session__publish_stages(&ss, stage);
     if (rc == COT_ERR_STOPPED) rc = COT_OK;
     queue_close(&ss.q);
     pthread_join(load_thread, NULL);

@@ -31,6 +31,13 @@ typedef enum pipeline_state {
 
 const char *pipeline_state_name(pipeline_state st);
 
+enum { PIPE_SELECT = 0, PIPE_EXTRACT, PIPE_TRANSFORM, PIPE_LOAD, PIPELINE_STAGES };
+/* upper bounds of the batch histograms' buckets (the last bucket is +Inf) */
+#define PIPELINE_ROWS_BUCKETS    6
+#define PIPELINE_LATENCY_BUCKETS 10
+extern const double pipeline_rows_buckets[PIPELINE_ROWS_BUCKETS];
+extern const double pipeline_latency_buckets[PIPELINE_LATENCY_BUCKETS];
+
 typedef struct pipeline_status {
     pipeline_state state;
     cot_pos pos;        /* last position committed on the target */
@@ -55,7 +62,21 @@ typedef struct pipeline_status {
     uint64_t errors_by_class[COT_ERR__COUNT]; /* sessions_failed by error class */
     time_t started_at;
     snapshot_progress snapshot; /* the initial load: tables, rows done / estimated, rate, ETA */
+    /* seconds spent in each stage since the pipeline started: waiting for
+     * and reading binlog events, decoding them into changes, filters and
+     * mappings, and applying + committing on the target (load thread) */
+    double stage_s[PIPELINE_STAGES];
+    uint64_t bytes_applied; /* row data committed, bytes as decoded */
+    /* committed batches: source rows per batch and latency from the first
+     * change taken to the commit done, per bucket (not cumulative) */
+    uint64_t batch_rows_hist[PIPELINE_ROWS_BUCKETS + 1];
+    uint64_t batch_rows_sum;
+    uint64_t batch_latency_hist[PIPELINE_LATENCY_BUCKETS + 1];
+    double batch_latency_sum;
 } pipeline_status;
+
+/* pipeline_stage_name: "select", "extract", "transform", "load". */
+const char *pipeline_stage_name(int stage);
 
 typedef struct pipeline pipeline;
 

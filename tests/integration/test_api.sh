@@ -173,7 +173,7 @@ expect 200 GET /api/channel/2/status "$ADMIN"
 assert_eq "$by_name" "$(jget '(d["id"], d["name"], d["state"], [p["name"] for p in d["pipelines"]])')" \
   "channel by number = by name"
 assert_eq "(2, 'c2', 'RUNNING', ['p2'])" "$by_name" "channel c2 status"
-assert_eq "['applied', 'channel', 'delay_s', 'id', 'last_error', 'name', 'position', 'queue', 'rows_per_s', 'snapshot', 'source_ts', 'started_at', 'state', 'tables']" \
+assert_eq "['applied', 'batches', 'bytes_applied', 'channel', 'delay_s', 'id', 'last_error', 'name', 'position', 'queue', 'rows_per_s', 'snapshot', 'source_ts', 'stages', 'started_at', 'state', 'tables']" \
   "$(jget 'sorted(d["pipelines"][0].keys())')" "pipeline document keys"
 expect_error 404 channel_not_found GET /api/channel/3/status "$READ"
 expect_error 404 channel_not_found GET /api/channel/0/status "$READ"
@@ -295,13 +295,22 @@ for no, line in enumerate(lines[:-1], 1):
     if not m:
         errors.append('%d: not a sample line: %r' % (no, line)); continue
     name, labels, value = m.groups()
+    series = name
+    # a histogram's samples are FAMILY_bucket (with an le label), FAMILY_sum and FAMILY_count
+    for suffix in ('_bucket', '_sum', '_count'):
+        base = name[:-len(suffix)]
+        if name.endswith(suffix) and types.get(base) == 'histogram':
+            if suffix == '_bucket' and 'le="' not in (labels or ''):
+                errors.append('%d: histogram bucket %s without an le label' % (no, name))
+            name = base
+            break
     if name != current:
         errors.append('%d: sample of %s outside its family block (HELP/TYPE first)' % (no, name))
     if name not in types or name not in helps:
         errors.append('%d: %s has no HELP or TYPE' % (no, name))
     if types.get(name) == 'counter' and not name.endswith('_total'):
         errors.append('%d: counter %s does not end in _total' % (no, name))
-    key = (name, labels)
+    key = (series, labels)
     if key in seen:
         errors.append('%d: duplicate series %s%s' % (no, name, labels or ''))
     seen.add(key)
@@ -331,6 +340,15 @@ assert_eq 20 "$(metric cotter_rows_applied_total 'pipeline="p2",channel="c2",kin
 assert_eq 25 "$(metric cotter_table_rows_applied_total "$p1,table=\"api1.t\",kind=\"insert\"")" "p1 inserts into api1.t"
 assert_eq 4 "$(metric cotter_table_rows_applied_total "$p1,table=\"api1.t\",kind=\"update\"")" "p1 updates of api1.t"
 assert_eq 1 "$(metric cotter_table_rows_applied_total "$p1,table=\"api1.t\",kind=\"delete\"")" "p1 deletes from api1.t"
+# batch histograms: cumulative buckets ending in +Inf = _count, and every batch counted
+nb=$(metric cotter_batch_apply_seconds_count "$p1")
+assert_eq "$nb" "$(metric cotter_batch_apply_seconds_bucket "$p1,le=\"+Inf\"")" "apply-latency +Inf bucket = count"
+assert_eq "$nb" "$(metric cotter_batches_total "$p1")" "apply-latency histogram counts every batch"
+assert_eq 30 "$(metric cotter_batch_rows_sum "$p1")" "rows in p1's batches (25 inserts, 4 updates, 1 delete)"
+awk -v v="$(metric cotter_stage_seconds_total "$p1,stage=\"load\"")" 'BEGIN { exit !(v > 0) }' ||
+  fail "no time counted for p1's load stage"
+awk -v v="$(metric cotter_stage_seconds_total "$p1,stage=\"select\"")" 'BEGIN { exit !(v > 0) }' ||
+  fail "no time counted for p1's select stage"
 assert_eq 1 "$(metric cotter_pipeline_state "$p1,state=\"RUNNING\"")" "p1 RUNNING gauge"
 assert_eq 0 "$(metric cotter_pipeline_state "$p1,state=\"STOPPED\"")" "p1 STOPPED gauge"
 assert_eq 1 "$(grep -c "^cotter_pipeline_state{$p1,.*} 1$" "$HARNESS_DIR/metrics.txt")" \
