@@ -820,7 +820,7 @@ cot_err mapping_check_pipeline(const cfg_pipeline *pc, MYSQL *src, MYSQL *tgt,
 }
 
 cot_err mapping_check_session(const char *cfg_path, const cfg_pipeline *pc, MYSQL *src,
-                              bool target_creates_tables)
+                              bool target_creates_tables, bool ddl_pending)
 {
     if (!cot_url_is_mysql(&pc->target->url)) return COT_OK;
     char role[200];
@@ -833,7 +833,7 @@ cot_err mapping_check_session(const char *cfg_path, const cfg_pipeline *pc, MYSQ
     cot_err rc = mysql_conn_open(&pc->target->url, &mo, &tgt);
     if (rc) return rc;
     mapping_check_opts o = {.target_creates_tables = target_creates_tables,
-                            .stop_at_first_fail = true};
+                            .stop_at_first_fail = !ddl_pending};
     mapping_findings f;
     memset(&f, 0, sizeof(f));
     rc = mapping_check_pipeline(pc, src, tgt, &o, &f);
@@ -845,6 +845,16 @@ cot_err mapping_check_session(const char *cfg_path, const cfg_pipeline *pc, MYSQ
                 LOG_W(TAG, "pipeline %s: mapping %s:%d (%s): %s; fix: %s", pc->name,
                       cfg_path ? cfg_path : "config", x->line, x->table, x->message, x->fix);
             if (x->level != MAPPING_FAIL) continue;
+            if (ddl_pending) {
+                LOG_W(TAG,
+                      "pipeline %s: mapping %s:%d (%s): %s; going on, because the binlog still "
+                      "to be read may hold the DDL that changes this (ddl: apply or stop); if not, "
+                      "the "
+                      "first row that does not fit stops the pipeline; fix: %s",
+                      pc->name, cfg_path ? cfg_path : "config", x->line, x->table, x->message,
+                      x->fix);
+                continue;
+            }
             rc = cot_err_set(COT_ERR_SCHEMA,
                              "mapping %s:%d (%s): %s; fix: %s (cotter doctor lists every mapping "
                              "problem)",

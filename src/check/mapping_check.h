@@ -56,14 +56,19 @@ cot_err mapping_check_pipeline(const cfg_pipeline *pc, MYSQL *src, MYSQL *tgt,
 
 void mapping_findings_free(mapping_findings *f);
 
-/* mapping_check_session is the start-up validation of a pipeline session:
+/* mapping_check_session is the start-up validation of a pipeline session.
+ * ddl_pending: the pipeline follows DDL (ddl: apply or stop) and resumes behind
+ * the source's end, so a DDL still to be read may be what makes source and
+ * target differ; failures are then logged as warnings (the first row that
+ * does not fit stops the pipeline with the server's error).
+ * Otherwise:
  * it connects to pc's target (MySQL/MariaDB targets only; other schemes
  * pass), runs the mapping checks over src, and returns COT_ERR_SCHEMA with
  * "mapping FILE:LINE (table): <what>; fix: <how>" for the first failure
  * (cfg_path names the file), or COT_OK. A failed connection or query is
  * returned as it is (retriable when it is). */
 cot_err mapping_check_session(const char *cfg_path, const cfg_pipeline *pc, MYSQL *src,
-                              bool target_creates_tables);
+                              bool target_creates_tables, bool ddl_pending);
 
 /* mapping_type_compat says whether values of a source column of
  * COLUMN_TYPE src_type ("int(11) unsigned", "varchar(40)") fit a target

@@ -117,8 +117,9 @@ static cot_err mysql_conn__tls(MYSQL *my, const cot_url *url, const char *role)
         const char *v = verify ? verify : "full";
         bool full = strcmp(v, "full") == 0, by_ca = strcmp(v, "ca") == 0;
         if (!full && !by_ca && strcmp(v, "none") != 0) {
-            rc = cot_err_set(COT_ERR_CONFIG, "%s: tls_verify=%s in the URL: expected none, ca or "
-                                             "full",
+            rc = cot_err_set(COT_ERR_CONFIG,
+                             "%s: tls_verify=%s in the URL: expected none, ca or "
+                             "full",
                              role, v);
         } else {
             my_bool yes = 1, check_host = full ? 1 : 0;

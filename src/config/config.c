@@ -520,8 +520,8 @@ static cot_err ld_tls_check(cfg_ld *ld, int line, const char *full, const cot_ur
     if (on && copt_enum_index("true|false|1|0|on|off", on) < 0)
         rc = ld_fail(ld, line, full, "'%s': tls=%s: expected true or false", u->redacted, on);
     else if (verify && copt_enum_index("none|ca|full", verify) < 0)
-        rc = ld_fail(ld, line, full, "'%s': tls_verify=%s: expected none, ca or full",
-                     u->redacted, verify);
+        rc = ld_fail(ld, line, full, "'%s': tls_verify=%s: expected none, ca or full", u->redacted,
+                     verify);
     else if (!files[1] != !files[2])
         rc = ld_fail(ld, line, full,
                      "'%s': tls_cert and tls_key go together (a client certificate and its key)",
@@ -1201,8 +1201,7 @@ static cot_err ld_channels(cfg_ld *ld, yaml_node_t *root)
         ch->alarms = cfg->alarms.rules;
         yaml_node_t *al_blk;
         char al_path[CFG_PATH_MAX];
-        if ((rc = ld_block(ld, v, "channels.*", path, "alarms", &al_blk, al_path,
-                           sizeof(al_path))))
+        if ((rc = ld_block(ld, v, "channels.*", path, "alarms", &al_blk, al_path, sizeof(al_path))))
             return rc;
         if (al_blk && (rc = ld_alarm_rules(ld, al_blk, "channels.*.alarms", al_path, &ch->alarms)))
             return rc;
@@ -1427,14 +1426,12 @@ static cot_err ld_alarms(cfg_ld *ld, yaml_node_t *root)
             return rc;
         if (strncmp(a->webhook_url, "http://", 7) != 0 &&
             strncmp(a->webhook_url, "https://", 8) != 0)
-            return ld_fail(ld, line, "alarms.webhook.url",
-                           "expected an http:// or https:// URL");
+            return ld_fail(ld, line, "alarms.webhook.url", "expected an http:// or https:// URL");
     }
     if ((rc = ld_block(ld, blk, "alarms", sub, "command", &sub_blk, sub2, sizeof(sub2)))) return rc;
     if ((rc = ld_duration(ld, sub_blk, "alarms.command", sub2, "timeout", &u))) return rc;
     a->command_timeout_s = (uint32_t)u;
-    if (sub_blk &&
-        (rc = ld_string(ld, sub_blk, "alarms.command", sub2, "run", &a->command, NULL)))
+    if (sub_blk && (rc = ld_string(ld, sub_blk, "alarms.command", sub2, "run", &a->command, NULL)))
         return rc;
     if ((rc = ld_block(ld, blk, "alarms", sub, "auto_recovery", &sub_blk, sub2, sizeof(sub2))))
         return rc;

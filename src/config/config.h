@@ -112,7 +112,7 @@ typedef struct cfg_pipeline {
     /* retry of a failed pipeline run (reconnect) */
     uint32_t retry_min_ms;
     uint32_t retry_max_ms;
-    uint32_t retry_times; /* give up after this many failed sessions in a row; 0 never */
+    uint32_t retry_times;      /* give up after this many failed sessions in a row; 0 never */
     uint32_t check_schedule_s; /* scheduled check period; 0: cot_config.check_schedule_s */
     uint32_t load_parallelism; /* target connections applying at once (1: serial) */
 } cfg_pipeline;
@@ -170,11 +170,11 @@ typedef struct cot_config {
     char *manager_tls_key;
     char *log_level; /* error|warn|info|debug */
     bool log_json;
-    uint32_t log_memory_lines;       /* recent lines kept for GET /api/logs */
-    uint32_t check_schedule_s;       /* scheduled check period of every pipeline; 0 never */
-    uint32_t check_chunk_time_ms;    /* aim of one check chunk's checksum */
-    uint32_t check_max_delay_s;      /* scheduled check pauses while a pipeline lags more */
-    uint64_t manager_audit_max_size; /* bytes; rotate the audit log past it (0: never) */
+    uint32_t log_memory_lines;          /* recent lines kept for GET /api/logs */
+    uint32_t check_schedule_s;          /* scheduled check period of every pipeline; 0 never */
+    uint32_t check_chunk_time_ms;       /* aim of one check chunk's checksum */
+    uint32_t check_max_delay_s;         /* scheduled check pauses while a pipeline lags more */
+    uint64_t manager_audit_max_size;    /* bytes; rotate the audit log past it (0: never) */
     uint64_t manager_audit_retention_s; /* delete rotated audit files older (0: never) */
     cfg_alarms alarms;
     cfg_endpoint *sources;

@@ -465,8 +465,8 @@ bool copt_parse_duration(const char *s, uint32_t unit_ms, uint64_t *out_ms, char
     static const struct {
         const char *name;
         uint64_t ms;
-    } units[] = {{"ms", 1}, {"s", SEC}, {"m", MIN}, {"h", HOUR}, {"d", DAY}, {"w", 7 * DAY},
-                 {"y", 365 * DAY}};
+    } units[] = {{"ms", 1},  {"s", SEC},     {"m", MIN},      {"h", HOUR},
+                 {"d", DAY}, {"w", 7 * DAY}, {"y", 365 * DAY}};
     const char *p = s;
     uint64_t total = 0, v;
     if (!opt__digits(&p, &v)) goto bad;

@@ -252,8 +252,8 @@ static bool api__want_get(const mgr_request *rq, mgr_reply *rp)
 
 /* api__pipeline_snapshot serves POST /api/pipeline/{id}/snapshot?table=S.T[&where=EXPR]:
  * asks the running pipeline to (re)copy a table (admin only, audited). */
-static void api__pipeline_snapshot(manager *m, const mgr_request *rq, mgr_reply *rp,
-                                   const char *id, size_t id_len)
+static void api__pipeline_snapshot(manager *m, const mgr_request *rq, mgr_reply *rp, const char *id,
+                                   size_t id_len)
 {
     rp->action = "snapshot";
     if (strcmp(rq->method, "POST") != 0) {

@@ -1013,8 +1013,8 @@ static unsigned long long client__print_log_lines(const client *cl, const client
         const char *color = "";
         if (cl->color && strcmp(level, "ERROR") == 0) color = "\033[31m";
         if (cl->color && strcmp(level, "WARN") == 0) color = "\033[33m";
-        printf("%s %s%-5s%s [%s] %s\n", jv_str(ln, "ts", "?"), color, level, color[0] ? "\033[0m" : "",
-               jv_str(ln, "tag", "?"), jv_str(ln, "msg", ""));
+        printf("%s %s%-5s%s [%s] %s\n", jv_str(ln, "ts", "?"), color, level,
+               color[0] ? "\033[0m" : "", jv_str(ln, "tag", "?"), jv_str(ln, "msg", ""));
     }
     fflush(stdout);
     return after;
@@ -1141,8 +1141,8 @@ static void client__snapshot_show(const jv *sp, bool tty)
         int fill = (int)(pct * 30 / 100);
         for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
         bar[30] = '\0';
-        printf("\r[%s] %3.0f%% %-24.24s %.0f/%.0f rows %.0f rows/s ETA %s%.0fs   ", bar, pct,
-               table, rows, total, rate, eta < 0 ? "?" : "", eta < 0 ? 0 : eta);
+        printf("\r[%s] %3.0f%% %-24.24s %.0f/%.0f rows %.0f rows/s ETA %s%.0fs   ", bar, pct, table,
+               rows, total, rate, eta < 0 ? "?" : "", eta < 0 ? 0 : eta);
         fflush(stdout);
     } else {
         printf("snapshot: %s %.0f/%.0f rows (%.0f%%), %.0f rows/s, ETA %.0f s\n",

@@ -70,9 +70,9 @@ typedef struct session {
     char load_error[1024];
     cot_err load_rc;
     atomic_ullong committed_batches; /* batches committed by this session */
-    cot_pos start; /* where this session started reading */
-    double tf_s;   /* transform time of the select thread, not yet published */
-    snapshot *sn;  /* the initial load of this session (select thread), or NULL */
+    cot_pos start;                   /* where this session started reading */
+    double tf_s;                     /* transform time of the select thread, not yet published */
+    snapshot *sn;                    /* the initial load of this session (select thread), or NULL */
     /* Position rows (parallel apply, see parallel.h). The target keeps
      * `layout` rows for the pipeline, [0, layout) ; they are "even" when
      * all stand at one position and no others exist. After a crash of a
@@ -103,8 +103,7 @@ const char *pipeline_stage_name(int stage)
 
 /* pipeline__batch_done records a committed batch in the status (caller
  * holds mu): rows, bytes and latency into the histograms. */
-static void pipeline__batch_done(pipeline_status *st, uint64_t rows, uint64_t bytes,
-                                 double latency)
+static void pipeline__batch_done(pipeline_status *st, uint64_t rows, uint64_t bytes, double latency)
 {
     int b = 0;
     while (b < PIPELINE_ROWS_BUCKETS && (double)rows > pipeline_rows_buckets[b]) b++;
@@ -218,7 +217,8 @@ static bool pipeline__route(void *ctx, const char *schema, const char *table, ch
                             size_t schema_cap, char *out_table, size_t table_cap)
 {
     const cfg_pipeline *pc = ctx;
-    if (snapshot_is_watermark(schema, table)) { /* the snapshot's marks: snapshot_filter eats them */
+    if (snapshot_is_watermark(schema,
+                              table)) { /* the snapshot's marks: snapshot_filter eats them */
         snprintf(out_schema, schema_cap, "%s", schema);
         snprintf(out_table, table_cap, "%s", table);
         return true;
@@ -275,9 +275,9 @@ typedef struct loader {
     cot_pos last_pos;
     uint32_t last_ts;
     bool have_pos;
-    bool dirty; /* something was taken since the last commit */
-    bool par_on;        /* the open batch goes to the parallel workers */
-    double busy_s;      /* load thread time between queue pops, not yet published */
+    bool dirty;    /* something was taken since the last commit */
+    bool par_on;   /* the open batch goes to the parallel workers */
+    double busy_s; /* load thread time between queue pops, not yet published */
     /* per-table counts of the open batch, added to the pipeline's at commit */
     pipeline_table_count *tc;
     uint32_t n_tc, cap_tc;
@@ -484,8 +484,9 @@ static void loader__skip_applied(loader *ld, cot_chunk *ck)
     if (!st->file[0]) return;
     if (cot_pos_cmp(st, &ss->old_max) >= 0) {
         ss->skipping = false;
-        LOG_I("load", "pipeline %s: past the furthest worker position; the position rows are made "
-                      "even at the next commit",
+        LOG_I("load",
+              "pipeline %s: past the furthest worker position; the position rows are made "
+              "even at the next commit",
               ss->pl->pc->name);
         return;
     }
@@ -509,7 +510,8 @@ static void loader__skip_applied(loader *ld, cot_chunk *ck)
         bool done[2] = {false, false};
         for (uint32_t p = 0; p < np; p++) {
             uint32_t w = parts[p].worker;
-            done[p] = w < PAR_MAX_WORKERS && ss->old_have[w] && cot_pos_cmp(st, &ss->old_pos[w]) < 0;
+            done[p] =
+                w < PAR_MAX_WORKERS && ss->old_have[w] && cot_pos_cmp(st, &ss->old_pos[w]) < 0;
         }
         if (np == 1 && done[0]) {
             dropped++;
@@ -529,8 +531,9 @@ static void loader__skip_applied(loader *ld, cot_chunk *ck)
     }
     ck->n_changes = out;
     if (dropped)
-        LOG_I("load", "pipeline %s: %u change%s of the transaction at %s:%llu applied before the "
-                      "restart by another load worker; left out",
+        LOG_I("load",
+              "pipeline %s: %u change%s of the transaction at %s:%llu applied before the "
+              "restart by another load worker; left out",
               ss->pl->pc->name, dropped, dropped == 1 ? "" : "s", st->file,
               (unsigned long long)st->pos);
 }
@@ -639,8 +642,8 @@ static cot_err loader__take(loader *ld, cot_chunk *ck)
 static cot_err loader__replay(loader *ld, cot_err rc)
 {
     session *ss = ld->ss;
-    if (!ld->skip || ld->par_on || rc != COT_ERR_SQL || ld->kept_overflow || !ss->ops->apply_isolated ||
-        !ld->batch_open)
+    if (!ld->skip || ld->par_on || rc != COT_ERR_SQL || ld->kept_overflow ||
+        !ss->ops->apply_isolated || !ld->batch_open)
         return rc;
     LOG_W("load", "pipeline %s: %s; applying the batch again row by row (on_error: skip)",
           ss->pl->pc->name, cot_err_msg());
@@ -706,8 +709,8 @@ static cot_err session__commit_rows(session *ss, const cot_pos *pos, uint32_t ts
     if (ss->skipping) {
         for (uint32_t k = 0; k < ss->n_old; k++) {
             idx[n] = k;
-            rows[n++] = ss->old_have[k] && cot_pos_cmp(&ss->old_pos[k], pos) > 0 ? ss->old_pos[k]
-                                                                                  : *pos;
+            rows[n++] =
+                ss->old_have[k] && cot_pos_cmp(&ss->old_pos[k], pos) > 0 ? ss->old_pos[k] : *pos;
         }
     } else {
         for (uint32_t k = 0; k < ss->layout; k++) {
@@ -728,8 +731,7 @@ static cot_err session__commit_rows(session *ss, const cot_pos *pos, uint32_t ts
 
 /* session__par_committed (worker thread): every worker committed its
  * share of a batch. */
-static void session__par_committed(void *ctx, const cot_pos *pos, uint32_t ts,
-                                   const par_counts *c)
+static void session__par_committed(void *ctx, const cot_pos *pos, uint32_t ts, const par_counts *c)
 {
     session *ss = ctx;
     pipeline *pl = ss->pl;
@@ -888,7 +890,7 @@ static void *session__load_main(void *arg)
             if (!full && !late && depth > 0) continue;
         }
         if (!ld.batch_open) continue;
-        if (!ld.have_pos) { /* only part of a transaction: never commit it */
+        if (!ld.have_pos) {       /* only part of a transaction: never commit it */
             if (ld.par_on) break; /* the workers' open batches are rolled back at close */
             loader__drop_run(&ld);
             loader__release(&ld);
@@ -1034,8 +1036,7 @@ static cot_err session__load_rows(session *ss, cot_pos *pos, bool *found)
                            "pipeline %s: cotter.positions on target '%s' has a worker row #%u, "
                            "more than the %d load workers cotter runs; delete the rows named "
                            "'%s#N' that cotter did not write",
-                           pc->name, pc->target_name, (unsigned)(n - 1), PAR_MAX_WORKERS,
-                           pc->name);
+                           pc->name, pc->target_name, (unsigned)(n - 1), PAR_MAX_WORKERS, pc->name);
     bool even = true;
     const cot_pos *lo = NULL, *hi = NULL;
     for (uint32_t k = 0; k < n; k++) {
@@ -1152,8 +1153,8 @@ cot_err pipeline_snapshot_request(pipeline *pl, const char *table, const char *w
                            "pipeline %s: snapshots need a MySQL/MariaDB source and target",
                            pl->pc->name);
     if (!strchr(table, '.'))
-        return cot_err_set(COT_ERR_CONFIG, "snapshot of '%s': give the source table as schema.table",
-                           table);
+        return cot_err_set(COT_ERR_CONFIG,
+                           "snapshot of '%s': give the source table as schema.table", table);
     pthread_mutex_lock(&pl->mu);
     snprintf(pl->snap_req_table, sizeof(pl->snap_req_table), "%s", table);
     free(pl->snap_req_where);
@@ -1223,9 +1224,19 @@ static cot_err session_run(pipeline *pl, bool *progressed)
     uint8_t alg = session__checksum_alg(ctl);
     /* the mappings, before the first event (after the start position is stored, so changes
      * made while a mapping problem is being fixed are not skipped): stops with the fix */
-    if (!rc)
+    if (!rc) {
+        /* catching up with ddl: apply (or stop): the target may still be waiting for a DDL in
+         * the binlog, which then is applied (or stops the pipeline with its statement) */
+        bool ddl_pending = false;
+        cot_pos end;
+        if (pc->ddl != CFG_DDL_IGNORE && !use_gtid &&
+            binlog_source_end(ctl, pc->source_name, &end) == COT_OK)
+            ddl_pending = cot_pos_cmp(&start, &end) < 0;
+        cot_err_clear();
         rc = mapping_check_session(pl->cfg->path, pc, ctl,
-                                   pc->snapshot != SNAPSHOT_NEVER && pc->snapshot_create_tables);
+                                   pc->snapshot != SNAPSHOT_NEVER && pc->snapshot_create_tables,
+                                   ddl_pending);
+    }
     mysql_conn_close(ctl);
     if (!rc && !use_gtid) { /* what the target holds, until the next commit moves it */
         pthread_mutex_lock(&pl->mu);
@@ -1307,8 +1318,9 @@ counted:;
             ss.ops->close(ss.sk);
             return rc;
         }
-        LOG_I("pipeline", "pipeline %s: %u load workers, each with its own connection to target '%s'",
-              pc->name, (unsigned)want, pc->target_name);
+        LOG_I("pipeline",
+              "pipeline %s: %u load workers, each with its own connection to target '%s'", pc->name,
+              (unsigned)want, pc->target_name);
     }
     queue_init(&ss.q, pc->queue_rows, pc->queue_bytes);
     ss.tf = transform_needed(pc) ? transform_new(pc) : NULL;

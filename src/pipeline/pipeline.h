@@ -56,7 +56,7 @@ typedef struct pipeline_status {
     size_t queue_bytes;
     char last_error[1024]; /* "" when none */
     time_t last_error_at;
-    cot_err last_error_code;                  /* class of last_error, COT_OK when none */
+    cot_err last_error_code; /* class of last_error, COT_OK when none */
     char hint[512]; /* doctor's one-line diagnosis of last_error (doctor_hint), "" when none */
     uint64_t sessions_failed;                 /* sessions ended by an error (each is retried) */
     uint64_t errors_by_class[COT_ERR__COUNT]; /* sessions_failed by error class */
