@@ -159,6 +159,16 @@ static bool url_wants_tls(const cot_url *u)
             want = true;
         free(v);
     }
+    /* tls_ca / tls_cert / tls_key / tls_verify turn TLS on too (docs/security.md) */
+    const char *implied[] = {"tls_ca", "tls_cert", "tls_key", "tls_verify"};
+    for (size_t i = 0; i < sizeof(implied) / sizeof(implied[0]); i++) {
+        char *v = cot_url_param(u, implied[i]);
+        if (v) want = true;
+        free(v);
+    }
+    char *off = cot_url_param(u, "tls");
+    if (off && strcasecmp(off, "false") == 0) want = false;
+    free(off);
     return want;
 }
 

@@ -80,6 +80,10 @@ void status_json(buf *out, const char *channel, const char *pipeline, const pipe
         strftime(ets, sizeof(ets), "%Y-%m-%dT%H:%M:%SZ", &etm);
         buf_puts(out, ",\"last_error_at\":");
         json_str(out, ets);
+        if (st->hint[0]) { /* the doctor's diagnosis of the error */
+            buf_puts(out, ",\"hint\":");
+            json_str(out, st->hint);
+        }
     } else {
         buf_puts(out, "null");
     }

@@ -14,6 +14,7 @@
  * and the history for the HTTP thread's readers.
  */
 #include "manager/alarm.h"
+#include "check/check_results.h"
 #include "manager/http.h"
 #include "manager/notify.h"
 #include "util/clock.h"
@@ -32,10 +33,10 @@
 #define RECOVERY_SPACING_S 10 /* auto-recovery restarts of a channel at least this far apart */
 #define RECOVERY_MAX       60
 
-typedef enum ae_rule { R_DELAY = 0, R_STALL, R_ERROR, R_ERROR_RATE, R__COUNT } ae_rule;
+typedef enum ae_rule { R_DELAY = 0, R_STALL, R_ERROR, R_ERROR_RATE, R_CHECK, R__COUNT } ae_rule;
 typedef enum ae_sev { SEV_NONE = 0, SEV_WARNING, SEV_CRITICAL } ae_sev;
 
-static const char *const rule_names[] = {"delay", "stall", "error", "error_rate"};
+static const char *const rule_names[] = {"delay", "stall", "error", "error_rate", "check"};
 static const char *const sev_names[] = {"none", "warning", "critical"};
 
 typedef struct ae_slot {
@@ -450,6 +451,15 @@ static void ae__eval_pipe(alarm_engine *ae, ae_pipe *p)
              rate, ae->a->error_window_s, (unsigned long long)bad, (unsigned long long)good);
     ae__update(ae, p, R_ERROR_RATE, rate_fire ? SEV_WARNING : SEV_NONE, rate, r->error_rate_pct,
                rate_fire ? msg : "the error rate is back under the threshold");
+
+    /* the latest scheduled consistency check (check.schedule) found differences */
+    uint64_t diffs = check_results_differences(pipeline_name(p->pl));
+    snprintf(msg, sizeof(msg),
+             "the last consistency check found %llu differing row(s) between source and "
+             "target; GET /api/checks names them, cotter repair fixes them",
+             (unsigned long long)diffs);
+    ae__update(ae, p, R_CHECK, enabled && diffs ? SEV_WARNING : SEV_NONE, (double)diffs, 0,
+               diffs ? msg : "the last consistency check found no difference");
 }
 
 void alarm_engine_tick(alarm_engine *ae)

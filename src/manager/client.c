@@ -666,7 +666,7 @@ static void client__print_state(const client *cl, const char *state, int width)
  * pipeline status) into the caller's buffers. */
 typedef struct client_row {
     char name[128], channel[128], state[16], delay[24], rate[24], applied[24], pos[300];
-    char err[512];
+    char err[1200];
 } client_row;
 
 static void client__pipeline_row(const jv *p, client_row *row)
@@ -697,8 +697,9 @@ static void client__pipeline_row(const jv *p, client_row *row)
         snprintf(row->pos, sizeof(row->pos), "-");
     const jv *le = jv_get(p, "last_error");
     if (le && le->type == JV_OBJ) {
-        snprintf(row->err, sizeof(row->err), "%s: %s", jv_str(le, "at", "?"),
-                 jv_str(le, "message", "?"));
+        const char *hint = jv_str(le, "hint", "");
+        snprintf(row->err, sizeof(row->err), "%s: %s%s%s", jv_str(le, "at", "?"),
+                 jv_str(le, "message", "?"), hint[0] ? " | hint: " : "", hint);
         for (char *c = row->err; *c; c++)
             if (*c == '\n' || *c == '\t') *c = ' ';
     } else {

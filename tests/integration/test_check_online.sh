@@ -128,10 +128,23 @@ assert_eq 777 "$(jq -r '[.tables[] | select(.source == "app.items") | .diffs[0].
 assert_eq 2 "$(jq '.schedules[0].every_s' <<<"$api")" "schedule shown"
 curl -s "http://127.0.0.1:$COTTER_MANAGER_PORT/metrics" | grep -q '^cotter_check_differences{pipeline="p1",table="app.items"} 1$' ||
   fail "metric cotter_check_differences missing: $(curl -s "http://127.0.0.1:$COTTER_MANAGER_PORT/metrics" | grep check)"
+# the alarm engine raises a "check" alarm while differences stand
+for _ in $(seq 1 50); do
+  alarms=$(curl -s "http://127.0.0.1:$COTTER_MANAGER_PORT/api/alarms")
+  [ "$(jq -r '[.firing[] | select(.rule == "check")][0].severity // ""' <<<"$alarms")" = warning ] && break
+  sleep 0.2
+done
+assert_eq warning "$(jq -r '[.firing[] | select(.rule == "check")][0].severity // ""' <<<"$alarms")" "check alarm firing"
 q dst "UPDATE app.items SET name = 'item 777' WHERE id = 777"
 mark=$(cotter_log_mark)
 cotter_wait_log "$mark" "scheduled check: 2 table\(s\), [0-9]+ rows identical" 30 || fail "the scheduled check did not come back clean"
 curl -s "http://127.0.0.1:$COTTER_MANAGER_PORT/metrics" | grep -q '^cotter_check_differences{pipeline="p1",table="app.items"} 0$' ||
   fail "metric not back to 0"
+for _ in $(seq 1 50); do
+  alarms=$(curl -s "http://127.0.0.1:$COTTER_MANAGER_PORT/api/alarms")
+  [ "$(jq '[.firing[] | select(.rule == "check")] | length' <<<"$alarms")" = 0 ] && break
+  sleep 0.2
+done
+assert_eq 0 "$(jq '[.firing[] | select(.rule == "check")] | length' <<<"$alarms")" "check alarm cleared after the fix"
 cotter_stop
 note "online check: all passed"
