@@ -173,10 +173,12 @@ bool snap_key_literal(buf *out, uint8_t lit, const char *charset, const char *v,
     switch (lit) {
     case SNAP_LIT_NUMBER:
         if (len == 0) return false;
-        for (size_t i = 0; i < len; i++)
+        for (size_t i = 0; i < len; i++) {
             if (!isdigit((unsigned char)v[i]) && v[i] != '-' && v[i] != '.' && v[i] != '+' &&
                 v[i] != 'e' && v[i] != 'E')
                 return false;
+            if (i && v[i] == '-' && v[i - 1] == '-') return false; /* "--" starts a comment */
+        }
         buf_append(out, v, len);
         return true;
     case SNAP_LIT_STRING: {

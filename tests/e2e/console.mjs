@@ -129,15 +129,25 @@ try {
 
   begin('the history charts draw lines from the stored samples');
   // samples are taken every 5 s and the page reloads them every 10 s
+  // (rows/s needs two samples with a rate before its line has a segment)
   await page.waitForFunction(() => {
     const p = document.querySelector('[data-chart=chart-applied] path.line');
-    return p && (p.getAttribute('d').match(/L/g) || []).length >= 1;
-  }, null, { timeout: 45000 });
+    const r = document.querySelector('[data-chart=chart-rows] path.line');
+    return p && (p.getAttribute('d').match(/L/g) || []).length >= 1 && r;
+  }, null, { timeout: 60000 });
   for (const c of ['chart-delay', 'chart-rows', 'chart-tps', 'chart-applied']) {
     check(await page.locator(`[data-chart=${c}] svg`).count() === 1, `chart ${c} missing`);
   }
   check(await page.locator('[data-chart=chart-rows] path.line').count() === 1, 'rows/s chart has no line');
   await shot('channel.png');
+
+  begin('the consistency-check card names the table that differs');
+  // the scheduled check (every 5 s) compares shop.prices, broken on the target on purpose
+  await page.waitForFunction(() => /differs/.test(document.querySelector('#ch-checks [data-check="shop.prices"]')?.innerText || ''),
+    null, { timeout: 45000 });
+  const chk = await text('#ch-checks [data-check="shop.prices"]');
+  check(/1 different/.test(chk) && /"id":2|2/.test(chk), 'check card: ' + chk);
+  log('check card: ' + chk);
 
   begin('Stop asks for confirmation; Cancel does nothing');
   await page.click('#btn-stop');

@@ -37,6 +37,13 @@ mdb_start src "binlog_row_metadata=FULL" || fail "source did not start"
 mdb_start dst || fail "target did not start"
 mdb src -e "CREATE DATABASE shop; USE shop; $(writer_tables_sql)" || fail "source schema"
 mdb dst -e "CREATE DATABASE shop; USE shop; $(writer_tables_sql)" || fail "target schema"
+# a table the writers leave alone, broken on the target: the scheduled check
+# finds it and the console shows it
+for s in src dst; do
+  mdb "$s" -e "CREATE TABLE shop.prices (id INT PRIMARY KEY, price INT NOT NULL);
+               INSERT INTO shop.prices VALUES (1, 10), (2, 20), (3, 30)" || fail "prices on $s"
+done
+mdb dst -e "UPDATE shop.prices SET price = 99 WHERE id = 2" || fail "breaking shop.prices"
 
 cat >"$COTTER_CFG" <<EOF
 data_dir: $COTTER_DATA
@@ -57,6 +64,7 @@ channels:
         target: dst
         retry: { min_ms: 100, max_ms: 1000 }
         tables: [ { match: "shop.*" } ]
+check: { schedule: 5s, max_delay: 60s }
 EOF
 
 # get PATH [curl args...]: sets CODE; body in $HARNESS_DIR/body, headers in .../headers
@@ -170,6 +178,7 @@ note "screenshots: $(cd "$OUT" && ls *.png | tr '\n' ' ')in $OUT"
 
 section "4. nothing lost across the console's stop and start"
 writer_stop
+mdb dst -e "UPDATE shop.prices SET price = 20 WHERE id = 2" || fail "repairing shop.prices"
 wait_synced src dst shop 90 || fail "target differs from source after the stop/start"
 [ "$(keyed_corrupt_rows dst shop)" = 0 ] || fail "corrupt rows on the target"
 assert_eq "$(nokey_surplus src shop)" "$(nokey_surplus dst shop)" "duplicates in the keyless table"

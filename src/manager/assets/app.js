@@ -418,6 +418,27 @@
     box.replaceChildren(...(rows.length ? rows : [h('p', { class: 'muted' }, 'No alarms.')]));
   }
 
+  // GET /api/checks: the latest result per table of the scheduled checks
+  // (check.schedule) of this channel's pipelines; hidden when there are none.
+  async function loadChecks(card, box, c) {
+    const body = await optionalGet('/api/checks', 'checks');
+    if (body === undefined) return;
+    const names = new Set(c.pipelines.map((p) => p.name));
+    const tables = body ? (body.tables || []).filter((t) => names.has(t.pipeline)) : [];
+    if (!tables.length) { card.hidden = true; return; }
+    card.hidden = false;
+    box.replaceChildren(...tables.map((t) => {
+      const bad = t.status !== 'identical';
+      const keys = (t.diffs || []).slice(0, 5).map((d) => JSON.stringify(d.key || d)).join(' ');
+      return h('div', { class: 'alarm' + (bad ? ' firing' : ''), 'data-check': t.source },
+        h('time', {}, fmtTime(t.checked_at)),
+        h('span', { class: 'badge ' + (t.status === 'identical' ? 's-RUNNING' : 's-ERROR') }, t.status),
+        h('span', {}, t.source + ' \u2192 ' + t.target + ': ' + fmtInt(t.rows) + ' rows' +
+          (bad ? ', ' + t.missing + ' missing, ' + t.extra + ' extra, ' + t.different + ' different' +
+            (keys ? ' (' + keys + ')' : '') + (t.error ? ' \u2014 ' + t.error : '') : '')));
+    }));
+  }
+
   async function loadLogs(card, box, channel) {
     const body = await optionalGet('/api/logs?level=warn&lines=15&channel=' + encodeURIComponent(channel),
       'logs:' + channel);
@@ -447,6 +468,7 @@
     renderChannel(c);
     if (Date.now() - st.historyAt >= HISTORY_MS) loadHistory(c);
     await loadAlarms($('ch-alarms-card'), $('ch-alarms'), c.name);
+    await loadChecks($('ch-checks-card'), $('ch-checks'), c);
     await loadLogs($('ch-logs-card'), $('ch-logs'), c.name);
   }
 
