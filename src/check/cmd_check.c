@@ -8,6 +8,7 @@
 #include "check/check.h"
 #include "check/check_sql.h"
 #include "config/config.h"
+#include "manager/audit.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void usage(FILE *out, bool repair)
@@ -233,6 +235,47 @@ static void print_json(const check_report *rep, int status)
     buf_deinit(&b);
 }
 
+/* audit_repair writes one audit line per repaired table (DATA_DIR/logs/audit.log,
+ * the manager's audit trail): who ran it, the pipeline's channel, what was written. */
+static void audit_repair(const cot_config *cfg, const check_report *rep)
+{
+    bool any = false;
+    for (uint32_t i = 0; i < rep->n_tables; i++)
+        any = any || rep->tables[i].repaired_upserts || rep->tables[i].repaired_deletes;
+    if (!any) return;
+    char dir[1024];
+    snprintf(dir, sizeof(dir), "%s/logs", cfg->data_dir);
+    audit_log *al = NULL;
+    if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) return;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "cotter repair: not audited: cannot create %s: %s\n", dir, strerror(errno));
+        return;
+    }
+    if (audit_open(dir, cfg->manager_audit_max_size, cfg->manager_audit_retention_s, &al) !=
+        COT_OK) {
+        fprintf(stderr, "cotter repair: not audited: %s\n", cot_err_msg());
+        return;
+    }
+    char who[160];
+    const char *user = getenv("USER");
+    snprintf(who, sizeof(who), "cli:%s(uid %u)", user && *user ? user : "?", (unsigned)getuid());
+    for (uint32_t i = 0; i < rep->n_tables; i++) {
+        const check_table_result *r = &rep->tables[i];
+        if (!r->repaired_upserts && !r->repaired_deletes) continue;
+        const char *channel = "";
+        for (int c = 0; c < cfg->n_channels; c++)
+            for (int p = 0; p < cfg->channels[c].n_pipelines; p++)
+                if (strcmp(cfg->channels[c].pipelines[p].name, r->pipeline) == 0)
+                    channel = cfg->channels[c].name;
+        char result[512];
+        snprintf(result, sizeof(result), "pipeline %s: %s -> %s: %llu rows upserted, %llu deleted",
+                 r->pipeline, r->source, r->target, (unsigned long long)r->repaired_upserts,
+                 (unsigned long long)r->repaired_deletes);
+        audit_event(al, who, channel, "repair", result);
+    }
+    audit_close(al);
+}
+
 static int run(int argc, char **argv, bool repair)
 {
     cli c;
@@ -250,6 +293,7 @@ static int run(int argc, char **argv, bool repair)
     c.o.sql_out = stdout;
     check_report rep;
     int status = check_run(cfg, &c.o, &rep);
+    if (repair && !c.o.dry_run) audit_repair(cfg, &rep);
     if (c.json && !c.o.dry_run)
         print_json(&rep, status);
     else

@@ -152,6 +152,11 @@ static void api__pipeline_json(manager *m, int i, buf *b)
     }
     buf_puts(b, ",\"started_at\":");
     api__time(b, st.started_at);
+    buf_puts(b, ",\"last_applied_at\":"); /* the last batch committed on the target */
+    if (st.applied_at)
+        api__time(b, st.applied_at);
+    else
+        buf_puts(b, "null");
     api__tables_json(pl, b);
     buf_printf(b, ",\"bytes_applied\":%llu,\"stages\":{", (unsigned long long)st.bytes_applied);
     for (int s = 0; s < PIPELINE_STAGES; s++)

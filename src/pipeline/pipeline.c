@@ -744,6 +744,7 @@ static void session__par_committed(void *ctx, const cot_pos *pos, uint32_t ts, c
     pipeline__tables_add(pl, c->tables, c->n_tables);
     free(c->tables);
     pipeline__batch_done(&pl->st, c->rows, c->bytes, clock_now_s() - c->t0);
+    pl->st.applied_at = time(NULL);
     pl->st.pos = *pos;
     if (ts) pl->st.source_ts = ts;
     pl->st.inserts += c->ins;
@@ -806,6 +807,7 @@ static cot_err loader__commit(loader *ld)
     ld->n_tc = 0;
     ld->tc_last_tbl = NULL;
     pipeline__batch_done(&pl->st, ld->rows, ld->bytes, clock_now_s() - ld->t0);
+    pl->st.applied_at = time(NULL);
     pl->st.stage_s[PIPE_LOAD] += ld->busy_s;
     ld->busy_s = 0;
     pl->st.inserts += ld->ins;

@@ -61,6 +61,7 @@ typedef struct pipeline_status {
     uint64_t sessions_failed;                 /* sessions ended by an error (each is retried) */
     uint64_t errors_by_class[COT_ERR__COUNT]; /* sessions_failed by error class */
     time_t started_at;
+    time_t applied_at;          /* wall time of the last batch committed on the target; 0 never */
     snapshot_progress snapshot; /* the initial load: tables, rows done / estimated, rate, ETA */
     /* seconds spent in each stage since the pipeline started: waiting for
      * and reading binlog events, decoding them into changes, filters and

@@ -18,10 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const types[] = {"tinyint",  "smallint", "int",     "bigint",    "decimal",
-                                    "float",    "double",   "char",    "varchar",   "text",
-                                    "varbinary", "blob",    "date",    "datetime",  "timestamp",
-                                    "year",     "time",     "json",    "enum",      "bit"};
+static const char *const types[] = {"tinyint",   "smallint", "int",  "bigint",   "decimal",
+                                    "float",     "double",   "char", "varchar",  "text",
+                                    "varbinary", "blob",     "date", "datetime", "timestamp",
+                                    "year",      "time",     "json", "enum",     "bit"};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

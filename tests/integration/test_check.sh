@@ -137,6 +137,14 @@ section "5. repair, then check is clean"
 assert_eq 1 "$rc" "repair exit status (differences repaired)"
 assert_eq 1004 "$(jq '.tables[] | select(.source == "app.users") | .repaired_upserts' "$HARNESS_DIR/repair.json")" "users rows upserted"
 assert_eq 2 "$(jq '.tables[] | select(.source == "app.users") | .repaired_deletes' "$HARNESS_DIR/repair.json")" "users rows deleted"
+# the repair is in the audit trail (DATA_DIR/logs/audit.log), one line per repaired table,
+# and the dry run is not
+audit="$COTTER_DATA/logs/audit.log"
+[ -f "$audit" ] || fail "repair wrote no audit log"
+assert_eq 600 "$(stat -c %a "$audit")" "audit log mode"
+grep -q '"action":"repair".*app.users -> app.users: 1004 rows upserted, 2 deleted' "$audit" ||
+  fail "no audit line for the repair of app.users: $(cat "$audit")"
+grep -q '"who":"cli:' "$audit" || fail "the audit line does not say who repaired: $(cat "$audit")"
 out=$("$COTTER_BIN" check -c "$COTTER_CFG" --json); rc=$?
 assert_eq 0 "$rc" "check after repair: $(jq -c '[.tables[] | select(.missing + .extra + .different > 0)]' <<<"$out")"
 assert_eq "mallory-gone" "$(mdb_sql dst "SELECT IF(name = 'user 99', 'mallory-gone', name) FROM app.users WHERE id = 99")" "value restored"

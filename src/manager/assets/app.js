@@ -523,6 +523,7 @@
         h('dt', {}, 'Position'), h('dd', { class: 'mono', 'data-field': 'position' }, fmtPos(p.position)),
         h('dt', {}, 'GTID'), h('dd', { class: 'mono' }, (p.position && p.position.gtid) || '—'),
         h('dt', {}, 'Source time'), h('dd', {}, p.source_ts ? new Date(p.source_ts * 1000).toLocaleString() : '—'),
+        h('dt', {}, 'Last applied'), h('dd', { 'data-field': 'applied-at' }, p.last_applied_at ? fmtTime(p.last_applied_at) : '—'),
         h('dt', {}, 'Batches'), h('dd', {}, fmtInt(a.batches)),
         h('dt', {}, 'Queue bytes'), h('dd', {}, p.queue ? fmtBytes(p.queue.bytes) : '—')));
     const snap = snapshotBox(p.snapshot);
