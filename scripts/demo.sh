@@ -218,8 +218,22 @@ live_view() {
 }
 
 say "starting a source and a target MariaDB under $DEMO_DIR"
-mdb_start src binlog_row_metadata=FULL binlog_row_image=FULL || die "the source server did not start (see $DEMO_DIR/src/error.log)"
-mdb_start dst || die "the target server did not start (see $DEMO_DIR/dst/error.log)"
+# demo_start NAME USER_PORT [my.cnf lines]: a server on its default port; when
+# that port was taken between the probe and the start (another program's
+# server), once more on a free port the harness picks (not when the user
+# asked for the port)
+demo_start() {
+  local name=$1 user_port=$2
+  shift 2
+  mdb_start "$name" "$@" && return 0
+  [ -z "$user_port" ] || return 1
+  harness_log "$name: its default port did not work; trying a free one"
+  printf -v "${name}_PORT" '%s' ""
+  mdb_start "$name" "$@"
+}
+demo_start src "${DEMO_SRC_PORT:-}" binlog_row_metadata=FULL binlog_row_image=FULL ||
+  die "the source server did not start (see $DEMO_DIR/src/error.log)"
+demo_start dst "${DEMO_DST_PORT:-}" || die "the target server did not start (see $DEMO_DIR/dst/error.log)"
 
 say "creating schema $SRC_SCHEMA on the source and $DST_SCHEMA on the target (same tables)"
 "$LOADGEN" schema | mdb src || die "creating the source schema failed"

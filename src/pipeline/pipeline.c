@@ -853,6 +853,11 @@ static void *session__load_main(void *arg)
             double left = (double)batch_ms / 1000.0 - (clock_now_s() - ld.t0);
             timeout = left > 0 ? (int)(left * 1000) + 1 : 0;
         }
+        /* a stop: finish the open batch at its transaction's end, commit it and
+         * leave the rest of the queue (it is read again from the binlog next time) */
+        bool stopping = atomic_load(&ss->pl->stop);
+        if (stopping && !ld.batch_open) break;
+        if (stopping && !ld.in_tx) timeout = 0;
         if (t_work) ld.busy_s += clock_now_s() - t_work;
         cot_chunk *ck = queue_pop(&ss->q, timeout);
         t_work = clock_now_s();
@@ -889,7 +894,7 @@ static void *session__load_main(void *arg)
             queue_depth(&ss->q, &depth, NULL, NULL);
             bool full = ld.rows >= pc->batch_rows || ld.bytes >= pc->batch_bytes;
             bool late = (clock_now_s() - ld.t0) * 1000.0 >= batch_ms;
-            if (!full && !late && depth > 0) continue;
+            if (!full && !late && !stopping && depth > 0) continue;
         }
         if (!ld.batch_open) continue;
         if (!ld.have_pos) {       /* only part of a transaction: never commit it */
@@ -906,9 +911,10 @@ static void *session__load_main(void *arg)
             if (!rc) rc = loader__commit(&ld);
         }
         if (rc) break;
-        if (loader__queue_done(ss)) break;
+        if (loader__queue_done(ss) || atomic_load(&ss->pl->stop)) break;
     }
-    if (ss->pp) { /* let the workers finish the batches they were given */
+    queue_close(&ss->q); /* a select thread waiting for room gives up now */
+    if (ss->pp) {        /* let the workers finish the batches they were given */
         cot_err d = par_drain(ss->pp);
         if (!rc && d) rc = d;
         if (rc) { /* the next session applies serially until past what failed here */
