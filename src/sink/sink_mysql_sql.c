@@ -188,12 +188,13 @@ cot_err sql_tdesc_map(sql_tdesc *td, cot_table *tbl, const char *target)
     for (uint32_t i = 0; i < tbl->n_cols; i++) {
         int c = sql_tdesc_col_find(td, tbl->cols[i].name);
         if (c < 0) {
-            cot_err_set(
-                COT_ERR_SCHEMA,
-                "target %s.%s has no column '%s' that source %s.%s has: the source "
-                "table was altered (ALTER TABLE ... ADD COLUMN) but the target was not; "
-                "apply the same change on the target (%s); cotter retries and continues by itself",
-                td->schema, td->name, tbl->cols[i].name, tbl->src_schema, tbl->src_name, target);
+            cot_err_set(COT_ERR_SCHEMA,
+                        "target %s.%s has no column '%s' that source %s.%s has: the source "
+                        "gained it (ALTER TABLE ... ADD COLUMN not applied on the target) or the "
+                        "target lost it; add the column on the target (%s), or leave it out of the "
+                        "mapping (exclude:); cotter retries and continues by itself",
+                        td->schema, td->name, tbl->cols[i].name, tbl->src_schema, tbl->src_name,
+                        target);
             goto fail;
         }
         map[i] = (uint32_t)c;

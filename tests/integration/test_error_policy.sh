@@ -5,7 +5,9 @@
 #   on_error: skip -> the batch is applied again row by row; the refused rows
 #     (a duplicate on a secondary UNIQUE key the source does not have, a CHECK
 #     constraint) go to cotter.dead_letters with their error, in the same
-#     transaction, and every other row is applied; nothing disappears silently.
+#     transaction, and every other row is applied; nothing disappears silently;
+#   a target column dropped while running stops the pipeline with the column
+#     named (never skipped), and it recovers once the column is back.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../lib/mariadb.sh"
@@ -62,5 +64,22 @@ cotter_start
 cotter_wait_streaming
 sleep 1
 assert_eq 3 "$(mdb_sql dst "SELECT COUNT(*) FROM cotter.dead_letters")" "dead letters after a restart"
+
+section "a target column dropped under a running pipeline: stops, never skipped, recovers"
+mark=$(cotter_log_mark)
+mdb_sql dst "ALTER TABLE ep.t DROP COLUMN email" || fail "dropping the target column"
+mdb_sql src "INSERT INTO ep.t VALUES (8,'h@x','ok')"
+cotter_wait_state ERROR 30 || fail "a row for the dropped column did not stop the pipeline"
+err=$(grep -o '"last_error":"[^"]*' "$status")
+grep -q "email" <<<"$err" || fail "the error does not name the dropped column: $err"
+note "what the user sees: $(cut -c1-240 <<<"$err")"
+sleep 1
+assert_eq 3 "$(mdb_sql dst "SELECT COUNT(*) FROM cotter.dead_letters")" \
+  "dead letters (a schema mismatch is never skipped, even with on_error: skip)"
+assert_eq "" "$(mdb_sql dst "SELECT id FROM ep.t WHERE id = 8")" "row 8 while the column is missing"
+mdb_sql dst "ALTER TABLE ep.t ADD COLUMN email VARCHAR(50) AFTER id" || fail "re-adding the column"
+for _ in $(seq 1 100); do [ "$(mdb_sql dst "SELECT email FROM ep.t WHERE id = 8")" = "h@x" ] && break; sleep 0.2; done
+assert_eq "h@x" "$(mdb_sql dst "SELECT email FROM ep.t WHERE id = 8")" "row 8 once the column is back"
+cotter_wait_state RUNNING 30 || fail "the pipeline did not recover after the column came back"
 cotter_stop
 note "PASS: error policies"

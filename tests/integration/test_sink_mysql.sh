@@ -296,7 +296,7 @@ EOF
 )
 assert_has "$out" "ERR SCHEMA target 'wh' has no table warehouse.nosuch for the rows of source shop.users: create it" \
   "missing target table"
-assert_has "$out" "ERR SCHEMA target warehouse.users has no column 'email' that source shop.users has: the source table was altered (ALTER TABLE ... ADD COLUMN) but the target was not" \
+assert_has "$out" "ERR SCHEMA target warehouse.users has no column 'email' that source shop.users has: the source gained it (ALTER TABLE ... ADD COLUMN not applied on the target) or the target lost it" \
   "missing target column"
 assert_has "$out" "key column 'b'" "target key column missing from the source"
 assert_has "$out" "column names are unknown" "source without column names"
