@@ -40,12 +40,33 @@ static uint64_t hash__folded(uint64_t h, const char *p, uint32_t len)
     return h;
 }
 
+/* hash__mix spreads every input bit over the low bits too (FNV-1a's low
+ * bits depend only on the low bits of each byte: keys that are multiples
+ * of 4 would all land on one of 4 workers). */
+static uint64_t hash__mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+}
+
 uint64_t par_key_hash(const cot_table *tbl, const cot_value *img, const uint32_t *key,
                       uint32_t n_key)
 {
     uint64_t h = 14695981039346656037ull;
     h = hash__bytes(h, tbl->schema, strlen(tbl->schema) + 1);
     h = hash__bytes(h, tbl->name, strlen(tbl->name) + 1);
+    if (n_key == 1 && (img[key[0]].kind == VK_INT || img[key[0]].kind == VK_UINT)) {
+        /* one integer key: blocks of PAR_KEY_BLOCK neighbouring keys share a
+         * worker, so workers insert runs of adjacent keys instead of
+         * contending for the same index pages key by key */
+        uint64_t block = img[key[0]].u / PAR_KEY_BLOCK; /* the bits of i or u */
+        h = hash__bytes(h, &block, sizeof(block));
+        return hash__mix(h);
+    }
     for (uint32_t k = 0; k < n_key; k++) {
         const cot_value *v = &img[key[k]];
         const cot_column *col = &tbl->cols[key[k]];
@@ -78,7 +99,7 @@ uint64_t par_key_hash(const cot_table *tbl, const cot_value *img, const uint32_t
         }
         h = hash__bytes(h, "\x1f", 1);
     }
-    return h;
+    return hash__mix(h);
 }
 
 /* route__keyed says whether img has a value, and no NULL, in every key column. */

@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #define PAR_MAX_WORKERS 64
+#define PAR_KEY_BLOCK   1024 /* neighbouring integer keys routed together (par_key_hash) */
 
 /* par_key_fn gives the target key columns of tbl (column indexes of tbl;
  * n = 0: no key). Same contract as the merger's key function. */
@@ -52,7 +53,9 @@ uint32_t par_route(const cot_change *ch, const uint32_t *key, uint32_t n_key, ui
 /* par_key_hash hashes a change's key values (after image, else before
  * image) with the target table's name; strings of non-binary collations
  * hash ASCII-case-folded and without trailing spaces, so keys a target's
- * collation calls equal land on one worker. */
+ * collation calls equal land on one worker. A key of one integer column
+ * hashes by its block of PAR_KEY_BLOCK values. Stored position rows depend
+ * on this function: changing it changes which worker applied what. */
 uint64_t par_key_hash(const cot_table *tbl, const cot_value *img, const uint32_t *key,
                       uint32_t n_key);
 

@@ -58,7 +58,8 @@ static void test_same_key_same_worker(void **state)
     cot_chunk *ck = cot_chunk_new();
     const uint32_t key[] = {0};
     uint32_t seen[8] = {0};
-    for (int64_t id = 1; id <= 400; id++) {
+    for (int64_t n = 1; n <= 400; n++) {
+        int64_t id = n * PAR_KEY_BLOCK + n % 7; /* one key per block of integer keys */
         par_part pi[2], pu[2], pd[2];
         cot_change *ins = add(ck, tbl, OP_INSERT);
         set_row(ck, ins->after, id, "a", 1);
@@ -81,6 +82,41 @@ static void test_same_key_same_worker(void **state)
         assert_true(seen[w] > 20);
         assert_true(seen[w] < 90);
     }
+    cot_chunk_free(ck);
+    cot_table_unref(tbl);
+}
+
+/* Neighbouring integer keys share a worker (runs of adjacent rows per
+ * connection), the next block may not; negative keys route too. */
+static void test_integer_key_blocks(void **state)
+{
+    (void)state;
+    cot_table *tbl = table_new(45);
+    const uint32_t key[] = {0};
+    cot_value v[3];
+    cot_chunk *ck = cot_chunk_new();
+    int moved = 0;
+    for (int64_t b = -8; b < 64; b++) {
+        set_row(ck, v, b * PAR_KEY_BLOCK, "a", 0);
+        uint64_t first = par_key_hash(tbl, v, key, 1);
+        set_row(ck, v, b * PAR_KEY_BLOCK + PAR_KEY_BLOCK - 1, "a", 0);
+        assert_true(par_key_hash(tbl, v, key, 1) == first);
+        set_row(ck, v, (b + 1) * PAR_KEY_BLOCK, "a", 0);
+        moved += par_key_hash(tbl, v, key, 1) % 8 != first % 8;
+    }
+    assert_true(moved > 40); /* most next blocks land elsewhere */
+    /* keys that are all multiples of 4 (auto_increment_increment=4) still spread over 4 workers */
+    cot_table *t2 = table_new(45);
+    const uint32_t k2[] = {1};
+    uint32_t seen[4] = {0};
+    for (int i = 0; i < 400; i++) {
+        char s[16];
+        snprintf(s, sizeof(s), "x%c", (char)(4 * (i % 60) + 1));
+        set_row(ck, v, 7, s, 0);
+        seen[par_key_hash(t2, v, k2, 1) % 4]++;
+    }
+    for (int w = 0; w < 4; w++) assert_true(seen[w] > 30);
+    cot_table_unref(t2);
     cot_chunk_free(ck);
     cot_table_unref(tbl);
 }
@@ -117,10 +153,11 @@ static void test_key_change_splits(void **state)
     cot_chunk *ck = cot_chunk_new();
     const uint32_t key[] = {0};
     int split_apart = 0;
-    for (int64_t id = 1; id <= 50; id++) {
+    for (int64_t n = 1; n <= 50; n++) {
+        int64_t id = n * PAR_KEY_BLOCK, to = id + 100 * PAR_KEY_BLOCK;
         cot_change *upd = add(ck, tbl, OP_UPDATE);
         set_row(ck, upd->before, id, "a", 1);
-        set_row(ck, upd->after, id + 1000, "a", 1);
+        set_row(ck, upd->after, to, "a", 1);
         par_part p[2];
         assert_int_equal(par_route(upd, key, 1, 4, p), 2);
         assert_int_equal(p[0].op, OP_DELETE);
@@ -128,7 +165,7 @@ static void test_key_change_splits(void **state)
         /* each half goes where a plain change of its key goes */
         par_part pi[2], pd[2];
         cot_change *ins = add(ck, tbl, OP_INSERT);
-        set_row(ck, ins->after, id + 1000, "z", 9);
+        set_row(ck, ins->after, to, "z", 9);
         par_route(ins, key, 1, 4, pi);
         cot_change *del = add(ck, tbl, OP_DELETE);
         set_row(ck, del->before, id, "z", 9);
@@ -197,11 +234,9 @@ static void test_pos_cmp(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_same_key_same_worker),
-        cmocka_unit_test(test_collation_folding),
-        cmocka_unit_test(test_key_change_splits),
-        cmocka_unit_test(test_keyless_and_null_keys),
-        cmocka_unit_test(test_pos_cmp),
+        cmocka_unit_test(test_same_key_same_worker),  cmocka_unit_test(test_integer_key_blocks),
+        cmocka_unit_test(test_collation_folding),     cmocka_unit_test(test_key_change_splits),
+        cmocka_unit_test(test_keyless_and_null_keys), cmocka_unit_test(test_pos_cmp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
