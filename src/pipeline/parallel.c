@@ -424,6 +424,7 @@ cot_err par_pool_open(const sink_ops *ops, const sink_conf *conf, uint32_t n, si
     for (uint32_t i = 0; i < n && !rc; i++) {
         sink_conf c = *conf;
         c.position_row = i;
+        c.worker = true;
         rc = ops->open(&c, &pp->w[i].sk);
         if (rc) cot_err_prefix("opening load worker connection: ");
     }

@@ -35,6 +35,12 @@ typedef struct sink_conf {
      * (named like the pipeline), k > 0 the row of parallel load worker k
      * (named "PIPELINE#k"); see positions_load */
     uint32_t position_row;
+    /* a parallel load worker: its connection holds the session lock
+     * "cotter/PIPELINE/wK" (K = position_row) while open; the pipeline's
+     * main connection holds "cotter/PIPELINE/main" and, before reading the
+     * positions, waits for every worker lock, so a connection of a killed
+     * cotter whose last COMMIT the server is still running is done first */
+    bool worker;
     const cot_url *url;
     int connect_timeout_s;
     int read_timeout_s;

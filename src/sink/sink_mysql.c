@@ -472,6 +472,80 @@ static cot_err sink__prepare(sink_mysql *sk, size_t max_bytes)
     return COT_OK;
 }
 
+#define LOCK_WAIT_S      10 /* how long a connection waits for a session lock */
+#define PAR_WORKER_LOCKS 64 /* worker locks waited for (load.parallelism is at most 64) */
+
+/* sink__lock_name writes the session lock name of a connection: "main" or worker k. */
+static void sink__lock_name(const char *pipeline, bool worker, uint32_t k, char *out, size_t cap)
+{
+    if (worker)
+        snprintf(out, cap, "cotter/%.40s/w%u", pipeline, (unsigned)k);
+    else
+        snprintf(out, cap, "cotter/%.40s/main", pipeline);
+}
+
+static cot_err sink__lock_once(sink_mysql *sk, const char *name, bool release, char *holder,
+                               size_t cap);
+
+/* sink__lock takes (release false) or waits for and gives back (release
+ * true) the session lock name, waiting at most LOCK_WAIT_S. A lock still
+ * held after that is held by a connection the server has not noticed is
+ * gone (a lost network), or by another cotter running this pipeline: that
+ * connection is killed (its open transaction rolls back, a finished COMMIT
+ * stays) and the lock taken after all. */
+static cot_err sink__lock(sink_mysql *sk, const char *name, bool release)
+{
+    for (int attempt = 0;; attempt++) {
+        char holder[32] = "";
+        cot_err rc = sink__lock_once(sk, name, release, holder, sizeof(holder));
+        if (rc != COT_ERR_SQL_RETRY || attempt > 0 || !holder[0] ||
+            strspn(holder, "0123456789") != strlen(holder))
+            return rc;
+        LOG_W(TAG,
+              "%s: connection %s held cotter's session lock '%s' for %d s: a connection of an "
+              "earlier run the server still keeps, or another cotter running pipeline %s; "
+              "killing it (its open transaction is rolled back)",
+              sk->role, holder, name, LOCK_WAIT_S, sk->pipeline);
+        char kill[64];
+        snprintf(kill, sizeof(kill), "KILL CONNECTION %s", holder);
+        if (mysql_real_query(sk->my, kill, strlen(kill)) != 0 &&
+            mysql_conn_classify(mysql_errno(sk->my)) == COT_ERR_NET)
+            return sink__fail_net_check(sk, mysql_conn_error(sk->my, "%s: %s", sk->role, kill));
+    }
+}
+
+/* sink__lock_once is one GET_LOCK of sink__lock; holder gets the id of the
+ * connection holding the lock when it was not free. */
+static cot_err sink__lock_once(sink_mysql *sk, const char *name, bool release, char *holder,
+                               size_t cap)
+{
+    buf *q = &sk->q;
+    buf_reset(q);
+    buf_puts(q, "SELECT GET_LOCK(");
+    sink__put_string(sk, q, name);
+    buf_printf(q, ",%d), IS_USED_LOCK(", LOCK_WAIT_S);
+    sink__put_string(sk, q, name);
+    buf_puts(q, ")");
+    if (release) {
+        buf_puts(q, ", RELEASE_LOCK(");
+        sink__put_string(sk, q, name);
+        buf_puts(q, ")");
+    }
+    MYSQL_RES *res;
+    cot_err rc = sink__query(sk, "taking cotter's session lock", &res);
+    if (rc) return rc;
+    MYSQL_ROW row = mysql_fetch_row(res);
+    bool got = row && row[0] && strcmp(row[0], "1") == 0;
+    snprintf(holder, cap, "%s", row && row[1] ? row[1] : "");
+    mysql_free_result(res);
+    if (got) return COT_OK;
+    return cot_err_set(COT_ERR_SQL_RETRY,
+                       "%s: pipeline %s is being applied to this target by another connection "
+                       "(session lock '%s' held by connection %s for more than %d s): another "
+                       "cotter runs this pipeline; stop it (two writers would break exactly-once)",
+                       sk->role, sk->pipeline, name, holder, LOCK_WAIT_S);
+}
+
 static cot_err sink_mysql_open(const sink_conf *conf, sink **out)
 {
     *out = NULL;
@@ -508,6 +582,11 @@ static cot_err sink_mysql_open(const sink_conf *conf, sink **out)
     if (!rc) rc = sink__prepare(sk, conf->max_statement_bytes);
     if (!rc && sink_conv_needs_tables(sk->cv)) rc = sink__policy_tables(sk);
     if (!rc) rc = mysql_conn_exec_str(sk->my, sk->role, "COMMIT");
+    if (!rc && !conf->dry_run && sk->pipeline[0]) {
+        char name[80];
+        sink__lock_name(sk->pipeline, conf->worker, conf->position_row, name, sizeof(name));
+        rc = sink__lock(sk, name, false);
+    }
     if (rc) {
         sink_mysql_close(&sk->base);
         return rc;
@@ -1033,6 +1112,14 @@ static cot_err sink_mysql_positions_load(sink *base, cot_pos *pos, bool *have, u
         have[k] = false;
     }
     if (sk->broken) return sink__broken_err(sk);
+    /* a worker connection of a killed cotter may still be committing its last
+     * packet: wait until every worker lock is free, then read */
+    for (uint32_t k = 0; k < PAR_WORKER_LOCKS && !sk->dry_run; k++) {
+        char name[80];
+        sink__lock_name(sk->pipeline, true, k, name, sizeof(name));
+        cot_err lrc = sink__lock(sk, name, true);
+        if (lrc) return lrc;
+    }
     size_t plen = strlen(sk->pipeline);
     char prefix[256];
     snprintf(prefix, sizeof(prefix), "%s#", sk->pipeline);
