@@ -1273,6 +1273,17 @@ static cot_err session_run(pipeline *pl, bool *progressed)
         snapshot_progress sp;
         snapshot_progress_get(ss.sn, &sp);
         session__snapshot_progress(&ss, &sp);
+        /* Known gap: a window whose rows were spread over load workers when
+         * one of them failed (a deadlock between workers) was seen to lose
+         * rows on resume. Until that is fixed, a session with copying to do
+         * applies on one connection; the next session is parallel again. */
+        if (par && (sp.active || sp.tables_done < sp.tables)) {
+            LOG_I("pipeline",
+                  "pipeline %s: applying on one connection while the initial load runs "
+                  "(load.parallelism %u again from the next session)",
+                  pc->name, (unsigned)want);
+            par = false;
+        }
     }
 
     /* pipelines sharing a source register as distinct replicas: a source
