@@ -883,6 +883,19 @@ static size_t read_buckets(MYSQL_RES *res, bucket_sum *out, size_t cap)
     return n;
 }
 
+/* minmax_sql appends "SELECT MIN(key), MAX(key) FROM <side's table>" for
+ * the first key column kc of p. */
+static void minmax_sql(buf *q, const check_plan *p, const check_col *kc, check_side side)
+{
+    buf_puts(q, "SELECT MIN(");
+    check_sql_col_raw(q, kc, side);
+    buf_puts(q, "), MAX(");
+    check_sql_col_raw(q, kc, side);
+    buf_puts(q, ") FROM ");
+    const buf *from = side == CHECK_SRC ? &p->src_from : &p->tgt_from;
+    buf_append(q, from->data, from->len);
+}
+
 /* bucket_diff narrows a large differing chunk of an integer-keyed table:
  * both sides sum the chunk in BUCKETS key-value buckets at once (GROUP BY
  * (key - lo) DIV width), and only buckets that differ are diffed row by
@@ -900,13 +913,7 @@ static cot_err bucket_diff(check_ctx *cx, const check_plan *p, check_table_resul
     buf_init(&st);
     buf *qq[2] = {&qs, &qt};
     for (int s = 0; s < 2; s++) {
-        buf_puts(qq[s], "SELECT MIN(");
-        check_sql_col_raw(qq[s], kc, sides[s]);
-        buf_puts(qq[s], "), MAX(");
-        check_sql_col_raw(qq[s], kc, sides[s]);
-        buf_puts(qq[s], ") FROM ");
-        const buf *from = s == 0 ? &p->src_from : &p->tgt_from;
-        buf_append(qq[s], from->data, from->len);
+        minmax_sql(qq[s], p, kc, sides[s]);
         buf_puts(qq[s], " WHERE ");
         buf_append(qq[s], ranges[s]->data, ranges[s]->len);
         add_where(qq[s], p, sides[s], true);
@@ -1033,15 +1040,7 @@ static cot_err key_span(check_ctx *cx, const check_plan *p, bool *arith, long lo
     buf_init(&qs);
     buf_init(&qt);
     buf *qq[2] = {&qs, &qt};
-    for (int s = 0; s < 2; s++) {
-        buf_puts(qq[s], "SELECT MIN(");
-        check_sql_col_raw(qq[s], kc, sides[s]);
-        buf_puts(qq[s], "), MAX(");
-        check_sql_col_raw(qq[s], kc, sides[s]);
-        buf_puts(qq[s], ") FROM ");
-        const buf *from = s == 0 ? &p->src_from : &p->tgt_from;
-        buf_append(qq[s], from->data, from->len);
-    }
+    for (int s = 0; s < 2; s++) minmax_sql(qq[s], p, kc, sides[s]);
     MYSQL_RES *rs = NULL, *rt = NULL;
     cot_err rc = check__pair(cx, &qs, &qt, &rs, &rt);
     buf_deinit(&qs);

@@ -320,13 +320,8 @@ static void *worker__main(void *arg)
                     free(b);
                 }
                 free(job);
-            } else {
-                job->batch = NULL;
-                if (job->kind == JOB_APPLY) {
-                    cot_chunk_free(job->ck);
-                    run__release(pp, job->run);
-                }
-                free(job);
+            } else { /* JOB_APPLY or JOB_FORGET: what job__drop releases */
+                job__drop(pp, job);
             }
         }
         pthread_mutex_lock(&pp->mu);

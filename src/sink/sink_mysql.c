@@ -1102,23 +1102,15 @@ static cot_err sink_mysql_batch_commit(sink *base, const cot_pos *pos, uint32_t 
 }
 
 /* sink_mysql_positions_load reads the rows "PIPELINE" and "PIPELINE#k". */
-static cot_err sink_mysql_positions_load(sink *base, cot_pos *pos, bool *have, uint32_t cap,
-                                         uint32_t *n)
+/* sink__positions_read reads the position rows once (see positions_load)
+ * and ends the read's transaction. */
+static cot_err sink__positions_read(sink_mysql *sk, cot_pos *pos, bool *have, uint32_t cap,
+                                    uint32_t *n)
 {
-    sink_mysql *sk = (sink_mysql *)base;
     *n = 0;
     for (uint32_t k = 0; k < cap; k++) {
         memset(&pos[k], 0, sizeof(pos[k]));
         have[k] = false;
-    }
-    if (sk->broken) return sink__broken_err(sk);
-    /* a worker connection of a killed cotter may still be committing its last
-     * packet: wait until every worker lock is free, then read */
-    for (uint32_t k = 0; k < PAR_WORKER_LOCKS && !sk->dry_run; k++) {
-        char name[80];
-        sink__lock_name(sk->pipeline, true, k, name, sizeof(name));
-        cot_err lrc = sink__lock(sk, name, true);
-        if (lrc) return lrc;
     }
     size_t plen = strlen(sk->pipeline);
     char prefix[256];
@@ -1163,8 +1155,31 @@ static cot_err sink_mysql_positions_load(sink *base, cot_pos *pos, bool *have, u
         have[k] = true;
     }
     mysql_free_result(res);
-    sk->may_rerun = true;
     return sink__fail_net_check(sk, mysql_conn_exec_str(sk->my, sk->role, "ROLLBACK"));
+}
+
+static cot_err sink_mysql_positions_load(sink *base, cot_pos *pos, bool *have, uint32_t cap,
+                                         uint32_t *n)
+{
+    sink_mysql *sk = (sink_mysql *)base;
+    if (sk->broken) return sink__broken_err(sk);
+    cot_err rc = sink__positions_read(sk, pos, have, cap, n);
+    if (rc || *n <= 1 || sk->dry_run) {
+        if (!rc) sk->may_rerun = true;
+        return rc;
+    }
+    /* parallel workers wrote these rows: one of a killed cotter may still be
+     * committing its last packet; wait until each worker lock is free, then
+     * read again (the main connection's own lock was taken at open) */
+    for (uint32_t k = 0; k < *n && k < PAR_WORKER_LOCKS; k++) {
+        char name[80];
+        sink__lock_name(sk->pipeline, true, k, name, sizeof(name));
+        rc = sink__lock(sk, name, true);
+        if (rc) return rc;
+    }
+    rc = sink__positions_read(sk, pos, have, cap, n);
+    if (!rc) sk->may_rerun = true;
+    return rc;
 }
 
 static void sink_mysql_forget_tables(sink *base)

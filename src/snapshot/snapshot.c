@@ -915,17 +915,9 @@ cot_err snapshot_open(const snapshot_conf *conf, snapshot **out)
               pc->name, n_tables, n_tables == 1 ? "" : "s", (unsigned long long)est,
               pc->snapshot_parallelism, pc->snapshot_parallelism == 1 ? "" : "s",
               pc->snapshot_chunk_rows);
-    for (size_t i = 0; i < n_recs; i++) {
-        free(recs[i].table);
-        free(recs[i].last_key);
-        free(recs[i].where);
-        free(recs[i].history);
-    }
-    free(recs);
-    buf_deinit(&q);
-    mysql_conn_close(tgt);
     *out = sn;
-    return COT_OK;
+    sn = NULL;
+    rc = COT_OK;
 fail:
     for (size_t i = 0; i < n_recs; i++) {
         free(recs[i].table);
