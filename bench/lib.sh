@@ -11,6 +11,7 @@ now_s() { printf '%s' "$EPOCHREALTIME"; }
 
 # fsub A B: A - B with 3 decimals; fdiv A B: A / B with 2 decimals ("-" when B is 0 or empty).
 fsub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
+fadd() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a + b }'; }
 fdiv() {
   awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0 || a == "" || a == "-") print "-"; else printf "%.2f", a / b }'
 }

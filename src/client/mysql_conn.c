@@ -162,7 +162,7 @@ cot_err mysql_conn_open(const cot_url *url, const mysql_conn_opts *opts, MYSQL *
         mysql_options(my, MYSQL_OPT_WRITE_TIMEOUT, &v);
     }
     mysql_options(my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    unsigned int local_infile = 0;
+    unsigned int local_infile = opts->local_infile ? 1 : 0;
     mysql_options(my, MYSQL_OPT_LOCAL_INFILE, &local_infile);
     cot_err tls_rc = mysql_conn__tls(my, url, opts->role);
     if (tls_rc) {

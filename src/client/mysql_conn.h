@@ -23,6 +23,10 @@ typedef struct mysql_conn_opts {
     int read_timeout_s;    /* 0: no limit */
     int write_timeout_s;   /* 0: no limit */
     bool multi_statements; /* allow several statements separated by ';' in one query */
+    /* allow LOAD DATA LOCAL; the caller must install a local infile handler
+     * (mysql_set_local_infile_handler) that serves its own rows, never a
+     * file the server names */
+    bool local_infile;
 } mysql_conn_opts;
 
 /* mysql_conn_open connects to url (host, port, user, password; the path, if

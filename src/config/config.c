@@ -1086,6 +1086,8 @@ static cot_err ld_pipeline(cfg_ld *ld, yaml_node_t *pmap, const char *path, cfg_
         pl->snapshot_chunk_rows = (uint32_t)u;
         if ((rc = ld_bool(ld, sblk, spat, ssub, "create_tables", &pl->snapshot_create_tables)))
             return rc;
+        if ((rc = ld_bool(ld, sblk, spat, ssub, "defer_indexes", &pl->snapshot_defer_indexes)))
+            return rc;
     }
     int ddl = 0;
     if ((rc = ld_enum(ld, pmap, pattern, path, "ddl", &ddl, NULL))) return rc;
@@ -1155,6 +1157,8 @@ static cot_err ld_pipeline(cfg_ld *ld, yaml_node_t *pmap, const char *path, cfg_
     if ((rc = ld_block(ld, pmap, pattern, path, "load", &blk, sub, sizeof(sub)))) return rc;
     if ((rc = ld_uint(ld, blk, pat, sub, "parallelism", &u))) return rc;
     pl->load_parallelism = (uint32_t)u;
+    if ((rc = ld_uint(ld, blk, pat, sub, "bulk_rows", &u))) return rc;
+    pl->load_bulk_rows = (uint32_t)u;
 
     if ((rc = ld_bool(ld, pmap, pattern, path, "dry_run", &pl->dry_run))) return rc;
     if ((rc = ld_skip_tables(ld, pmap, path, pl))) return rc;

@@ -89,6 +89,7 @@ typedef struct cfg_pipeline {
     /* the initial load (snapshot_load block) */
     uint32_t snapshot_parallelism; /* chunk SELECTs at once */
     uint32_t snapshot_chunk_rows;  /* rows per chunk */
+    bool snapshot_defer_indexes;   /* tables it creates get their secondary KEYs after the copy */
     bool snapshot_create_tables;   /* create missing target tables from the source's */
     cfg_ddl ddl;
     bool on_error_skip; /* a row the target refuses goes to cotter.dead_letters */
@@ -115,6 +116,7 @@ typedef struct cfg_pipeline {
     uint32_t retry_times;      /* give up after this many failed sessions in a row; 0 never */
     uint32_t check_schedule_s; /* scheduled check period; 0: cot_config.check_schedule_s */
     uint32_t load_parallelism; /* target connections applying at once (1: serial) */
+    uint32_t load_bulk_rows;   /* upserts of one table sent as LOAD DATA from this many; 0: never */
 } cfg_pipeline;
 
 /* Alarm rules (docs/alarms.md); the top-level alarms block holds the

@@ -230,6 +230,10 @@ const copt config_options[] = {
      "Create a missing target table before copying it: the source's SHOW CREATE TABLE with "
      "the mapping's names, or built from the mapped columns when the mapping selects or adds "
      "columns."},
+    {P ".snapshot_load.defer_indexes", COPT_BOOL, "true", 0, 0, NULL, 0, 0,
+     "A target table the initial load creates gets its non-unique secondary indexes (KEY) "
+     "only once its copy is done, built in one pass instead of row by row; unique keys and "
+     "tables with foreign keys are created whole. Kept in cotter.snapshot_keys until added."},
     {P ".ddl", COPT_ENUM, "apply", 0, 0, "apply|ignore|stop", 0, 0,
      "DDL on the copied tables (CREATE/ALTER/DROP/RENAME/TRUNCATE TABLE, CREATE/DROP INDEX): "
      "apply runs it on the target with the mapping's names; ignore logs it and goes on; stop "
@@ -296,6 +300,11 @@ const copt config_options[] = {
      "repeats a change. A source transaction's rows may become visible on the target in "
      "several commits. Tables without a key, DDL, and the batch after a failure are "
      "applied on one connection. Needs batch.merge (otherwise 1 is used)."},
+    {P ".load.bulk_rows", COPT_UINT, "256", 0, 100000000, NULL, 0, 0,
+     "A run of at least this many whole-row upserts of one table (the initial load's rows, "
+     "big inserting transactions) goes to a MySQL target as LOAD DATA LOCAL ... REPLACE text "
+     "instead of INSERT ... ON DUPLICATE KEY UPDATE, where that has the same effect "
+     "(docs/snapshot.md, Bulk load); 0: never."},
     {P ".tables", COPT_LIST, NULL, 0, 0, NULL, 0, COPT_REQUIRED,
      "Which source tables this pipeline copies, and where to; at least one. A table takes "
      "the first entry that matches it; tables matching no entry are skipped."},

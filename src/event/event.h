@@ -160,9 +160,13 @@ typedef struct cot_chunk {
     cot_pos end_pos;        /* position after the transaction (valid if tx_end) */
     cot_pos start_pos;      /* where the transaction starts: the end of the one emitted
                                before it ("" file when not known) */
-    char *ddl;              /* DDL text (CK_DDL), in mem */
-    char *ddl_schema;       /* default schema of the DDL, in mem; may be "" */
-    cot_change *changes;    /* heap array, n_changes used */
+    /* CK_DDL: a statement of cotter's own (the initial load's TRUNCATE of a
+     * keyless table, the secondary indexes it left out until a copy was
+     * done), applied whatever the pipeline's ddl policy says */
+    bool internal;
+    char *ddl;           /* DDL text (CK_DDL), in mem */
+    char *ddl_schema;    /* default schema of the DDL, in mem; may be "" */
+    cot_change *changes; /* heap array, n_changes used */
     uint32_t n_changes;
     uint32_t cap_changes;
     cot_table **tables; /* references held by this chunk */

@@ -213,7 +213,34 @@ struct par_pool {
      * positions on demand */
     uint32_t slow_worker;
     long slow_ms;
+    /* test hook (COTTER_TEST_FAIL_WORKER="K:N", K a worker or "any"): every
+     * N-th commit of worker K (of any worker), counted over the process's
+     * sessions, fails as a deadlock would, so a test can make a worker lose
+     * its share of a batch the others commit */
+    uint32_t fail_worker;
+    uint32_t fail_every;
 };
+
+static atomic_uint fail_hook_commits;
+
+/* pool__test_hook parses a test hook "K:V" with worker K < n ("any" gives
+ * K = n) and V > 0. */
+static bool pool__test_hook(const char *env, uint32_t n, unsigned long *k, unsigned long *v)
+{
+    const char *s = getenv(env);
+    if (!s) return false;
+    char *end = NULL;
+    if (strncmp(s, "any:", 4) == 0) {
+        *k = n;
+        end = (char *)s + 3;
+    } else {
+        *k = strtoul(s, &end, 10);
+        if (*k >= n) return false;
+    }
+    if (!end || *end != ':') return false;
+    *v = strtoul(end + 1, &end, 10);
+    return *end == 0 && *v > 0;
+}
 
 static void run__release(par_pool *pp, par_run *run)
 {
@@ -278,6 +305,10 @@ static cot_err worker__do(par_worker *w, par_job *job)
         struct timespec ts = {pp->slow_ms / 1000, (pp->slow_ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
     }
+    if (pp->fail_every && (w->index == pp->fail_worker || pp->fail_worker == pp->n) &&
+        (atomic_fetch_add(&fail_hook_commits, 1) + 1) % pp->fail_every == 0)
+        return cot_err_set(COT_ERR_SQL_RETRY,
+                           "test hook COTTER_TEST_FAIL_WORKER: commit failed as if deadlocked");
     rc = pp->ops->batch_commit(w->sk, &job->batch->pos, job->batch->ts);
     if (!rc) w->in_batch = false;
     return rc;
@@ -389,21 +420,19 @@ cot_err par_pool_open(const sink_ops *ops, const sink_conf *conf, uint32_t n, si
     pp->max_inflight = max_inflight ? max_inflight : (64u << 20);
     pp->on_commit = on_commit;
     pp->ctx = ctx;
-    const char *slow = getenv("COTTER_TEST_SLOW_WORKER");
-    if (slow) {
-        char *end = NULL;
-        unsigned long k = strtoul(slow, &end, 10);
-        if (end && *end == ':') {
-            long ms = strtol(end + 1, &end, 10);
-            if (*end == 0 && k < n && ms > 0 && ms <= 60000) {
-                pp->slow_worker = (uint32_t)k;
-                pp->slow_ms = ms;
-                LOG_W(TAG,
-                      "test hook COTTER_TEST_SLOW_WORKER: load worker %lu waits %ld ms "
-                      "before each commit",
-                      k, ms);
-            }
-        }
+    unsigned long k, v;
+    if (pool__test_hook("COTTER_TEST_SLOW_WORKER", n, &k, &v) && k < n && v <= 60000) {
+        pp->slow_worker = (uint32_t)k;
+        pp->slow_ms = (long)v;
+        LOG_W(TAG,
+              "test hook COTTER_TEST_SLOW_WORKER: load worker %lu waits %lu ms before each commit",
+              k, v);
+    }
+    if (pool__test_hook("COTTER_TEST_FAIL_WORKER", n, &k, &v)) {
+        pp->fail_worker = (uint32_t)k;
+        pp->fail_every = (uint32_t)v;
+        LOG_W(TAG, "test hook COTTER_TEST_FAIL_WORKER: every %lu-th commit of %s fails", v,
+              k == n ? "any load worker" : "one load worker");
     }
     pthread_mutex_init(&pp->mu, NULL);
     pthread_cond_init(&pp->idle, NULL);

@@ -551,7 +551,7 @@ static cot_err loader__take_ddl(loader *ld, cot_chunk *ck)
     ddl_info info;
     cot_err rc = ddl_rewrite(ck->ddl, strlen(ck->ddl), ck->ddl_schema, pipeline__route, (void *)pc,
                              &out, &info);
-    if (rc && pc->ddl == CFG_DDL_IGNORE) {
+    if (rc && pc->ddl == CFG_DDL_IGNORE && !ck->internal) {
         /* the way past a statement cotter cannot follow: the user said ignore */
         LOG_I("load", "pipeline %s: ignoring a DDL cotter cannot rewrite (ddl: ignore): %s",
               pc->name, cot_err_msg());
@@ -1197,6 +1197,7 @@ static cot_err session_run(pipeline *pl, bool *progressed)
         .write_timeout_s = pc->target->write_timeout_s,
         .ddl = (sink_ddl_policy)pc->ddl,
         .dry_run = pc->dry_run,
+        .bulk_rows = pc->load_bulk_rows ? pc->load_bulk_rows : UINT32_MAX,
     };
     sink_policy_register(pc); /* the sink finds tables[].on_overflow / conflict by pipeline */
     cot_err rc = ss.ops->open(&sc, &ss.sk);
@@ -1273,17 +1274,6 @@ static cot_err session_run(pipeline *pl, bool *progressed)
         snapshot_progress sp;
         snapshot_progress_get(ss.sn, &sp);
         session__snapshot_progress(&ss, &sp);
-        /* Known gap: a window whose rows were spread over load workers when
-         * one of them failed (a deadlock between workers) was seen to lose
-         * rows on resume. Until that is fixed, a session with copying to do
-         * applies on one connection; the next session is parallel again. */
-        if (par && (sp.active || sp.tables_done < sp.tables)) {
-            LOG_I("pipeline",
-                  "pipeline %s: applying on one connection while the initial load runs "
-                  "(load.parallelism %u again from the next session)",
-                  pc->name, (unsigned)want);
-            par = false;
-        }
     }
 
     /* pipelines sharing a source register as distinct replicas: a source

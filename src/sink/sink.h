@@ -46,8 +46,11 @@ typedef struct sink_conf {
     int read_timeout_s;
     int write_timeout_s;
     size_t max_statement_bytes; /* flush a multi-row statement past this size */
-    sink_ddl_policy ddl;        /* what to do with DDL chunks */
-    bool dry_run;               /* build every statement, send none, keep no position */
+    /* a run of at least this many whole-row upserts of one table may go as
+     * bulk text (LOAD DATA); 0: the sink's default, UINT32_MAX: never */
+    uint32_t bulk_rows;
+    sink_ddl_policy ddl; /* what to do with DDL chunks */
+    bool dry_run;        /* build every statement, send none, keep no position */
 } sink_conf;
 
 typedef struct sink_stats {

@@ -69,7 +69,48 @@ typedef struct sink_mysql {
     sink_stats batch; /* counts of the open batch, added to stats at commit */
     sink_conv *cv;    /* value conversion, on_overflow and conflict policies */
     bool dl_ready;    /* cotter.dead_letters was created at open (no CREATE in a batch) */
+    /* bulk upserts: runs of whole-row upserts sent as LOAD DATA LOCAL text */
+    buf bulk;
+    size_t bulk_sent;   /* bytes of bulk the server has read */
+    bool no_bulk;       /* the target refuses LOAD DATA LOCAL: INSERT only */
+    uint32_t bulk_rows; /* shortest run sent as bulk text */
 } sink_mysql;
+
+#define BULK_MIN_ROWS  256        /* default: a shorter run of upserts goes as INSERT */
+#define BULK_MAX_BYTES (8u << 20) /* text per LOAD DATA */
+
+/* The local infile handler: whatever file name the server asks for, it
+ * gets the rows in sk->bulk, never a file of this machine. */
+static int bulk__init(void **ptr, const char *filename, void *userdata)
+{
+    (void)filename;
+    sink_mysql *sk = userdata;
+    sk->bulk_sent = 0;
+    *ptr = sk;
+    return 0;
+}
+
+static int bulk__read(void *ptr, char *dst, unsigned int len)
+{
+    sink_mysql *sk = ptr;
+    size_t left = sk->bulk.len - sk->bulk_sent;
+    size_t n = left < len ? left : len;
+    if (n) memcpy(dst, sk->bulk.data + sk->bulk_sent, n);
+    sk->bulk_sent += n;
+    return (int)n;
+}
+
+static void bulk__end(void *ptr)
+{
+    (void)ptr;
+}
+
+static int bulk__error(void *ptr, char *msg, unsigned int len)
+{
+    (void)ptr;
+    snprintf(msg, len, "cotter sends only its own rows");
+    return 2000; /* CR_UNKNOWN_ERROR */
+}
 
 static char *xstrdup(const char *s)
 {
@@ -207,8 +248,8 @@ static cot_err sink__describe(sink_mysql *sk, const cot_table *tbl, sql_tdesc **
              tbl->schema, tbl->name);
     buf *q = &sk->q;
     buf_reset(q);
-    buf_puts(q, "SELECT COLUMN_NAME, DATA_TYPE, IS_NULLABLE, EXTRA FROM information_schema.COLUMNS"
-                " WHERE TABLE_SCHEMA=");
+    buf_puts(q, "SELECT COLUMN_NAME, DATA_TYPE, IS_NULLABLE, EXTRA, CHARACTER_SET_NAME FROM "
+                "information_schema.COLUMNS WHERE TABLE_SCHEMA=");
     sink__put_string(sk, q, tbl->schema);
     buf_puts(q, " AND TABLE_NAME=");
     sink__put_string(sk, q, tbl->name);
@@ -223,6 +264,7 @@ static cot_err sink__describe(sink_mysql *sk, const cot_table *tbl, sql_tdesc **
         bool nullable = row[2] && strcasecmp(row[2], "YES") == 0;
         bool generated = row[3] && strcasestr(row[3], "GENERATED") != NULL;
         sql_tdesc_add_col(td, row[0], row[1], nullable, generated);
+        sql_tdesc_set_charset(td, row[4]);
     }
     mysql_free_result(res);
     if (td->n_cols == 0) {
@@ -255,6 +297,10 @@ static cot_err sink__describe(sink_mysql *sk, const cot_table *tbl, sql_tdesc **
     if (!parts || !skip) abort();
     while ((row = mysql_fetch_row(res))) {
         if (!row[0]) continue;
+        bool seen = false; /* each unique index counted once */
+        for (size_t i = 0; i < n_parts && !seen; i++) seen = strcmp(parts[i].index, row[0]) == 0;
+        for (size_t i = 0; i < n_skip && !seen; i++) seen = strcmp(skip[i], row[0]) == 0;
+        if (!seen) td->n_unique++;
         if (!row[1] || !row[2]) {
             skip[n_skip++] = row[0];
             continue;
@@ -558,8 +604,11 @@ static cot_err sink_mysql_open(const sink_conf *conf, sink **out)
     sk->user = xstrdup(conf->url && conf->url->user ? conf->url->user : "");
     sk->ddl = conf->ddl;
     sk->dry_run = conf->dry_run;
+    sk->bulk_rows = conf->bulk_rows ? conf->bulk_rows : BULK_MIN_ROWS;
+    sk->no_bulk = sk->bulk_rows == UINT32_MAX;
     snprintf(sk->role, sizeof(sk->role), "target '%s'", sk->name);
     buf_init(&sk->q);
+    buf_init(&sk->bulk);
     sql_builder_init(&sk->sb, sk->name, conf->max_statement_bytes);
     sk->cv = sink_conv_new(sk->pipeline, sk->name, sk->dry_run);
 
@@ -573,8 +622,11 @@ static cot_err sink_mysql_open(const sink_conf *conf, sink **out)
         .read_timeout_s = conf->read_timeout_s,
         .write_timeout_s = conf->write_timeout_s,
         .multi_statements = true,
+        .local_infile = true,
     };
     cot_err rc = mysql_conn_open(conf->url, &opts, &sk->my);
+    if (!rc)
+        mysql_set_local_infile_handler(sk->my, bulk__init, bulk__read, bulk__end, bulk__error, sk);
     if (!rc) {
         rc = mysql_conn_exec(sk->my, sk->role, session_sql, sizeof(session_sql) - 1);
         if (rc) cot_err_prefix("setting up the session: ");
@@ -789,7 +841,7 @@ static cot_err sink__ddl(sink_mysql *sk, const cot_chunk *ck)
     sink__ddl_text(ddl, text, sizeof(text));
     bool rerun = sk->may_rerun;
     sk->may_rerun = false;
-    if (sk->ddl == SINK_DDL_IGNORE) {
+    if (sk->ddl == SINK_DDL_IGNORE && !ck->internal) {
         LOG_I(TAG, "%s: DDL from the source not applied (ddl: ignore): %s", sk->role, text);
         return COT_OK;
     }
@@ -797,7 +849,7 @@ static cot_err sink__ddl(sink_mysql *sk, const cot_chunk *ck)
         LOG_I(TAG, "%s: dry run: would run the DDL: %s", sk->role, text);
         return COT_OK;
     }
-    if (sk->ddl == SINK_DDL_STOP)
+    if (sk->ddl == SINK_DDL_STOP && !ck->internal)
         return cot_err_set(COT_ERR_SCHEMA,
                            "%s: pipeline %s stops at a DDL from the source (ddl: stop): %s; apply "
                            "it on the target yourself, then set ddl: ignore for one restart, or "
@@ -863,6 +915,129 @@ static void sink__count(sink_mysql *sk, uint8_t op)
 static cot_err sink__policies(sink_mysql *sk, sql_tdesc *td, const cot_change *ch,
                               const cot_pos *where, const cot_change **use, bool *apply);
 
+/* sink__apply_one applies change ch of ck through the policies and the
+ * statement builder. */
+static cot_err sink__apply_one(sink_mysql *sk, sql_tdesc *td, const cot_chunk *ck,
+                               const cot_change *ch)
+{
+    static const cot_pos no_pos; /* a chunk inside a transaction has no position */
+    const cot_change *use;
+    bool apply;
+    cot_err rc = sink__policies(sk, td, ch, ck->tx_end ? &ck->end_pos : &no_pos, &use, &apply);
+    if (rc || !apply) return rc;
+    rc = sql_builder_add(&sk->sb, td, use);
+    if (rc) return rc;
+    sink__count(sk, ch->op);
+    return sql_builder_ready(&sk->sb) ? sink__send(sk) : COT_OK;
+}
+
+/* sink__bulk_send loads the n rows of sk->bulk into td inside a savepoint.
+ * *fallback (nothing loaded) when the target refuses LOAD DATA LOCAL, or
+ * when the load gave warnings: the server turns a value it cannot store
+ * into a warning under LOCAL, so those rows go again as INSERT, where
+ * strict mode makes it an error with the row named. */
+static cot_err sink__bulk_send(sink_mysql *sk, const sql_tdesc *td, uint32_t n, bool *fallback)
+{
+    *fallback = false;
+    static const char sp[] = "SAVEPOINT cotter_bulk";
+    static const char back[] = "ROLLBACK TO SAVEPOINT cotter_bulk";
+    buf *q = &sk->q;
+    buf_reset(q);
+    sql_bulk_statement(q, td);
+    sk->bulk_sent = 0;
+    if (mysql_real_query(sk->my, sp, sizeof(sp) - 1) == 0 &&
+        mysql_real_query(sk->my, q->data, (unsigned long)q->len) == 0) {
+        unsigned int warnings = mysql_warning_count(sk->my);
+        sk->batch.statements++;
+        if (warnings == 0) return COT_OK;
+        MYSQL_RES *res = NULL;
+        MYSQL_ROW row = NULL;
+        if (mysql_real_query(sk->my, "SHOW WARNINGS LIMIT 1", 21) == 0)
+            res = mysql_store_result(sk->my);
+        if (res) row = mysql_fetch_row(res);
+        LOG_D(TAG,
+              "%s: LOAD DATA of %u rows into %s.%s gave %u warning%s (%s); sending them as "
+              "INSERT",
+              sk->role, n, td->schema, td->name, warnings, warnings == 1 ? "" : "s",
+              row && row[2] ? row[2] : "?");
+        if (res) mysql_free_result(res);
+        if (mysql_real_query(sk->my, back, sizeof(back) - 1) != 0)
+            return sink__fail_net_check(
+                sk, mysql_conn_error(sk->my, "%s: rolling back a LOAD DATA that gave warnings",
+                                     sk->role));
+        *fallback = true;
+        return COT_OK;
+    }
+    unsigned int errnum = mysql_errno(sk->my);
+    /* ER_NOT_ALLOWED_COMMAND (local_infile=OFF), ER_CLIENT_LOCAL_FILES_DISABLED, and
+     * MariaDB's ER_LOAD_INFILE_CAPABILITY_DISABLED: the statement did nothing */
+    if (errnum == 1148 || errnum == 3948 || errnum == 4166) {
+        LOG_I(TAG,
+              "%s: the target does not take LOAD DATA LOCAL (%s); sending bulk rows as "
+              "multi-row INSERT (set local_infile=ON on the target for faster initial loads)",
+              sk->role, mysql_error(sk->my));
+        sk->no_bulk = true;
+        *fallback = true;
+        return COT_OK;
+    }
+    cot_err err = mysql_conn_classify(errnum);
+    cot_err_set(err,
+                "%s: LOAD DATA of %u rows into %s.%s failed: %s (errno %u, SQLSTATE %s, %s, %s)",
+                sk->role, n, td->schema, td->name, mysql_error(sk->my), errnum,
+                mysql_sqlstate(sk->my), cot_err_name(err), mysql_conn_class_word(err));
+    if (err == COT_ERR_SCHEMA) sink__cache_evict_all(sk);
+    return sink__fail_net_check(sk, err);
+}
+
+/* sink__bulk applies upserts ck->changes[from, to) (whole rows of one
+ * table) as LOAD DATA ... REPLACE, in pieces of BULK_MAX_BYTES; a row that
+ * cannot travel as text, and a piece the target would not take, go through
+ * the statement builder instead. */
+static cot_err sink__bulk(sink_mysql *sk, sql_tdesc *td, const cot_chunk *ck, uint32_t from,
+                          uint32_t to)
+{
+    cot_err rc = sink__send(sk); /* what came before these rows goes first */
+    for (uint32_t i = from; !rc && i < to;) {
+        buf_reset(&sk->bulk);
+        uint32_t start = i;
+        while (i < to && sk->bulk.len < BULK_MAX_BYTES &&
+               sink_conv_same(sk->cv, td, &ck->changes[i]) &&
+               sql_bulk_row(&sk->bulk, td, ck->changes[i].after))
+            i++;
+        if (i == start) { /* a value to convert, or one text cannot carry */
+            rc = sink__apply_one(sk, td, ck, &ck->changes[i++]);
+            continue;
+        }
+        bool fallback = sk->no_bulk;
+        if (!fallback) rc = sink__bulk_send(sk, td, i - start, &fallback);
+        /* every row of the piece converts to itself and the table has no conflict
+         * policy: the builder takes them as they are */
+        for (uint32_t k = start; k < i && !rc; k++) {
+            if (fallback) rc = sql_builder_add(&sk->sb, td, &ck->changes[k]);
+            if (!rc) sink__count(sk, OP_INSERT);
+            if (!rc && fallback && sql_builder_ready(&sk->sb)) rc = sink__send(sk);
+        }
+    }
+    buf_reset(&sk->bulk);
+    return rc;
+}
+
+/* sink__bulk_run returns the end of the run of upserts of ck starting at
+ * i that may go as LOAD DATA, or i when there is none long enough. */
+static uint32_t sink__bulk_run(sink_mysql *sk, sql_tdesc *td, const cot_chunk *ck, uint32_t i)
+{
+    const cot_change *ch = &ck->changes[i];
+    if (sk->no_bulk || sk->dry_run || ch->op != OP_INSERT || !ch->after ||
+        ck->n_changes - i < sk->bulk_rows || !sql_tdesc_bulk_ok(td) ||
+        sink_conv_policy_of(sk->cv, td))
+        return i;
+    uint32_t j = i + 1;
+    while (j < ck->n_changes && ck->changes[j].op == OP_INSERT && ck->changes[j].tbl == ch->tbl &&
+           ck->changes[j].after)
+        j++;
+    return j - i >= sk->bulk_rows ? j : i;
+}
+
 static cot_err sink_mysql_apply(sink *base, const cot_chunk *ck)
 {
     sink_mysql *sk = (sink_mysql *)base;
@@ -892,19 +1067,15 @@ static cot_err sink_mysql_apply(sink *base, const cot_chunk *ck)
         sql_tdesc *td;
         rc = sink__table(sk, ch->tbl, &td);
         if (rc) return rc;
-        static const cot_pos no_pos; /* a chunk inside a transaction has no position */
-        const cot_change *use;
-        bool apply;
-        rc = sink__policies(sk, td, ch, ck->tx_end ? &ck->end_pos : &no_pos, &use, &apply);
-        if (rc) return rc;
-        if (!apply) continue;
-        rc = sql_builder_add(&sk->sb, td, use);
-        if (rc) return rc;
-        sink__count(sk, ch->op);
-        if (sql_builder_ready(&sk->sb)) {
-            rc = sink__send(sk);
+        uint32_t run = sink__bulk_run(sk, td, ck, i);
+        if (run > i) {
+            rc = sink__bulk(sk, td, ck, i, run);
             if (rc) return rc;
+            i = run - 1;
+            continue;
         }
+        rc = sink__apply_one(sk, td, ck, ch);
+        if (rc) return rc;
     }
     return COT_OK;
 }
@@ -1227,6 +1398,7 @@ static void sink_mysql_close(sink *base)
     sql_builder_deinit(&sk->sb);
     sink_conv_free(sk->cv);
     buf_deinit(&sk->q);
+    buf_deinit(&sk->bulk);
     free(sk->name);
     free(sk->pipeline);
     free(sk->user);

@@ -973,6 +973,25 @@ cot_err sink_conv_map(sink_conv *cv, MYSQL *my, const sql_tdesc *td, const cot_t
     return COT_OK;
 }
 
+bool sink_conv_same(sink_conv *cv, const sql_tdesc *td, const cot_change *ch)
+{
+    conv_entry *e = cv ? conv__find(cv, td) : NULL;
+    if (!e || !e->any_check || e->tbl != ch->tbl) return true; /* as sink_conv_change */
+    const cot_table *tbl = ch->tbl;
+    arena_reset(&cv->mem);
+    for (int side = 0; side < 2; side++) {
+        const cot_value *img = side == 0 ? ch->before : ch->after;
+        if (!img) continue;
+        for (uint32_t i = 0; i < tbl->n_cols; i++) {
+            cot_value nv;
+            if (e->src_t[i] &&
+                conv_value(e->src_t[i], &tbl->cols[i], &img[i], &cv->mem, &nv) != CONV_SAME)
+                return false;
+        }
+    }
+    return true;
+}
+
 const sink_conv_policy *sink_conv_policy_of(sink_conv *cv, const sql_tdesc *td)
 {
     conv_entry *e = conv__find(cv, td);

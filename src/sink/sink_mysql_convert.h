@@ -90,6 +90,10 @@ typedef struct sink_conv_policy {
     bool dry_run;
 } sink_conv_policy;
 
+/* sink_conv_same says whether sink_conv_change would hand ch back as it
+ * is (every value fits its target column), without counting or logging
+ * anything. */
+bool sink_conv_same(sink_conv *cv, const sql_tdesc *td, const cot_change *ch);
 /* sink_conv_policy_of returns td's policy (NULL when td is not mapped or
  * its conflict policy is source_wins). */
 const sink_conv_policy *sink_conv_policy_of(sink_conv *cv, const sql_tdesc *td);

@@ -47,6 +47,7 @@ static char *xstrdup(const char *s)
 sql_tdesc *sql_tdesc_new(const char *schema, const char *name)
 {
     sql_tdesc *td = xcalloc(1, sizeof(*td));
+    td->bulk = -1;
     td->schema = xstrdup(schema);
     td->name = xstrdup(name);
     return td;
@@ -54,6 +55,7 @@ sql_tdesc *sql_tdesc_new(const char *schema, const char *name)
 
 static void sql_tdesc__unmap(sql_tdesc *td)
 {
+    td->bulk = -1;
     cot_table_unref(td->map_tbl);
     td->map_tbl = NULL;
     free(td->map);
@@ -71,6 +73,7 @@ void sql_tdesc_free(sql_tdesc *td)
     for (uint32_t i = 0; i < td->n_cols; i++) {
         free(td->cols[i].name);
         free(td->cols[i].type);
+        free(td->cols[i].charset);
     }
     free(td->cols);
     free(td->key);
@@ -94,6 +97,15 @@ void sql_tdesc_add_col(sql_tdesc *td, const char *name, const char *type, bool n
         if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
     c->nullable = nullable;
     c->generated = generated;
+    c->charset = NULL;
+}
+
+void sql_tdesc_set_charset(sql_tdesc *td, const char *charset)
+{
+    if (!td->n_cols) return;
+    sql_col *c = &td->cols[td->n_cols - 1];
+    free(c->charset);
+    c->charset = charset && charset[0] ? xstrdup(charset) : NULL;
 }
 
 int sql_tdesc_col_find(const sql_tdesc *td, const char *name)
@@ -225,6 +237,162 @@ fail:
     free(flags);
     free(key_src);
     return COT_ERR_SCHEMA;
+}
+
+/* ---- LOAD DATA text -------------------------------------------------------- */
+
+static bool sql__is_decimal(const char *p, uint32_t len);
+static void sql__table(buf *out, const sql_tdesc *td);
+
+static bool sql__bulk_col_ok(const sql_tdesc *td, const cot_column *c, uint32_t i)
+{
+    if (td->src_flags[i] & SQL_SRC_SKIP) return true;  /* not sent */
+    if (td->src_flags[i] & SQL_SRC_JSON) return false; /* MySQL refuses binary text there */
+    switch (c->type) {
+    case CT_BIT:
+    case CT_GEOMETRY:
+        return false;
+    case CT_ENUM:
+    case CT_SET:
+        return c->members && c->n_members;
+    default:
+        break;
+    }
+    if (!c->charset || strcmp(c->charset, "binary") == 0 || c->collation == COT_COLLATION_BINARY)
+        return true;
+    const char *tcs = td->cols[td->map[i]].charset;
+    return tcs && strcasecmp(tcs, c->charset) == 0;
+}
+
+bool sql_tdesc_bulk_ok(sql_tdesc *td)
+{
+    if (td->bulk >= 0) return td->bulk == 1;
+    const cot_table *tbl = td->map_tbl;
+    if (!tbl || !td->map) return false;
+    bool ok = td->n_key > 0 && td->n_unique == 1;
+    for (uint32_t c = 0; c < td->n_cols && ok; c++) {
+        if (td->cols[c].generated) continue;
+        bool fed = false;
+        for (uint32_t i = 0; i < tbl->n_cols && !fed; i++) fed = td->map[i] == c;
+        ok = fed;
+    }
+    for (uint32_t i = 0; i < tbl->n_cols && ok; i++) ok = sql__bulk_col_ok(td, &tbl->cols[i], i);
+    td->bulk = ok ? 1 : 0;
+    return ok;
+}
+
+static void sql__bulk_text(buf *out, const char *p, uint32_t len)
+{
+    buf_reserve(out, (size_t)len * 2); /* every byte escaped, at worst */
+    char *d = out->data + out->len;
+    for (uint32_t i = 0; i < len; i++) {
+        char c = p[i];
+        switch (c) {
+        case '\\':
+        case '\t':
+        case '\n':
+        case '\0':
+            *d++ = '\\';
+            *d++ = c == '\t' ? 't' : c == '\n' ? 'n' : c == '\0' ? '0' : '\\';
+            break;
+        default:
+            *d++ = c;
+        }
+    }
+    out->len = (size_t)(d - out->data);
+    out->data[out->len] = '\0';
+}
+
+/* sql__bulk_members appends the names of the members value u selects. */
+static bool sql__bulk_members(buf *out, const cot_column *c, uint8_t kind, uint64_t u)
+{
+    if (kind == VK_ENUM) {
+        if (u == 0 || u > c->n_members) return false; /* '' error value: no name */
+        const char *m = c->members[u - 1];
+        sql__bulk_text(out, m, (uint32_t)strlen(m));
+        return true;
+    }
+    bool first = true;
+    for (uint32_t b = 0; b < 64 && u; b++) {
+        if (!(u & (1ull << b))) continue;
+        if (b >= c->n_members) return false;
+        if (!first) buf_putc(out, ',');
+        first = false;
+        sql__bulk_text(out, c->members[b], (uint32_t)strlen(c->members[b]));
+        u &= ~(1ull << b);
+    }
+    return true;
+}
+
+bool sql_bulk_row(buf *out, const sql_tdesc *td, const cot_value *img)
+{
+    const cot_table *tbl = td->map_tbl;
+    size_t start = out->len;
+    bool first = true;
+    for (uint32_t i = 0; i < tbl->n_cols; i++) {
+        if (td->src_flags[i] & SQL_SRC_SKIP) continue;
+        const cot_value *v = &img[i];
+        const cot_column *c = &tbl->cols[i];
+        if (!first) buf_putc(out, '\t');
+        first = false;
+        bool ok = true;
+        switch (v->kind) {
+        case VK_NULL:
+            buf_append(out, "\\N", 2);
+            break;
+        case VK_INT:
+            buf_i64(out, v->i);
+            break;
+        case VK_UINT:
+            buf_u64(out, v->u);
+            break;
+        case VK_FLOAT:
+        case VK_DOUBLE:
+            ok = isfinite(v->d);
+            if (ok) buf_printf(out, "%.17e", v->d);
+            break;
+        case VK_DECIMAL:
+            ok = sql__is_decimal(v->s.p, v->s.len);
+            if (ok) buf_append(out, v->s.p, v->s.len);
+            break;
+        case VK_TEMPORAL:
+        case VK_STRING:
+        case VK_BINARY:
+        case VK_JSON:
+            sql__bulk_text(out, v->s.p, v->s.len);
+            break;
+        case VK_ENUM:
+        case VK_SET:
+            ok = c->members && sql__bulk_members(out, c, v->kind, v->u);
+            break;
+        default: /* absent (a partial image), BIT, GEOMETRY */
+            ok = false;
+        }
+        if (!ok) {
+            out->len = start;
+            if (out->data) out->data[start] = '\0';
+            return false;
+        }
+    }
+    buf_putc(out, '\n');
+    return true;
+}
+
+void sql_bulk_statement(buf *out, const sql_tdesc *td)
+{
+    const cot_table *tbl = td->map_tbl;
+    buf_puts(out, "LOAD DATA LOCAL INFILE 'cotter-rows' REPLACE INTO TABLE ");
+    sql__table(out, td);
+    buf_puts(out, " CHARACTER SET binary FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' "
+                  "LINES TERMINATED BY '\\n' (");
+    bool first = true;
+    for (uint32_t i = 0; i < tbl->n_cols; i++) {
+        if (td->src_flags[i] & SQL_SRC_SKIP) continue;
+        if (!first) buf_putc(out, ',');
+        first = false;
+        buf_ident(out, td->cols[td->map[i]].name);
+    }
+    buf_putc(out, ')');
 }
 
 /* ---- literals ----------------------------------------------------------- */

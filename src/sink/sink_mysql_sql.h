@@ -30,6 +30,7 @@ typedef struct sql_col {
     char *type;     /* information_schema DATA_TYPE, lower case ("int", "json") */
     bool nullable;  /* IS_NULLABLE */
     bool generated; /* virtual or stored generated column: never written or matched */
+    char *charset;  /* CHARACTER_SET_NAME of a text column, else NULL */
 } sql_col;
 
 /* Per source column flags computed by sql_tdesc_map. */
@@ -51,6 +52,8 @@ typedef struct sql_tdesc {
     uint32_t *map;          /* per source column: target column index */
     uint8_t *src_flags;     /* per source column: SQL_SRC_* */
     uint32_t *key_src;      /* per key column: source column index */
+    uint32_t n_unique;      /* unique indexes of the target (the key's among them) */
+    int8_t bulk;            /* sql_tdesc_bulk_ok of the mapping: -1 not decided yet */
     struct sql_tdesc *next; /* hash chain / free list, owned by the sink */
 } sql_tdesc;
 
@@ -86,6 +89,31 @@ cot_err sql_tdesc_pick_key(sql_tdesc *td, const sql_index_part *parts, size_t n_
  * names, a source column is missing on the target, or a key column of the
  * target has no source column; td keeps no mapping then. */
 cot_err sql_tdesc_map(sql_tdesc *td, cot_table *tbl, const char *target);
+
+/* sql_tdesc_set_charset records the charset of the last column added. */
+void sql_tdesc_set_charset(sql_tdesc *td, const char *charset);
+
+/* sql_tdesc_bulk_ok says whether upserts of td's mapped table may be sent
+ * as LOAD DATA ... REPLACE (SQL_BULK_*) with the same effect as INSERT ...
+ * ON DUPLICATE KEY UPDATE: the target's only unique index is the key
+ * (REPLACE deletes every row a new one collides with), every target column
+ * that is not generated gets a value (REPLACE resets the others), and every
+ * value can travel as text unchanged: no BIT or geometry column, ENUM and
+ * SET with known member names, no native JSON column, text in the target
+ * column's own charset. Needs a mapping; cached in td->bulk. */
+bool sql_tdesc_bulk_ok(sql_tdesc *td);
+
+/* sql_bulk_row appends the mapped values of image img (of td's mapped
+ * table) as one line of LOAD DATA text: tab-separated, \N for NULL, the
+ * escape character backslash before tab, newline, NUL and itself. Returns
+ * false (nothing appended) when a value cannot be sent that way: absent,
+ * NaN or infinite, an ENUM / SET number without a member name, a decimal
+ * that is not a number. */
+bool sql_bulk_row(buf *out, const sql_tdesc *td, const cot_value *img);
+
+/* sql_bulk_statement writes the LOAD DATA LOCAL statement for td whose
+ * text sql_bulk_row makes (column list in the mapping's source order). */
+void sql_bulk_statement(buf *out, const sql_tdesc *td);
 
 /* sql_render_value appends v as an SQL literal for source column col.
  * in_where renders a native-JSON target column as CAST(... AS JSON) so

@@ -76,6 +76,10 @@ typedef struct snap_table {
     uint64_t rows;     /* copied so far (stored in cotter.snapshots) */
     uint64_t rows_est; /* TABLE_ROWS */
     double t_start;
+    /* secondary KEYs left out of the target table cotter created, added
+     * once the copy is done: "KEY `k` (`c`)" clauses, one per line; a row
+     * of cotter.snapshot_keys holds them until then */
+    char *keys;
 } snap_table;
 
 typedef enum win_state {
@@ -304,6 +308,7 @@ static void snap__table_free(snap_table *t)
     free(t->schema);
     free(t->name);
     free(t->where);
+    free(t->keys);
     arena_deinit(&t->mem);
     free(t);
 }
@@ -453,6 +458,17 @@ static const char snapshots_ddl[] =
     "PRIMARY KEY (pipeline, source_table)"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
 
+static const char snapshot_keys_ddl[] =
+    "CREATE TABLE IF NOT EXISTS `cotter`.`snapshot_keys` ("
+    "pipeline VARCHAR(191) NOT NULL,"
+    "source_table VARCHAR(300) NOT NULL,"
+    "target_schema VARCHAR(64) NOT NULL,"
+    "target_table VARCHAR(64) NOT NULL,"
+    "clauses MEDIUMTEXT NOT NULL,"
+    "created_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
+    "PRIMARY KEY (pipeline, source_table)"
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+
 static cot_err snap__multi(MYSQL *my, const char *what, const char *sql, size_t len)
 {
     if (mysql_real_query(my, sql, (unsigned long)len) == 0) {
@@ -468,13 +484,111 @@ static cot_err snap__multi(MYSQL *my, const char *what, const char *sql, size_t 
     return COT_OK;
 }
 
+/* snap__keys_store records t's deferred KEY clauses in cotter.snapshot_keys. */
+static cot_err snap__keys_store(snapshot *sn, MYSQL *tgt, const snap_table *t, const char *keys)
+{
+    char full[600], what[800];
+    snprintf(full, sizeof(full), "%s.%s", t->schema, t->name);
+    buf q;
+    buf_init(&q);
+    buf_puts(&q, "INSERT INTO `cotter`.`snapshot_keys` (pipeline, source_table, target_schema, "
+                 "target_table, clauses) VALUES (");
+    snap__str(tgt, &q, sn->pc->name);
+    buf_putc(&q, ',');
+    snap__str(tgt, &q, full);
+    buf_putc(&q, ',');
+    snap__str(tgt, &q, t->dst_schema);
+    buf_putc(&q, ',');
+    snap__str(tgt, &q, t->dst_name);
+    buf_putc(&q, ',');
+    snap__str(tgt, &q, keys);
+    buf_puts(&q, ") ON DUPLICATE KEY UPDATE target_schema=VALUES(target_schema), "
+                 "target_table=VALUES(target_table), clauses=VALUES(clauses)");
+    snprintf(what, sizeof(what), "target '%s': recording the deferred indexes of %s.%s",
+             sn->pc->target_name, t->dst_schema, t->dst_name);
+    cot_err rc = snap__multi(tgt, what, q.data, q.len);
+    buf_deinit(&q);
+    return rc;
+}
+
+/* snap__keys_alter appends "ALTER TABLE schema.name ADD c1, ADD c2 ..." for
+ * the clauses of keys (one per line) to q; only the index-th when index >= 0.
+ * Returns how many clauses keys has. */
+static uint32_t snap__keys_alter(buf *q, const char *schema, const char *name, const char *keys,
+                                 int index)
+{
+    buf_reset(q);
+    buf_puts(q, "ALTER TABLE ");
+    snap__qname(q, schema, name);
+    uint32_t n = 0;
+    for (const char *p = keys; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        if (index < 0 || (uint32_t)index == n) {
+            buf_puts(q, index < 0 && n ? ", ADD " : " ADD ");
+            buf_append(q, p, len);
+        }
+        n++;
+        p += len + (nl ? 1 : 0);
+    }
+    return n;
+}
+
+/* snap__keys_add adds the deferred KEY clauses (one per line) to target
+ * table schema.name in one ALTER TABLE, then forgets them in
+ * cotter.snapshot_keys. An index already there (a crash after the ALTER)
+ * counts as added. */
+static cot_err snap__keys_add(snapshot *sn, MYSQL *tgt, const char *source_table,
+                              const char *schema, const char *name, const char *keys)
+{
+    const cfg_pipeline *pc = sn->pc;
+    char what[900];
+    buf q;
+    buf_init(&q);
+    double t0 = clock_now_s();
+    uint32_t n = snap__keys_alter(&q, schema, name, keys, -1);
+    bool failed = mysql_real_query(tgt, q.data, (unsigned long)q.len) != 0;
+    if (failed && mysql_errno(tgt) == 1061) { /* ER_DUP_KEYNAME: some are there: one by one */
+        failed = false;
+        for (uint32_t i = 0; i < n && !failed; i++) {
+            snap__keys_alter(&q, schema, name, keys, (int)i);
+            failed = mysql_real_query(tgt, q.data, (unsigned long)q.len) != 0 &&
+                     mysql_errno(tgt) != 1061;
+        }
+    }
+    cot_err rc = COT_OK;
+    if (failed) {
+        snprintf(what, sizeof(what),
+                 "target '%s': adding the secondary indexes of %s.%s left out during its copy "
+                 "(%.300s)",
+                 pc->target_name, schema, name, q.data);
+        rc = mysql_conn_error(tgt, "%s", what);
+    }
+    if (!rc) {
+        buf_reset(&q);
+        buf_puts(&q, "DELETE FROM `cotter`.`snapshot_keys` WHERE pipeline=");
+        snap__str(tgt, &q, pc->name);
+        buf_puts(&q, " AND source_table=");
+        snap__str(tgt, &q, source_table);
+        snprintf(what, sizeof(what), "target '%s': forgetting the added indexes of %s.%s",
+                 pc->target_name, schema, name);
+        rc = snap__multi(tgt, what, q.data, q.len);
+    }
+    buf_deinit(&q);
+    if (!rc)
+        LOG_I(TAG, "pipeline %s: added %u secondary index%s to %s.%s in %.1f s", pc->name, n,
+              n == 1 ? "" : "es", schema, name, clock_now_s() - t0);
+    return rc;
+}
+
 /* snap__create_target creates t's target table when missing. */
 static cot_err snap__create_target(snapshot *sn, MYSQL *tgt, snap_table *t)
 {
     const cfg_pipeline *pc = sn->pc;
-    buf q, out;
+    buf q, out, keys;
     buf_init(&q);
     buf_init(&out);
+    buf_init(&keys);
     char what[800];
     cot_err rc = COT_OK;
     buf_puts(&q, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA=");
@@ -516,8 +630,17 @@ static cot_err snap__create_target(snapshot *sn, MYSQL *tgt, snap_table *t)
             goto done;
         }
         ddl_info info;
-        rc = ddl_rewrite(row[1], lens[1], t->schema, sn->conf.route, sn->conf.route_ctx, &out,
-                         &info);
+        buf bare;
+        buf_init(&bare);
+        if (pc->snapshot_defer_indexes && snap_split_keys(row[1], lens[1], &bare, &keys)) {
+            rc = ddl_rewrite(bare.data, bare.len, t->schema, sn->conf.route, sn->conf.route_ctx,
+                             &out, &info);
+        } else {
+            buf_reset(&keys);
+            rc = ddl_rewrite(row[1], lens[1], t->schema, sn->conf.route, sn->conf.route_ctx, &out,
+                             &info);
+        }
+        buf_deinit(&bare);
         mysql_free_result(res);
         if (!rc && info.kind != DDL_REWRITTEN)
             rc = cot_err_set(COT_ERR_UNSUPPORTED,
@@ -584,17 +707,32 @@ static cot_err snap__create_target(snapshot *sn, MYSQL *tgt, snap_table *t)
     snprintf(what, sizeof(what), "target '%s': creating database %s", pc->target_name,
              t->dst_schema);
     rc = snap__multi(tgt, what, q.data, q.len);
+    /* the keys are stored before the table exists: a crash in between
+     * creates it again, never leaves it without them */
+    if (!rc && keys.len) rc = snap__keys_store(sn, tgt, t, keys.data);
     if (!rc) {
         snprintf(what, sizeof(what), "target '%s': creating table %s.%s for %s.%s", pc->target_name,
                  t->dst_schema, t->dst_name, t->schema, t->name);
         rc = snap__multi(tgt, what, out.data, out.len);
     }
-    if (!rc)
+    if (!rc && keys.len) {
+        free(t->keys);
+        t->keys = xstrdup(keys.data);
+        uint32_t n = 1;
+        for (size_t i = 0; i < keys.len; i++) n += keys.data[i] == '\n';
+        LOG_I(TAG,
+              "pipeline %s: created table %s.%s on target '%s' from %s.%s without its %u "
+              "secondary index%s: added in one pass once the copy is done",
+              pc->name, t->dst_schema, t->dst_name, pc->target_name, t->schema, t->name, n,
+              n == 1 ? "" : "es");
+    } else if (!rc) {
         LOG_I(TAG, "pipeline %s: created table %s.%s on target '%s' from %s.%s", pc->name,
               t->dst_schema, t->dst_name, pc->target_name, t->schema, t->name);
+    }
 done:
     buf_deinit(&q);
     buf_deinit(&out);
+    buf_deinit(&keys);
     return rc;
 }
 
@@ -607,6 +745,7 @@ typedef struct snap_record {
     uint64_t rows;
     char *where;
     char *history;
+    bool changed; /* snap__resolve moved it back: stored again before streaming */
 } snap_record;
 
 #define HIST_MAX 64 /* windows remembered in cotter.snapshots.history */
@@ -621,11 +760,17 @@ typedef struct snap_record {
  * at) is committed by every worker, so the copy continues after it, and
  * later windows are forgotten and copied again. Without a history or a
  * start position the stored last key is trusted (one connection commits
- * rows, progress and position together). Updates r in place. */
-static void snap__resolve(const snapshot *sn, snap_record *r)
+ * rows, progress and position together). Updates r in place and returns
+ * true when it changed it.
+ *
+ * A changed record must be stored before this session commits anything
+ * (snap__store): the forgotten windows' rows are not in the binlog, so a
+ * worker that missed them moves past their high watermarks anyway while it
+ * applies the binlog, and a later restart would take them for committed. */
+static bool snap__resolve(const snapshot *sn, snap_record *r)
 {
     const cot_pos *start = sn->conf.start;
-    if (!r->history || !r->history[0] || !start || !start->file[0]) return;
+    if (!r->history || !r->history[0] || !start || !start->file[0]) return false;
     buf keep;
     buf_init(&keep);
     bool found = false, done = false;
@@ -665,6 +810,33 @@ static void snap__resolve(const snapshot *sn, snap_record *r)
     free(r->history);
     r->history = xstrdup(keep.data ? keep.data : "");
     buf_deinit(&keep);
+    return changed;
+}
+
+/* snap__store writes a resolved record back to cotter.snapshots (autocommit). */
+static cot_err snap__store(snapshot *sn, MYSQL *tgt, const snap_record *r)
+{
+    buf q;
+    buf_init(&q);
+    buf_printf(&q, "UPDATE `cotter`.`snapshots` SET done=%d, rows_copied=%llu, last_key=",
+               r->done ? 1 : 0, (unsigned long long)r->rows);
+    if (r->last_key)
+        snap__str(tgt, &q, r->last_key);
+    else
+        buf_puts(&q, "NULL");
+    buf_puts(&q, ", history=");
+    snap__str(tgt, &q, r->history ? r->history : "");
+    buf_puts(&q, " WHERE pipeline=");
+    snap__str(tgt, &q, sn->pc->name);
+    buf_puts(&q, " AND source_table=");
+    snap__str(tgt, &q, r->table);
+    char what[600];
+    snprintf(what, sizeof(what),
+             "target '%s': storing where the snapshot of %s really stands in cotter.snapshots",
+             sn->pc->target_name, r->table);
+    cot_err rc = snap__multi(tgt, what, q.data, q.len);
+    buf_deinit(&q);
+    return rc;
 }
 
 /* snap__hist_add appends the window just finished to t's history (at most HIST_MAX). */
@@ -778,6 +950,7 @@ static cot_err snap__progress_table(snapshot *sn, MYSQL *tgt)
     char what[400];
     snprintf(what, sizeof(what), "target '%s': creating cotter.snapshots", sn->pc->target_name);
     cot_err rc = snap__multi(tgt, what, snapshots_ddl, sizeof(snapshots_ddl) - 1);
+    if (!rc) rc = snap__multi(tgt, what, snapshot_keys_ddl, sizeof(snapshot_keys_ddl) - 1);
     if (rc == COT_ERR_AUTH)
         cot_err_prefix("the snapshot progress table needs CREATE, SELECT, INSERT, UPDATE on "
                        "`cotter`.* for the target user: ");
@@ -801,6 +974,54 @@ static cot_err snap__has_progress_table(snapshot *sn, MYSQL *tgt, bool *found)
     *found = row && row[0] && strcmp(row[0], "0") != 0;
     mysql_free_result(res);
     return COT_OK;
+}
+
+/* snap__keys_done handles the outcome of adding t's deferred indexes. */
+static cot_err snap__keys_done(snapshot *sn, const char *table, const char *keys, cot_err rc)
+{
+    if (!rc || rc == COT_ERR_NET) return rc;
+    LOG_E(TAG,
+          "pipeline %s: %s; the copy is complete without them: fix the cause and restart (cotter "
+          "tries again at every start while cotter.snapshot_keys lists %s), or add them yourself "
+          "(%s) and delete that row",
+          sn->pc->name, cot_err_msg(), table, keys);
+    return COT_OK;
+}
+
+/* snap__keys_open takes the deferred indexes of cotter.snapshot_keys: a
+ * table still to be copied keeps them for later; any other (its copy is
+ * done, a crash came before they were added) gets them now. */
+static cot_err snap__keys_open(snapshot *sn, MYSQL *tgt)
+{
+    buf q;
+    buf_init(&q);
+    buf_puts(&q, "SELECT source_table, target_schema, target_table, clauses FROM "
+                 "`cotter`.`snapshot_keys` WHERE pipeline=");
+    snap__str(tgt, &q, sn->pc->name);
+    char what[400];
+    snprintf(what, sizeof(what), "target '%s': reading cotter.snapshot_keys", sn->pc->target_name);
+    MYSQL_RES *res;
+    cot_err rc = snap__query(tgt, &q, what, &res);
+    buf_deinit(&q);
+    if (rc) return rc;
+    MYSQL_ROW row;
+    while (!rc && (row = mysql_fetch_row(res))) {
+        if (!row[0] || !row[1] || !row[2] || !row[3]) continue;
+        snap_table *t = sn->tables;
+        for (; t; t = t->next) {
+            char full[600];
+            snprintf(full, sizeof(full), "%s.%s", t->schema, t->name);
+            if (strcmp(full, row[0]) == 0) break;
+        }
+        if (t) {
+            if (!t->keys) t->keys = xstrdup(row[3]);
+            continue;
+        }
+        rc = snap__keys_add(sn, tgt, row[0], row[1], row[2], row[3]);
+        rc = snap__keys_done(sn, row[0], row[3], rc);
+    }
+    mysql_free_result(res);
+    return rc;
 }
 
 cot_err snapshot_open(const snapshot_conf *conf, snapshot **out)
@@ -828,6 +1049,7 @@ cot_err snapshot_open(const snapshot_conf *conf, snapshot **out)
     bool have_table = true;
     if (pc->snapshot == SNAPSHOT_NEVER) { /* no table, no unfinished copy: nothing to create */
         rc = snap__has_progress_table(sn, tgt, &have_table);
+        if (!rc && have_table) rc = snap__progress_table(sn, tgt);
         if (rc) goto fail;
     } else {
         rc = snap__progress_table(sn, tgt);
@@ -854,12 +1076,15 @@ cot_err snapshot_open(const snapshot_conf *conf, snapshot **out)
             recs[nr].rows = row[3] ? strtoull(row[3], NULL, 10) : 0;
             recs[nr].where = row[4] ? xstrdup(row[4]) : NULL;
             recs[nr].history = row[5] ? xstrdup(row[5]) : NULL;
-            snap__resolve(sn, &recs[nr]);
+            recs[nr].changed = snap__resolve(sn, &recs[nr]);
             if (!recs[nr].done) pending = true;
             nr++;
         }
         n_recs = nr;
         mysql_free_result(res);
+        for (size_t i = 0; i < n_recs && !rc; i++)
+            if (recs[i].changed) rc = snap__store(sn, tgt, &recs[i]);
+        if (rc) goto fail;
     }
 
     if (pc->snapshot == SNAPSHOT_INITIAL || pending) {
@@ -895,6 +1120,10 @@ cot_err snapshot_open(const snapshot_conf *conf, snapshot **out)
                 if (strcmp(recs[i].table, full) == 0) r = &recs[i];
             rc = snap__prepare_table(sn, tgt, t, r);
         }
+        if (rc) goto fail;
+    }
+    if (have_table) {
+        rc = snap__keys_open(sn, tgt);
         if (rc) goto fail;
     }
     uint32_t n_tables = 0;
@@ -1555,6 +1784,160 @@ static void snap__progress_update(snapshot *sn)
         p->table[0] = '\0';
 }
 
+/* snap__key_name copies the index name of clause "KEY `name` (...)". */
+static bool snap__key_name(const char *clause, size_t len, char *out, size_t cap)
+{
+    if (len < 6 || memcmp(clause, "KEY `", 5) != 0) return false;
+    size_t o = 0;
+    for (size_t i = 5; i < len; i++) {
+        if (clause[i] == '`') {
+            if (i + 1 < len && clause[i + 1] == '`') {
+                i++;
+            } else {
+                out[o] = '\0';
+                return o > 0;
+            }
+        }
+        if (o + 1 >= cap) return false;
+        out[o++] = clause[i];
+    }
+    return false;
+}
+
+/* snap__keys_missing appends to out ("ADD c1, ADD c2") the clauses of
+ * t->keys whose index the target table does not have (a user may have
+ * added one meanwhile); *n counts them. */
+static cot_err snap__keys_missing(snapshot *sn, snap_table *t, buf *out, uint32_t *n)
+{
+    *n = 0;
+    MYSQL *tgt = NULL;
+    cot_err rc = snap__target_conn(sn, &tgt);
+    if (rc) return rc;
+    buf q;
+    buf_init(&q);
+    buf_puts(&q, "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE "
+                 "TABLE_SCHEMA=");
+    snap__str(tgt, &q, t->dst_schema);
+    buf_puts(&q, " AND TABLE_NAME=");
+    snap__str(tgt, &q, t->dst_name);
+    char what[700];
+    snprintf(what, sizeof(what), "target '%s': reading the indexes of %s.%s", sn->pc->target_name,
+             t->dst_schema, t->dst_name);
+    MYSQL_RES *res;
+    rc = snap__query(tgt, &q, what, &res);
+    buf_deinit(&q);
+    mysql_conn_close(tgt);
+    if (rc) return rc;
+    for (const char *p = t->keys; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        char name[256];
+        bool there = false;
+        if (snap__key_name(p, len, name, sizeof(name))) {
+            mysql_data_seek(res, 0);
+            MYSQL_ROW row;
+            while (!there && (row = mysql_fetch_row(res)))
+                there = row[0] && strcasecmp(row[0], name) == 0;
+        }
+        if (!there) {
+            buf_puts(out, (*n)++ ? ", ADD " : "ADD ");
+            buf_append(out, p, len);
+        }
+        p += len + (nl ? 1 : 0);
+    }
+    mysql_free_result(res);
+    return COT_OK;
+}
+
+/* snap__keys_forget_chunk makes the transaction (ending at end) that
+ * deletes t's row of cotter.snapshot_keys once its ALTER was queued. */
+static cot_chunk *snap__keys_forget_chunk(snapshot *sn, const snap_table *t, const cot_pos *end)
+{
+    cot_table *tbl = cot_table_new("cotter", "snapshot_keys", 2);
+    tbl->has_names = true;
+    tbl->cols[0].name = xstrdup("pipeline");
+    tbl->cols[1].name = xstrdup("source_table");
+    for (uint32_t i = 0; i < 2; i++) {
+        tbl->cols[i].type = CT_VARCHAR;
+        tbl->cols[i].charset = cot_charset_intern("utf8mb4");
+    }
+    tbl->n_pk = 2;
+    tbl->pk = calloc(2, sizeof(uint32_t));
+    if (!tbl->pk) abort();
+    tbl->pk[1] = 1;
+    cot_chunk *ck = cot_chunk_new();
+    ck->kind = CK_ROWS;
+    ck->tx_end = true;
+    ck->end_pos = *end;
+    cot_change *ch = cot_chunk_add(ck, OP_DELETE, tbl);
+    cot_table_unref(tbl); /* the chunk holds it */
+    cot_value *v = cot_chunk_values(ck, 2);
+    ch->before = v;
+    char full[600];
+    int fl = snprintf(full, sizeof(full), "%s.%s", t->schema, t->name);
+    v[0].kind = VK_STRING;
+    v[0].s.p = arena_strdup(&ck->mem, sn->pc->name);
+    v[0].s.len = (uint32_t)strlen(sn->pc->name);
+    v[1].kind = VK_STRING;
+    v[1].s.p = arena_strndup(&ck->mem, full, (size_t)fl);
+    v[1].s.len = (uint32_t)fl;
+    cot_chunk_account(ck);
+    return ck;
+}
+
+/* snap__keys_emit queues the ALTER TABLE that adds t's deferred indexes,
+ * as a transaction of its own ending at end: the load stage runs it
+ * between two batches with no load worker busy (an ALTER waiting for one
+ * worker's open transaction while another waits for the ALTER would hang
+ * them all). Before it, every row queued so far is committed; after it,
+ * the table's row of cotter.snapshot_keys is deleted. */
+static cot_err snap__keys_emit(snapshot *sn, snap_table *t, const cot_pos *end, const char *why)
+{
+    if (!t->keys) return COT_OK;
+    if (!end || !end->file[0]) {
+        LOG_W(TAG,
+              "pipeline %s: the secondary indexes left out of %s.%s are added at the next start "
+              "(no binlog position to queue them at here)",
+              sn->pc->name, t->dst_schema, t->dst_name);
+        return COT_OK;
+    }
+    buf add;
+    buf_init(&add);
+    uint32_t n = 0;
+    cot_err rc = snap__keys_missing(sn, t, &add, &n);
+    if (rc) {
+        buf_deinit(&add);
+        return rc;
+    }
+    if (n) {
+        cot_chunk *ck = cot_chunk_new();
+        ck->kind = CK_DDL;
+        ck->internal = true;
+        ck->tx_end = true;
+        ck->end_pos = *end;
+        buf q;
+        buf_init(&q);
+        buf_puts(&q, "ALTER TABLE ");
+        snap__qname(&q, t->schema, t->name); /* source names: the load stage maps them */
+        buf_putc(&q, ' ');
+        buf_append(&q, add.data, add.len);
+        ck->ddl = arena_strndup(&ck->mem, q.data, q.len);
+        ck->ddl_schema = arena_strdup(&ck->mem, t->schema);
+        buf_deinit(&q);
+        cot_chunk_account(ck);
+        LOG_I(TAG, "pipeline %s: %s: adding the %u secondary index%s left out of %s.%s",
+              sn->pc->name, why, n, n == 1 ? "" : "es", t->dst_schema, t->dst_name);
+        rc = sn->conf.push(sn->conf.ctx, ck);
+    }
+    buf_deinit(&add);
+    /* after the ALTER: a crash in between finds the row and adds what is missing */
+    if (!rc) rc = sn->conf.push(sn->conf.ctx, snap__keys_forget_chunk(sn, t, end));
+    if (rc) return rc;
+    free(t->keys);
+    t->keys = NULL;
+    return COT_OK;
+}
+
 /* snap__high emits the window's rows and the progress row. */
 static cot_err snap__high(snapshot *sn, uint32_t ts, const cot_pos *h)
 {
@@ -1600,6 +1983,7 @@ static cot_err snap__high(snapshot *sn, uint32_t ts, const cot_pos *h)
     snap__window_clear(sn);
     snap__hist_add(t, h);
     rc = sn->conf.push(sn->conf.ctx, snap__progress_chunk(sn, t));
+    if (!rc && t->done) rc = snap__keys_emit(sn, t, h, "its copy is done");
     if (rc) return rc;
     snap__progress_update(sn);
     double now = clock_now_s();
@@ -1664,17 +2048,16 @@ static bool snap__mark(const snapshot *sn, const cot_change *ch, uint64_t *mark)
  * INSERTs, so copying it again after a restart (or over rows the binlog
  * applied before the low watermark, which the SELECT sees too) would add
  * them twice. The statement names the source table; the load stage renames
- * it like any DDL. Needs ddl: apply. */
+ * it like any DDL, and runs it whatever the pipeline's ddl policy. */
 static void snap__keyless_clear(snapshot *sn, cot_chunk *ck)
 {
     snap_table *t = sn->wt;
-    if (ck->kind != CK_EMPTY || !ck->tx_end || sn->pc->ddl != CFG_DDL_APPLY) {
+    if (ck->kind != CK_EMPTY || !ck->tx_end) {
         LOG_W(TAG,
               "pipeline %s: the target table of keyless %s.%s is not emptied before its copy "
-              "(%s): rows already there stay and may be doubled",
-              sn->pc->name, t->schema, t->name,
-              sn->pc->ddl != CFG_DDL_APPLY ? "the pipeline's ddl is not apply"
-                                           : "the low watermark shares its transaction");
+              "(the low watermark shares its transaction): rows already there stay and may be "
+              "doubled",
+              sn->pc->name, t->schema, t->name);
         return;
     }
     buf q;
@@ -1682,6 +2065,7 @@ static void snap__keyless_clear(snapshot *sn, cot_chunk *ck)
     buf_puts(&q, "TRUNCATE TABLE ");
     snap__qname(&q, t->schema, t->name);
     ck->kind = CK_DDL;
+    ck->internal = true;
     ck->ddl = arena_strndup(&ck->mem, q.data, q.len);
     ck->ddl_schema = arena_strdup(&ck->mem, t->schema);
     cot_chunk_account(ck);
@@ -1692,7 +2076,12 @@ static void snap__keyless_clear(snapshot *sn, cot_chunk *ck)
 
 cot_err snapshot_filter(snapshot *sn, cot_chunk *ck)
 {
+    cot_err rc = COT_OK;
     if (ck->kind == CK_DDL) {
+        /* the DDL may name an index left out of a table still being copied */
+        for (snap_table *t = sn ? sn->tables : NULL; t && !rc; t = t->next)
+            rc = snap__keys_emit(sn, t, &ck->start_pos, "a DDL comes in the binlog");
+        if (rc) return rc;
         if (sn) {
             for (snap_table *t = sn->tables; t; t = t->next) t->described = false;
             if (sn->state != W_IDLE) snap__abandon(sn, "a DDL came in the binlog");

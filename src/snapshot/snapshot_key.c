@@ -286,3 +286,37 @@ bool snap_lastkey_parse(const char *text, uint32_t n, arena *mem, snap_keyval *k
     }
     return *p == '\0';
 }
+
+/* Splits at the lines SHOW CREATE TABLE writes: "CREATE TABLE ... (", one
+ * definition per line, then ") ENGINE=...". */
+bool snap_split_keys(const char *sql, size_t len, buf *bare, buf *keys)
+{
+    const char *body = memchr(sql, '\n', len);
+    const char *end = sql + len;
+    const char *foot = NULL; /* the "\n)" closing the definitions */
+    for (const char *p = end - 1; p > sql && !foot; p--)
+        if (p[-1] == '\n' && p[0] == ')') foot = p - 1;
+    if (!body || !foot || foot <= body) return false;
+    buf_reset(bare);
+    buf_reset(keys);
+    buf_append(bare, sql, (size_t)(body - sql));
+    bool first = true;
+    for (const char *p = body + 1; p < foot;) {
+        const char *nl = memchr(p, '\n', (size_t)(foot - p));
+        const char *e = nl ? nl : foot;
+        size_t n = (size_t)(e - p);
+        if (n && p[n - 1] == ',') n--;
+        if (n > 2 && memmem(p, n, "FOREIGN KEY", 11)) return false;
+        if (n > 6 && memcmp(p, "  KEY ", 6) == 0) {
+            if (keys->len) buf_putc(keys, '\n');
+            buf_append(keys, p + 2, n - 2);
+        } else {
+            buf_puts(bare, first ? "\n" : ",\n");
+            buf_append(bare, p, n);
+            first = false;
+        }
+        p = e + 1;
+    }
+    buf_append(bare, foot, (size_t)(end - foot));
+    return keys->len > 0 && !first;
+}

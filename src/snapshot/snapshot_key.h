@@ -4,6 +4,9 @@
  * and a hash set of encoded keys), how a chunk's key range is written as
  * SQL, and how the last key copied is stored in cotter.snapshots.
  *
+ * Also how a SHOW CREATE TABLE is split into the table and the secondary
+ * indexes the load adds only after the copy (snap_split_keys).
+ *
  * No I/O, no globals: any thread; unit tested in tests/unit/test_snapshot_key.c.
  * Keys compare by value: an integer read as text and the same integer
  * decoded from the binlog encode alike; strings of a case-insensitive
@@ -86,5 +89,12 @@ void snap_lastkey_format(buf *out, const snap_keyval *kv, uint32_t n);
 /* snap_lastkey_parse reads text (a stored key) into kv, whose values point
  * into mem; returns false when it is not n hex fields. */
 bool snap_lastkey_parse(const char *text, uint32_t n, arena *mem, snap_keyval *kv);
+
+/* snap_split_keys copies a SHOW CREATE TABLE statement into bare without
+ * its non-unique secondary indexes ("  KEY ..." lines) and puts those into
+ * keys, one clause per line. False (nothing to defer) when there is none,
+ * when the table has a foreign key (it may need the index), or when the
+ * text is not laid out the way SHOW CREATE TABLE writes it. */
+bool snap_split_keys(const char *sql, size_t len, buf *bare, buf *keys);
 
 #endif

@@ -5,19 +5,16 @@
  * check it. Used by test_sink_mysql.sh.
  *
  * Commands (one per line, '#' starts a comment):
- *   open URL TARGET PIPELINE [MAX_STATEMENT_BYTES]
- *   table ID SRC_SCHEMA.SRC_TABLE TGT_SCHEMA.TGT_TABLE COL...   COL = name:type[:charset]
- *       type: i int, u unsigned, d double, f float, dec decimal, s string, b binary,
- *             t temporal, j json, e enum, set, bit, g geometry
- *   nonames ID                       mark a table's column names as unknown
- *   ins ID V...  |  del ID V...  |  upd ID V... / V...   add a change to the chunk
- *       V: N = NULL, - = absent, "" = empty text, else the value; text is %XX-decoded
- *   apply                            apply the chunk built so far (CK_ROWS)
- *   ddl SCHEMA STATEMENT...          apply a CK_DDL chunk   |   empty: a CK_EMPTY chunk
- *   begin | abort | commit FILE POS GTID TS | load | stats | close
- *   admin URL                        the connection for the next three commands
- *   sql STATEMENT...                 run a statement on the admin connection
- *   killothers                       KILL every other client connection (the sink's)
+ *   open URL TARGET PIPELINE [MAX_STATEMENT_BYTES [BULK_ROWS]]  (BULK_ROWS 4294967295: no LOAD
+ * DATA) table ID SRC_SCHEMA.SRC_TABLE TGT_SCHEMA.TGT_TABLE COL...   COL = name:type[:charset] type:
+ * i int, u unsigned, d double, f float, dec decimal, s string, b binary, t temporal, j json, e
+ * enum, set, bit, g geometry nonames ID                       mark a table's column names as
+ * unknown ins ID V...  |  del ID V...  |  upd ID V... / V...   add a change to the chunk V: N =
+ * NULL, - = absent, "" = empty text, else the value; text is %XX-decoded apply apply the chunk
+ * built so far (CK_ROWS) ddl SCHEMA STATEMENT...          apply a CK_DDL chunk   |   empty: a
+ * CK_EMPTY chunk begin | abort | commit FILE POS GTID TS | load | stats | close admin URL the
+ * connection for the next three commands sql STATEMENT...                 run a statement on the
+ * admin connection killothers                       KILL every other client connection (the sink's)
  *   sleep SECONDS
  * Output: "ERR <CLASS> <message>" for a failed call, "POS file pos gtid" /
  * "POS none" for load, "STATS ins upd del statements batches" for stats.
@@ -277,7 +274,7 @@ int main(void)
         if (n == 0 || tok[0][0] == '#') continue;
         const char *cmd = tok[0];
         if (strcmp(cmd, "open") == 0) {
-            if (n < 4) die("open URL TARGET PIPELINE [MAX]");
+            if (n < 4) die("open URL TARGET PIPELINE [MAX [BULK_ROWS]]");
             cot_url_deinit(&url);
             memset(&url, 0, sizeof(url));
             if (cot_url_parse(tok[1], &url)) die(cot_err_msg());
@@ -287,7 +284,8 @@ int main(void)
                               .connect_timeout_s = 5,
                               .read_timeout_s = 30,
                               .write_timeout_s = 30,
-                              .max_statement_bytes = n > 4 ? strtoull(tok[4], NULL, 10) : 0};
+                              .max_statement_bytes = n > 4 ? strtoull(tok[4], NULL, 10) : 0,
+                              .bulk_rows = n > 5 ? (uint32_t)strtoul(tok[5], NULL, 10) : 0};
             sk = NULL;
             cot_err rc = ops->open(&conf, &sk);
             report(rc);

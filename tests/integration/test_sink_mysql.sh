@@ -223,7 +223,7 @@ NULL	5" "$(q "SELECT IFNULL(code, 'NULL'), v FROM warehouse.codes ORDER BY v")" 
 
 section "composite key: merged deletes, statement size bound"
 {
-  echo "open $URL wh p1 16384"
+  echo "open $URL wh p1 16384 4294967295"
   echo "$TABLES"
   echo "begin"
   for i in $(seq 1 1500); do echo "ins 4 $i 1 value$i"; done
@@ -243,6 +243,71 @@ stmts=$(awk '/^STATS/ {print $5}' <<<"$out")
 if [ "${stmts:-0}" -gt 5 ] && [ "${stmts:-0}" -lt 100 ]; then ok "split into $stmts bounded statements";
 else bad "statement count $stmts not in (5,100)"; fi
 assert_has "$out" "STATS 1500 0 3" "stats count rows by op"
+
+section "bulk: long runs of upserts go as LOAD DATA, any bytes intact"
+q "CREATE TABLE warehouse.bulk (id INT PRIMARY KEY, v VARBINARY(20), t VARCHAR(30) CHARACTER SET utf8mb4, n INT NULL)"
+com_load() { q "SHOW GLOBAL STATUS LIKE 'Com_load'" | cut -f2; }
+BULK_TABLE="table 8 shop.bulk warehouse.bulk id:i v:b t:s n:i"
+# bulk_script [OPEN ARGS] [BAD_ID]: 300 upserts with tabs, newlines, backslashes, NUL, empty and
+# NULL values; row BAD_ID gets a byte that is not UTF-8 in t
+bulk_script() {
+  echo "open $URL wh pb ${1:-}"
+  echo "$BULK_TABLE"
+  echo "begin"
+  for i in $(seq 1 300); do
+    if [ "$i" = "${2:-}" ]; then t="bad%FFbyte"; else t="t%09ab%0Acd%5C%5CN$i"; fi
+    case $(( i % 3 )) in
+      0) echo "ins 8 $i %00%09%0A%5C%5CN $t N" ;;
+      1) echo "ins 8 $i \"\" \"\" $i" ;;
+      2) echo "ins 8 $i v$i $t -$i" ;;
+    esac
+  done
+  echo "apply"
+  echo "commit binlog.000001 1800 0-1-18 1700000008"
+  echo "stats"
+}
+before=$(com_load)
+out=$(bulk_script | drive)
+no_err "$out" "300 upserts applied"
+assert_eq "$(( before + 1 ))" "$(com_load)" "they went as one LOAD DATA"
+assert_has "$out" "STATS 300 0 0" "stats count the rows"
+assert_eq "300" "$(q "SELECT COUNT(*) FROM warehouse.bulk")" "300 rows"
+assert_eq "00090A5C5C4E	740961620A63645C5C4E33	NULL" \
+  "$(q "SELECT HEX(v), HEX(t), IFNULL(n, 'NULL') FROM warehouse.bulk WHERE id = 3")" \
+  "NUL, tab, newline, backslash and NULL intact"
+assert_eq "		1" "$(q "SELECT v, t, n FROM warehouse.bulk WHERE id = 1")" "empty values stay empty"
+assert_eq "v5	-5" "$(q "SELECT v, n FROM warehouse.bulk WHERE id = 5")" "plain values"
+sum=$(q "CHECKSUM TABLE warehouse.bulk" | cut -f2)
+q "UPDATE warehouse.bulk SET n = 0 WHERE id <= 10"
+out=$(bulk_script | drive)
+no_err "$out" "the same 300 upserts again"
+assert_eq "$sum" "$(q "CHECKSUM TABLE warehouse.bulk" | cut -f2)" \
+  "applied again: rows replaced, not doubled"
+
+# a value the server cannot store is only a warning under LOAD DATA LOCAL: the piece is rolled
+# back and sent as INSERT, where strict mode refuses it with the row named
+q "DELETE FROM warehouse.bulk"
+before=$(com_load)
+out=$(bulk_script "" 150 | drive)
+assert_has "$out" "ERR SQL" "a bad byte in one row fails the batch"
+assert_has "$out" "Incorrect string value" "with the server's reason"
+assert_eq "0" "$(q "SELECT COUNT(*) FROM warehouse.bulk")" "nothing of the batch kept"
+assert_eq "$(( before + 1 ))" "$(com_load)" "the LOAD DATA was tried first"
+
+# a target that refuses LOAD DATA LOCAL: the sink says so once and uses INSERT
+q "SET GLOBAL local_infile = 0"
+before=$(com_load)
+: >"$ERRLOG.bulk"
+out=$(bulk_script | "$DRIVER" 2>"$ERRLOG.bulk")
+q "SET GLOBAL local_infile = 1"
+no_err "$out" "300 upserts with local_infile=OFF"
+assert_eq "300" "$(q "SELECT COUNT(*) FROM warehouse.bulk")" "all rows in by INSERT"
+assert_eq "$(( before + 1 ))" "$(com_load)" "one LOAD DATA tried and refused, then none"
+assert_has "$(cat "$ERRLOG.bulk")" "does not take LOAD DATA LOCAL" "the log says why"
+before=$(com_load)
+out=$(bulk_script "0 4294967295" | drive)
+no_err "$out" "bulk_rows 'never'"
+assert_eq "$before" "$(com_load)" "bulk_rows 'never' sends no LOAD DATA"
 
 section "abort leaves nothing behind"
 out=$(drive <<EOF

@@ -123,6 +123,7 @@ static const char full_cfg[] =
     "          parallelism: 3              # @channels.*.pipelines[].snapshot_load.parallelism\n"
     "          chunk_rows: 5000            # @channels.*.pipelines[].snapshot_load.chunk_rows\n"
     "          create_tables: false        # @channels.*.pipelines[].snapshot_load.create_tables\n"
+    "          defer_indexes: false        # @channels.*.pipelines[].snapshot_load.defer_indexes\n"
     "        ddl: stop                     # @channels.*.pipelines[].ddl\n"
     "        on_error: skip                # @channels.*.pipelines[].on_error\n"
     "        start:\n"
@@ -144,6 +145,7 @@ static const char full_cfg[] =
     "          schedule: 6h                # @channels.*.pipelines[].check.schedule\n"
     "        load:\n"
     "          parallelism: 8              # @channels.*.pipelines[].load.parallelism\n"
+    "          bulk_rows: 0                # @channels.*.pipelines[].load.bulk_rows\n"
     "        dry_run: true                # @channels.*.pipelines[].dry_run\n"
     "        skip_tables: [shop.order_tmp, \"/shop\\\\..*_bak/\"]\n"
     "        tables:\n"
@@ -347,6 +349,8 @@ static void test_full_config(void **state)
     assert_int_equal(pl->retry_times, 12);
     assert_int_equal(pl->check_schedule_s, 6 * 3600);
     assert_int_equal(pl->load_parallelism, 8);
+    assert_int_equal(pl->load_bulk_rows, 0);
+    assert_false(pl->snapshot_defer_indexes);
     assert_int_equal(pl->n_tables, 2);
     assert_string_equal(pl->tables[0].match, "shop.order_*");
     assert_string_equal(pl->tables[0].to, "wh.{table}");

@@ -693,6 +693,151 @@ static void test_commit_worker_rows(void **state)
     sql_builder_deinit(&sb);
 }
 
+/* ---- LOAD DATA text ---------------------------------------------------------- */
+
+static char *bulk_row(sql_tdesc *td, const cot_value *img, bool *ok)
+{
+    buf b;
+    buf_init(&b);
+    buf_puts(&b, "prefix|");
+    *ok = sql_bulk_row(&b, td, img);
+    char *r = xdup(b.data);
+    buf_deinit(&b);
+    return r;
+}
+
+static void test_bulk_rows(void **state)
+{
+    (void)state;
+    static const char *const cols[] = {"id:i", "name:s", "raw:b", "x:d"};
+    static const char *const tcols[] = {"id:int", "name:varchar", "raw:blob", "x:double:null"};
+    cot_table *t = make_table("bulk", cols, 4);
+    sql_tdesc *td = make_tdesc("bulk", tcols, 4, id_key, 1);
+    sql_tdesc_set_charset(td, NULL); /* x */
+    td->cols[1].charset = xdup("utf8mb4");
+    td->n_unique = 1;
+    assert_int_equal(sql_tdesc_map(td, t, "wh"), COT_OK);
+    assert_true(sql_tdesc_bulk_ok(td));
+
+    cot_value img[4] = {vi(-7), vs("a\tb\nc\\d"), vs(""), vnull()};
+    img[2].kind = VK_BINARY;
+    static const char raw[] = {'x', 0, '\\', 'N'};
+    img[2].s.p = raw;
+    img[2].s.len = 4;
+    bool ok;
+    char *got = bulk_row(td, img, &ok);
+    assert_true(ok);
+    assert_string_equal(got, "prefix|-7\ta\\tb\\nc\\\\d\tx\\0\\\\N\t\\N\n");
+    free(got);
+
+    img[3].kind = VK_DOUBLE;
+    img[3].d = 1.5;
+    img[1] = vs("");
+    img[2].s.len = 0;
+    got = bulk_row(td, img, &ok);
+    assert_true(ok);
+    assert_string_equal(got, "prefix|-7\t\t\t1.50000000000000000e+00\n");
+    free(got);
+
+    /* what text cannot carry leaves the buffer as it was */
+    img[3].d = NAN;
+    got = bulk_row(td, img, &ok);
+    assert_false(ok);
+    assert_string_equal(got, "prefix|");
+    free(got);
+    img[3] = vabsent();
+    got = bulk_row(td, img, &ok);
+    assert_false(ok);
+    assert_string_equal(got, "prefix|");
+    free(got);
+
+    buf b;
+    buf_init(&b);
+    sql_bulk_statement(&b, td);
+    assert_string_equal(b.data, "LOAD DATA LOCAL INFILE 'cotter-rows' REPLACE INTO TABLE "
+                                "`warehouse`.`bulk` CHARACTER SET binary FIELDS TERMINATED BY "
+                                "'\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' "
+                                "(`id`,`name`,`raw`,`x`)");
+    buf_deinit(&b);
+    sql_tdesc_free(td);
+    cot_table_unref(t);
+}
+
+static void test_bulk_members(void **state)
+{
+    (void)state;
+    static const char *const cols[] = {"id:i", "e:i", "s:i"};
+    static const char *const tcols[] = {"id:int", "e:enum", "s:set"};
+    cot_table *t = make_table("m", cols, 3);
+    static const char *const names[] = {"red", "gr\teen", "blue"};
+    t->cols[1].type = CT_ENUM;
+    t->cols[2].type = CT_SET;
+    sql_tdesc *td = make_tdesc("m", tcols, 3, id_key, 1);
+    td->n_unique = 1;
+    assert_int_equal(sql_tdesc_map(td, t, "wh"), COT_OK);
+    assert_false(sql_tdesc_bulk_ok(td)); /* member names unknown */
+    sql_tdesc_free(td);
+
+    t->cols[1].members = t->cols[2].members = names;
+    t->cols[1].n_members = t->cols[2].n_members = 3;
+    td = make_tdesc("m", tcols, 3, id_key, 1);
+    td->n_unique = 1;
+    assert_int_equal(sql_tdesc_map(td, t, "wh"), COT_OK);
+    assert_true(sql_tdesc_bulk_ok(td));
+    cot_value img[3] = {vi(1), {.kind = VK_ENUM}, {.kind = VK_SET}};
+    img[1].u = 2;
+    img[2].u = 5;
+    bool ok;
+    char *got = bulk_row(td, img, &ok);
+    assert_true(ok);
+    assert_string_equal(got, "prefix|1\tgr\\teen\tred,blue\n");
+    free(got);
+    img[1].u = 0; /* the '' error value has no name */
+    got = bulk_row(td, img, &ok);
+    assert_false(ok);
+    free(got);
+    img[1].u = 1;
+    img[2].u = 8; /* no fourth member */
+    got = bulk_row(td, img, &ok);
+    assert_false(ok);
+    free(got);
+    sql_tdesc_free(td);
+    cot_table_unref(t);
+}
+
+static void test_bulk_ok_rules(void **state)
+{
+    (void)state;
+    static const char *const cols[] = {"id:i", "name:s"};
+    cot_table *t = make_table("r", cols, 2);
+    struct {
+        const char *const *tcols;
+        uint32_t n;
+        uint32_t n_unique;
+        const char *charset;
+        bool ok;
+    } cases[] = {
+        {users_tcols, 2, 1, "utf8mb4", true},
+        {users_tcols, 2, 2, "utf8mb4", false}, /* a second unique key: REPLACE deletes more */
+        {users_tcols, 2, 1, "latin1", false},  /* text in another charset */
+        {users_tcols, 2, 1, NULL, false},
+        {(const char *const[]){"id:int", "name:varchar", "extra:int:null"}, 3, 1, "utf8mb4",
+         false}, /* REPLACE would reset a target-only column */
+        {(const char *const[]){"id:int", "name:varchar", "g:int:null:gen"}, 3, 1, "utf8mb4", true},
+        {(const char *const[]){"id:int", "name:json"}, 2, 1, "utf8mb4", false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sql_tdesc *td = make_tdesc("r", cases[i].tcols, cases[i].n, id_key, 1);
+        free(td->cols[1].charset);
+        td->cols[1].charset = cases[i].charset ? xdup(cases[i].charset) : NULL;
+        td->n_unique = cases[i].n_unique;
+        assert_int_equal(sql_tdesc_map(td, t, "wh"), COT_OK);
+        if (sql_tdesc_bulk_ok(td) != cases[i].ok) fail_msg("case %zu", i);
+        sql_tdesc_free(td);
+    }
+    cot_table_unref(t);
+}
+
 static void test_registry(void **state)
 {
     (void)state;
@@ -723,6 +868,9 @@ int main(void)
         cmocka_unit_test(test_error_leaves_packet_unchanged),
         cmocka_unit_test(test_commit_statements),
         cmocka_unit_test(test_commit_worker_rows),
+        cmocka_unit_test(test_bulk_rows),
+        cmocka_unit_test(test_bulk_members),
+        cmocka_unit_test(test_bulk_ok_rules),
         cmocka_unit_test(test_registry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -191,12 +191,60 @@ static void test_lastkey(void **state)
     buf_deinit(&b);
 }
 
+/* SHOW CREATE TABLE text as the server writes it. */
+static const char create_sbtest[] = "CREATE TABLE `sbtest1` (\n"
+                                    "  `id` int(11) NOT NULL AUTO_INCREMENT,\n"
+                                    "  `k` int(11) NOT NULL DEFAULT 0,\n"
+                                    "  `c` char(120) NOT NULL DEFAULT '',\n"
+                                    "  PRIMARY KEY (`id`),\n"
+                                    "  UNIQUE KEY `uc` (`c`),\n"
+                                    "  KEY `k_1` (`k`),\n"
+                                    "  KEY `kc` (`k`,`c`(10)) COMMENT 'two'\n"
+                                    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+
+static void test_split_keys(void **state)
+{
+    (void)state;
+    buf bare, keys;
+    buf_init(&bare);
+    buf_init(&keys);
+    assert_true(snap_split_keys(create_sbtest, strlen(create_sbtest), &bare, &keys));
+    assert_string_equal(bare.data, "CREATE TABLE `sbtest1` (\n"
+                                   "  `id` int(11) NOT NULL AUTO_INCREMENT,\n"
+                                   "  `k` int(11) NOT NULL DEFAULT 0,\n"
+                                   "  `c` char(120) NOT NULL DEFAULT '',\n"
+                                   "  PRIMARY KEY (`id`),\n"
+                                   "  UNIQUE KEY `uc` (`c`)\n"
+                                   ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4");
+    assert_string_equal(keys.data, "KEY `k_1` (`k`)\nKEY `kc` (`k`,`c`(10)) COMMENT 'two'");
+
+    /* a KEY in the middle keeps the commas right */
+    static const char mid[] = "CREATE TABLE `t` (\n  `a` int,\n  KEY `ka` (`a`),\n  `b` int\n) "
+                              "ENGINE=InnoDB";
+    assert_true(snap_split_keys(mid, strlen(mid), &bare, &keys));
+    assert_string_equal(bare.data, "CREATE TABLE `t` (\n  `a` int,\n  `b` int\n) ENGINE=InnoDB");
+    assert_string_equal(keys.data, "KEY `ka` (`a`)");
+
+    /* nothing to defer: no KEY, a foreign key, not SHOW CREATE's layout */
+    static const char none[] = "CREATE TABLE `t` (\n  `a` int,\n  PRIMARY KEY (`a`)\n)";
+    assert_false(snap_split_keys(none, strlen(none), &bare, &keys));
+    static const char fk[] = "CREATE TABLE `t` (\n  `a` int,\n  KEY `p` (`a`),\n  CONSTRAINT "
+                             "`f` FOREIGN KEY (`a`) REFERENCES `p` (`id`)\n)";
+    assert_false(snap_split_keys(fk, strlen(fk), &bare, &keys));
+    static const char flat[] = "CREATE TABLE t (a int, KEY (a))";
+    assert_false(snap_split_keys(flat, strlen(flat), &bare, &keys));
+    assert_false(snap_split_keys("", 0, &bare, &keys));
+    buf_deinit(&bare);
+    buf_deinit(&keys);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encode_kinds), cmocka_unit_test(test_encode_fold),
         cmocka_unit_test(test_keyset),       cmocka_unit_test(test_range_sql),
         cmocka_unit_test(test_literals),     cmocka_unit_test(test_lastkey),
+        cmocka_unit_test(test_split_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
