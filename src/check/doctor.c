@@ -600,12 +600,16 @@ static void check_target(dctx *dc, dend *de)
     read_grants(de);
     char **schemas = NULL;
     size_t n_schemas = 0;
-    bool ddl_apply = false, any_source = false;
+    bool ddl_apply = false, any_source = false, load_creates = false, load_indexes = false;
     for (int c = 0; c < dc->cfg->n_channels; c++)
         for (int p = 0; p < dc->cfg->channels[c].n_pipelines; p++) {
             const cfg_pipeline *pc = &dc->cfg->channels[c].pipelines[p];
             if (pc->target != de->ep) continue;
             if (pc->ddl == CFG_DDL_APPLY) ddl_apply = true;
+            if (pc->snapshot != SNAPSHOT_NEVER && pc->snapshot_create_tables) {
+                load_creates = true;
+                load_indexes = load_indexes || pc->snapshot_defer_indexes;
+            }
             dend *src = find_end(dc, pc->source);
             if (src && src->my) any_source = true;
             mapped_schemas(pc, src ? src->my : NULL, NULL, NULL, &schemas, &n_schemas);
@@ -644,6 +648,21 @@ static void check_target(dctx *dc, dend *de)
                 grant_item(dc, de, DOCTOR_WARN, missing.data, obj.data,
                            "with ddl: apply a CREATE/ALTER/DROP on the source stops the pipeline "
                            "(or set ddl: ignore)");
+                ok = false;
+            }
+            buf_reset(&missing);
+            const char *load[] = {"CREATE", "INDEX"};
+            for (size_t k = 0; load_creates && k < (load_indexes ? 2u : 1u); k++)
+                if (!has(de, load[k], schemas[i], NULL) &&
+                    !(k == 1 && has(de, "ALTER", schemas[i], NULL))) {
+                    if (missing.len) buf_puts(&missing, ", ");
+                    buf_puts(&missing, load[k]);
+                }
+            if (missing.len) {
+                grant_item(dc, de, DOCTOR_WARN, missing.data, obj.data,
+                           "the initial load creates missing target tables (create_tables) and "
+                           "adds their secondary indexes after the copy (defer_indexes): without "
+                           "these it stops there");
                 ok = false;
             }
             buf_deinit(&missing);

@@ -952,6 +952,18 @@ static cot_err session__push(void *ctx, cot_chunk *ck)
     return COT_OK;
 }
 
+/* session__committed (snapshot_committed_fn): what the target committed. */
+static bool session__committed(void *ctx, cot_pos *out)
+{
+    session *ss = ctx;
+    pipeline *pl = ss->pl;
+    if (atomic_load(&ss->load_failed) || atomic_load(&pl->stop)) return false;
+    pthread_mutex_lock(&pl->mu);
+    *out = pl->st.pos;
+    pthread_mutex_unlock(&pl->mu);
+    return true;
+}
+
 /* session__snapshot_progress copies the snapshot's progress into the status. */
 static void session__snapshot_progress(void *ctx, const snapshot_progress *p)
 {
@@ -1264,6 +1276,7 @@ static cot_err session_run(pipeline *pl, bool *progressed)
                              .emit = session__emit_rows,
                              .push = session__push,
                              .progress = session__snapshot_progress,
+                             .committed = session__committed,
                              .ctx = &ss,
                              .start = use_gtid ? NULL : &start};
         rc = snapshot_open(&snc, &ss.sn);
@@ -1369,6 +1382,8 @@ counted:;
         if (atomic_load(&ss.load_failed)) break;
         if (ss.sn) {
             rc = session__snapshot_tick(&ss);
+            /* between two source transactions: everything queued can be committed */
+            if (!rc && !binlog_stream_in_tx(bs)) rc = snapshot_keys_step(ss.sn);
             if (rc) break;
         }
         const uint8_t *ev;

@@ -16,6 +16,7 @@
 #include "util/log.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,10 @@ struct snapshot {
     uint64_t rows_session;
     double last_log;
     snapshot_progress prog;
+    /* every table is copied: build the deferred indexes once the target
+     * committed up to keys_at (snapshot_keys_step) */
+    bool keys_due;
+    cot_pos keys_at;
 };
 
 static char *xstrdup(const char *s)
@@ -722,7 +727,7 @@ static cot_err snap__create_target(snapshot *sn, MYSQL *tgt, snap_table *t)
         for (size_t i = 0; i < keys.len; i++) n += keys.data[i] == '\n';
         LOG_I(TAG,
               "pipeline %s: created table %s.%s on target '%s' from %s.%s without its %u "
-              "secondary index%s: added in one pass once the copy is done",
+              "secondary index%s: built in one pass once every table is copied",
               pc->name, t->dst_schema, t->dst_name, pc->target_name, t->schema, t->name, n,
               n == 1 ? "" : "es");
     } else if (!rc) {
@@ -1938,6 +1943,119 @@ static cot_err snap__keys_emit(snapshot *sn, snap_table *t, const cot_pos *end, 
     return COT_OK;
 }
 
+/* snap__keys_copied runs when a table's copy is done: once every table is,
+ * their deferred indexes are due (built by snapshot_keys_step, or queued
+ * into the stream at h when the session cannot tell what is committed). */
+static cot_err snap__keys_copied(snapshot *sn, const cot_pos *h)
+{
+    bool any = false;
+    for (const snap_table *t = sn->tables; t; t = t->next) {
+        if (!t->done) return COT_OK; /* the others first: no ALTER stalls the copy */
+        any = any || t->keys;
+    }
+    if (!any) return COT_OK;
+    if (sn->conf.committed && h && h->file[0]) {
+        sn->keys_due = true;
+        sn->keys_at = *h;
+        return COT_OK;
+    }
+    cot_err rc = COT_OK;
+    for (snap_table *t = sn->tables; t && !rc; t = t->next)
+        rc = snap__keys_emit(sn, t, h, "the copy is done");
+    return rc;
+}
+
+typedef struct keys_job {
+    snapshot *sn;
+    snap_table **tables;
+    uint32_t n;
+    atomic_uint next;
+    atomic_int net; /* a connection failed: the session is retried */
+} keys_job;
+
+static void *snap__keys_thread(void *arg)
+{
+    keys_job *kj = arg;
+    snapshot *sn = kj->sn;
+    MYSQL *tgt = NULL;
+    for (uint32_t i; (i = atomic_fetch_add(&kj->next, 1)) < kj->n;) {
+        snap_table *t = kj->tables[i];
+        cot_err rc = tgt ? COT_OK : snap__target_conn(sn, &tgt);
+        char full[600];
+        snprintf(full, sizeof(full), "%s.%s", t->schema, t->name);
+        if (!rc) rc = snap__keys_add(sn, tgt, full, t->dst_schema, t->dst_name, t->keys);
+        rc = snap__keys_done(sn, full, t->keys, rc);
+        if (rc) { /* the connection: cotter.snapshot_keys keeps them for the next start */
+            LOG_W(TAG, "pipeline %s: %s", sn->pc->name, cot_err_msg());
+            atomic_store(&kj->net, 1);
+            break;
+        }
+        free(t->keys);
+        t->keys = NULL;
+    }
+    mysql_conn_close(tgt);
+    return NULL;
+}
+
+cot_err snapshot_keys_step(snapshot *sn)
+{
+    if (!sn || !sn->keys_due) return COT_OK;
+    sn->keys_due = false;
+    double t0 = clock_now_s();
+    cot_pos c;
+    for (;;) { /* nothing of the load may hold a lock on these tables */
+        if (!sn->conf.committed(sn->conf.ctx, &c)) return COT_OK; /* at the next start */
+        if (cot_pos_cmp(&c, &sn->keys_at) >= 0) break;
+        if (clock_now_s() - t0 > 60) {
+            LOG_W(TAG,
+                  "pipeline %s: the target did not commit the copy within 60 s; its secondary "
+                  "indexes go into the stream, one table after the other",
+                  sn->pc->name);
+            cot_err rc = COT_OK;
+            for (snap_table *t = sn->tables; t && !rc; t = t->next)
+                rc = snap__keys_emit(sn, t, &sn->keys_at, "the copy is done");
+            return rc;
+        }
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    keys_job kj = {.sn = sn};
+    kj.tables = calloc(64, sizeof(*kj.tables));
+    if (!kj.tables) abort();
+    uint32_t cap = 64;
+    for (snap_table *t = sn->tables; t; t = t->next) {
+        if (!t->keys) continue;
+        if (kj.n == cap) {
+            cap *= 2;
+            kj.tables = realloc(kj.tables, cap * sizeof(*kj.tables));
+            if (!kj.tables) abort();
+        }
+        kj.tables[kj.n++] = t;
+    }
+    uint32_t p = sn->pc->snapshot_parallelism;
+    if (p < 2) p = 2;
+    if (p > kj.n) p = kj.n;
+    if (p > MAX_WORKERS) p = MAX_WORKERS;
+    LOG_I(TAG,
+          "pipeline %s: every table is copied; adding the secondary indexes left out of %u "
+          "table%s on %u connection%s (the binlog waits meanwhile)",
+          sn->pc->name, kj.n, kj.n == 1 ? "" : "s", p, p == 1 ? "" : "s");
+    pthread_t th[MAX_WORKERS];
+    uint32_t started = 0;
+    for (uint32_t i = 0; i < p; i++)
+        if (pthread_create(&th[started], NULL, snap__keys_thread, &kj) == 0) started++;
+    if (started == 0) snap__keys_thread(&kj);
+    for (uint32_t i = 0; i < started; i++) pthread_join(th[i], NULL);
+    free(kj.tables);
+    LOG_I(TAG, "pipeline %s: secondary indexes added in %.1f s", sn->pc->name, clock_now_s() - t0);
+    if (atomic_load(&kj.net))
+        return cot_err_set(COT_ERR_NET,
+                           "target '%s': lost a connection while adding the secondary indexes "
+                           "left out during the copy; they are added at the next start",
+                           sn->pc->target_name);
+    return COT_OK;
+}
+
 /* snap__high emits the window's rows and the progress row. */
 static cot_err snap__high(snapshot *sn, uint32_t ts, const cot_pos *h)
 {
@@ -1983,7 +2101,7 @@ static cot_err snap__high(snapshot *sn, uint32_t ts, const cot_pos *h)
     snap__window_clear(sn);
     snap__hist_add(t, h);
     rc = sn->conf.push(sn->conf.ctx, snap__progress_chunk(sn, t));
-    if (!rc && t->done) rc = snap__keys_emit(sn, t, h, "its copy is done");
+    if (!rc && t->done) rc = snap__keys_copied(sn, h);
     if (rc) return rc;
     snap__progress_update(sn);
     double now = clock_now_s();

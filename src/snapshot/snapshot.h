@@ -50,6 +50,11 @@ typedef struct snapshot_progress {
 
 typedef void (*snapshot_progress_fn)(void *ctx, const snapshot_progress *p);
 
+/* snapshot_committed_fn reads the position the target has committed up to
+ * (every load worker); false when the load stage failed or the pipeline
+ * stops. */
+typedef bool (*snapshot_committed_fn)(void *ctx, cot_pos *out);
+
 typedef struct snapshot_conf {
     const cfg_pipeline *pc; /* borrowed */
     binlog_route_fn route;  /* the pipeline's router (source -> target names) */
@@ -57,6 +62,10 @@ typedef struct snapshot_conf {
     snapshot_emit_fn emit;         /* chunk rows: through transform into the queue */
     snapshot_emit_fn push;         /* progress rows: straight into the queue */
     snapshot_progress_fn progress; /* optional: after every window */
+    /* optional: lets the deferred indexes be built on several connections
+     * at once once the target committed the whole copy (without it they go
+     * into the stream, one table after the other) */
+    snapshot_committed_fn committed;
     void *ctx;
     /* where this session reads the binlog from: the earliest position any
      * load worker committed (NULL or file "" when unknown, e.g. GTID) */
@@ -82,6 +91,15 @@ bool snapshot_wants_step(const snapshot *sn);
 /* snapshot_step opens the next window: low watermark, chunk SELECTs, high
  * watermark. Errors name the table and say what to do. */
 cot_err snapshot_step(snapshot *sn);
+
+/* snapshot_keys_step builds the secondary indexes left out of the tables
+ * the load created (snapshot_load.defer_indexes) once every table is
+ * copied: it waits until the target committed everything queued, so no
+ * load connection holds a lock on them, then runs one ALTER TABLE per table
+ * on up to snapshot_load.parallelism connections at once, while the binlog
+ * waits. Call it from the select loop between two source transactions.
+ * Cheap when nothing is due. */
+cot_err snapshot_keys_step(snapshot *sn);
 
 /* snapshot_filter looks at a chunk of the binlog stream before it is
  * transformed: removes the watermark rows, drops buffered rows whose key

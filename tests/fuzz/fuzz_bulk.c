@@ -24,7 +24,8 @@ static long unescape_field(const char **p, const char *end, char *out)
 {
     long n = 0;
     const char *s = *p;
-    if (end - s >= 2 && s[0] == '\\' && s[1] == 'N' && (end - s == 2 || s[2] == '\t' || s[2] == '\n')) {
+    if (end - s >= 2 && s[0] == '\\' && s[1] == 'N' &&
+        (end - s == 2 || s[2] == '\t' || s[2] == '\n')) {
         *p = s + 3;
         return -1;
     }

@@ -118,10 +118,12 @@ indexes() {
 }
 
 # wait_index_added SERVER MARK: until shop.big's deferred KEY was added on
-# SERVER (in the stream, after its copy) and cotter.snapshot_keys forgot it.
+# SERVER (once every table was copied) and cotter.snapshot_keys forgot it.
 wait_index_added() {
-  cotter_wait_log "$2" 'applied DDL: ALTER TABLE `shop`.`big` ADD KEY `k`' 60 ||
+  cotter_wait_log "$2" "added 1 secondary index to shop.big" 60 ||
     fail "the secondary index of shop.big was not added after its copy"
+  cotter_log_since "$2" | grep -q "every table is copied; adding the secondary indexes" ||
+    fail "the indexes were not added after the whole copy"
   for (( i = 0; i < 300; i++ )); do
     [ "$(mdb_sql "$1" "SELECT COUNT(*) FROM cotter.snapshot_keys")" = 0 ] && return 0
     sleep 0.1
