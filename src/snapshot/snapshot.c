@@ -27,6 +27,7 @@
 #define MAX_WORKERS 64
 #define PIECE_ROWS  2000 /* rows per chunk handed to the load stage */
 #define LOG_EVERY_S 5.0
+#define COPY_TABLES 16 /* at most this many tables' windows take turns (snap__next_table) */
 
 /* How a column's text value becomes a cot_value. */
 typedef enum snap_cls {
@@ -145,6 +146,7 @@ struct snapshot {
      * committed up to keys_at (snapshot_keys_step) */
     bool keys_due;
     cot_pos keys_at;
+    uint32_t turn; /* snap__next_table's round robin */
 };
 
 static char *xstrdup(const char *s)
@@ -1253,11 +1255,22 @@ cot_err snapshot_request(snapshot *sn, const char *table, const char *where)
     return COT_OK;
 }
 
+/* snap__next_table picks the table of the next window: windows take turns
+ * among the first load.parallelism (at least 2, at most COPY_TABLES)
+ * unfinished tables. A window is one source
+ * transaction and so one batch of the load stage; load workers do not wait
+ * for each other's commits, so with turns they write two tables at once,
+ * where one table would make them take turns (a table's AUTO-INC lock is
+ * held for a whole LOAD DATA, and its right-most pages are shared). */
 static snap_table *snap__next_table(snapshot *sn)
 {
-    for (snap_table *t = sn->tables; t; t = t->next)
-        if (!t->done) return t;
-    return NULL;
+    snap_table *cand[COPY_TABLES];
+    uint32_t want = sn->pc->load_parallelism;
+    want = want < 2 ? 2 : want > COPY_TABLES ? COPY_TABLES : want;
+    uint32_t n = 0;
+    for (snap_table *t = sn->tables; t && n < want; t = t->next)
+        if (!t->done) cand[n++] = t;
+    return n ? cand[sn->turn++ % n] : NULL;
 }
 
 bool snapshot_wants_step(const snapshot *sn)
