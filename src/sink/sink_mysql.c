@@ -1022,20 +1022,25 @@ static cot_err sink__bulk(sink_mysql *sk, sql_tdesc *td, const cot_chunk *ck, ui
     return rc;
 }
 
-/* sink__bulk_run returns the end of the run of upserts of ck starting at
- * i that may go as LOAD DATA, or i when there is none long enough. */
-static uint32_t sink__bulk_run(sink_mysql *sk, sql_tdesc *td, const cot_chunk *ck, uint32_t i)
+/* sink__bulk_run looks at change i of ck: true when it starts a run of at
+ * least bulk_rows whole-row upserts of one table that may go as LOAD DATA,
+ * ending at *end. Otherwise *end ends what goes through the builder: the
+ * change alone, or a run too short (not looked at again). */
+static bool sink__bulk_run(sink_mysql *sk, sql_tdesc *td, const cot_chunk *ck, uint32_t i,
+                           uint32_t *end)
 {
     const cot_change *ch = &ck->changes[i];
+    *end = i + 1;
     if (sk->no_bulk || sk->dry_run || ch->op != OP_INSERT || !ch->after ||
         ck->n_changes - i < sk->bulk_rows || !sql_tdesc_bulk_ok(td) ||
         sink_conv_policy_of(sk->cv, td))
-        return i;
+        return false;
     uint32_t j = i + 1;
     while (j < ck->n_changes && ck->changes[j].op == OP_INSERT && ck->changes[j].tbl == ch->tbl &&
            ck->changes[j].after)
         j++;
-    return j - i >= sk->bulk_rows ? j : i;
+    *end = j;
+    return j - i >= sk->bulk_rows;
 }
 
 static cot_err sink_mysql_apply(sink *base, const cot_chunk *ck)
@@ -1067,15 +1072,14 @@ static cot_err sink_mysql_apply(sink *base, const cot_chunk *ck)
         sql_tdesc *td;
         rc = sink__table(sk, ch->tbl, &td);
         if (rc) return rc;
-        uint32_t run = sink__bulk_run(sk, td, ck, i);
-        if (run > i) {
-            rc = sink__bulk(sk, td, ck, i, run);
-            if (rc) return rc;
-            i = run - 1;
-            continue;
-        }
-        rc = sink__apply_one(sk, td, ck, ch);
+        uint32_t end;
+        if (sink__bulk_run(sk, td, ck, i, &end))
+            rc = sink__bulk(sk, td, ck, i, end);
+        else
+            for (uint32_t k = i; k < end && !rc; k++)
+                rc = sink__apply_one(sk, td, ck, &ck->changes[k]);
         if (rc) return rc;
+        i = end - 1;
     }
     return COT_OK;
 }

@@ -1716,26 +1716,31 @@ static bool snap__reconcile(snapshot *sn, const cot_change *ch)
     return true;
 }
 
-/* snap__progress_chunk builds the cotter.snapshots row of t. */
-static cot_chunk *snap__progress_chunk(snapshot *sn, snap_table *t)
+/* snap__ctl_change starts a chunk holding one change of a cotter table on
+ * the target whose first two columns are (pipeline, source_table), both
+ * filled for t; every column is utf8mb4 text unless the caller retypes it
+ * through *tbl_out before the chunk is queued. Returns the change's image
+ * (after for OP_INSERT, before for OP_DELETE) of n values. */
+static cot_value *snap__ctl_change(snapshot *sn, const snap_table *t, const char *table,
+                                   const char *const *names, uint32_t n, cot_op op,
+                                   cot_table **tbl_out, cot_chunk **out)
 {
-    static const char *const names[] = {"pipeline",    "source_table", "last_key",   "done",
-                                        "rows_copied", "rows_total",   "where_expr", "history"};
-    enum { N = 8 };
-    cot_table *tbl = cot_table_new("cotter", "snapshots", N);
+    cot_table *tbl = cot_table_new("cotter", table, n);
     tbl->has_names = true;
-    for (uint32_t i = 0; i < N; i++) {
+    for (uint32_t i = 0; i < n; i++) {
         tbl->cols[i].name = xstrdup(names[i]);
-        tbl->cols[i].type = i == 3 ? CT_TINY : (i == 4 || i == 5) ? CT_LONGLONG : CT_VARCHAR;
-        tbl->cols[i].is_unsigned = i == 4 || i == 5;
-        tbl->cols[i].charset = (i == 3 || i == 4 || i == 5) ? NULL : cot_charset_intern("utf8mb4");
+        tbl->cols[i].type = CT_VARCHAR;
+        tbl->cols[i].charset = cot_charset_intern("utf8mb4");
     }
     cot_chunk *ck = cot_chunk_new();
     ck->kind = CK_ROWS;
-    cot_change *ch = cot_chunk_add(ck, OP_INSERT, tbl);
+    cot_change *ch = cot_chunk_add(ck, op, tbl);
     cot_table_unref(tbl); /* the chunk holds it */
-    cot_value *v = cot_chunk_values(ck, N);
-    ch->after = v;
+    cot_value *v = cot_chunk_values(ck, n);
+    if (op == OP_DELETE)
+        ch->before = v;
+    else
+        ch->after = v;
     char full[600];
     int fl = snprintf(full, sizeof(full), "%s.%s", t->schema, t->name);
     v[0].kind = VK_STRING;
@@ -1744,6 +1749,24 @@ static cot_chunk *snap__progress_chunk(snapshot *sn, snap_table *t)
     v[1].kind = VK_STRING;
     v[1].s.p = arena_strndup(&ck->mem, full, (size_t)fl);
     v[1].s.len = (uint32_t)fl;
+    *tbl_out = tbl;
+    *out = ck;
+    return v;
+}
+
+/* snap__progress_chunk builds the cotter.snapshots row of t. */
+static cot_chunk *snap__progress_chunk(snapshot *sn, snap_table *t)
+{
+    static const char *const names[] = {"pipeline",    "source_table", "last_key",   "done",
+                                        "rows_copied", "rows_total",   "where_expr", "history"};
+    cot_table *tbl;
+    cot_chunk *ck;
+    cot_value *v = snap__ctl_change(sn, t, "snapshots", names, 8, OP_INSERT, &tbl, &ck);
+    for (uint32_t i = 3; i <= 5; i++) { /* done, rows_copied, rows_total */
+        tbl->cols[i].type = i == 3 ? CT_TINY : CT_LONGLONG;
+        tbl->cols[i].is_unsigned = i > 3;
+        tbl->cols[i].charset = NULL;
+    }
     if (t->have_last && !t->done) {
         buf b;
         buf_init(&b);
@@ -1871,34 +1894,16 @@ static cot_err snap__keys_missing(snapshot *sn, snap_table *t, buf *out, uint32_
  * deletes t's row of cotter.snapshot_keys once its ALTER was queued. */
 static cot_chunk *snap__keys_forget_chunk(snapshot *sn, const snap_table *t, const cot_pos *end)
 {
-    cot_table *tbl = cot_table_new("cotter", "snapshot_keys", 2);
-    tbl->has_names = true;
-    tbl->cols[0].name = xstrdup("pipeline");
-    tbl->cols[1].name = xstrdup("source_table");
-    for (uint32_t i = 0; i < 2; i++) {
-        tbl->cols[i].type = CT_VARCHAR;
-        tbl->cols[i].charset = cot_charset_intern("utf8mb4");
-    }
-    tbl->n_pk = 2;
+    static const char *const names[] = {"pipeline", "source_table"};
+    cot_table *tbl;
+    cot_chunk *ck;
+    snap__ctl_change(sn, t, "snapshot_keys", names, 2, OP_DELETE, &tbl, &ck);
+    tbl->n_pk = 2; /* the rows are found by (pipeline, source_table) */
     tbl->pk = calloc(2, sizeof(uint32_t));
     if (!tbl->pk) abort();
     tbl->pk[1] = 1;
-    cot_chunk *ck = cot_chunk_new();
-    ck->kind = CK_ROWS;
     ck->tx_end = true;
     ck->end_pos = *end;
-    cot_change *ch = cot_chunk_add(ck, OP_DELETE, tbl);
-    cot_table_unref(tbl); /* the chunk holds it */
-    cot_value *v = cot_chunk_values(ck, 2);
-    ch->before = v;
-    char full[600];
-    int fl = snprintf(full, sizeof(full), "%s.%s", t->schema, t->name);
-    v[0].kind = VK_STRING;
-    v[0].s.p = arena_strdup(&ck->mem, sn->pc->name);
-    v[0].s.len = (uint32_t)strlen(sn->pc->name);
-    v[1].kind = VK_STRING;
-    v[1].s.p = arena_strndup(&ck->mem, full, (size_t)fl);
-    v[1].s.len = (uint32_t)fl;
     cot_chunk_account(ck);
     return ck;
 }
@@ -2035,18 +2040,12 @@ cot_err snapshot_keys_step(snapshot *sn)
         nanosleep(&ts, NULL);
     }
     keys_job kj = {.sn = sn};
-    kj.tables = calloc(64, sizeof(*kj.tables));
+    uint32_t n = 0;
+    for (const snap_table *t = sn->tables; t; t = t->next) n += t->keys != NULL;
+    kj.tables = calloc(n ? n : 1, sizeof(*kj.tables));
     if (!kj.tables) abort();
-    uint32_t cap = 64;
-    for (snap_table *t = sn->tables; t; t = t->next) {
-        if (!t->keys) continue;
-        if (kj.n == cap) {
-            cap *= 2;
-            kj.tables = realloc(kj.tables, cap * sizeof(*kj.tables));
-            if (!kj.tables) abort();
-        }
-        kj.tables[kj.n++] = t;
-    }
+    for (snap_table *t = sn->tables; t; t = t->next)
+        if (t->keys) kj.tables[kj.n++] = t;
     uint32_t p = sn->pc->snapshot_parallelism;
     if (p < 2) p = 2;
     if (p > kj.n) p = kj.n;

@@ -35,8 +35,7 @@ mkdir -p "$OUT" && rm -f "$OUT"/*.png
 
 mdb_start src "binlog_row_metadata=FULL" || fail "source did not start"
 mdb_start dst || fail "target did not start"
-mdb src -e "CREATE DATABASE shop; USE shop; $(writer_tables_sql)" || fail "source schema"
-mdb dst -e "CREATE DATABASE shop; USE shop; $(writer_tables_sql)" || fail "target schema"
+writer_schema shop src dst
 # a table the writers leave alone, broken on the target: the scheduled check
 # finds it and the console shows it
 for s in src dst; do

@@ -25,9 +25,7 @@ note "seed $SEED (rerun with COTTER_SEED=$SEED), $ROUNDS rounds, SIGTERM in roun
 
 mdb_start src || fail "source did not start"
 mdb_start dst || fail "target did not start"
-for s in src dst; do
-  { echo "CREATE DATABASE crash; USE crash;"; writer_tables_sql; } | mdb "$s" || fail "creating tables on $s"
-done
+writer_schema crash src dst
 COTTER_PIPELINE=crash
 if (( PAR > 1 )); then
   COTTER_PIPELINE_EXTRA="        load: { parallelism: $PAR }"

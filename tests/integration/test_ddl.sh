@@ -27,8 +27,8 @@ source "$HERE/../lib/cotter.sh"
 
 mdb_start src "binlog_row_metadata=FULL" || fail "source did not start"
 mdb_start dst || fail "target did not start"
-mdb src -e "CREATE DATABASE shop; USE shop; $(writer_tables_sql)" || fail "source schema"
-mdb dst -e "CREATE DATABASE wh; USE wh; $(writer_tables_sql)" || fail "target schema"
+writer_schema shop src
+writer_schema wh dst
 
 # has_col SERVER SCHEMA TABLE COLUMN: 1 when the column exists, else 0
 has_col() {

@@ -39,9 +39,7 @@ synced_or_fail() { wait_synced src dst faults "${2:-90}" || fail "$1: target dif
 
 mdb_start src "binlog_row_metadata=$META" || fail "source did not start"
 mdb_start dst || fail "target did not start"
-for s in src dst; do
-  { echo "CREATE DATABASE faults; USE faults;"; writer_tables_sql; } | mdb "$s" || fail "creating tables on $s"
-done
+writer_schema faults src dst
 COTTER_PIPELINE=faults
 # DDL is not applied here (ddl: ignore): step 4 checks what happens when the
 # target was not changed with the source; test_ddl.sh covers ddl: apply

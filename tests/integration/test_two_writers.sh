@@ -14,9 +14,7 @@ source "$HERE/../lib/cotter.sh"
 
 mdb_start src || fail "source did not start"
 mdb_start dst || fail "target did not start"
-for s in src dst; do
-  { echo "CREATE DATABASE tw; USE tw;"; writer_tables_sql; } | mdb "$s" || fail "creating tables on $s"
-done
+writer_schema tw src dst
 COTTER_PIPELINE=tw
 COTTER_PIPELINE_EXTRA="        load: { parallelism: 2 }"
 cotter_config src dst "tw.*"

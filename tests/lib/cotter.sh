@@ -490,6 +490,14 @@ harness_selfcheck() {
 # goes on with its next sequence number. Invariant on `keyed`, checked by
 # keyed_corrupt_rows: writer = id DIV 10^7, seq = id MOD 10^7 MOD 5*10^6.
 
+# writer_schema DB SERVER...: database DB with the writers' tables on each SERVER.
+writer_schema() {
+  local db=$1 s; shift
+  for s in "$@"; do
+    { echo "CREATE DATABASE $db; USE $db;"; writer_tables_sql; } | mdb "$s" || fail "creating tables on $s"
+  done
+}
+
 writer_tables_sql() {
   cat <<'EOF'
 CREATE TABLE keyed (
