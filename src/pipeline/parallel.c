@@ -202,6 +202,7 @@ struct par_pool {
     pthread_cond_t idle; /* a worker went idle, or in-flight bytes went down */
     size_t inflight;
     size_t max_inflight;
+    uint32_t batches; /* committed by par_commit, not yet by every worker */
     bool quit;
     bool failed;
     cot_err err;
@@ -265,6 +266,8 @@ static void job__drop(par_pool *pp, par_job *job)
         pthread_mutex_lock(&pp->mu);
         job->batch->dropped = true;
         bool last = --job->batch->refs == 0;
+        if (last) pp->batches--;
+        pthread_cond_broadcast(&pp->idle);
         pthread_mutex_unlock(&pp->mu);
         if (last) {
             if (pp->on_commit) pp->on_commit(pp->ctx, NULL, 0, &job->batch->counts);
@@ -343,6 +346,7 @@ static void *worker__main(void *arg)
                 par_batch *b = job->batch;
                 pthread_mutex_lock(&pp->mu);
                 bool last = --b->refs == 0;
+                if (last) pp->batches--;
                 bool dropped = b->dropped;
                 pthread_mutex_unlock(&pp->mu);
                 if (last) {
@@ -576,6 +580,13 @@ cot_err par_commit(par_pool *pp, const cot_pos *pos, uint32_t ts, const par_coun
     b->pos = *pos;
     b->ts = ts;
     if (counts) b->counts = *counts;
+    /* bound the batches the workers hold: a slow worker would otherwise
+     * collect one commit per batch the others finished, and a stop would
+     * wait for all of them */
+    pthread_mutex_lock(&pp->mu);
+    while (!pp->failed && pp->batches >= PAR_MAX_BATCHES) pthread_cond_wait(&pp->idle, &pp->mu);
+    pp->batches++;
+    pthread_mutex_unlock(&pp->mu);
     for (uint32_t i = 0; i < pp->n; i++) {
         par_job *job = calloc(1, sizeof(*job));
         if (!job) abort();

@@ -33,6 +33,7 @@
 
 #define PAR_MAX_WORKERS 64
 #define PAR_KEY_BLOCK   1024 /* neighbouring integer keys routed together (par_key_hash) */
+#define PAR_MAX_BATCHES 8 /* batches handed to the workers and not yet committed by all */
 
 /* par_key_fn gives the target key columns of tbl (column indexes of tbl;
  * n = 0: no key). Same contract as the merger's key function. */
@@ -92,7 +93,9 @@ uint32_t par_pool_size(const par_pool *pp);
  * applied its share. */
 cot_err par_submit(par_pool *pp, cot_chunk *merged, cot_chunk **held, uint32_t n_held,
                    par_key_fn key_of, void *key_ctx);
-/* par_commit asks every worker to commit its share of the batch with pos. */
+/* par_commit asks every worker to commit its share of the batch with pos;
+ * it waits while PAR_MAX_BATCHES batches are not yet committed by every
+ * worker, so a slow worker holds back the load thread, not a backlog. */
 cot_err par_commit(par_pool *pp, const cot_pos *pos, uint32_t ts, const par_counts *counts);
 /* par_forget_tables makes every worker drop its table descriptions. */
 cot_err par_forget_tables(par_pool *pp);

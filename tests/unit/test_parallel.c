@@ -3,7 +3,9 @@
  * position ordering (cot_pos_cmp), which the crash recovery of parallel
  * workers relies on: a key always goes to one worker, keys a case-
  * insensitive target calls equal go to the same one, key changes split,
- * and keyless or NULL keys stay on worker 0.
+ * and keyless or NULL keys stay on worker 0. The pool itself: a slow
+ * worker holds back par_commit after PAR_MAX_BATCHES batches instead of
+ * collecting a backlog a stop would have to wait for.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,9 +14,12 @@
 
 #include "pipeline/parallel.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static cot_table *table_new(uint16_t key_collation)
 {
@@ -231,12 +236,140 @@ static void test_pos_cmp(void **state)
     assert_int_equal(cot_pos_cmp(&none, &none), 0);
 }
 
+/* ---- the pool's bound on batches ---------------------------------------- */
+
+/* A sink that only counts commits; the commits of worker 1 wait at a gate
+ * the test opens (what a slow target connection does to the pool). */
+static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
+static bool gate_open;
+static atomic_uint sink_commits[2];
+static atomic_uint pool_committed;
+
+typedef struct count_sink {
+    sink base;
+    uint32_t row;
+} count_sink;
+
+static cot_err cs_open(const sink_conf *conf, sink **out)
+{
+    count_sink *cs = calloc(1, sizeof(*cs));
+    if (!cs) abort();
+    cs->row = conf->position_row;
+    *out = &cs->base;
+    return COT_OK;
+}
+static cot_err cs_begin(sink *sk)
+{
+    (void)sk;
+    return COT_OK;
+}
+static cot_err cs_apply(sink *sk, const cot_chunk *ck)
+{
+    (void)sk;
+    (void)ck;
+    return COT_OK;
+}
+static cot_err cs_commit(sink *sk, const cot_pos *pos, uint32_t ts)
+{
+    (void)pos;
+    (void)ts;
+    count_sink *cs = (count_sink *)sk;
+    if (cs->row == 1) {
+        pthread_mutex_lock(&gate_mu);
+        while (!gate_open) pthread_cond_wait(&gate_cv, &gate_mu);
+        pthread_mutex_unlock(&gate_mu);
+    }
+    atomic_fetch_add(&sink_commits[cs->row], 1);
+    return COT_OK;
+}
+static void cs_abort(sink *sk)
+{
+    (void)sk;
+}
+static void cs_close(sink *sk)
+{
+    free(sk);
+}
+static const sink_ops count_ops = {
+    .scheme = "count",
+    .open = cs_open,
+    .batch_begin = cs_begin,
+    .apply = cs_apply,
+    .batch_commit = cs_commit,
+    .batch_abort = cs_abort,
+    .close = cs_close,
+};
+
+static void on_committed(void *ctx, const cot_pos *pos, uint32_t ts, const par_counts *c)
+{
+    (void)ctx;
+    (void)ts;
+    (void)c;
+    if (pos) atomic_fetch_add(&pool_committed, 1);
+}
+
+typedef struct commit_call {
+    par_pool *pp;
+    cot_pos pos;
+    cot_err rc;
+    atomic_bool returned;
+} commit_call;
+
+static void *commit_thread(void *arg)
+{
+    commit_call *cc = arg;
+    cc->rc = par_commit(cc->pp, &cc->pos, 0, NULL); /* asserted by the test's thread */
+    atomic_store(&cc->returned, true);
+    return NULL;
+}
+
+static void test_batches_bounded(void **state)
+{
+    (void)state;
+    sink_conf conf;
+    memset(&conf, 0, sizeof(conf));
+    par_pool *pp = NULL;
+    assert_int_equal(par_pool_open(&count_ops, &conf, 2, 0, on_committed, NULL, &pp), COT_OK);
+    cot_pos pos;
+    memset(&pos, 0, sizeof(pos));
+    snprintf(pos.file, sizeof(pos.file), "binlog.000001");
+    for (uint32_t i = 0; i < PAR_MAX_BATCHES; i++) {
+        pos.pos = 100 + i;
+        assert_int_equal(par_commit(pp, &pos, 0, NULL), COT_OK);
+    }
+    /* worker 0 committed its shares, worker 1 none: one batch more waits */
+    commit_call cc = {.pp = pp, .pos = pos};
+    cc.pos.pos = 999;
+    atomic_init(&cc.returned, false);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, commit_thread, &cc), 0);
+    struct timespec ts = {0, 300 * 1000000L};
+    nanosleep(&ts, NULL);
+    assert_false(atomic_load(&cc.returned));
+    assert_int_equal(atomic_load(&sink_commits[0]), PAR_MAX_BATCHES);
+    assert_int_equal(atomic_load(&pool_committed), 0);
+
+    pthread_mutex_lock(&gate_mu);
+    gate_open = true;
+    pthread_cond_broadcast(&gate_cv);
+    pthread_mutex_unlock(&gate_mu);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_true(atomic_load(&cc.returned));
+    assert_int_equal(cc.rc, COT_OK);
+    assert_int_equal(par_drain(pp), COT_OK);
+    assert_int_equal(atomic_load(&pool_committed), PAR_MAX_BATCHES + 1);
+    assert_int_equal(atomic_load(&sink_commits[1]), PAR_MAX_BATCHES + 1);
+    par_pool_close(pp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_key_same_worker),  cmocka_unit_test(test_integer_key_blocks),
         cmocka_unit_test(test_collation_folding),     cmocka_unit_test(test_key_change_splits),
         cmocka_unit_test(test_keyless_and_null_keys), cmocka_unit_test(test_pos_cmp),
+        cmocka_unit_test(test_batches_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
