@@ -33,7 +33,7 @@
 
 #define PAR_MAX_WORKERS 64
 #define PAR_KEY_BLOCK   1024 /* neighbouring integer keys routed together (par_key_hash) */
-#define PAR_MAX_BATCHES 8 /* batches handed to the workers and not yet committed by all */
+#define PAR_MAX_BATCHES 8    /* batches handed to the workers and not yet committed by all */
 
 /* par_key_fn gives the target key columns of tbl (column indexes of tbl;
  * n = 0: no key). Same contract as the merger's key function. */
