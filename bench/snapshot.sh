@@ -12,8 +12,8 @@
 # Env: COTTER_BIN (default build/cotter; use a non-sanitized build),
 # BENCH_BUFFER_POOL (innodb_buffer_pool_size of both servers, default 1G),
 # BENCH_ONLY=cotter (skip the peers), BENCH_CHUNK_ROWS, BENCH_BATCH_ROWS,
-# BENCH_LOAD_PARALLELISM, BENCH_QUEUE_ROWS, BENCH_QUEUE_BYTES (cotter's knobs;
-# defaults 20000, 5000, THREADS, 40000, 64MB).
+# BENCH_LOAD_PARALLELISM, BENCH_QUEUE_ROWS, BENCH_QUEUE_BYTES, BENCH_BULK_ROWS
+# (cotter's knobs; defaults 20000, 5000, THREADS, 40000, 64MB, 256).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ROWS=${1:-1000000}
@@ -80,7 +80,7 @@ channels:
         target: dst
         snapshot: initial
         snapshot_load: { parallelism: $THREADS, chunk_rows: ${BENCH_CHUNK_ROWS:-20000} }
-        load: { parallelism: ${BENCH_LOAD_PARALLELISM:-$THREADS} }
+        load: { parallelism: ${BENCH_LOAD_PARALLELISM:-$THREADS}${BENCH_BULK_ROWS:+, bulk_rows: $BENCH_BULK_ROWS} }
         batch: { rows: ${BENCH_BATCH_ROWS:-5000} }
         queue: { rows: ${BENCH_QUEUE_ROWS:-40000}, bytes: ${BENCH_QUEUE_BYTES:-64MB} }
         tables:
