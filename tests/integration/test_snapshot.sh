@@ -13,7 +13,9 @@
 #     session with some workers ahead of others; identical in the end;
 #  3. a table added to the mapping of that pipeline (restart with one more
 #     mapping) is copied, then followed;
-#  4. `cotter snapshot --where` re-copies a damaged range while it runs.
+#  4. `cotter snapshot --where` re-copies a damaged range while it runs;
+#  5. a DDL on the source table in the middle of its copy: applied, the
+#     deferred index goes through the stream ahead of it, identical.
 # Env: COTTER_BIN, COTTER_ROOT, SNAP_ROWS (default 500000).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -316,5 +318,51 @@ echo "$out" | grep -q "snapshot of shop.big done" || fail "cotter snapshot did n
 wait_synced src dst2 shop 60 || fail "the on-demand snapshot did not repair shop.big"
 assert_eq "1" "$(mdb_sql dst2 "SELECT done FROM cotter.snapshots WHERE pipeline='p2' AND source_table='shop.big'")" \
   "the on-demand copy is recorded as finished"
+cotter_stop
+
+# ------------------------------------------------------------------ 5
+section "5. a DDL on the table being copied"
+# The DDL reaches the stream in the middle of shop.big's copy: the index left
+# out of shop.big goes into the stream before it (the DDL may name it), the
+# DDL is applied (ddl: apply), the open window is read again, and the copy
+# goes on with the table described anew.
+mdb dst -e "DROP DATABASE shop; DROP DATABASE cotter" || fail "resetting dst"
+SNAP_CHUNK=5000
+snapshot_cfg p5 dst "shop.*"
+snap_writer_start
+cotter_start
+cotter_wait_streaming 60
+for (( i = 0; i < 1200; i++ )); do
+  copied=$(mdb_sql dst "SELECT rows_copied FROM cotter.snapshots WHERE pipeline='p5'
+                        AND source_table='shop.big' AND done=0" 2>/dev/null)
+  [ -n "$copied" ] && [ "$copied" -ge $(( ROWS / 5 )) ] && break
+  cotter_alive
+  sleep 0.1
+done
+[ -n "$copied" ] && [ "$copied" -lt "$ROWS" ] || fail "could not reach the middle of shop.big's copy"
+# (instant on the source, so it reaches the binlog while the copy goes on)
+mdb src -e "ALTER TABLE shop.big MODIFY pad VARCHAR(62)" || fail "the source DDL"
+note "ALTER TABLE shop.big on the source with $copied rows of it copied"
+cotter_wait_log "$COTTER_START_MARK" 'a DDL comes in the binlog: adding the 1 secondary index left out of shop.big' 60 ||
+  fail "the index left out of shop.big was not sent ahead of the DDL"
+cotter_wait_log "$COTTER_START_MARK" 'applied DDL: ALTER TABLE `shop`.`big` ADD KEY `k`' 60 ||
+  fail "the index left out of shop.big was not added through the stream"
+cotter_wait_log "$COTTER_START_MARK" 'applied DDL: ALTER TABLE [`]?shop[`]?[.][`]?big[`]? MODIFY pad' 60 ||
+  fail "the source DDL was not applied to the target"
+wait_snapshot_done "$COTTER_START_MARK" 240
+mdb src -e "CREATE INDEX kc ON shop.big (c)" || fail "the second source DDL"
+cotter_wait_log "$COTTER_START_MARK" 'applied DDL: CREATE INDEX [`]?kc' 60 ||
+  fail "CREATE INDEX after the copy was not applied to the target"
+snap_writer_stop
+wait_synced src dst shop 120 || fail "target differs from source after a DDL during the copy"
+assert_eq "$(checksums src)" "$(checksums dst)" "CHECKSUM TABLE source vs target (DDL during the copy)"
+assert_eq "$(indexes src)" "$(indexes dst)" "indexes after a DDL during the copy"
+columns() {
+  mdb_sql "$1" "SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS
+                WHERE TABLE_SCHEMA='shop' AND TABLE_NAME='big' ORDER BY ORDINAL_POSITION"
+}
+assert_eq "$(columns src)" "$(columns dst)" "columns of shop.big after the DDL"
+assert_eq "0" "$(mdb_sql dst "SELECT COUNT(*) FROM cotter.snapshot_keys")" \
+  "cotter.snapshot_keys forgets the index the stream added"
 cotter_stop
 note "PASS"
