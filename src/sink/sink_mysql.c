@@ -951,8 +951,8 @@ static cot_err sink__bulk_send(sink_mysql *sk, const sql_tdesc *td, uint32_t n, 
         sk->batch.statements++;
         if (warnings == 0) return COT_OK;
         MYSQL_RES *res = NULL;
-        MYSQL_ROW row = NULL;
-        if (mysql_real_query(sk->my, "SHOW WARNINGS LIMIT 1", 21) == 0)
+        MYSQL_ROW row = NULL; /* the first warning, only for the debug line */
+        if (log_enabled(LOG_DEBUG) && mysql_real_query(sk->my, "SHOW WARNINGS LIMIT 1", 21) == 0)
             res = mysql_store_result(sk->my);
         if (res) row = mysql_fetch_row(res);
         LOG_D(TAG,
