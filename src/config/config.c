@@ -664,6 +664,8 @@ static cot_err ld_endpoints(cfg_ld *ld, yaml_node_t *root, const char *key, bool
         } else {
             if ((rc = ld_duration(ld, v, pattern, path, "write_timeout", &u))) break;
             ep->write_timeout_s = (int)u;
+            if ((rc = ld_duration(ld, v, pattern, path, "ddl_timeout", &u))) break;
+            ep->ddl_timeout_s = (int)u;
         }
     }
     return rc;

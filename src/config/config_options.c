@@ -184,6 +184,10 @@ const copt config_options[] = {
      "Timeout waiting for a statement's result."},
     {"targets.*.write_timeout", COPT_DURATION, "30s", 1 * SEC, DAY, NULL, 1000, 0,
      "Timeout sending a statement."},
+    {"targets.*.ddl_timeout", COPT_DURATION, "1d", 1 * SEC, 30 * DAY, NULL, 1000, 0,
+     "Timeout waiting for a DDL statement or an index build on the target (a replicated ALTER "
+     "TABLE, the indexes added after an initial load), which can run far longer than "
+     "read_timeout on a big table; it runs on a connection of its own with this timeout."},
 
     {"channels", COPT_MAP, NULL, 0, 0, NULL, 0, COPT_REQUIRED,
      "Units of sync that are started and stopped together, by name (letters, digits, '_' "
@@ -737,6 +741,7 @@ static const char docs_example[] =
     "    connect_timeout: 5s\n"
     "    read_timeout: 30s\n"
     "    write_timeout: 30s\n"
+    "    ddl_timeout: 1d                    # an ALTER TABLE of a big table may take hours\n"
     "\n"
     "channels:\n"
     "  orders:                              # started and stopped as one unit\n"

@@ -1207,6 +1207,7 @@ static cot_err session_run(pipeline *pl, bool *progressed)
         .connect_timeout_s = pc->target->connect_timeout_s,
         .read_timeout_s = pc->target->read_timeout_s,
         .write_timeout_s = pc->target->write_timeout_s,
+        .ddl_timeout_s = pc->target->ddl_timeout_s,
         .ddl = (sink_ddl_policy)pc->ddl,
         .dry_run = pc->dry_run,
         .bulk_rows = pc->load_bulk_rows ? pc->load_bulk_rows : UINT32_MAX,

@@ -49,7 +49,10 @@ typedef struct sink_mysql {
     char *user;            /* for GRANT hints */
     char role[192];        /* "target NAME" */
     MYSQL *my;
-    bool broken; /* the connection failed; only abort and close are useful */
+    mysql_conn_opts ddl_opts; /* the DDL connection's: the target's, ddl_timeout to read */
+    const cot_url *url;       /* the config's */
+    bool ddl_own;             /* DDL on a connection of its own (ddl_timeout > read_timeout) */
+    bool broken;              /* the connection failed; only abort and close are useful */
     bool in_batch;
     sink_ddl_policy ddl;
     bool dry_run; /* build statements, send none */
@@ -624,6 +627,11 @@ static cot_err sink_mysql_open(const sink_conf *conf, sink **out)
         .multi_statements = true,
         .local_infile = true,
     };
+    sk->url = conf->url;
+    sk->ddl_opts = opts;
+    sk->ddl_opts.local_infile = false;
+    sk->ddl_opts.read_timeout_s = conf->ddl_timeout_s;
+    sk->ddl_own = conf->read_timeout_s > 0 && conf->ddl_timeout_s > conf->read_timeout_s;
     cot_err rc = mysql_conn_open(conf->url, &opts, &sk->my);
     if (!rc)
         mysql_set_local_infile_handler(sk->my, bulk__init, bulk__read, bulk__end, bulk__error, sk);
@@ -720,24 +728,52 @@ static void sink__ddl_text(const char *ddl, char *out, size_t cap)
     snprintf(out, cap, "%.*s%s", (int)(n > 1000 ? 1000 : n), ddl, n > 1000 ? "..." : "");
 }
 
-/* sink__ddl_run runs one DDL statement and reads its results; returns 0 or
- * the error number. */
-static unsigned int sink__ddl_run(sink_mysql *sk, const char *sql, size_t len)
+/* sink__ddl_run runs one DDL statement on my and reads its results;
+ * returns 0 or the error number. */
+static unsigned int sink__ddl_run(MYSQL *my, const char *sql, size_t len)
 {
-    bool failed = mysql_real_query(sk->my, sql, (unsigned long)len) != 0;
+    bool failed = mysql_real_query(my, sql, (unsigned long)len) != 0;
     while (!failed) {
-        MYSQL_RES *res = mysql_store_result(sk->my);
+        MYSQL_RES *res = mysql_store_result(my);
         if (res)
             mysql_free_result(res);
-        else if (mysql_field_count(sk->my) != 0)
+        else if (mysql_field_count(my) != 0)
             failed = true;
-        int st = failed ? 1 : mysql_next_result(sk->my);
+        int st = failed ? 1 : mysql_next_result(my);
         if (st < 0) break;
         failed = st > 0;
     }
     if (!failed) return 0;
-    unsigned int errnum = mysql_errno(sk->my);
+    unsigned int errnum = mysql_errno(my);
     return errnum ? errnum : 2000; /* CR_UNKNOWN_ERROR */
+}
+
+/* sink__ddl_conn gives the connection a DDL runs on. An ALTER TABLE of a
+ * big table runs far longer than read_timeout, and a connection's read
+ * timeout is fixed when it connects: with a longer ddl_timeout the DDL gets
+ * a connection of its own, with the same session settings (close it with
+ * sink__ddl_release). The main connection's transaction is ended first, as
+ * the DDL's implicit commit would have ended it, so it holds no lock the
+ * DDL waits for. */
+static cot_err sink__ddl_conn(sink_mysql *sk, MYSQL **out)
+{
+    *out = sk->my;
+    if (!sk->ddl_own || !sk->url) return COT_OK;
+    cot_err rc = mysql_conn_exec_str(sk->my, sk->role, "COMMIT");
+    if (rc) return sink__fail_net_check(sk, rc);
+    rc = mysql_conn_open(sk->url, &sk->ddl_opts, out);
+    if (!rc) rc = mysql_conn_exec(*out, sk->role, session_sql, sizeof(session_sql) - 1);
+    if (rc) {
+        mysql_conn_close(*out);
+        *out = NULL;
+        cot_err_prefix("opening a connection for a DDL: ");
+    }
+    return rc;
+}
+
+static void sink__ddl_release(sink_mysql *sk, MYSQL *my)
+{
+    if (my != sk->my) mysql_conn_close(my);
 }
 
 /* sink__renamed says whether the target's tables look like the renames of
@@ -872,13 +908,19 @@ static cot_err sink__ddl(sink_mysql *sk, const cot_chunk *ck)
                            "it would commit them without their position: %s",
                            sk->role, text);
 
-    unsigned int errnum = sink__ddl_run(sk, ddl, len);
+    MYSQL *dm;
+    rc = sink__ddl_conn(sk, &dm);
+    if (rc) return rc;
+    unsigned int errnum = sink__ddl_run(dm, ddl, len);
     if (errnum == 0) {
+        sink__ddl_release(sk, dm);
         LOG_I(TAG, "%s: applied DDL: %s", sk->role, text);
         return COT_OK;
     }
-    char server_msg[512];
-    snprintf(server_msg, sizeof(server_msg), "%s", mysql_error(sk->my));
+    char server_msg[512], sqlstate[8];
+    snprintf(server_msg, sizeof(server_msg), "%s", mysql_error(dm));
+    snprintf(sqlstate, sizeof(sqlstate), "%s", mysql_sqlstate(dm));
+    sink__ddl_release(sk, dm);
     cot_err err = mysql_conn_classify(errnum);
     if (err != COT_ERR_NET && err != COT_ERR_SQL_RETRY && err != COT_ERR_AUTH) {
         if (sink__ddl_done(sk, &info, errnum, rerun)) {
@@ -896,7 +938,7 @@ static cot_err sink__ddl(sink_mysql *sk, const cot_chunk *ck)
                                 "mapped schemas"
                               : "";
     cot_err_set(err, "%s: DDL failed: %s (errno %u, SQLSTATE %s, %s, %s)%s; statement: %s",
-                sk->role, server_msg, errnum, mysql_sqlstate(sk->my), cot_err_name(err),
+                sk->role, server_msg, errnum, sqlstate, cot_err_name(err),
                 mysql_conn_class_word(err), hint, text);
     return sink__fail_net_check(sk, err);
 }

@@ -218,14 +218,18 @@ static cot_err snap__source_conn(snapshot *sn, MYSQL **out)
     return rc;
 }
 
-static cot_err snap__target_conn(snapshot *sn, MYSQL **out)
+/* snap__target_conn opens a connection to the target; ddl: one that may
+ * run an index build, which waits up to the target's ddl_timeout. */
+static cot_err snap__target_conn(snapshot *sn, bool ddl, MYSQL **out)
 {
     const cfg_pipeline *pc = sn->pc;
     char role[200];
     snprintf(role, sizeof(role), "target '%s'", pc->target_name);
+    int read_s = pc->target->read_timeout_s;
+    if (ddl && read_s > 0 && pc->target->ddl_timeout_s > read_s) read_s = pc->target->ddl_timeout_s;
     mysql_conn_opts mo = {.role = role,
                           .connect_timeout_s = pc->target->connect_timeout_s,
-                          .read_timeout_s = pc->target->read_timeout_s,
+                          .read_timeout_s = read_s,
                           .write_timeout_s = pc->target->write_timeout_s,
                           .multi_statements = true};
     return mysql_conn_open(&pc->target->url, &mo, out);
@@ -1050,7 +1054,7 @@ cot_err snapshot_open(const snapshot_conf *conf, snapshot **out)
     size_t n_recs = 0;
     buf q;
     buf_init(&q);
-    cot_err rc = snap__target_conn(sn, &tgt);
+    cot_err rc = snap__target_conn(sn, true, &tgt); /* it may add indexes a crash left out */
     if (rc) goto fail;
     char what[400];
     bool have_table = true;
@@ -1236,7 +1240,7 @@ cot_err snapshot_request(snapshot *sn, const char *table, const char *where)
     if (where && where[0]) t->where = xstrdup(where);
     MYSQL *tgt = NULL;
     cot_err rc = snap__ensure_ctl(sn);
-    if (!rc) rc = snap__target_conn(sn, &tgt);
+    if (!rc) rc = snap__target_conn(sn, false, &tgt);
     if (!rc) rc = snap__progress_table(sn, tgt);
     if (!rc) rc = snap__prepare_table(sn, tgt, t, NULL);
     mysql_conn_close(tgt);
@@ -1852,7 +1856,7 @@ static cot_err snap__keys_missing(snapshot *sn, snap_table *t, buf *out, uint32_
 {
     *n = 0;
     MYSQL *tgt = NULL;
-    cot_err rc = snap__target_conn(sn, &tgt);
+    cot_err rc = snap__target_conn(sn, false, &tgt);
     if (rc) return rc;
     buf q;
     buf_init(&q);
@@ -2000,7 +2004,7 @@ static void *snap__keys_thread(void *arg)
     MYSQL *tgt = NULL;
     for (uint32_t i; (i = atomic_fetch_add(&kj->next, 1)) < kj->n;) {
         snap_table *t = kj->tables[i];
-        cot_err rc = tgt ? COT_OK : snap__target_conn(sn, &tgt);
+        cot_err rc = tgt ? COT_OK : snap__target_conn(sn, true, &tgt);
         char full[600];
         snprintf(full, sizeof(full), "%s.%s", t->schema, t->name);
         if (!rc) rc = snap__keys_add(sn, tgt, full, t->dst_schema, t->dst_name, t->keys);

@@ -19,7 +19,8 @@
 #   5. the policies: ignore (logged, not run; the rows after it then fail
 #      until the target is fixed), stop (ERROR with the statement and what to
 #      do, retried until the config changes), and a partly mapped RENAME that
-#      cannot be followed (refused with a message; ddl: ignore passes it).
+#      cannot be followed (refused with a message; ddl: ignore passes it);
+#   6. a DDL running longer than the target's read_timeout (ddl_timeout).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../lib/mariadb.sh"
@@ -365,6 +366,45 @@ cotter_start
 cotter_wait_streaming
 mdb_sql src "INSERT INTO shop.t3 (id, v) VALUES (102, 'end')" || fail "last row"
 synced 60 "after passing the refused RENAME with ddl: ignore"
+cotter_stop
+
+section "6. a DDL that runs longer than the target's read_timeout"
+# An ALTER of a big table can take hours; read_timeout (here 1 s) is for
+# row statements. The DDL runs on a connection with ddl_timeout instead, so
+# it is not cut off (and re-run in a loop while the first one still runs).
+# Made slow on demand: a transaction on the target holds the table's
+# metadata lock for 4 s, and the ALTER waits for it.
+mdb_sql src "CREATE TABLE shop.slow (id INT NOT NULL PRIMARY KEY, c CHAR(40) NOT NULL);
+             INSERT INTO shop.slow VALUES (1, 'one')" || fail "creating shop.slow"
+COTTER_TARGET_EXTRA="read_timeout: 1s, ddl_timeout: 10m" cotter_config src dst "shop.*=>wh.{table}"
+cotter_start
+cotter_wait_streaming
+for (( i = 0; i < 300; i++ )); do
+  [ "$(mdb_sql dst "SELECT COUNT(*) FROM wh.slow" 2>/dev/null)" = 1 ] && break
+  sleep 0.1
+done
+assert_eq 1 "$(mdb_sql dst "SELECT COUNT(*) FROM wh.slow")" "wh.slow before the slow DDL"
+mark=$(cotter_log_mark)
+mdb dst -e "BEGIN; SELECT COUNT(*) FROM wh.slow; SELECT SLEEP(4); COMMIT" >/dev/null &
+holder=$!
+sleep 0.5
+t0=$SECONDS
+mdb_sql src "ALTER TABLE shop.slow ADD KEY kc (c)" || fail "the slow DDL"
+mdb_sql src "INSERT INTO shop.slow VALUES (0, 'after the slow DDL')" || fail "row after"
+cotter_wait_log "$mark" 'applied DDL: ALTER TABLE `wh`.`slow` ADD KEY kc' 60 ||
+  fail "the slow DDL was not applied"
+wait "$holder"
+note "the ALTER waited for the lock and was applied after about $(( SECONDS - t0 )) s"
+cotter_log_since "$mark" | grep -E "ERROR|Lost connection" | head -3 | sed 's/^/  | /' >&2
+cotter_log_since "$mark" | grep -qE "ERROR|Lost connection" && fail "the slow DDL failed on the way"
+for (( i = 0; i < 300; i++ )); do
+  [ "$(mdb_sql dst "SELECT COUNT(*) FROM wh.slow WHERE id = 0")" = 1 ] && break
+  sleep 0.1
+done
+assert_eq 1 "$(mdb_sql dst "SELECT COUNT(*) FROM wh.slow WHERE id = 0")" "the row after the slow DDL"
+assert_eq 1 "$(mdb_sql dst "SELECT COUNT(*) FROM information_schema.STATISTICS
+                           WHERE TABLE_SCHEMA='wh' AND TABLE_NAME='slow' AND INDEX_NAME='kc'")" \
+  "index kc on the target"
 cotter_stop
 
 echo "PASS: test_ddl"

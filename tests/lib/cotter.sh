@@ -89,7 +89,7 @@ cotter_config() {
     echo "sources:"
     echo "  $src: { url: \"$(mdb_url "$src")\", server_id: $sid }"
     echo "targets:"
-    echo "  $dst: { url: \"$(mdb_url "$dst")\" }"
+    echo "  $dst: { url: \"$(mdb_url "$dst")\"${COTTER_TARGET_EXTRA:+, $COTTER_TARGET_EXTRA} }"
     echo "channels:"
     echo "  $COTTER_CHANNEL:"
     echo "    pipelines:"

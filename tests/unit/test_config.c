@@ -112,6 +112,7 @@ static const char full_cfg[] =
     "    connect_timeout: 9                # @targets.*.connect_timeout\n"
     "    read_timeout: 1m30s               # @targets.*.read_timeout\n"
     "    write_timeout: 1h                 # @targets.*.write_timeout\n"
+    "    ddl_timeout: 6h                   # @targets.*.ddl_timeout\n"
     "channels:\n"
     "  orders:\n"
     "    pipelines:\n"
@@ -295,6 +296,7 @@ static void test_full_config(void **state)
     assert_int_equal(wh->connect_timeout_s, 9);
     assert_int_equal(wh->read_timeout_s, 90);
     assert_int_equal(wh->write_timeout_s, 3600);
+    assert_int_equal(wh->ddl_timeout_s, 6 * 3600);
 
     assert_int_equal(cfg->n_channels, 2);
     cfg_channel *ch = &cfg->channels[0];
@@ -406,6 +408,7 @@ static void test_defaults(void **state)
     assert_int_equal(dst->connect_timeout_s, 5);
     assert_int_equal(dst->read_timeout_s, 30);
     assert_int_equal(dst->write_timeout_s, 30);
+    assert_int_equal(dst->ddl_timeout_s, 86400);
     assert_string_equal(dst->url.password, "");
     cfg_pipeline *pl = &cfg->channels[0].pipelines[0];
     assert_int_equal(pl->snapshot, SNAPSHOT_NEVER);
