@@ -665,7 +665,7 @@ static cot_err ld_endpoints(cfg_ld *ld, yaml_node_t *root, const char *key, bool
             if ((rc = ld_duration(ld, v, pattern, path, "write_timeout", &u))) break;
             ep->write_timeout_s = (int)u;
             if ((rc = ld_duration(ld, v, pattern, path, "ddl_timeout", &u))) break;
-            ep->ddl_timeout_s = (int)u;
+            ep->ddl_timeout_s = (int)u > ep->read_timeout_s ? (int)u : ep->read_timeout_s;
         }
     }
     return rc;

@@ -25,7 +25,7 @@ typedef struct cfg_endpoint {
     int connect_timeout_s;
     int read_timeout_s;
     int write_timeout_s;
-    int ddl_timeout_s; /* targets: read timeout of DDL and index builds */
+    int ddl_timeout_s; /* targets: read timeout of DDL and index builds (>= read_timeout_s) */
     int heartbeat_s;   /* sources: heartbeat period asked from the server */
 } cfg_endpoint;
 

@@ -45,7 +45,9 @@ typedef struct sink_conf {
     int connect_timeout_s;
     int read_timeout_s;
     int write_timeout_s;
-    int ddl_timeout_s; /* DDL runs on a connection with this read timeout (0: read_timeout) */
+    /* a longer read timeout for DDL, which then runs on a connection of its
+     * own (0 or not longer: on the main connection) */
+    int ddl_timeout_s;
     size_t max_statement_bytes; /* flush a multi-row statement past this size */
     /* a run of at least this many whole-row upserts of one table may go as
      * bulk text (LOAD DATA); 0: the sink's default, UINT32_MAX: never */

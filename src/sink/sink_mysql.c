@@ -51,7 +51,7 @@ typedef struct sink_mysql {
     MYSQL *my;
     mysql_conn_opts ddl_opts; /* the DDL connection's: the target's, ddl_timeout to read */
     const cot_url *url;       /* the config's */
-    bool ddl_own;             /* DDL on a connection of its own (ddl_timeout > read_timeout) */
+    bool ddl_own;             /* DDL on a connection of its own (a longer ddl_timeout) */
     bool broken;              /* the connection failed; only abort and close are useful */
     bool in_batch;
     sink_ddl_policy ddl;
@@ -631,7 +631,7 @@ static cot_err sink_mysql_open(const sink_conf *conf, sink **out)
     sk->ddl_opts = opts;
     sk->ddl_opts.local_infile = false;
     sk->ddl_opts.read_timeout_s = conf->ddl_timeout_s;
-    sk->ddl_own = conf->read_timeout_s > 0 && conf->ddl_timeout_s > conf->read_timeout_s;
+    sk->ddl_own = conf->ddl_timeout_s > conf->read_timeout_s;
     cot_err rc = mysql_conn_open(conf->url, &opts, &sk->my);
     if (!rc)
         mysql_set_local_infile_handler(sk->my, bulk__init, bulk__read, bulk__end, bulk__error, sk);

@@ -225,11 +225,10 @@ static cot_err snap__target_conn(snapshot *sn, bool ddl, MYSQL **out)
     const cfg_pipeline *pc = sn->pc;
     char role[200];
     snprintf(role, sizeof(role), "target '%s'", pc->target_name);
-    int read_s = pc->target->read_timeout_s;
-    if (ddl && read_s > 0 && pc->target->ddl_timeout_s > read_s) read_s = pc->target->ddl_timeout_s;
     mysql_conn_opts mo = {.role = role,
                           .connect_timeout_s = pc->target->connect_timeout_s,
-                          .read_timeout_s = read_s,
+                          .read_timeout_s =
+                              ddl ? pc->target->ddl_timeout_s : pc->target->read_timeout_s,
                           .write_timeout_s = pc->target->write_timeout_s,
                           .multi_statements = true};
     return mysql_conn_open(&pc->target->url, &mo, out);

@@ -387,14 +387,20 @@ assert_eq 1 "$(mdb_sql dst "SELECT COUNT(*) FROM wh.slow")" "wh.slow before the 
 mark=$(cotter_log_mark)
 mdb dst -e "BEGIN; SELECT COUNT(*) FROM wh.slow; SELECT SLEEP(4); COMMIT" >/dev/null &
 holder=$!
-sleep 0.5
-t0=$SECONDS
+for (( i = 0; i < 100; i++ )); do # the lock is held once the sleep runs
+  [ "$(mdb_sql dst "SELECT COUNT(*) FROM information_schema.PROCESSLIST
+                    WHERE INFO = 'SELECT SLEEP(4)'")" = 1 ] && break
+  sleep 0.05
+done
+t0=$(date +%s%N)
 mdb_sql src "ALTER TABLE shop.slow ADD KEY kc (c)" || fail "the slow DDL"
 mdb_sql src "INSERT INTO shop.slow VALUES (0, 'after the slow DDL')" || fail "row after"
 cotter_wait_log "$mark" 'applied DDL: ALTER TABLE `wh`.`slow` ADD KEY kc' 60 ||
   fail "the slow DDL was not applied"
+waited_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 wait "$holder"
-note "the ALTER waited for the lock and was applied after about $(( SECONDS - t0 )) s"
+note "the ALTER waited for the lock and was applied after ${waited_ms} ms"
+(( waited_ms > 2000 )) || fail "the ALTER did not wait for the lock (${waited_ms} ms): nothing was tested"
 cotter_log_since "$mark" | grep -E "ERROR|Lost connection" | head -3 | sed 's/^/  | /' >&2
 cotter_log_since "$mark" | grep -qE "ERROR|Lost connection" && fail "the slow DDL failed on the way"
 for (( i = 0; i < 300; i++ )); do

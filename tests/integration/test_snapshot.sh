@@ -133,6 +133,22 @@ wait_index_added() {
   fail "cotter.snapshot_keys still lists indexes that were added"
 }
 
+# wait_copied TARGET PIPELINE MIN: until the progress row of shop.big on
+# TARGET says at least MIN rows are copied and the copy is not done; sets
+# `copied` (fails when the copy ended first or never got there).
+wait_copied() {
+  local dst=$1 pl=$2 min=$3 i
+  for (( i = 0; i < 1200; i++ )); do
+    copied=$(mdb_sql "$dst" "SELECT rows_copied FROM cotter.snapshots WHERE pipeline='$pl'
+                             AND source_table='shop.big' AND done=0" 2>/dev/null)
+    [ -n "$copied" ] && [ "$copied" -ge "$min" ] && break
+    cotter_alive
+    sleep 0.1
+  done
+  [ -n "$copied" ] && [ "$copied" -ge "$min" ] || fail "$pl: shop.big never got to $min rows copied"
+  [ "$copied" -lt "$ROWS" ] || fail "$pl: too late: $copied rows of shop.big already copied"
+}
+
 # checksums SERVER: CHECKSUM TABLE of the copied tables (cotter-independent).
 checksums() {
   mdb_sql "$1" "CHECKSUM TABLE shop.big, shop.comp, shop.ukey, shop.nokey, shop.types" | awk '{ print $2 }' | tr '\n' ' '
@@ -185,15 +201,7 @@ snapshot_cfg p2 dst2 "shop.*"
 snap_writer_start
 cotter_start
 cotter_wait_streaming 60
-for (( i = 0; i < 1200; i++ )); do
-  copied=$(mdb_sql dst2 "SELECT rows_copied FROM cotter.snapshots WHERE pipeline='p2'
-                         AND source_table='shop.big' AND done=0" 2>/dev/null)
-  [ -n "$copied" ] && [ "$copied" -ge $(( ROWS / 5 )) ] && break
-  cotter_alive
-  sleep 0.1
-done
-[ -n "$copied" ] && [ "$copied" -ge $(( ROWS / 5 )) ] || fail "shop.big never got to a fifth copied"
-[ "$copied" -lt "$ROWS" ] || fail "too late to kill: $copied rows already copied"
+wait_copied dst2 p2 $(( ROWS / 5 ))
 cotter_kill
 note "killed with $copied rows of shop.big committed"
 mark=$(cotter_log_mark)
@@ -221,14 +229,7 @@ SNAP_LOAD_PAR=3 snapshot_cfg p3 dst3 "shop.*"
 snap_writer_start
 cotter_start
 cotter_wait_streaming 60
-for (( i = 0; i < 1200; i++ )); do
-  copied=$(mdb_sql dst3 "SELECT rows_copied FROM cotter.snapshots WHERE pipeline='p3'
-                         AND source_table='shop.big' AND done=0" 2>/dev/null)
-  [ -n "$copied" ] && [ "$copied" -ge $(( ROWS / 4 )) ] && break
-  cotter_alive
-  sleep 0.1
-done
-[ -n "$copied" ] && [ "$copied" -lt "$ROWS" ] || fail "could not kill p3 in the middle of shop.big"
+wait_copied dst3 p3 $(( ROWS / 4 ))
 cotter_kill
 note "killed p3 with $copied rows of shop.big committed by the progress row"
 mark=$(cotter_log_mark)
@@ -332,14 +333,7 @@ snapshot_cfg p5 dst "shop.*"
 snap_writer_start
 cotter_start
 cotter_wait_streaming 60
-for (( i = 0; i < 1200; i++ )); do
-  copied=$(mdb_sql dst "SELECT rows_copied FROM cotter.snapshots WHERE pipeline='p5'
-                        AND source_table='shop.big' AND done=0" 2>/dev/null)
-  [ -n "$copied" ] && [ "$copied" -ge $(( ROWS / 5 )) ] && break
-  cotter_alive
-  sleep 0.1
-done
-[ -n "$copied" ] && [ "$copied" -lt "$ROWS" ] || fail "could not reach the middle of shop.big's copy"
+wait_copied dst p5 $(( ROWS / 5 ))
 # (instant on the source, so it reaches the binlog while the copy goes on)
 mdb src -e "ALTER TABLE shop.big MODIFY pad VARCHAR(62)" || fail "the source DDL"
 note "ALTER TABLE shop.big on the source with $copied rows of it copied"
