@@ -223,7 +223,8 @@ static bool pipeline__route(void *ctx, const char *schema, const char *table, ch
         snprintf(out_table, table_cap, "%s", table);
         return true;
     }
-    if (ddl_shadow_is_changelog(table)) return false; /* gh-ost's heartbeats */
+    if (strcmp(schema, SNAPSHOT_WATERMARK_SCHEMA) == 0) return false; /* cotter's own tables */
+    if (ddl_shadow_is_changelog(table)) return false;                 /* gh-ost's heartbeats */
     char base[256];
     const cfg_table_map *tm = transform_mapping(pc, schema, table, base, sizeof(base));
     if (!tm) return false;

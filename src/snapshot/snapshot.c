@@ -82,6 +82,10 @@ typedef struct snap_table {
      * once the copy is done: "KEY `k` (`c`)" clauses, one per line; a row
      * of cotter.snapshot_keys holds them until then */
     char *keys;
+    /* in a cycle of foreign keys among the copied tables: its CREATE runs
+     * with foreign_key_checks=0, so it may name a table created after it */
+    bool fk_cycle;
+    bool fk_out; /* snap__order_fk: already placed */
 } snap_table;
 
 typedef enum win_state {
@@ -196,6 +200,18 @@ static cot_err snap__query(MYSQL *my, const buf *q, const char *what, MYSQL_RES 
     if (mysql_real_query(my, q->data, (unsigned long)q->len) != 0 ||
         !(*res = mysql_store_result(my)))
         return mysql_conn_error(my, "%s", what);
+    return COT_OK;
+}
+
+/* snap__count runs q (a SELECT COUNT(*) ...) on my and stores the count in *n. */
+static cot_err snap__count(MYSQL *my, const buf *q, const char *what, uint64_t *n)
+{
+    MYSQL_RES *res;
+    cot_err rc = snap__query(my, q, what, &res);
+    if (rc) return rc;
+    MYSQL_ROW row = mysql_fetch_row(res);
+    *n = row && row[0] ? strtoull(row[0], NULL, 10) : 0;
+    mysql_free_result(res);
     return COT_OK;
 }
 
@@ -711,6 +727,14 @@ static cot_err snap__create_target(snapshot *sn, MYSQL *tgt, snap_table *t)
         }
         buf_puts(&out, ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4");
     }
+    if (t->fk_cycle) { /* the tables it references may come after it */
+        buf_reset(&q);
+        buf_puts(&q, "SET SESSION foreign_key_checks=0;");
+        buf_append(&q, out.data, out.len);
+        buf_puts(&q, ";SET SESSION foreign_key_checks=1");
+        buf_reset(&out);
+        buf_append(&out, q.data, q.len);
+    }
     buf_reset(&q);
     buf_puts(&q, "CREATE DATABASE IF NOT EXISTS ");
     buf_ident(&q, t->dst_schema);
@@ -948,19 +972,106 @@ static cot_err snap__prepare_table(snapshot *sn, MYSQL *tgt, snap_table *t, cons
     return COT_OK;
 }
 
+typedef struct snap_fk {
+    snap_table *child, *parent;
+} snap_fk;
+
+/* snap__order_fk puts sn->tables in the order their target tables can be
+ * created in: a table after the tables its foreign keys reference. Tables
+ * left over (a cycle, or a table that needs one) keep their order, after
+ * the others, marked fk_cycle. */
+static cot_err snap__order_fk(snapshot *sn)
+{
+    if (!sn->tables || !sn->tables->next) return COT_OK;
+    buf q;
+    buf_init(&q);
+    buf_puts(&q, "SELECT DISTINCT TABLE_SCHEMA, TABLE_NAME, REFERENCED_TABLE_SCHEMA, "
+                 "REFERENCED_TABLE_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE "
+                 "REFERENCED_TABLE_NAME IS NOT NULL AND TABLE_SCHEMA NOT IN ('mysql', "
+                 "'information_schema', 'performance_schema', 'sys', 'cotter')");
+    char what[400];
+    snprintf(what, sizeof(what), "%s: reading the foreign keys", sn->role);
+    MYSQL_RES *res;
+    cot_err rc = snap__query(sn->ctl, &q, what, &res);
+    buf_deinit(&q);
+    if (rc) return rc;
+    snap_fk *fks = NULL;
+    size_t n_fks = 0, cap = 0;
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res))) {
+        if (!row[0] || !row[1] || !row[2] || !row[3]) continue;
+        snap_table *c = snap__find(sn, row[0], row[1]), *p = snap__find(sn, row[2], row[3]);
+        if (!c || !p || c == p) continue;
+        if (n_fks == cap) {
+            cap = cap ? 2 * cap : 16;
+            fks = realloc(fks, cap * sizeof(*fks));
+            if (!fks) abort();
+        }
+        fks[n_fks].child = c;
+        fks[n_fks].parent = p;
+        n_fks++;
+    }
+    mysql_free_result(res);
+    snap_table *head = NULL, **tail = &head;
+    for (bool moved = true; moved;) {
+        moved = false;
+        for (snap_table **pp = &sn->tables; *pp;) {
+            snap_table *t = *pp;
+            bool ready = true;
+            for (size_t i = 0; i < n_fks && ready; i++)
+                if (fks[i].child == t && !fks[i].parent->fk_out) ready = false;
+            if (!ready) {
+                pp = &t->next;
+                continue;
+            }
+            *pp = t->next;
+            t->next = NULL;
+            t->fk_out = true;
+            *tail = t;
+            tail = &t->next;
+            moved = true;
+        }
+    }
+    for (snap_table *t = sn->tables; t; t = t->next) {
+        t->fk_cycle = true;
+        LOG_I(TAG,
+              "pipeline %s: %s.%s is in a cycle of foreign keys: its target table is created "
+              "with foreign_key_checks=0 (the tables it references may come after it)",
+              sn->pc->name, t->schema, t->name);
+    }
+    *tail = sn->tables;
+    sn->tables = head;
+    free(fks);
+    return COT_OK;
+}
+
 static cot_err snap__ensure_ctl(snapshot *sn)
 {
     if (sn->ctl) return COT_OK;
     return snap__source_conn(sn, &sn->ctl);
 }
 
-/* snap__progress_table creates cotter.snapshots on the target when missing. */
+/* snap__progress_table creates cotter.snapshots and cotter.snapshot_keys on
+ * the target when information_schema does not list them (so a start writes
+ * no DDL into the target's binlog once they exist). */
 static cot_err snap__progress_table(snapshot *sn, MYSQL *tgt)
 {
     char what[400];
+    snprintf(what, sizeof(what), "target '%s': looking for cotter.snapshots", sn->pc->target_name);
+    buf q;
+    buf_init(&q);
+    buf_puts(&q, "SELECT (SELECT COUNT(*) FROM information_schema.TABLES WHERE "
+                 "TABLE_SCHEMA='cotter' AND TABLE_NAME='snapshots') * 2 + (SELECT COUNT(*) FROM "
+                 "information_schema.TABLES WHERE TABLE_SCHEMA='cotter' AND "
+                 "TABLE_NAME='snapshot_keys')");
+    uint64_t have = 0;
+    cot_err rc = snap__count(tgt, &q, what, &have);
+    buf_deinit(&q);
+    if (rc) return rc;
     snprintf(what, sizeof(what), "target '%s': creating cotter.snapshots", sn->pc->target_name);
-    cot_err rc = snap__multi(tgt, what, snapshots_ddl, sizeof(snapshots_ddl) - 1);
-    if (!rc) rc = snap__multi(tgt, what, snapshot_keys_ddl, sizeof(snapshot_keys_ddl) - 1);
+    if (!(have & 2)) rc = snap__multi(tgt, what, snapshots_ddl, sizeof(snapshots_ddl) - 1);
+    if (!rc && !(have & 1))
+        rc = snap__multi(tgt, what, snapshot_keys_ddl, sizeof(snapshot_keys_ddl) - 1);
     if (rc == COT_ERR_AUTH)
         cot_err_prefix("the snapshot progress table needs CREATE, SELECT, INSERT, UPDATE on "
                        "`cotter`.* for the target user: ");
@@ -1122,6 +1233,7 @@ cot_err snapshot_open(const snapshot_conf *conf, snapshot **out)
             snap__append(sn, t);
         }
         mysql_free_result(res);
+        rc = snap__order_fk(sn);
         for (snap_table *t = sn->tables; t && !rc; t = t->next) {
             char full[600];
             snprintf(full, sizeof(full), "%s.%s", t->schema, t->name);
@@ -1298,19 +1410,37 @@ static cot_err snap__watermark(snapshot *sn, uint64_t mark)
     return rc;
 }
 
-/* snap__source_ready creates the watermark table on the source if needed
- * (not binlogged when the user may skip that; harmless if it is). */
+/* snap__source_ready makes sure the watermark table exists on the source.
+ * It is created once: only when information_schema does not list it, so a
+ * start never writes DDL into the source's binlog (real replicas would
+ * receive it, and a DDL in the binlog drops an open window), even when the
+ * user may not set sql_log_bin. */
 static cot_err snap__source_ready(snapshot *sn)
 {
     if (sn->src_ready) return COT_OK;
-    (void)mysql_query(sn->ctl, "SET SESSION sql_log_bin=0");
     static const char ddl[] = "CREATE TABLE IF NOT EXISTS `cotter`.`snapshot_watermarks` ("
                               "pipeline VARCHAR(191) NOT NULL PRIMARY KEY,"
                               "mark BIGINT UNSIGNED NOT NULL"
                               ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
-    cot_err rc = mysql_conn_exec_str(sn->ctl, sn->role, "CREATE DATABASE IF NOT EXISTS `cotter`");
-    if (!rc) rc = mysql_conn_exec_str(sn->ctl, sn->role, ddl);
-    (void)mysql_query(sn->ctl, "SET SESSION sql_log_bin=1");
+    char what[400];
+    snprintf(what, sizeof(what), "%s: looking for cotter.snapshot_watermarks", sn->role);
+    buf q;
+    buf_init(&q);
+    buf_puts(&q, "SELECT (SELECT COUNT(*) FROM information_schema.TABLES WHERE "
+                 "TABLE_SCHEMA='cotter' AND TABLE_NAME='snapshot_watermarks') * 2 + (SELECT "
+                 "COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME='cotter')");
+    uint64_t have = 0;
+    cot_err rc = snap__count(sn->ctl, &q, what, &have);
+    buf_deinit(&q);
+    if (!rc && !(have & 2)) {
+        /* not binlogged when the user may skip that; once only otherwise */
+        (void)mysql_query(sn->ctl, "SET SESSION sql_log_bin=0");
+        if (!(have & 1))
+            rc = mysql_conn_exec_str(sn->ctl, sn->role, "CREATE DATABASE IF NOT EXISTS `cotter`");
+        if (!rc) rc = mysql_conn_exec_str(sn->ctl, sn->role, ddl);
+        (void)mysql_query(sn->ctl, "SET SESSION sql_log_bin=1");
+        if (!rc) LOG_I(TAG, "%s: created cotter.snapshot_watermarks", sn->role);
+    }
     if (!rc) rc = snap__watermark(sn, sn->mark_base);
     if (rc) {
         const char *user = sn->pc->source->url.user;
@@ -2209,9 +2339,109 @@ static void snap__keyless_clear(snapshot *sn, cot_chunk *ck)
           t->schema, t->name);
 }
 
+/* snap__ddl_created records, for every mapped table that DDL ck creates
+ * (CREATE TABLE, CREATE TABLE LIKE, or the new name of a RENAME), a finished
+ * copy in cotter.snapshots: the stream carries that table from its first
+ * row, so no later start copies it again. The row goes into the stream
+ * ahead of the DDL. Tables this session is still copying are left alone. */
+static cot_err snap__ddl_created(snapshot *sn, const cot_chunk *ck)
+{
+    if (sn->pc->snapshot != SNAPSHOT_INITIAL || !ck->ddl) return COT_OK;
+    ddl_info info;
+    if (ddl_parse(ck->ddl, strlen(ck->ddl), ck->ddl_schema, &info) != COT_OK) return COT_OK;
+    bool create = info.stmt == DDL_STMT_CREATE_TABLE || info.stmt == DDL_STMT_CREATE_TABLE_LIKE;
+    uint32_t n = info.n_tables < DDL_INFO_TABLES ? info.n_tables : DDL_INFO_TABLES;
+    cot_err rc = COT_OK;
+    for (uint32_t i = 0; i < n && !rc; i++) {
+        const ddl_table *dt = &info.tables[i];
+        bool made = (create && dt->role == DDL_ROLE_SUBJECT) || dt->role == DDL_ROLE_RENAME_TO;
+        if (!made || !dt->src_schema[0]) continue;
+        snap_table *cur = snap__find(sn, dt->src_schema, dt->src_name);
+        if (cur && !cur->done) continue;
+        snap_table *t = snap__table_new(sn, dt->src_schema, dt->src_name);
+        if (!t) continue; /* not mapped */
+        t->done = true;
+        rc = sn->conf.push(sn->conf.ctx, snap__progress_chunk(sn, t));
+        if (!rc)
+            LOG_I(TAG,
+                  "pipeline %s: %s.%s is created by a DDL in the binlog, so the stream carries it "
+                  "from its first row: recorded as copied in cotter.snapshots, no start copies "
+                  "it again",
+                  sn->pc->name, t->schema, t->name);
+        snap__table_free(t);
+    }
+    return rc;
+}
+
+/* snap__word skips blanks and comments at *p and, when the next word is w
+ * (case-insensitive, backquotes allowed), moves past it and returns true. */
+static bool snap__word(const char **p, const char *w)
+{
+    const char *s = *p;
+    for (;;) {
+        while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') s++;
+        if (s[0] == '/' && s[1] == '*' && s[2] != '!') {
+            const char *e = strstr(s + 2, "*/");
+            if (!e) return false;
+            s = e + 2;
+        } else if (s[0] == '#' || (s[0] == '-' && s[1] == '-' && (s[2] == ' ' || s[2] == '\t'))) {
+            while (*s && *s != '\n') s++;
+        } else {
+            break;
+        }
+    }
+    bool quoted = *s == '`';
+    if (quoted) s++;
+    size_t n = strlen(w);
+    if (strncasecmp(s, w, n) != 0) return false;
+    s += n;
+    if (quoted) {
+        if (*s != '`') return false;
+        s++;
+    } else if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+               *s == '_' || *s == '$') {
+        return false;
+    }
+    *p = s;
+    return true;
+}
+
+bool snapshot_is_own_ddl(const char *sql, const char *default_schema)
+{
+    if (!sql) return false;
+    const char *p = sql;
+    if ((snap__word(&p, "CREATE") || snap__word(&p, "DROP")) &&
+        (snap__word(&p, "DATABASE") || snap__word(&p, "SCHEMA"))) {
+        if (snap__word(&p, "IF")) {
+            (void)snap__word(&p, "NOT");
+            if (!snap__word(&p, "EXISTS")) return false;
+        }
+        return snap__word(&p, SNAPSHOT_WATERMARK_SCHEMA);
+    }
+    ddl_info info;
+    if (ddl_parse(sql, strlen(sql), default_schema, &info) != COT_OK || info.n_tables == 0 ||
+        info.n_tables > DDL_INFO_TABLES)
+        return false;
+    for (uint32_t i = 0; i < info.n_tables; i++)
+        if (strcmp(info.tables[i].src_schema, SNAPSHOT_WATERMARK_SCHEMA) != 0) return false;
+    return true;
+}
+
 cot_err snapshot_filter(snapshot *sn, cot_chunk *ck)
 {
     cot_err rc = COT_OK;
+    if (ck->kind == CK_DDL && !ck->internal && snapshot_is_own_ddl(ck->ddl, ck->ddl_schema)) {
+        /* cotter's own schema on the source: never applied, never a reason
+         * to read a window again */
+        LOG_D(TAG, "skipping a DDL of cotter's own schema: %.200s", ck->ddl);
+        ck->kind = CK_EMPTY;
+        cot_chunk_account(ck);
+        return COT_OK;
+    }
+    if (ck->kind == CK_DDL && sn && !ck->internal) {
+        rc = snap__ddl_created(sn, ck);
+        if (rc) return rc;
+    }
     if (ck->kind == CK_DDL) {
         /* the DDL may name an index left out of a table still being copied */
         for (snap_table *t = sn ? sn->tables : NULL; t && !rc; t = t->next)

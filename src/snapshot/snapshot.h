@@ -110,6 +110,12 @@ cot_err snapshot_filter(snapshot *sn, cot_chunk *ck);
 
 void snapshot_progress_get(const snapshot *sn, snapshot_progress *out);
 
+/* snapshot_is_own_ddl says whether DDL statement sql (default schema
+ * default_schema, may be NULL) is about cotter's own schema only: CREATE or
+ * DROP DATABASE cotter, or table statements naming only cotter.* tables.
+ * The stream drops those: cotter's objects on a source never reach a target. */
+bool snapshot_is_own_ddl(const char *sql, const char *default_schema);
+
 /* snapshot_is_watermark says whether schema.table is the watermark table. */
 bool snapshot_is_watermark(const char *schema, const char *table);
 
