@@ -1265,7 +1265,7 @@ int cmd_snapshot(int argc, char **argv)
             printf("snapshot of %s accepted by pipeline %s; `cotter status` shows its progress\n",
                    table, pl_name);
     }
-    if (rc == CLIENT_EXIT_OK) client__reply_deinit(&r);
+    client__reply_deinit(&r); /* an error answer too */
     bool tty = isatty(STDOUT_FILENO) && !cl.json;
     struct timespec t0, now;
     clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -19,6 +19,7 @@
 #include "source/binlog_reader.h"
 #include "source/binlog_stream.h"
 #include "source/schema.h"
+#include "pipeline/row_filter.h"
 #include "snapshot/snapshot.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -1176,6 +1177,17 @@ cot_err pipeline_snapshot_request(pipeline *pl, const char *table, const char *w
     if (!strchr(table, '.'))
         return cot_err_set(COT_ERR_CONFIG,
                            "snapshot of '%s': give the source table as schema.table", table);
+    if (where &&
+        where[0]) { /* cotter's row filter, never SQL: refused here when it does not parse */
+        row_filter *rf = NULL;
+        cot_err rc = row_filter_compile(where, NULL, 0, &rf);
+        row_filter_free(rf);
+        if (rc) {
+            cot_err_prefix("snapshot of %s: --where is a row filter, as a mapping's where: ",
+                           table);
+            return rc;
+        }
+    }
     pthread_mutex_lock(&pl->mu);
     snprintf(pl->snap_req_table, sizeof(pl->snap_req_table), "%s", table);
     free(pl->snap_req_where);

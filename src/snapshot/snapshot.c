@@ -8,6 +8,7 @@
  */
 #include "snapshot/snapshot.h"
 #include "client/mysql_conn.h"
+#include "pipeline/row_filter.h"
 #include "pipeline/transform.h"
 #include "snapshot/snapshot_key.h"
 #include "sql/ddl_rewrite.h"
@@ -59,7 +60,8 @@ typedef struct snap_table {
     char *name;
     char dst_schema[256]; /* target names */
     char dst_name[256];
-    char *where;    /* extra source-side filter (on demand), or NULL */
+    char *where;    /* on demand: the rows to copy (row filter text), or NULL */
+    row_filter *rf; /* where, compiled; evaluated by cotter on the rows read */
     bool described; /* cols / tbl / key are current */
     snap_col *cols;
     uint32_t n_cols;
@@ -105,6 +107,7 @@ typedef struct snap_worker {
     uint32_t n_pieces;
     uint32_t cap_pieces;
     uint64_t n_rows;
+    int64_t now;                      /* NOW() of the on-demand where */
     const char *last_p[SNAP_KEY_MAX]; /* the last row's key, in the last piece's arena */
     uint32_t last_len[SNAP_KEY_MAX];
     cot_err rc;
@@ -334,6 +337,7 @@ static void snap__table_free(snap_table *t)
     free(t->schema);
     free(t->name);
     free(t->where);
+    row_filter_free(t->rf);
     free(t->keys);
     arena_deinit(&t->mem);
     free(t);
@@ -460,6 +464,14 @@ static cot_err snap__describe(snapshot *sn, snap_table *t)
               "copied whole in one piece, and changes written to it during the copy cannot be "
               "reconciled (writes during the copy need a key); add a primary key",
               sn->pc->name, t->schema, t->name);
+    }
+    if (t->rf) {
+        rc = row_filter_bind(t->rf, t->tbl);
+        if (rc) {
+            cot_err_prefix("pipeline %s: copying %s.%s where %s: ", sn->pc->name, t->schema,
+                           t->name, t->where);
+            goto out;
+        }
     }
     t->described = true;
 out:
@@ -942,6 +954,21 @@ static void snap__estimate(snapshot *sn, snap_table *t)
     buf_deinit(&q);
 }
 
+/* snap__where_set compiles where (the row filter language of a mapping's
+ * where:, evaluated by cotter on the rows read, never sent as SQL) as the
+ * rows t's copy takes; bound to the table when it is described. */
+static cot_err snap__where_set(snap_table *t, const char *where)
+{
+    row_filter *rf = NULL;
+    cot_err rc = row_filter_compile(where, NULL, 0, &rf);
+    if (rc) return rc;
+    free(t->where);
+    row_filter_free(t->rf);
+    t->where = xstrdup(where);
+    t->rf = rf;
+    return COT_OK;
+}
+
 /* snap__prepare_table describes t, creates its target table and applies
  * what the record says about it. */
 static cot_err snap__prepare_table(snapshot *sn, MYSQL *tgt, snap_table *t, const snap_record *r)
@@ -954,7 +981,29 @@ static cot_err snap__prepare_table(snapshot *sn, MYSQL *tgt, snap_table *t, cons
     if (r && !r->done) {
         t->rows = r->rows;
         if (r->history && r->history[0]) buf_puts(&t->hist, r->history);
-        if (r->where && r->where[0]) t->where = xstrdup(r->where);
+        if (r->where && r->where[0]) {
+            rc = snap__where_set(t, r->where);
+            if (rc) {
+                cot_err_prefix("target '%s': the row of cotter.snapshots for pipeline '%s' and "
+                               "table '%s.%s' holds a where_expr cotter does not accept, so "
+                               "nothing of it is run (it is not what cotter writes there: check "
+                               "who can write to the target's cotter schema); delete that row "
+                               "(DELETE FROM cotter.snapshots WHERE pipeline='%s' AND "
+                               "source_table='%s.%s') and ask for the copy again (cotter "
+                               "snapshot --where): ",
+                               sn->pc->target_name, sn->pc->name, t->schema, t->name, sn->pc->name,
+                               t->schema, t->name);
+                return rc;
+            }
+            rc = row_filter_bind(t->rf, t->tbl);
+            if (rc) {
+                cot_err_prefix("target '%s': the row of cotter.snapshots for pipeline '%s' and "
+                               "table '%s.%s' holds a where_expr that does not fit the table; "
+                               "delete that row and ask for the copy again: ",
+                               sn->pc->target_name, sn->pc->name, t->schema, t->name);
+                return rc;
+            }
+        }
         if (r->last_key && r->last_key[0] && t->n_key) {
             if (!snap_lastkey_parse(r->last_key, t->n_key, &t->mem, &t->last))
                 return cot_err_set(COT_ERR_SCHEMA,
@@ -1109,13 +1158,81 @@ static cot_err snap__keys_done(snapshot *sn, const char *table, const char *keys
     return COT_OK;
 }
 
-/* snap__keys_open takes the deferred indexes of cotter.snapshot_keys: a
- * table still to be copied keeps them for later; any other (its copy is
- * done, a crash came before they were added) gets them now. */
-static cot_err snap__keys_open(snapshot *sn, MYSQL *tgt)
+/* snap__keys_valid checks a row of cotter.snapshot_keys before anything of
+ * it runs: its target table must be where the mapping puts its source
+ * table, and every line an index (snap_index_parse) over columns the source
+ * table has. On success canon holds the clauses rebuilt from their parsed
+ * form (what runs); otherwise the row is logged as refused. */
+static bool snap__keys_valid(snapshot *sn, MYSQL_ROW row, buf *canon)
 {
+    const char *source_table = row[0], *dst_schema = row[1], *dst_table = row[2];
+    char why[512] = "";
+    char schema[256], route_schema[256], route_table[256];
+    const char *dot = strchr(source_table, '.');
+    const char **cols = NULL;
+    uint32_t n_cols = 0;
+    MYSQL_RES *res = NULL;
+    bool ok = false;
+    if (!dot || dot == source_table || !dot[1] || (size_t)(dot - source_table) >= sizeof(schema)) {
+        snprintf(why, sizeof(why), "source_table is not schema.table");
+        goto out;
+    }
+    snprintf(schema, sizeof(schema), "%.*s", (int)(dot - source_table), source_table);
+    if (!sn->conf.route(sn->conf.route_ctx, schema, dot + 1, route_schema, sizeof(route_schema),
+                        route_table, sizeof(route_table)) ||
+        strcmp(route_schema, dst_schema) != 0 || strcmp(route_table, dst_table) != 0) {
+        snprintf(why, sizeof(why), "the mapping does not copy %.300s into %.64s.%.64s",
+                 source_table, dst_schema, dst_table);
+        goto out;
+    }
+    if (snap__ensure_ctl(sn)) {
+        snprintf(why, sizeof(why), "cannot read the source table's columns: %s", cot_err_msg());
+        goto out;
+    }
     buf q;
     buf_init(&q);
+    buf_puts(&q, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA=");
+    snap__str(sn->ctl, &q, schema);
+    buf_puts(&q, " AND TABLE_NAME=");
+    snap__str(sn->ctl, &q, dot + 1);
+    cot_err rc = snap__query(sn->ctl, &q, "reading the columns", &res);
+    buf_deinit(&q);
+    if (rc) {
+        snprintf(why, sizeof(why), "cannot read the source table's columns: %s", cot_err_msg());
+        goto out;
+    }
+    uint64_t n = mysql_num_rows(res);
+    cols = calloc(n + 1, sizeof(*cols));
+    if (!cols) abort();
+    MYSQL_ROW cr;
+    while ((cr = mysql_fetch_row(res)) && n_cols < n)
+        if (cr[0]) cols[n_cols++] = cr[0];
+    ok = snap_index_check(row[3], cols, n_cols, canon, why, sizeof(why));
+out:
+    if (!ok)
+        LOG_E(TAG,
+              "pipeline %s: refused the row of cotter.snapshot_keys on target '%s' for source "
+              "table '%.300s' (target %.64s.%.64s): %s. Nothing of it was run. It is not what "
+              "cotter writes there; someone changed it. Check who can write to the target's "
+              "cotter schema, delete that row (DELETE FROM cotter.snapshot_keys WHERE "
+              "pipeline='%s' AND source_table='%.300s') and add the table's secondary indexes "
+              "yourself if they are missing",
+              sn->pc->name, sn->pc->target_name, source_table, dst_schema, dst_table, why,
+              sn->pc->name, source_table);
+    free(cols);
+    if (res) mysql_free_result(res);
+    return ok;
+}
+
+/* snap__keys_open takes the deferred indexes of cotter.snapshot_keys: a
+ * table still to be copied keeps them for later; any other (its copy is
+ * done, a crash came before they were added) gets them now. Each row is
+ * checked first (snap__keys_valid); a refused row is logged and left. */
+static cot_err snap__keys_open(snapshot *sn, MYSQL *tgt)
+{
+    buf q, canon;
+    buf_init(&q);
+    buf_init(&canon);
     buf_puts(&q, "SELECT source_table, target_schema, target_table, clauses FROM "
                  "`cotter`.`snapshot_keys` WHERE pipeline=");
     snap__str(tgt, &q, sn->pc->name);
@@ -1124,10 +1241,14 @@ static cot_err snap__keys_open(snapshot *sn, MYSQL *tgt)
     MYSQL_RES *res;
     cot_err rc = snap__query(tgt, &q, what, &res);
     buf_deinit(&q);
-    if (rc) return rc;
+    if (rc) {
+        buf_deinit(&canon);
+        return rc;
+    }
     MYSQL_ROW row;
     while (!rc && (row = mysql_fetch_row(res))) {
         if (!row[0] || !row[1] || !row[2] || !row[3]) continue;
+        if (!snap__keys_valid(sn, row, &canon)) continue;
         snap_table *t = sn->tables;
         for (; t; t = t->next) {
             char full[600];
@@ -1135,13 +1256,14 @@ static cot_err snap__keys_open(snapshot *sn, MYSQL *tgt)
             if (strcmp(full, row[0]) == 0) break;
         }
         if (t) {
-            if (!t->keys) t->keys = xstrdup(row[3]);
+            if (!t->keys) t->keys = xstrdup(canon.data);
             continue;
         }
-        rc = snap__keys_add(sn, tgt, row[0], row[1], row[2], row[3]);
-        rc = snap__keys_done(sn, row[0], row[3], rc);
+        rc = snap__keys_add(sn, tgt, row[0], row[1], row[2], canon.data);
+        rc = snap__keys_done(sn, row[0], canon.data, rc);
     }
     mysql_free_result(res);
+    buf_deinit(&canon);
     return rc;
 }
 
@@ -1340,6 +1462,8 @@ cot_err snapshot_request(snapshot *sn, const char *table, const char *where)
     } else {
         free(t->where);
         t->where = NULL;
+        row_filter_free(t->rf);
+        t->rf = NULL;
         if (t->done) sn->prog.tables_done--;
     }
     t->done = false;
@@ -1348,9 +1472,12 @@ cot_err snapshot_request(snapshot *sn, const char *table, const char *where)
     t->t_start = 0;
     buf_reset(&t->hist);
     arena_reset(&t->mem);
-    if (where && where[0]) t->where = xstrdup(where);
+    cot_err rc = where && where[0] ? snap__where_set(t, where) : COT_OK;
+    if (rc && added) snap__table_free(t);
+    if (rc) return rc;
+    t->described = false; /* binds the filter */
     MYSQL *tgt = NULL;
-    cot_err rc = snap__ensure_ctl(sn);
+    rc = snap__ensure_ctl(sn);
     if (!rc) rc = snap__target_conn(sn, false, &tgt);
     if (!rc) rc = snap__progress_table(sn, tgt);
     if (!rc) rc = snap__prepare_table(sn, tgt, t, NULL);
@@ -1561,6 +1688,14 @@ static void *snap__worker_run(void *arg)
             w->last_len[k] = (uint32_t)lens[t->key[k]];
         }
         w->n_rows++;
+        int keep = t->rf ? row_filter_eval_at(t->rf, ch->after, w->now) : 1;
+        if (keep < 0) {
+            w->rc = cot_err_set(cot_err_code(), "pipeline %s: copying %s.%s where %s: %s",
+                                sn->pc->name, t->schema, t->name, t->where, cot_err_msg());
+            snprintf(w->err, sizeof(w->err), "%s", cot_err_msg());
+            break;
+        }
+        if (!keep) ck->n_changes--; /* not one of the rows asked for; its key still counts */
     }
     if (mysql_errno(w->my)) {
         w->rc =
@@ -1595,11 +1730,6 @@ static bool snap__select_sql(snapshot *sn, snap_table *t, buf *q, const snap_key
     snap__qname(q, t->schema, t->name);
     buf_puts(q, " WHERE ");
     if (!snap_range_sql(q, &kd, lo, hi)) return false;
-    if (t->where) {
-        buf_puts(q, " AND (");
-        buf_puts(q, t->where);
-        buf_putc(q, ')');
-    }
     if (t->n_key) {
         buf_puts(q, " ORDER BY ");
         for (uint32_t k = 0; k < t->n_key; k++) {
@@ -1726,6 +1856,7 @@ cot_err snapshot_step(snapshot *sn)
     if (!ws) abort();
     for (uint32_t i = 0; i < n_workers && !rc; i++) {
         ws[i].sn = sn;
+        ws[i].now = (int64_t)time(NULL);
         buf_init(&ws[i].sql);
         if (!sn->conns[i]) rc = snap__source_conn(sn, &sn->conns[i]);
         ws[i].my = sn->conns[i];

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 typedef struct snap_keyslot {
     const uint8_t *key; /* NULL: free */
@@ -308,8 +309,12 @@ bool snap_split_keys(const char *sql, size_t len, buf *bare, buf *keys)
         if (n && p[n - 1] == ',') n--;
         if (n > 2 && memmem(p, n, "FOREIGN KEY", 11)) return false;
         if (n > 6 && memcmp(p, "  KEY ", 6) == 0) {
+            /* kept in the form the stored row is checked against later */
+            char why[200];
+            snap_index ix;
+            if (!snap_index_parse(p + 2, n - 2, &ix, why, sizeof(why))) return false;
             if (keys->len) buf_putc(keys, '\n');
-            buf_append(keys, p + 2, n - 2);
+            snap_index_sql(keys, &ix);
         } else {
             buf_puts(bare, first ? "\n" : ",\n");
             buf_append(bare, p, n);
@@ -319,4 +324,224 @@ bool snap_split_keys(const char *sql, size_t len, buf *bare, buf *keys)
     }
     buf_append(bare, foot, (size_t)(end - foot));
     return keys->len > 0 && !first;
+}
+
+/* ---- deferred secondary indexes --------------------------------------------- */
+
+typedef struct ix_cur {
+    const char *p, *end;
+} ix_cur;
+
+static void ix__blank(ix_cur *c)
+{
+    while (c->p < c->end && *c->p == ' ') c->p++;
+}
+
+/* ix__word moves past keyword w (case-insensitive, followed by no letter). */
+static bool ix__word(ix_cur *c, const char *w)
+{
+    ix__blank(c);
+    size_t n = strlen(w);
+    if ((size_t)(c->end - c->p) < n || strncasecmp(c->p, w, n) != 0) return false;
+    if (c->p + n < c->end && (isalnum((unsigned char)c->p[n]) || c->p[n] == '_')) return false;
+    c->p += n;
+    return true;
+}
+
+static bool ix__char(ix_cur *c, char ch)
+{
+    ix__blank(c);
+    if (c->p >= c->end || *c->p != ch) return false;
+    c->p++;
+    return true;
+}
+
+/* ix__ident reads a backquoted identifier (`` inside is one backquote). */
+static bool ix__ident(ix_cur *c, char *out, size_t cap)
+{
+    ix__blank(c);
+    if (c->p >= c->end || *c->p != '`') return false;
+    size_t n = 0;
+    for (c->p++; c->p < c->end; c->p++) {
+        char ch = *c->p;
+        if (ch == '`') {
+            if (c->p + 1 < c->end && c->p[1] == '`') {
+                c->p++;
+            } else {
+                c->p++;
+                out[n] = '\0';
+                return n > 0;
+            }
+        }
+        if (ch == '\0' || ch == '\n' || n + 1 >= cap) return false;
+        out[n++] = ch;
+    }
+    return false;
+}
+
+/* ix__string reads a quoted string as SHOW CREATE TABLE writes it ('' and
+ * backslash escapes). */
+static bool ix__string(ix_cur *c, char *out, size_t cap)
+{
+    ix__blank(c);
+    if (c->p >= c->end || *c->p != '\'') return false;
+    size_t n = 0;
+    for (c->p++; c->p < c->end; c->p++) {
+        char ch = *c->p;
+        if (ch == '\'') {
+            if (c->p + 1 < c->end && c->p[1] == '\'') {
+                c->p++;
+            } else {
+                c->p++;
+                out[n] = '\0';
+                return true;
+            }
+        } else if (ch == '\\') {
+            if (++c->p >= c->end) return false;
+            switch (*c->p) {
+            case 'n':
+                ch = '\n';
+                break;
+            case 't':
+                ch = '\t';
+                break;
+            case 'r':
+                ch = '\r';
+                break;
+            case '0':
+                return false;
+            default:
+                ch = *c->p;
+                break;
+            }
+        }
+        if (ch == '\0' || n + 1 >= cap) return false;
+        out[n++] = ch;
+    }
+    return false;
+}
+
+static bool ix__number(ix_cur *c, uint32_t *out)
+{
+    ix__blank(c);
+    uint64_t v = 0;
+    const char *s = c->p;
+    while (c->p < c->end && *c->p >= '0' && *c->p <= '9' && v <= SNAP_INDEX_MAX_LEN)
+        v = v * 10 + (uint64_t)(*c->p++ - '0');
+    if (c->p == s || v == 0 || v > SNAP_INDEX_MAX_LEN) return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+bool snap_index_parse(const char *clause, size_t len, snap_index *ix, char *why, size_t cap)
+{
+    memset(ix, 0, sizeof(*ix));
+    ix_cur c = {clause, clause + len};
+    const char *what = "it does not start with KEY `name` (";
+    if (!ix__word(&c, "KEY") || !ix__ident(&c, ix->name, sizeof(ix->name)) || !ix__char(&c, '('))
+        goto bad;
+    what = "a column is not `name`, `name`(length) or either with DESC";
+    do {
+        if (ix->n_cols == SNAP_INDEX_COLS) {
+            what = "too many columns";
+            goto bad;
+        }
+        snap_index_col *col = &ix->cols[ix->n_cols++];
+        if (!ix__ident(&c, col->name, sizeof(col->name))) goto bad;
+        if (ix__char(&c, '(') && (!ix__number(&c, &col->prefix) || !ix__char(&c, ')'))) goto bad;
+        if (ix__word(&c, "DESC"))
+            col->desc = true;
+        else
+            (void)ix__word(&c, "ASC");
+    } while (ix__char(&c, ','));
+    if (!ix__char(&c, ')')) goto bad;
+    what = "something other than USING BTREE|HASH, COMMENT '...' or IGNORED follows the columns";
+    if (ix__word(&c, "USING")) {
+        if (ix__word(&c, "BTREE"))
+            ix->using = SNAP_USING_BTREE;
+        else if (ix__word(&c, "HASH"))
+            ix->using = SNAP_USING_HASH;
+        else
+            goto bad;
+    }
+    if (ix__word(&c, "COMMENT")) {
+        if (!ix__string(&c, ix->comment, sizeof(ix->comment))) goto bad;
+        ix->has_comment = true;
+    }
+    if (ix__word(&c, "IGNORED")) ix->ignored = true;
+    ix__blank(&c);
+    if (c.p != c.end) goto bad;
+    return true;
+bad:
+    snprintf(why, cap, "%s", what);
+    return false;
+}
+
+void snap_index_sql(buf *out, const snap_index *ix)
+{
+    buf_puts(out, "KEY ");
+    buf_ident(out, ix->name);
+    buf_puts(out, " (");
+    for (uint32_t i = 0; i < ix->n_cols; i++) {
+        if (i) buf_putc(out, ',');
+        buf_ident(out, ix->cols[i].name);
+        if (ix->cols[i].prefix) buf_printf(out, "(%u)", ix->cols[i].prefix);
+        if (ix->cols[i].desc) buf_puts(out, " DESC");
+    }
+    buf_putc(out, ')');
+    if (ix->using) buf_puts(out, ix->using == SNAP_USING_BTREE ? " USING BTREE" : " USING HASH");
+    if (ix->has_comment) {
+        buf_puts(out, " COMMENT '");
+        for (const char *p = ix->comment; *p; p++) {
+            if (*p == '\'')
+                buf_puts(out, "''");
+            else if (*p == '\\')
+                buf_puts(out, "\\\\");
+            else if (*p == '\n')
+                buf_puts(out, "\\n");
+            else if (*p == '\r')
+                buf_puts(out, "\\r");
+            else
+                buf_putc(out, *p);
+        }
+        buf_putc(out, '\'');
+    }
+    if (ix->ignored) buf_puts(out, " IGNORED");
+}
+
+bool snap_index_check(const char *keys, const char *const *cols, uint32_t n_cols, buf *canon,
+                      char *why, size_t cap)
+{
+    buf_reset(canon);
+    snap_index *ix = malloc(sizeof(*ix));
+    if (!ix) abort();
+    bool ok = keys && keys[0];
+    if (!ok) snprintf(why, cap, "no index in it");
+    uint32_t line = 0;
+    for (const char *p = keys; ok && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        line++;
+        char reason[200];
+        if (!snap_index_parse(p, len, ix, reason, sizeof(reason))) {
+            snprintf(why, cap, "line %u: %s", line, reason);
+            ok = false;
+            break;
+        }
+        for (uint32_t i = 0; i < ix->n_cols && ok; i++) {
+            bool found = false;
+            for (uint32_t j = 0; j < n_cols && !found; j++)
+                found = strcasecmp(cols[j], ix->cols[i].name) == 0;
+            if (!found) {
+                snprintf(why, cap, "line %u: the table has no column '%s'", line, ix->cols[i].name);
+                ok = false;
+            }
+        }
+        if (!ok) break;
+        if (canon->len) buf_putc(canon, '\n');
+        snap_index_sql(canon, ix);
+        p += len + (nl ? 1 : 0);
+    }
+    free(ix);
+    return ok;
 }

@@ -94,7 +94,57 @@ bool snap_lastkey_parse(const char *text, uint32_t n, arena *mem, snap_keyval *k
  * its non-unique secondary indexes ("  KEY ..." lines) and puts those into
  * keys, one clause per line. False (nothing to defer) when there is none,
  * when the table has a foreign key (it may need the index), or when the
- * text is not laid out the way SHOW CREATE TABLE writes it. */
+ * text is not laid out the way SHOW CREATE TABLE writes it (a KEY line
+ * snap_index_parse does not read included). keys are in snap_index_sql's
+ * form. */
 bool snap_split_keys(const char *sql, size_t len, buf *bare, buf *keys);
+
+/* A secondary index as the load defers it: what cotter.snapshot_keys
+ * stores (one clause per line, in the form snap_index_sql writes) and the
+ * only thing it ever runs from there, rebuilt after snap_index_parse. */
+#define SNAP_INDEX_COLS    32
+#define SNAP_IDENT_CAP     256
+#define SNAP_COMMENT_CAP   1024
+#define SNAP_INDEX_MAX_LEN 3072 /* the longest prefix a server takes, in characters */
+
+typedef struct snap_index_col {
+    char name[SNAP_IDENT_CAP];
+    uint32_t prefix; /* 0: the whole column */
+    bool desc;
+} snap_index_col;
+
+typedef enum snap_index_using {
+    SNAP_USING_NONE = 0,
+    SNAP_USING_BTREE,
+    SNAP_USING_HASH
+} snap_index_using;
+
+typedef struct snap_index {
+    char name[SNAP_IDENT_CAP];
+    uint32_t n_cols;
+    snap_index_col cols[SNAP_INDEX_COLS];
+    uint8_t using; /* snap_index_using */
+    bool has_comment;
+    char comment[SNAP_COMMENT_CAP];
+    bool ignored; /* MariaDB's IGNORED */
+} snap_index;
+
+/* snap_index_parse reads one clause "KEY `name` (`c`[(N)] [DESC], ...)
+ * [USING BTREE|HASH] [COMMENT '...'] [IGNORED]" (SHOW CREATE TABLE's
+ * layout) into ix. Returns false with the reason in why (cap bytes) for
+ * anything else: nothing that is not an index definition gets through. */
+bool snap_index_parse(const char *clause, size_t len, snap_index *ix, char *why, size_t cap);
+
+/* snap_index_sql appends ix as a clause, identifiers quoted and the comment
+ * escaped. */
+void snap_index_sql(buf *out, const snap_index *ix);
+
+/* snap_index_check validates stored clauses keys (one per line) against the
+ * table's column names cols[0..n_cols) and writes them again into canon
+ * (reset first) from their parsed form. Returns false with why when a line
+ * is not an index of snap_index_parse's form or names a column the table
+ * lacks (names compare case-insensitively, as the server does). */
+bool snap_index_check(const char *keys, const char *const *cols, uint32_t n_cols, buf *canon,
+                      char *why, size_t cap);
 
 #endif

@@ -8,10 +8,11 @@
 #  3. cotter's own objects: no `cotter` DDL in the source's binlog at a
 #     restart that copies a table (mariadb-binlog before/after), and no
 #     cotter.snapshot_watermarks on the target;
-#  4. tampered cotter.snapshot_keys / cotter.snapshots rows are refused
-#     with an error naming the row; nothing in them is executed (issue 17);
-#  5. `cotter snapshot --where` selects the rows the stream's filter would:
-#     byte-wise text, not the source's case-insensitive collation.
+#  4. `cotter snapshot --where` selects the rows the stream's filter would:
+#     byte-wise text, not the source's case-insensitive collation; a
+#     subquery is refused (issue 11);
+#  5. tampered cotter.snapshot_keys / cotter.snapshots rows are refused
+#     with an error naming the row; nothing in them is executed (issue 17).
 # Env: COTTER_BIN, COTTER_ROOT.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -85,6 +86,7 @@ state_cfg "shop.*"
 cotter_start
 cotter_wait_streaming 60
 wait_done "$COTTER_START_MARK" 60
+wait_synced src dst shop 60 || fail "target differs from source after the initial load"
 for t in products order_items a_side b_side people; do
   assert_eq "$(rows src shop.$t)" "$(rows dst shop.$t)" "shop.$t source vs target"
 done
@@ -120,11 +122,34 @@ mark=$(cotter_log_mark)
 cotter_start
 cotter_wait_streaming 60
 wait_done "$mark" 60
+wait_synced src dst shop2 60 || fail "shop2 differs after its copy"
 assert_eq "$(rows src shop2.extra)" "$(rows dst shop2.extra)" "shop2.extra source vs target"
 if cotter_log_since "$mark" | grep -q "snapshot of shop.late"; then
   fail "shop.late was copied again at the restart: $(cotter_log_since "$mark" | grep -m1 'snapshot of shop.late')"
 fi
 assert_eq "1 0" "$(late_row)" "cotter.snapshots row of shop.late after the restart"
+
+# ------------------------------------------------------------------ 4
+section "4. cotter snapshot --where: the rows the stream's filter takes"
+# shop.people is utf8mb4_general_ci: the server says 'abc' = 'ABC' = 'abc ';
+# cotter's filter (a mapping's where:) compares text byte-wise, so the
+# on-demand copy must take exactly the rows BINARY name = 'abc' selects.
+mdb dst -e "DELETE FROM shop.people" || fail "emptying dst shop.people"
+out=$("$COTTER_BIN" snapshot -c "$COTTER_CFG" --pipeline p1 --table shop.people \
+      --where "name = 'abc'" --timeout 60 2>&1) || fail "cotter snapshot failed: $out"
+echo "$out" | grep -q "snapshot of shop.people done" || fail "cotter snapshot did not report done: $out"
+want=$(mdb_sql src "SELECT id, name FROM shop.people WHERE BINARY name = 'abc' ORDER BY id")
+for (( i = 0; i < 100; i++ )); do
+  got=$(mdb_sql dst "SELECT id, name FROM shop.people ORDER BY id")
+  [ "$got" = "$want" ] && break
+  sleep 0.1
+done
+note "source rows by the server's collation: $(mdb_sql src "SELECT GROUP_CONCAT(id) FROM shop.people WHERE name = 'abc'")"
+assert_eq "$want" "$got" "rows copied by --where \"name = 'abc'\" (byte-wise, as the stream filters)"
+out=$("$COTTER_BIN" snapshot -c "$COTTER_CFG" --pipeline p1 --table shop.people \
+      --where "id IN (SELECT id FROM shop.products)" --timeout 60 2>&1) &&
+  fail "a --where with a subquery was accepted: $out"
+note "a subquery in --where is refused: $(echo "$out" | tail -1 | cut -c1-200)"
 cotter_stop
 after=$(own_ddl)
 note "statements naming cotter in the source's binlog after the restart: $after"
@@ -132,6 +157,38 @@ assert_eq "$before" "$after" "statements naming cotter in the source's binlog (b
 assert_eq "0" "$(mdb_sql dst "SELECT COUNT(*) FROM information_schema.TABLES WHERE
                               TABLE_SCHEMA='cotter' AND TABLE_NAME='snapshot_watermarks'")" \
   "cotter.snapshot_watermarks on the target"
+
+
+# ------------------------------------------------------------------ 5
+section "5. tampered cotter.* rows are refused, nothing of them runs"
+mdb dst <<'SQL' || fail "tampering with cotter.snapshot_keys / cotter.snapshots"
+INSERT INTO cotter.snapshot_keys (pipeline, source_table, target_schema, target_table, clauses)
+  VALUES ('p1', 'shop.products', 'shop', 'products', 'KEY `x` (`name`); DROP TABLE shop.people'),
+         ('p1', 'shop.people', 'mysql', 'user', 'KEY `x` (`User`)');
+UPDATE cotter.snapshots SET done = 0, last_key = NULL, history = NULL,
+  where_expr = 'id > 0) OR (SELECT COUNT(*) FROM mysql.user) > (0'
+  WHERE pipeline = 'p1' AND source_table = 'shop2.extra';
+SQL
+mark=$(cotter_log_mark)
+cotter_start
+cotter_wait_log "$mark" "holds a where_expr cotter does not accept" 30 ||
+  fail "the tampered where_expr of cotter.snapshots was not refused"
+note "$(cotter_log_since "$mark" | grep -m1 "holds a where_expr" | sed 's/.*\] //' | cut -c1-300)"
+cotter_wait_state ERROR 10 || fail "the pipeline is not in ERROR for the refused where_expr"
+# what the message says to do: delete the row; then it runs again
+mdb dst -e "DELETE FROM cotter.snapshots WHERE pipeline = 'p1' AND source_table = 'shop2.extra'"
+cotter_wait_state RUNNING 30 || fail "the pipeline did not run again once the row was deleted"
+wait_synced src dst shop2 60 || fail "shop2 differs after the refused row was deleted"
+for t in products people; do
+  cotter_log_since "$mark" | grep -q "refused the row of cotter.snapshot_keys .* for source table 'shop.$t'" ||
+    fail "the tampered cotter.snapshot_keys row of shop.$t was not refused"
+done
+note "$(cotter_log_since "$mark" | grep -m1 "refused the row of cotter.snapshot_keys" | sed 's/.*\] //' | cut -c1-300)"
+assert_eq "1" "$(mdb_sql dst "SELECT COUNT(*) FROM information_schema.TABLES WHERE
+                              TABLE_SCHEMA='shop' AND TABLE_NAME='people'")" "shop.people on the target"
+assert_eq "0" "$(mdb_sql dst "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE
+                              INDEX_NAME='x'")" "indexes named x on the target"
+cotter_stop
 
 cotter_check_sanitizers
 echo "PASS"

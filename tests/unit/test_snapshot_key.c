@@ -238,13 +238,48 @@ static void test_split_keys(void **state)
     buf_deinit(&keys);
 }
 
+/* issue 17: a stored index is parsed and rebuilt; anything else is refused */
+static void test_index_check(void **state)
+{
+    (void)state;
+    static const char *const cols[] = {"k", "c", "we`ird"};
+    buf canon;
+    buf_init(&canon);
+    char why[256];
+    assert_true(snap_index_check("KEY `k_1` (`k`)\nKEY `kc` (`K`,`c`(10) DESC) USING BTREE "
+                                 "COMMENT 'it''s \\\\ two'\nKEY `w` (`we``ird`) IGNORED",
+                                 cols, 3, &canon, why, sizeof(why)));
+    assert_string_equal(canon.data, "KEY `k_1` (`k`)\nKEY `kc` (`K`,`c`(10) DESC) USING BTREE "
+                                    "COMMENT 'it''s \\\\ two'\nKEY `w` (`we``ird`) IGNORED");
+    static const char *const bad[] = {
+        "KEY `k` (`k`); DROP TABLE shop.products",
+        "KEY `k` (`k`), ADD COLUMN x INT",
+        "KEY `k` (`k`) COMMENT 'x' ; SELECT 1",
+        "UNIQUE KEY `k` (`k`)",
+        "KEY k (`k`)",
+        "KEY `k` (`k`(0))",
+        "KEY `k` (`k`(99999))",
+        "KEY `k` (k)",
+        "KEY `k` (`k`) COMMENT 'open",
+        "KEY `k` (`nope`)",
+        "",
+        "KEY `k` (`k`)\n\nKEY `c` (`c`)",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        why[0] = '\0';
+        assert_false(snap_index_check(bad[i], cols, 3, &canon, why, sizeof(why)));
+        assert_true(why[0] != '\0');
+    }
+    buf_deinit(&canon);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encode_kinds), cmocka_unit_test(test_encode_fold),
         cmocka_unit_test(test_keyset),       cmocka_unit_test(test_range_sql),
         cmocka_unit_test(test_literals),     cmocka_unit_test(test_lastkey),
-        cmocka_unit_test(test_split_keys),
+        cmocka_unit_test(test_split_keys),   cmocka_unit_test(test_index_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
