@@ -102,15 +102,21 @@ section "2. a table created by DDL while streaming is not copied again"
 mdb src shop <<'SQL' || fail "creating shop.late"
 CREATE TABLE late (id INT NOT NULL PRIMARY KEY, v VARCHAR(10)) ENGINE=InnoDB;
 INSERT INTO late SELECT seq, CONCAT('l', seq) FROM seq_1_to_3000;
+CREATE TABLE late_like LIKE late;
+INSERT INTO late_like SELECT * FROM late WHERE id <= 100;
 SQL
 wait_synced src dst shop 60 || fail "shop.late did not reach the target"
 cotter_log_since "$COTTER_START_MARK" | grep -q "shop.late is created by a DDL in the binlog" ||
   fail "no log line about shop.late being carried by the stream"
-late_row() {
+cotter_log_since "$COTTER_START_MARK" | grep -q "shop.late_like is created by a DDL in the binlog" ||
+  fail "no log line about shop.late_like (CREATE TABLE ... LIKE) being carried by the stream"
+late_row() { # TABLE
   mdb_sql dst "SELECT done, rows_copied FROM cotter.snapshots WHERE pipeline='p1'
-               AND source_table='shop.late'" | tr '\t' ' '
+               AND source_table='shop.$1'" | tr '\t' ' '
 }
-assert_eq "1 0" "$(late_row)" "cotter.snapshots row of shop.late (done, rows_copied)"
+for t in late late_like; do
+  assert_eq "1 0" "$(late_row $t)" "cotter.snapshots row of shop.$t (done, rows_copied)"
+done
 cotter_stop
 
 # ------------------------------------------------------------------ 3
@@ -125,9 +131,11 @@ wait_done "$mark" 60
 wait_synced src dst shop2 60 || fail "shop2 differs after its copy"
 assert_eq "$(rows src shop2.extra)" "$(rows dst shop2.extra)" "shop2.extra source vs target"
 if cotter_log_since "$mark" | grep -q "snapshot of shop.late"; then
-  fail "shop.late was copied again at the restart: $(cotter_log_since "$mark" | grep -m1 'snapshot of shop.late')"
+  fail "shop.late* was copied again at the restart: $(cotter_log_since "$mark" | grep -m1 'snapshot of shop.late')"
 fi
-assert_eq "1 0" "$(late_row)" "cotter.snapshots row of shop.late after the restart"
+for t in late late_like; do
+  assert_eq "1 0" "$(late_row $t)" "cotter.snapshots row of shop.$t after the restart"
+done
 
 # ------------------------------------------------------------------ 4
 section "4. cotter snapshot --where: the rows the stream's filter takes"
