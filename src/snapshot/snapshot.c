@@ -1447,17 +1447,32 @@ cot_err snapshot_request(snapshot *sn, const char *table, const char *where)
     char schema[256];
     snprintf(schema, sizeof(schema), "%.*s", (int)(dot - table), table);
     const char *name = dot + 1;
+    row_filter *rf = NULL; /* checked before anything of t changes */
+    cot_err rc = where && where[0] ? row_filter_compile(where, NULL, 0, &rf) : COT_OK;
+    if (rc) return rc;
+    snap_table *t = snap__find(sn, schema, name);
+    if (t && rf) {
+        rc = snap__ensure_ctl(sn);
+        if (!rc && !t->tbl) rc = snap__describe(sn, t);
+        if (!rc) rc = row_filter_bind(rf, t->tbl);
+        if (rc) {
+            cot_err_prefix("snapshot of %s.%s where %s: ", schema, name, where);
+            row_filter_free(rf);
+            return rc;
+        }
+    }
     if (sn->state != W_IDLE && sn->wt && strcmp(sn->wt->schema, schema) == 0 &&
         strcmp(sn->wt->name, name) == 0)
         snap__window_clear(sn); /* start over: its buffered rows are dropped */
-    snap_table *t = snap__find(sn, schema, name);
     bool added = false;
     if (!t) {
         t = snap__table_new(sn, schema, name);
-        if (!t)
+        if (!t) {
+            row_filter_free(rf);
             return cot_err_set(COT_ERR_NOT_FOUND,
                                "pipeline %s: no mapping takes %s.%s, so it cannot be copied",
                                sn->pc->name, schema, name);
+        }
         added = true;
     } else {
         free(t->where);
@@ -1472,10 +1487,10 @@ cot_err snapshot_request(snapshot *sn, const char *table, const char *where)
     t->t_start = 0;
     buf_reset(&t->hist);
     arena_reset(&t->mem);
-    cot_err rc = where && where[0] ? snap__where_set(t, where) : COT_OK;
-    if (rc && added) snap__table_free(t);
-    if (rc) return rc;
-    t->described = false; /* binds the filter */
+    if (rf) {
+        t->where = xstrdup(where);
+        t->rf = rf;
+    }
     MYSQL *tgt = NULL;
     rc = snap__ensure_ctl(sn);
     if (!rc) rc = snap__target_conn(sn, false, &tgt);
