@@ -12,6 +12,7 @@
 #include "pipeline/merge.h"
 #include "pipeline/parallel.h"
 #include "pipeline/queue.h"
+#include "pipeline/row_filter.h"
 #include "pipeline/transform.h"
 #include "sink/sink.h"
 #include "sink/sink_mysql_convert.h"
@@ -19,7 +20,6 @@
 #include "source/binlog_reader.h"
 #include "source/binlog_stream.h"
 #include "source/schema.h"
-#include "pipeline/row_filter.h"
 #include "snapshot/snapshot.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -1177,8 +1177,8 @@ cot_err pipeline_snapshot_request(pipeline *pl, const char *table, const char *w
     if (!strchr(table, '.'))
         return cot_err_set(COT_ERR_CONFIG,
                            "snapshot of '%s': give the source table as schema.table", table);
-    if (where &&
-        where[0]) { /* cotter's row filter, never SQL: refused here when it does not parse */
+    /* --where is cotter's row filter, never SQL: refused here when it does not parse */
+    if (where && where[0]) {
         row_filter *rf = NULL;
         cot_err rc = row_filter_compile(where, NULL, 0, &rf);
         row_filter_free(rf);
