@@ -11,7 +11,8 @@
 #      the copy; a DDL (ADD COLUMN, CREATE INDEX) during streaming follows;
 #   3. load.parallelism changed between runs (1 -> 4 -> 1: cotter deletes
 #      position rows in cotter.positions) goes on without a denied command;
-#      `cotter status -c FILE` finds the running API from the config;
+#      `cotter status -c FILE` finds the running API from the config; the
+#      API's `applied` block has the keys docs/api.md and the status file have;
 #   4. doctor passes after the runs; with a grant revoked it prints a GRANT
 #      naming the account as it was created ('cotter'@'127.0.0.%', not the
 #      connection's host, which MariaDB refuses with ERROR 1133), and that
@@ -146,6 +147,14 @@ for par in 4 1; do
   st=$(env -u COTTER_URL "$COTTER_BIN" status -c "$COTTER_CFG" 2>&1) ||
     { echo "$st" >&2; fail "cotter status -c $COTTER_CFG failed"; }
   grep -q "shop-to-warehouse" <<<"$st" || { echo "$st" >&2; fail "cotter status -c does not list the pipeline"; }
+  # the API's applied block has the keys docs/api.md documents, as the status file
+  api_keys=$(curl -sf "http://127.0.0.1:$COTTER_MANAGER_PORT/api/pipeline/status?id=1" | jq -r '.applied | keys | join(",")')
+  doc_keys=$(tr -d '\n ' <"$COTTER_ROOT/docs/api.md" | grep -oE '"applied":\{[^}]*\}' | head -1 |
+    sed 's/^"applied"://' | jq -r 'keys | join(",")')
+  file_keys=$(jq -r '.applied | keys | join(",")' "$(cotter_status_file)")
+  [[ ,$api_keys, == *,conflicts,* ]] || fail "the API's applied block has no conflicts: [$api_keys]"
+  assert_eq "$doc_keys" "$api_keys" "keys of the API's applied block against docs/api.md"
+  assert_eq "$file_keys" "$api_keys" "keys of the API's applied block against the status file"
   cotter_stop 60
 done
 if cotter_log_all | grep -E "command denied|Access denied" | head -5 >&2; then
