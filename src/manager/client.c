@@ -1292,8 +1292,13 @@ int cmd_snapshot(int argc, char **argv)
 
     client_reply r;
     double copies0 = 0;
+    char err_before[64] = ""; /* "at" of the pipeline's last error before the request */
     rc = client__call(&cl, "GET", status_path.data, &r);
-    if (rc == CLIENT_EXIT_OK) copies0 = jv_num(jv_get(&r.root, "snapshot"), "copies_done", 0);
+    if (rc == CLIENT_EXIT_OK) {
+        copies0 = jv_num(jv_get(&r.root, "snapshot"), "copies_done", 0);
+        snprintf(err_before, sizeof(err_before), "%s",
+                 jv_str(jv_get(&r.root, "last_error"), "at", ""));
+    }
     client__reply_deinit(&r);
     if (rc == CLIENT_EXIT_OK) rc = client__call(&cl, "POST", post_path.data, &r);
     if (rc == CLIENT_EXIT_OK && (cl.json || !wait)) {
@@ -1308,6 +1313,9 @@ int cmd_snapshot(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     bool seen_active = false;
     double last_print = -10;
+    char err_seen[64] = ""; /* "at" of the last error printed */
+    double err_el = 0;      /* when it was printed */
+    bool active_after_err = false;
     while (rc == CLIENT_EXIT_OK && wait) {
         rc = client__call(&cl, "GET", status_path.data, &r);
         if (rc != CLIENT_EXIT_OK) break;
@@ -1317,7 +1325,31 @@ int cmd_snapshot(int argc, char **argv)
         seen_active = seen_active || active;
         clock_gettime(CLOCK_MONOTONIC, &now);
         double el = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
-        bool done = !active && (seen_active || jv_num(sp, "copies_done", 0) > copies0);
+        /* an error of the pipeline after the request: print it at once
+         * (the copy may have failed to start, e.g. a missing grant on the
+         * source); if no copy runs 5 s later, say so and stop waiting */
+        const jv *le = jv_get(&r.root, "last_error");
+        const char *err_at = jv_str(le, "at", "");
+        if (err_at[0] && strcmp(err_at, err_before) != 0 && strcmp(err_at, err_seen) != 0) {
+            fprintf(stderr, "%scotter snapshot: pipeline %s failed: %s\n", tty ? "\n" : "", pl_name,
+                    jv_str(le, "message", "?"));
+            snprintf(err_seen, sizeof(err_seen), "%s", err_at);
+            err_el = el;
+            active_after_err = false;
+        }
+        if (err_seen[0] && active) active_after_err = true;
+        bool copied = jv_num(sp, "copies_done", 0) > copies0;
+        bool done = !active && (copied || (seen_active && !err_seen[0]));
+        if (!done && err_seen[0] && !active && !active_after_err && el - err_el >= 5) {
+            fprintf(stderr,
+                    "%scotter snapshot: the copy of %s is not running after that error: fix the "
+                    "cause, then run cotter snapshot again (rows already copied are upserted "
+                    "again)\n",
+                    tty ? "\n" : "", table);
+            client__reply_deinit(&r);
+            rc = CLIENT_EXIT_API_ERROR;
+            break;
+        }
         if (!cl.json && (tty || el - last_print >= 2 || done)) {
             client__snapshot_show(sp, tty);
             last_print = el;
@@ -1330,10 +1362,6 @@ int cmd_snapshot(int argc, char **argv)
             client__reply_deinit(&r);
             break;
         }
-        const char *state = jv_str(&r.root, "state", "?");
-        if (strcmp(state, "ERROR") == 0 && !active && el > 5)
-            fprintf(stderr, "%scotter snapshot: pipeline %s is in ERROR: %s\n", tty ? "\n" : "",
-                    pl_name, jv_str(jv_get(&r.root, "last_error"), "message", "?"));
         client__reply_deinit(&r);
         if (el >= (double)timeout) {
             fprintf(stderr, "%scotter snapshot: not done after %ld s; it goes on in cotter run\n",

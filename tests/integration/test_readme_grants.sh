@@ -19,7 +19,11 @@
 #      statement, run as printed, makes doctor pass again;
 #   5. a grant revoked while running: the pipeline retries every ~5 s (not
 #      backing off to retry.max_ms), logs when the next try is, its hint
-#      names no connection host, and it resumes once the grant is back.
+#      names no connection host, and it resumes once the grant is back;
+#   6. `cotter snapshot` with the source's watermark grant revoked prints the
+#      pipeline's error (not "0/0 rows" for ever, no message starting with
+#      "; ") and exits 1; with the README's grant back it copies the table.
+# No libmicrohttpd warning in any start's log.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../lib/mariadb.sh"
@@ -203,6 +207,28 @@ grep -q "GRANT INSERT ON \`warehouse\`" <<<"$hint" || fail "the status hint name
 grep -q "'cotter'@'127.0.0.1'" <<<"$hint" && fail "the hint names the connection's host, not the account"
 q dst "GRANT INSERT ON warehouse.* TO $ACCOUNT"
 wait_synced src dst shop 20 warehouse || fail "warehouse differs after INSERT was granted again"
+cotter_stop 60
+
+section "6. cotter snapshot with a source grant missing: the error, not 0/0 rows for ever"
+write_cfg 1
+cotter_start
+cotter_wait_streaming 60
+q src "REVOKE INSERT, UPDATE ON cotter.* FROM $ACCOUNT"
+t0=$SECONDS
+snap_out=$(timeout 60 "$COTTER_BIN" snapshot -c "$COTTER_CFG" --pipeline shop-to-warehouse --table shop.products 2>&1)
+snap_rc=$?
+note "cotter snapshot exit $snap_rc after $(( SECONDS - t0 )) s: $(grep -m1 'failed:' <<<"$snap_out" | cut -c1-200)"
+[ "$snap_rc" -eq 124 ] && fail "cotter snapshot waited for ever on a copy that cannot start"
+[ "$snap_rc" -eq 1 ] || { echo "$snap_out" >&2; fail "cotter snapshot exit $snap_rc with the watermark grant missing (want 1)"; }
+grep -q "failed: .*command denied.*snapshot_watermarks" <<<"$snap_out" ||
+  { echo "$snap_out" >&2; fail "cotter snapshot did not print the pipeline's error"; }
+grep -qE "(^|: ); " <<<"$snap_out" && { echo "$snap_out" >&2; fail "an error message starts with '; '"; }
+q src "$(readme_sql spw <<<"$SRC_SQL" | grep "ON cotter\.\*")"
+q dst "UPDATE warehouse.products SET title = 'damaged' WHERE sku = 'sku7'"
+snap_out=$(timeout 60 "$COTTER_BIN" snapshot -c "$COTTER_CFG" --pipeline shop-to-warehouse --table shop.products 2>&1) ||
+  { echo "$snap_out" >&2; fail "cotter snapshot failed once the grant was back"; }
+grep -q "snapshot of shop.products done" <<<"$snap_out" || { echo "$snap_out" >&2; fail "cotter snapshot did not finish"; }
+wait_synced src dst shop 30 warehouse || fail "warehouse differs after the snapshot of shop.products"
 cotter_stop 60
 if cotter_log_all | grep -m1 "libmicrohttpd" >&2; then
   fail "libmicrohttpd warned at start (above)"
