@@ -286,11 +286,6 @@ static void read_grants(dend *de)
     mysql_free_result(res);
 }
 
-static const char *s_of(const dend *de)
-{
-    return de->subject;
-}
-
 static bool has(const dend *de, const char *priv, const char *schema, const char *table)
 {
     return doctor_grants_have((const char *const *)de->grants, de->n_grants, priv, schema, table);
@@ -426,7 +421,7 @@ static void check_source_watermarks(dctx *dc, dend *de)
                            : "`cotter snapshot` writes its watermark rows to "
                              "cotter.snapshot_watermarks on the source");
     else
-        item(dc->rep, DOCTOR_OK, s_of(de), "grants", "",
+        item(dc->rep, DOCTOR_OK, de->subject, "grants", "",
              "%s can write the initial load's watermark rows (cotter.snapshot_watermarks)",
              de->user);
     buf_deinit(&missing);
