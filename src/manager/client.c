@@ -769,6 +769,17 @@ static void client__print_pipelines(const client *cl, const jv *arr)
         printf("  %8s  %7s  %10s  %-*s  %s\n", r->delay, r->rate, r->applied, w_pos, r->pos,
                r->err);
     }
+    /* a copy in progress (initial load or cotter snapshot), one line each */
+    for (int i = 0; i < n; i++) {
+        const jv *sp = jv_get(&arr->kids[i], "snapshot");
+        const jv *act = jv_get(sp, "active");
+        if (!act || act->type != JV_BOOL || !act->b) continue;
+        double rows_done = jv_num(sp, "rows", 0), total = jv_num(sp, "rows_total", 0);
+        printf("%s: copying %s: %.0f/%.0f rows (%.0f%%), table %.0f of %.0f, ETA %.0f s\n",
+               rows[i].name, jv_str(sp, "table", "-"), rows_done, total,
+               total > 0 ? 100.0 * rows_done / total : 0.0, jv_num(sp, "tables_done", 0) + 1,
+               jv_num(sp, "tables", 0), jv_num(sp, "eta_s", 0));
+    }
     free(rows);
 }
 
