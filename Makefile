@@ -20,7 +20,10 @@ build:
 
 # `make install PREFIX=DIR` (default /usr/local; DESTDIR for packaging):
 # cotter into PREFIX/bin, so `cotter` is on the PATH as the README writes it.
-install: build
+# Builds only when there is no build yet (`make && sudo make install` does
+# not rebuild as root).
+install:
+	@[ -x $(BUILD)/cotter ] || $(MAKE) build
 	@install -d $(DESTDIR)$(PREFIX)/bin
 	@install -m 0755 $(BUILD)/cotter $(DESTDIR)$(PREFIX)/bin/cotter
 	@echo "installed $(DESTDIR)$(PREFIX)/bin/cotter"
