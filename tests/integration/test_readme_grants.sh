@@ -2,6 +2,7 @@
 # Issue 18, "a first run that works as written": the README's path, with its
 # own text. The users and GRANT statements of README.md step 2 and the
 # config of step 4 are read from README.md itself (so the two cannot drift),
+# cotter is installed with step 0's `make install` (PREFIX in the test dir),
 # run on a real source/target pair for an account with a host pattern
 # ('cotter'@'127.0.0.%' instead of the README's '10.0.0.%'), then:
 #   1. cotter doctor passes before the first run (tables the initial load
@@ -36,7 +37,6 @@ mdb_start src "binlog_row_metadata=FULL" || fail "source did not start"
 mdb_start dst || fail "target did not start"
 q() { mdb_sql "$@" || fail "query on $1 failed: $2"; }
 
-section "README step 2: the users and grants, as written"
 # readme_block SECTION_RE LANG N: the N-th ```LANG block of the README
 # section whose heading matches SECTION_RE.
 readme_block() {
@@ -46,6 +46,17 @@ readme_block() {
     in_blk && /^```/ { in_blk = 0; next }
     in_blk && n == want { print }' "$README"
 }
+
+section "README step 0: make install puts cotter on the PATH"
+readme_block '^### 0\. Install' sh 1 | grep -q "make install" || fail "README step 0 has no make install"
+# the build under test is installed (BUILD: its directory, so nothing is rebuilt)
+make -s -C "$COTTER_ROOT" install PREFIX="$HARNESS_DIR/prefix" BUILD="$(dirname "$COTTER_BIN")" >/dev/null ||
+  fail "make install PREFIX=$HARNESS_DIR/prefix failed"
+PATH="$HARNESS_DIR/prefix/bin:$PATH"
+[ "$(command -v cotter)" = "$HARNESS_DIR/prefix/bin/cotter" ] || fail "cotter is not on the PATH after make install"
+cmp -s "$COTTER_BIN" "$(command -v cotter)" || fail "the installed cotter is not the build under test"
+
+section "README step 2: the users and grants, as written"
 SRC_SQL=$(readme_block '^### 2\. Users and privileges' sql 1)
 DST_SQL=$(readme_block '^### 2\. Users and privileges' sql 2)
 for v in SRC_SQL DST_SQL; do
@@ -105,7 +116,7 @@ write_cfg() {
 write_cfg 1
 
 OUT="" RC=0
-doctor() { OUT=$("$COTTER_BIN" doctor -c "$COTTER_CFG" 2>&1); RC=$?; }
+doctor() { OUT=$(cotter doctor -c "$COTTER_CFG" 2>&1); RC=$?; } # as README step 5 writes it
 expect() { grep -qE -- "$1" <<<"$OUT" || { echo "$OUT" | sed 's/^/  | /' >&2; fail "$2: no line matching /$1/"; }; }
 ACCOUNT="'cotter'@'127.0.0.%'"
 
