@@ -5,8 +5,9 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+PREFIX     ?= /usr/local
 
-.PHONY: all deps build test test-unit test-integration asan fuzz fuzz-smoke demo bench bench-check bench-snapshot soak format lint clean docs
+.PHONY: all deps build install test test-unit test-integration asan fuzz fuzz-smoke demo bench bench-check bench-snapshot soak format lint clean docs
 
 all: build
 
@@ -16,6 +17,16 @@ deps:
 build:
 	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
+
+# `make install PREFIX=DIR` (default /usr/local; DESTDIR for packaging):
+# cotter into PREFIX/bin, so `cotter` is on the PATH as the README writes it.
+# Builds only when there is no build yet (`make && sudo make install` does
+# not rebuild as root).
+install:
+	@[ -x $(BUILD)/cotter ] || $(MAKE) build
+	@install -d $(DESTDIR)$(PREFIX)/bin
+	@install -m 0755 $(BUILD)/cotter $(DESTDIR)$(PREFIX)/bin/cotter
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/cotter"
 
 asan:
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCOTTER_SANITIZE=ON -DCMAKE_C_COMPILER=clang >/dev/null

@@ -392,6 +392,41 @@ static void var_get(MYSQL_RES *res, const char *name, char *out, size_t cap)
         }
 }
 
+/* check_source_watermarks checks what the lock-free initial load writes on
+ * the source: its watermark rows in cotter.snapshot_watermarks (the schema
+ * and table are created on first use). A FAIL when a pipeline of this
+ * source has snapshot: initial, else a WARN (only `cotter snapshot` needs
+ * them then). */
+static void check_source_watermarks(dctx *dc, dend *de)
+{
+    bool initial = false;
+    for (int c = 0; c < dc->cfg->n_channels; c++)
+        for (int p = 0; p < dc->cfg->channels[c].n_pipelines; p++) {
+            const cfg_pipeline *pc = &dc->cfg->channels[c].pipelines[p];
+            if (pc->source == de->ep && pc->snapshot != SNAPSHOT_NEVER) initial = true;
+        }
+    const char *need[] = {"CREATE", "SELECT", "INSERT", "UPDATE"};
+    buf missing;
+    buf_init(&missing);
+    for (size_t k = 0; k < sizeof(need) / sizeof(need[0]); k++)
+        if (!has(de, need[k], "cotter", NULL)) {
+            if (missing.len) buf_puts(&missing, ", ");
+            buf_puts(&missing, need[k]);
+        }
+    if (missing.len)
+        grant_item(dc, de, initial ? DOCTOR_FAIL : DOCTOR_WARN, missing.data, "`cotter`.*",
+                   initial ? "snapshot: initial writes its watermark rows to "
+                             "cotter.snapshot_watermarks on the source: the initial load cannot "
+                             "start"
+                           : "`cotter snapshot` writes its watermark rows to "
+                             "cotter.snapshot_watermarks on the source");
+    else
+        item(dc->rep, DOCTOR_OK, de->subject, "grants", "",
+             "%s can write the initial load's watermark rows (cotter.snapshot_watermarks)",
+             de->user);
+    buf_deinit(&missing);
+}
+
 static void check_source(dctx *dc, dend *de)
 {
     MYSQL *my = de->my;
@@ -476,9 +511,13 @@ static void check_source(dctx *dc, dend *de)
     bool id_bad = false;
     for (size_t i = 0; i < n_ids; i++)
         if (ids[i] == own) {
-            item(dc->rep, DOCTOR_FAIL, s, "server_id", fix,
-                 "cotter's server_id %u is the source's own server_id: the source refuses the "
-                 "replica connection",
+            /* MariaDB and MySQL accept such a replica; a real replica of the
+             * source with the same rule would skip every event, cotter does
+             * not, so it works, but it is a trap for the next replica */
+            item(dc->rep, DOCTOR_WARN, s, "server_id", fix,
+                 "cotter's server_id %u is the source's own server_id: the source accepts the "
+                 "connection, but server ids are meant to be unique among a source and its "
+                 "replicas",
                  ids[i]);
             id_bad = true;
         }
@@ -591,6 +630,7 @@ static void check_source(dctx *dc, dend *de)
         item(dc->rep, DOCTOR_OK, s, "grants", "", "%s can SELECT the %zu mapped schema(s)",
              de->user, n_schemas);
     free_list(schemas, n_schemas);
+    check_source_watermarks(dc, de);
 }
 
 static void check_target(dctx *dc, dend *de)
@@ -638,28 +678,28 @@ static void check_target(dctx *dc, dend *de)
                 ok = false;
             }
             buf_reset(&missing);
-            const char *ddl[] = {"CREATE", "ALTER", "DROP"};
-            for (size_t k = 0; ddl_apply && k < 3; k++)
+            const char *ddl[] = {"CREATE", "ALTER", "DROP", "INDEX"};
+            for (size_t k = 0; ddl_apply && k < 4; k++)
                 if (!has(de, ddl[k], schemas[i], NULL)) {
                     if (missing.len) buf_puts(&missing, ", ");
                     buf_puts(&missing, ddl[k]);
                 }
             if (missing.len) {
                 grant_item(dc, de, DOCTOR_WARN, missing.data, obj.data,
-                           "with ddl: apply a CREATE/ALTER/DROP on the source stops the pipeline "
-                           "(or set ddl: ignore)");
+                           "with ddl: apply a CREATE/ALTER/DROP TABLE or CREATE/DROP INDEX on "
+                           "the source stops the pipeline (or set ddl: ignore)");
                 ok = false;
             }
             buf_reset(&missing);
-            const char *load[] = {"CREATE", "INDEX"};
+            /* the deferred indexes are added with ALTER TABLE ... ADD KEY */
+            const char *load[] = {"CREATE", "ALTER"};
             for (size_t k = 0; load_creates && k < (load_indexes ? 2u : 1u); k++)
-                if (!has(de, load[k], schemas[i], NULL) &&
-                    !(k == 1 && has(de, "ALTER", schemas[i], NULL))) {
+                if (!has(de, load[k], schemas[i], NULL)) {
                     if (missing.len) buf_puts(&missing, ", ");
                     buf_puts(&missing, load[k]);
                 }
             if (missing.len) {
-                grant_item(dc, de, DOCTOR_WARN, missing.data, obj.data,
+                grant_item(dc, de, DOCTOR_FAIL, missing.data, obj.data,
                            "the initial load creates missing target tables (create_tables) and "
                            "adds their secondary indexes after the copy (defer_indexes): without "
                            "these it stops there");
@@ -682,8 +722,8 @@ static void check_target(dctx *dc, dend *de)
     char *exists = q_value(my, "SELECT COUNT(*) FROM information_schema.TABLES WHERE "
                                "TABLE_SCHEMA='cotter' AND TABLE_NAME='positions'");
     char fix[700];
-    snprintf(fix, sizeof(fix),
-             "CREATE DATABASE IF NOT EXISTS cotter; GRANT ALL ON `cotter`.* TO %s;", de->user);
+    snprintf(fix, sizeof(fix), "GRANT CREATE, SELECT, INSERT, UPDATE, DELETE ON `cotter`.* TO %s;",
+             de->user);
     if (exists && strcmp(exists, "1") == 0) {
         const char *probes[] = {
             "UPDATE `cotter`.`positions` SET pipeline=pipeline WHERE 1=0",
@@ -699,11 +739,13 @@ static void check_target(dctx *dc, dend *de)
             }
         if (ok) item(dc->rep, DOCTOR_OK, s, "cotter schema", "", "cotter.positions is writable");
     } else if (de->grants &&
-               !(has(de, "CREATE", "cotter", NULL) && has(de, "INSERT", "cotter", NULL) &&
-                 has(de, "UPDATE", "cotter", NULL))) {
+               !(has(de, "CREATE", "cotter", NULL) && has(de, "SELECT", "cotter", NULL) &&
+                 has(de, "INSERT", "cotter", NULL) && has(de, "UPDATE", "cotter", NULL) &&
+                 has(de, "DELETE", "cotter", NULL))) {
         item(dc->rep, DOCTOR_FAIL, s, "cotter schema", fix,
-             "cotter.positions does not exist and %s cannot create it (CREATE, INSERT, UPDATE on "
-             "`cotter`.*): the pipeline cannot store its position",
+             "cotter.positions does not exist and %s cannot create and keep it (CREATE, SELECT, "
+             "INSERT, UPDATE, DELETE on `cotter`.*; DELETE when load.parallelism changes): the "
+             "pipeline cannot store its position",
              de->user);
     } else {
         item(dc->rep, DOCTOR_OK, s, "cotter schema", "",
@@ -822,7 +864,10 @@ static void check_pipeline(dctx *dc, const cfg_pipeline *pc)
         return;
     }
     check_position(dc, pc, src, tgt, subject);
-    mapping_check_opts mo = {.target_creates_tables = false, .stop_at_first_fail = false};
+    /* a table the initial load will create is not missing */
+    mapping_check_opts mo = {.target_creates_tables =
+                                 pc->snapshot != SNAPSHOT_NEVER && pc->snapshot_create_tables,
+                             .stop_at_first_fail = false};
     mapping_findings f;
     memset(&f, 0, sizeof(f));
     cot_err rc = mapping_check_pipeline(pc, src->my, tgt->my, &mo, &f);

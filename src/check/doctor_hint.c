@@ -65,7 +65,10 @@ static const char *put(char *out, size_t cap, const char *fmt, ...)
 }
 
 /* grant_for_denied builds the GRANT for "X command denied to user 'u'@'h'
- * for table `db`.`t`" (MariaDB) or "... for table 't'" (MySQL). */
+ * for table `db`.`t`" (MariaDB) or "... for table 't'" (MySQL). The server
+ * names the connection's host there, not the account's host pattern (a
+ * GRANT to 'u'@'10.0.0.7' for an account 'u'@'10.0.0.%' fails with
+ * ERROR 1133), so the hint says how to find the account instead. */
 static bool grant_for_denied(const char *msg, char *out, size_t cap)
 {
     const char *d = strstr(msg, " command denied to user ");
@@ -81,23 +84,21 @@ static bool grant_for_denied(const char *msg, char *out, size_t cap)
     const char *u = d + strlen(" command denied to user ");
     const char *for_t = strstr(u, " for table ");
     if (!for_t) return false;
+    /* the user name: 'u' of 'u'@'h' */
     int user_len = (int)(for_t - u);
+    const char *at = memchr(u, '@', (size_t)user_len);
+    if (at) user_len = (int)(at - u);
     const char *t = for_t + strlen(" for table ");
-    char schema[130] = "";
+    char schema[130] = "<schema>";
     if (t[0] == '`') {
         const char *e = strchr(t + 1, '`');
         if (e && e[1] == '.') snprintf(schema, sizeof(schema), "`%.*s`", (int)(e - t - 1), t + 1);
     }
-    if (schema[0])
-        put(out, cap,
-            "missing privilege (AUTH): run GRANT %.*s ON %s.* TO %.*s on that server; the "
-            "pipeline resumes by itself",
-            cmd_len, c, schema, user_len, u);
-    else
-        put(out, cap,
-            "missing privilege (AUTH): run GRANT %.*s ON <schema>.* TO %.*s on that server; the "
-            "pipeline resumes by itself",
-            cmd_len, c, user_len, u);
+    put(out, cap,
+        "missing privilege (AUTH): on that server run GRANT %.*s ON %s.* TO <account>, where "
+        "<account> is what SELECT CURRENT_USER() returns for user %.*s (its host part may be a "
+        "pattern; cotter doctor prints the statement); the pipeline resumes by itself",
+        cmd_len, c, schema, user_len, u);
     return true;
 }
 

@@ -281,7 +281,9 @@ const copt config_options[] = {
      "it is streamed in pieces into the open target transaction, which commits at its end."},
     {P ".retry", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
      "Backoff after a failure (lost connection, schema problem): the wait doubles from "
-     "min_ms up to max_ms, and resets after a successful run."},
+     "min_ms up to max_ms, and resets after a successful run. A failure that needs a fix (a "
+     "missing privilege or table: not retriable) is retried at least every 5 s for its first "
+     "10 minutes, so a fix is picked up at once; each retry logs when the next try is."},
     {P ".retry.min_ms", COPT_DURATION, "200ms", 10, HOUR, NULL, 1, 0,
      "First wait (a bare number is milliseconds)."},
     {P ".retry.max_ms", COPT_DURATION, "30s", 10, DAY, NULL, 1, 0,

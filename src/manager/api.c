@@ -117,11 +117,13 @@ static void api__pipeline_json(manager *m, int i, buf *b)
         buf_puts(b, "null");
     buf_printf(b,
                ",\"source_ts\":%u,\"applied\":{\"insert\":%llu,\"update\":%llu,\"delete\":%llu,"
-               "\"transactions\":%llu,\"batches\":%llu},\"rows_per_s\":%.1f,"
-               "\"queue\":{\"rows\":%zu,\"bytes\":%zu}",
+               "\"transactions\":%llu,\"batches\":%llu,\"skipped\":%llu,\"conflicts\":%llu,"
+               "\"overflows\":%llu},\"rows_per_s\":%.1f,\"queue\":{\"rows\":%zu,\"bytes\":%zu}",
                st.source_ts, (unsigned long long)st.inserts, (unsigned long long)st.updates,
                (unsigned long long)st.deletes, (unsigned long long)st.transactions,
-               (unsigned long long)st.batches, st.rows_per_s, st.queue_rows, st.queue_bytes);
+               (unsigned long long)st.batches, (unsigned long long)st.skipped,
+               (unsigned long long)st.conflicts, (unsigned long long)st.overflows, st.rows_per_s,
+               st.queue_rows, st.queue_bytes);
     const snapshot_progress *sp = &st.snapshot; /* the initial load (docs/snapshot.md) */
     buf_printf(b,
                ",\"snapshot\":{\"active\":%s,\"tables\":%u,\"tables_done\":%u,"

@@ -510,6 +510,8 @@ static void client__usage_options(FILE *out)
 {
     fprintf(out,
             "Options:\n"
+            "  -c FILE            the config of the running `cotter run`: the API's address\n"
+            "                     is its manager.listen\n"
             "  --url URL          the API's base address (default $COTTER_URL, else %s;\n"
             "                     https://... when manager.tls is set)\n"
             "  --token-file FILE  read the API token from FILE's first line (default\n"
@@ -525,8 +527,8 @@ static void client__usage_options(FILE *out)
 
 static void client__usage_status(FILE *out)
 {
-    fprintf(out, "Usage: cotter status [CHANNEL] [--url URL] [--token-file FILE] [--cacert FILE] "
-                 "[--json]\n"
+    fprintf(out, "Usage: cotter status [CHANNEL] [-c FILE | --url URL] [--token-file FILE]\n"
+                 "                     [--cacert FILE] [--json]\n"
                  "\n"
                  "Shows every channel and pipeline of a running `cotter run` (or one channel):\n"
                  "state, delay, rows/s, applied rows, binlog position and last error.\n"
@@ -537,8 +539,9 @@ static void client__usage_status(FILE *out)
 static void client__usage_channel(FILE *out)
 {
     fprintf(out,
-            "Usage: cotter channel start|stop|restart CHANNEL [--url URL] [--token-file FILE]\n"
-            "                      [--cacert FILE] [--json] [--no-wait] [--timeout S]\n"
+            "Usage: cotter channel start|stop|restart CHANNEL [-c FILE | --url URL]\n"
+            "                      [--token-file FILE] [--cacert FILE] [--json] [--no-wait]\n"
+            "                      [--timeout S]\n"
             "\n"
             "Asks a running `cotter run` to start, stop or restart a channel (name or number;\n"
             "needs an admin token when manager.tokens is set) and waits until the action is\n"
@@ -546,6 +549,32 @@ static void client__usage_channel(FILE *out)
             "--no-wait returns as soon as the action is queued.\n"
             "\n");
     client__usage_options(out);
+}
+
+/* client__config_url writes the API address of the config at path
+ * (manager.listen, https with manager.tls; a wildcard listen address is
+ * reached on loopback) into url. False, with the message printed, when the
+ * config does not load. */
+static bool client__config_url(const char *cmd, const char *path, char *url, size_t cap)
+{
+    cot_config *cfg = NULL;
+    if (config_load(path, &cfg) != COT_OK) {
+        fprintf(stderr, "cotter %s: %s\n", cmd, cot_err_msg());
+        return false;
+    }
+    const char *listen = cfg->manager_listen;
+    const char *host_end = strrchr(listen, ':');
+    size_t host_len = host_end ? (size_t)(host_end - listen) : strlen(listen);
+    const char *port = host_end ? host_end : "";
+    const char *scheme = cfg->manager_tls_cert ? "https" : "http";
+    if ((host_len == 7 && strncmp(listen, "0.0.0.0", 7) == 0) || host_len == 0)
+        snprintf(url, cap, "%s://127.0.0.1%s", scheme, port);
+    else if (host_len == 4 && strncmp(listen, "[::]", 4) == 0)
+        snprintf(url, cap, "%s://[::1]%s", scheme, port);
+    else
+        snprintf(url, cap, "%s://%s", scheme, listen);
+    config_free(cfg);
+    return true;
 }
 
 /* client__parse_args fills cl from the options in argv and collects up to
@@ -556,6 +585,8 @@ static int client__parse_args(client *cl, int argc, char **argv, bool is_channel
 {
     const char *url = getenv("COTTER_URL");
     const char *token_file = NULL;
+    char cfg_url[600] = "";
+    bool url_given = false;
     void (*usage)(FILE *) = is_channel ? client__usage_channel : client__usage_status;
     cl->cacert = getenv("COTTER_CACERT");
     if (cl->cacert && !cl->cacert[0]) cl->cacert = NULL;
@@ -572,6 +603,10 @@ static int client__parse_args(client *cl, int argc, char **argv, bool is_channel
             cl->json = true;
         } else if (strcmp(a, "--url") == 0 && has_val) {
             url = argv[++i];
+            url_given = true;
+        } else if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && has_val) {
+            if (!client__config_url(cl->cmd, argv[++i], cfg_url, sizeof(cfg_url)))
+                return CLIENT_EXIT_USAGE;
         } else if (strcmp(a, "--token-file") == 0 && has_val) {
             token_file = argv[++i];
         } else if (strcmp(a, "--cacert") == 0 && has_val) {
@@ -599,6 +634,7 @@ static int client__parse_args(client *cl, int argc, char **argv, bool is_channel
             fprintf(stderr, "cotter %s: %s '%s'\n\n", cl->cmd,
                     has_val || strncmp(a, "--", 2) != 0 ||
                             !(strcmp(a, "--url") == 0 || strcmp(a, "--token-file") == 0 ||
+                              strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0 ||
                               strcmp(a, "--cacert") == 0 || strcmp(a, "--timeout") == 0)
                         ? "unknown option"
                         : "missing the value of",
@@ -613,6 +649,7 @@ static int client__parse_args(client *cl, int argc, char **argv, bool is_channel
             return CLIENT_EXIT_USAGE;
         }
     }
+    if (cfg_url[0] && !url_given) url = cfg_url; /* -c beats $COTTER_URL, --url beats -c */
     if (!url || !url[0]) url = CLIENT_DEFAULT_URL;
     if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
         fprintf(stderr, "cotter %s: --url '%s' must start with http:// or https:// (e.g. %s)\n",
@@ -731,6 +768,17 @@ static void client__print_pipelines(const client *cl, const jv *arr)
         client__print_state(cl, r->state, 10);
         printf("  %8s  %7s  %10s  %-*s  %s\n", r->delay, r->rate, r->applied, w_pos, r->pos,
                r->err);
+    }
+    /* a copy in progress (initial load or cotter snapshot), one line each */
+    for (int i = 0; i < n; i++) {
+        const jv *sp = jv_get(&arr->kids[i], "snapshot");
+        const jv *act = jv_get(sp, "active");
+        if (!act || act->type != JV_BOOL || !act->b) continue;
+        double rows_done = jv_num(sp, "rows", 0), total = jv_num(sp, "rows_total", 0);
+        printf("%s: copying %s: %.0f/%.0f rows (%.0f%%), table %.0f of %.0f, ETA %.0f s\n",
+               rows[i].name, jv_str(sp, "table", "-"), rows_done, total,
+               total > 0 ? 100.0 * rows_done / total : 0.0, jv_num(sp, "tables_done", 0) + 1,
+               jv_num(sp, "tables", 0), jv_num(sp, "eta_s", 0));
     }
     free(rows);
 }
@@ -1255,8 +1303,13 @@ int cmd_snapshot(int argc, char **argv)
 
     client_reply r;
     double copies0 = 0;
+    char err_before[64] = ""; /* "at" of the pipeline's last error before the request */
     rc = client__call(&cl, "GET", status_path.data, &r);
-    if (rc == CLIENT_EXIT_OK) copies0 = jv_num(jv_get(&r.root, "snapshot"), "copies_done", 0);
+    if (rc == CLIENT_EXIT_OK) {
+        copies0 = jv_num(jv_get(&r.root, "snapshot"), "copies_done", 0);
+        snprintf(err_before, sizeof(err_before), "%s",
+                 jv_str(jv_get(&r.root, "last_error"), "at", ""));
+    }
     client__reply_deinit(&r);
     if (rc == CLIENT_EXIT_OK) rc = client__call(&cl, "POST", post_path.data, &r);
     if (rc == CLIENT_EXIT_OK && (cl.json || !wait)) {
@@ -1271,6 +1324,9 @@ int cmd_snapshot(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     bool seen_active = false;
     double last_print = -10;
+    char err_seen[64] = ""; /* "at" of the last error printed */
+    double err_el = 0;      /* when it was printed */
+    bool active_after_err = false;
     while (rc == CLIENT_EXIT_OK && wait) {
         rc = client__call(&cl, "GET", status_path.data, &r);
         if (rc != CLIENT_EXIT_OK) break;
@@ -1280,7 +1336,31 @@ int cmd_snapshot(int argc, char **argv)
         seen_active = seen_active || active;
         clock_gettime(CLOCK_MONOTONIC, &now);
         double el = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
-        bool done = !active && (seen_active || jv_num(sp, "copies_done", 0) > copies0);
+        /* an error of the pipeline after the request: print it at once
+         * (the copy may have failed to start, e.g. a missing grant on the
+         * source); if no copy runs 5 s later, say so and stop waiting */
+        const jv *le = jv_get(&r.root, "last_error");
+        const char *err_at = jv_str(le, "at", "");
+        if (err_at[0] && strcmp(err_at, err_before) != 0 && strcmp(err_at, err_seen) != 0) {
+            fprintf(stderr, "%scotter snapshot: pipeline %s failed: %s\n", tty ? "\n" : "", pl_name,
+                    jv_str(le, "message", "?"));
+            snprintf(err_seen, sizeof(err_seen), "%s", err_at);
+            err_el = el;
+            active_after_err = false;
+        }
+        if (err_seen[0] && active) active_after_err = true;
+        bool copied = jv_num(sp, "copies_done", 0) > copies0;
+        bool done = !active && (copied || (seen_active && !err_seen[0]));
+        if (!done && err_seen[0] && !active && !active_after_err && el - err_el >= 5) {
+            fprintf(stderr,
+                    "%scotter snapshot: the copy of %s is not running after that error: fix the "
+                    "cause, then run cotter snapshot again (rows already copied are upserted "
+                    "again)\n",
+                    tty ? "\n" : "", table);
+            client__reply_deinit(&r);
+            rc = CLIENT_EXIT_API_ERROR;
+            break;
+        }
         if (!cl.json && (tty || el - last_print >= 2 || done)) {
             client__snapshot_show(sp, tty);
             last_print = el;
@@ -1293,10 +1373,6 @@ int cmd_snapshot(int argc, char **argv)
             client__reply_deinit(&r);
             break;
         }
-        const char *state = jv_str(&r.root, "state", "?");
-        if (strcmp(state, "ERROR") == 0 && !active && el > 5)
-            fprintf(stderr, "%scotter snapshot: pipeline %s is in ERROR: %s\n", tty ? "\n" : "",
-                    pl_name, jv_str(jv_get(&r.root, "last_error"), "message", "?"));
         client__reply_deinit(&r);
         if (el >= (double)timeout) {
             fprintf(stderr, "%scotter snapshot: not done after %ld s; it goes on in cotter run\n",

@@ -536,19 +536,20 @@ cot_err manager_start(const cot_config *cfg, pipeline **pls, int n, manager **ou
         flags |= MHD_USE_TLS;
     }
     errno = 0;
+    /* the logger first: libmicrohttpd warns on every start otherwise */
     if (m->tls_cert)
         m->mhd = MHD_start_daemon(
-            flags, 0, NULL, NULL, mgr__access, m, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-            MHD_OPTION_NOTIFY_COMPLETED, mgr__completed, m, MHD_OPTION_EXTERNAL_LOGGER,
-            mgr__mhd_log, m, MHD_OPTION_HTTPS_MEM_CERT, m->tls_cert, MHD_OPTION_HTTPS_MEM_KEY,
+            flags, 0, NULL, NULL, mgr__access, m, MHD_OPTION_EXTERNAL_LOGGER, mgr__mhd_log, m,
+            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_NOTIFY_COMPLETED,
+            mgr__completed, m, MHD_OPTION_HTTPS_MEM_CERT, m->tls_cert, MHD_OPTION_HTTPS_MEM_KEY,
             m->tls_key, MHD_OPTION_END);
     else
-        m->mhd = MHD_start_daemon(flags, 0, NULL, NULL, mgr__access, m, MHD_OPTION_SOCK_ADDR,
-                                  (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+        m->mhd = MHD_start_daemon(flags, 0, NULL, NULL, mgr__access, m, MHD_OPTION_EXTERNAL_LOGGER,
+                                  mgr__mhd_log, m, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-                                  MHD_OPTION_NOTIFY_COMPLETED, mgr__completed, m,
-                                  MHD_OPTION_EXTERNAL_LOGGER, mgr__mhd_log, m, MHD_OPTION_END);
+                                  MHD_OPTION_NOTIFY_COMPLETED, mgr__completed, m, MHD_OPTION_END);
     if (!m->mhd) {
         int e = errno;
         mgr__free(m);

@@ -1437,6 +1437,13 @@ counted:;
     return rc;
 }
 
+/* A failure that needs a person's fix (a grant, a missing table: not
+ * retriable) is retried at least every PIPELINE_FIX_RETRY_MS for its first
+ * PIPELINE_FIX_FAST_S seconds instead of backing off to retry.max_ms, so
+ * the fix is picked up within seconds while someone works on it. */
+#define PIPELINE_FIX_RETRY_MS 5000u
+#define PIPELINE_FIX_FAST_S   600
+
 static void *pipeline__main(void *arg)
 {
     pipeline *pl = arg;
@@ -1448,6 +1455,7 @@ static void *pipeline__main(void *arg)
     pthread_mutex_unlock(&pl->mu);
     uint32_t failures = 0; /* failed sessions in a row */
     bool gave_up = false;
+    time_t fix_since = 0; /* first of the failures in a row that need a fix */
 
     while (!atomic_load(&pl->stop)) {
         pipeline__set_state(pl, PS_CONNECTING);
@@ -1463,7 +1471,15 @@ static void *pipeline__main(void *arg)
         if (progressed) {
             backoff = pc->retry_min_ms ? pc->retry_min_ms : 200;
             failures = 0;
+            fix_since = 0;
         }
+        time_t now = time(NULL);
+        if (cot_err_retriable(rc))
+            fix_since = 0;
+        else if (!fix_since)
+            fix_since = now;
+        if (fix_since && now - fix_since < PIPELINE_FIX_FAST_S && backoff > PIPELINE_FIX_RETRY_MS)
+            backoff = PIPELINE_FIX_RETRY_MS;
         if (pc->retry_times && ++failures > pc->retry_times) {
             char msg[1400];
             snprintf(msg, sizeof(msg),
@@ -1478,9 +1494,13 @@ static void *pipeline__main(void *arg)
         }
         /* jitter: 75%..125% of the backoff */
         uint32_t wait_ms = backoff - backoff / 4 + (uint32_t)(rand() % (int)(backoff / 2 + 1));
-        LOG_E("pipeline", "pipeline %s: %s [%s, %s]; retrying in %.1f s", pc->name, cot_err_msg(),
-              cot_err_name(rc), cot_err_retriable(rc) ? "retriable" : "needs a fix",
-              wait_ms / 1000.0);
+        time_t next = now + (time_t)((wait_ms + 999) / 1000);
+        struct tm next_tm;
+        char next_s[32];
+        strftime(next_s, sizeof(next_s), "%H:%M:%S UTC", gmtime_r(&next, &next_tm));
+        LOG_E("pipeline", "pipeline %s: %s [%s, %s]; retrying in %.1f s (next try at %s)", pc->name,
+              cot_err_msg(), cot_err_name(rc), cot_err_retriable(rc) ? "retriable" : "needs a fix",
+              wait_ms / 1000.0, next_s);
         pipeline__set_error(pl, rc, cot_err_msg());
         pipeline__set_state(pl, PS_ERROR);
         struct timespec until = clock_deadline(CLOCK_REALTIME, (long)wait_ms);

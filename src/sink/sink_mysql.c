@@ -510,8 +510,8 @@ static cot_err sink__prepare(sink_mysql *sk, size_t max_bytes)
                     err,
                     "%s: cannot create the position table cotter.positions: %s (errno %u); as an "
                     "administrator run: CREATE DATABASE cotter; GRANT CREATE, SELECT, INSERT, "
-                    "UPDATE ON `cotter`.* TO '%s'@'%%' (use the host part the user was "
-                    "created with)",
+                    "UPDATE, DELETE ON `cotter`.* TO '%s'@'%%' (use the host part the user "
+                    "was created with)",
                     sk->role, mysql_error(sk->my), errnum, sk->user);
             return sink__fail_net_check(
                 sk, mysql_conn_error(sk->my, "%s: creating cotter.positions", sk->role));

@@ -41,12 +41,17 @@ bool cot_err_retriable(cot_err err)
     return err_table[err].retriable;
 }
 
+/* cot_err_set formats into a copy first: callers often pass cot_err_msg()
+ * itself as an argument ("%s; what to do"), and formatting in place would
+ * overwrite it while it is read (the message then began with "; "). */
 cot_err cot_err_set(cot_err err, const char *fmt, ...)
 {
+    char msg[sizeof(err_msg)];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err_msg, sizeof(err_msg), fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    memcpy(err_msg, msg, sizeof(err_msg));
     err_code = err;
     return err;
 }

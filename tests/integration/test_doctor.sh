@@ -4,7 +4,8 @@
 # message and the fix the user needs; the fault is then undone. Faults:
 # missing REPLICATION grant, binlog_format=STATEMENT, binlog_row_image
 # MINIMAL, a stored position whose binlog was purged, a target table missing
-# a column, an unreachable host, a wrong password. Then the start-up mapping
+# a column, an unreachable host, a wrong password, cotter's server_id equal to
+# the source's own (a warning: the server accepts it). Then the start-up mapping
 # validation (issue 3): a pipeline whose target lacks a mapped column stops
 # before its first event with doctor's message, the status carries a hint,
 # and it starts by itself once the column is added.
@@ -170,6 +171,28 @@ section "8. bad config: exit 2"
 echo "sources: [" >"$HARNESS_DIR/bad.yaml"
 "$COTTER_BIN" doctor -c "$HARNESS_DIR/bad.yaml" >/dev/null 2>&1
 assert_eq 2 "$?" "doctor exit on a bad config"
+
+section "8b. server_id equal to the source's own (issue 18): a warning, and the server accepts it"
+own=$(mdb_sql src "SELECT @@server_id")
+n_pos=$(mdb_sql dst "SELECT COUNT(*) FROM cotter.positions" 2>/dev/null || echo 0)
+write_cfg "$SRC_URL" "$DST_URL"
+sed -i "s/server_id: 7401/server_id: $own/" "$COTTER_CFG"
+doctor
+assert_eq 0 "$RC" "doctor exit with cotter's server_id equal to the source's"
+expect "WARN +server_id: cotter's server_id $own is the source's own server_id: the source accepts" \
+  "server_id warning"
+cotter_start
+cotter_wait_streaming 30
+q src "UPDATE app.users SET score = score + 1 WHERE id = 1"
+want=$(mdb_sql src "SELECT score FROM app.users WHERE id = 1")
+for _ in $(seq 1 100); do
+  [ "$(mdb_sql dst "SELECT score FROM app.users WHERE id = 1")" = "$want" ] && break
+  sleep 0.2
+done
+assert_eq "$want" "$(mdb_sql dst "SELECT score FROM app.users WHERE id = 1")" \
+  "a change streamed with cotter's server_id equal to the source's"
+cotter_stop
+[ "$n_pos" = 0 ] && q dst "DELETE FROM cotter.positions"
 
 section "9. start-up validation: a missing target column stops the pipeline before any event"
 write_cfg "$SRC_URL" "$DST_URL"

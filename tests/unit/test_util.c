@@ -28,6 +28,10 @@ static void test_err_classes(void **state)
     cot_err_prefix("writing %s: ", "x");
     assert_string_equal(cot_err_msg(), "writing x: disk 3 full");
     assert_int_equal(cot_err_code(), COT_ERR_IO);
+    /* issue 18: a message that adds advice to the one already set kept only
+     * the advice, starting with "; " */
+    cot_err_set(COT_ERR_AUTH, "%s; grant it", cot_err_msg());
+    assert_string_equal(cot_err_msg(), "writing x: disk 3 full; grant it");
 }
 
 static void test_buf(void **state)
