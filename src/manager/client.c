@@ -391,6 +391,7 @@ static int client__request(const client *cl, const char *method, const char *pat
         goto out;
     }
     hdrs = curl_slist_append(hdrs, "Accept: application/json");
+    hdrs = curl_slist_append(hdrs, "X-Cotter-Request: cli"); /* POSTs need it (docs/security.md) */
     if (cl->token) {
         buf_printf(&auth, "Authorization: Bearer %s", cl->token);
         hdrs = curl_slist_append(hdrs, auth.data);
