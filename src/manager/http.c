@@ -169,16 +169,6 @@ static void mgr__audit(manager *m, const mgr_request *rq, const mgr_reply *rp)
     mgr_json_str(&line, rq->method);
     buf_puts(&line, ",\"path\":");
     mgr_json_str(&line, rq->path);
-    if (rq->conn) {
-        mgr_args ma = {.b = &line};
-        buf_puts(&line, ",\"args\":");
-        MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, mgr__audit_arg, &ma);
-        buf_puts(&line, ma.n ? "}" : "null");
-    }
-    if (rq->origin) {
-        buf_puts(&line, ",\"origin\":");
-        mgr_json_str(&line, rq->origin);
-    }
     buf_puts(&line, ",\"channel\":");
     if (rp->channel)
         mgr_json_str(&line, rp->channel);
@@ -191,6 +181,16 @@ static void mgr__audit(manager *m, const mgr_request *rq, const mgr_reply *rp)
         buf_puts(&line, "null");
     buf_printf(&line, ",\"status\":%d,\"result\":", rp->status);
     mgr_json_str(&line, rp->result);
+    if (rq->conn) {
+        mgr_args ma = {.b = &line};
+        buf_puts(&line, ",\"args\":");
+        MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, mgr__audit_arg, &ma);
+        buf_puts(&line, ma.n ? "}" : "null");
+    }
+    if (rq->origin) {
+        buf_puts(&line, ",\"origin\":");
+        mgr_json_str(&line, rq->origin);
+    }
     buf_puts(&line, "}");
     audit_write(m->audit, line.data, line.len);
     buf_deinit(&line);

@@ -296,7 +296,8 @@ static void redact__text_pass(const char *s, size_t n, uint8_t *mask)
             size_t gap = 0;
             while (p < n && gap < 64) {
                 unsigned char c = (unsigned char)s[p];
-                if (!(redact__word_char(c) || redact__space(c) || strchr("=(:,@\\", c)) || c == '\0')
+                if (!(redact__word_char(c) || redact__space(c) || strchr("=(:,@\\", c)) ||
+                    c == '\0')
                     break;
                 p++;
                 gap++;

@@ -35,7 +35,8 @@ static void expect_gone(const char *in, const char *const *secrets, const char *
 {
     const char *out = redacted(in);
     for (; secrets && *secrets; secrets++)
-        if (strstr(out, *secrets)) fail_msg("secret '%s' left in: %s\n  (from %s)", *secrets, out, in);
+        if (strstr(out, *secrets))
+            fail_msg("secret '%s' left in: %s\n  (from %s)", *secrets, out, in);
     for (; keep && *keep; keep++)
         if (!strstr(out, *keep)) fail_msg("'%s' lost in: %s\n  (from %s)", *keep, out, in);
     if (secrets && !strstr(out, "<redacted>")) fail_msg("no <redacted> in: %s", out);
@@ -98,8 +99,8 @@ static void test_quoting(void **state)
     expect_gone("CREATE USER a IDENTIFIED BY 'it''s Pw20'", S("Pw20", "s Pw"), NULL);
     expect_gone("CREATE USER a IDENTIFIED BY 'it\\'s Pw21'", S("Pw21"), NULL);
     expect_gone("CREATE USER a IDENTIFIED BY \"dq Pw22\"", S("Pw22"), NULL);
-    expect_gone("CREATE USER a IDENTIFIED BY 'back\\\\slash' ; SELECT 'Pw23-not-secret'", S("slash"),
-                S("Pw23-not-secret"));
+    expect_gone("CREATE USER a IDENTIFIED BY 'back\\\\slash' ; SELECT 'Pw23-not-secret'",
+                S("slash"), S("Pw23-not-secret"));
     /* NO_BACKSLASH_ESCAPES: 'x\' ends at the quote; one reading must still find Pw24 */
     expect_gone("SELECT 'x\\' , 'y'; CREATE USER a IDENTIFIED BY 'Pw24'", S("Pw24"), NULL);
     /* adjacent literals are one string */
