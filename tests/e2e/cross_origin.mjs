@@ -60,6 +60,12 @@ try {
   // cors ones fail (cotter sends no Access-Control-Allow-Origin)
   check(out.hostile.cors_logs === 'blocked', 'the hostile page read /api/logs: ' + out.hostile.cors_logs);
   check(out.hostile.cors_post === 'blocked', 'a cors POST with the header went through: ' + out.hostile.cors_post);
+  // the channel is still RUNNING (asked from node, a plain client; an
+  // accepted stop would have been carried out by now)
+  await new Promise((done) => setTimeout(done, 1500));
+  const st = await (await fetch(`${URL}/api/channel/${CHANNEL}/status`)).json();
+  out.after_hostile = st.state;
+  check(st.state === 'RUNNING', 'after the hostile page the channel is ' + st.state);
 
   step = 'DNS rebinding: same-origin for the browser, a foreign Host for cotter';
   log(step);
