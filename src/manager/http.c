@@ -128,6 +128,8 @@ typedef struct mgr_args {
     int n;
 } mgr_args;
 
+/* mgr__audit_arg appends one query argument to the audit line's "args"
+ * object (an MHD_KeyValueIterator; cls is a mgr_args). */
 static enum MHD_Result mgr__audit_arg(void *cls, enum MHD_ValueKind kind, const char *key,
                                       const char *value)
 {

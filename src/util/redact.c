@@ -101,6 +101,8 @@ static void redact__skip_blank(lexer *lx)
     }
 }
 
+/* redact__next reads the next token after blanks and comments into tk
+ * (TK_END at the end of the text). */
 static void redact__next(lexer *lx, token *tk)
 {
     redact__skip_blank(lx);
@@ -281,7 +283,8 @@ static void redact__lex_pass(const char *s, size_t n, bool bs, uint8_t *mask)
 
 /* redact__text_pass marks, after every IDENTIFIED or PASSWORD in the text
  * (any case, quoting ignored), up to three quoted runs separated only by
- * words, blanks, backslashes and = ( : , @. */
+ * blanks, backslashes, = ( : @ and at most four words (VIA plugin USING
+ * PASSWORD). */
 static void redact__text_pass(const char *s, size_t n, uint8_t *mask)
 {
     for (size_t i = 0; i < n; i++) {
@@ -292,13 +295,15 @@ static void redact__text_pass(const char *s, size_t n, uint8_t *mask)
             kw = 8;
         if (!kw) continue;
         size_t p = i + kw;
+        int words = 0;
         for (int runs = 0; runs < 3 && p < n; runs++) {
             size_t gap = 0;
             while (p < n && gap < 64) {
                 unsigned char c = (unsigned char)s[p];
-                if (!(redact__word_char(c) || redact__space(c) || strchr("=(:,@\\", c)) ||
-                    c == '\0')
+                bool word = redact__word_char(c);
+                if (word && (p == 0 || !redact__word_char((unsigned char)s[p - 1])) && ++words > 4)
                     break;
+                if (!(word || redact__space(c) || (c != '\0' && strchr("=(:@\\", c)))) break;
                 p++;
                 gap++;
             }
