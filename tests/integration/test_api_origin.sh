@@ -79,8 +79,16 @@ refused cross_origin "Sec-Fetch-Site: cross-site"
 req GET /api/channels -H "Sec-Fetch-Site: same-site"
 refused cross_origin "Sec-Fetch-Site: same-site (another port of the same host)"
 # what is still allowed: plain clients, the console's own requests
-req GET /api/channels -H "Host: localhost:$COTTER_MANAGER_PORT"
-assert_eq 200 "$CODE" "GET under Host localhost"
+for h in "localhost:$COTTER_MANAGER_PORT" "127.0.0.2:$COTTER_MANAGER_PORT" "[::1]:$COTTER_MANAGER_PORT" \
+         "LOCALHOST"; do
+  req GET /api/channels -H "Host: $h"
+  assert_eq 200 "$CODE" "GET under Host $h"
+done
+for h in "localhost.evil.test:$COTTER_MANAGER_PORT" "10.0.0.1:$COTTER_MANAGER_PORT" \
+         "127.0.0.1:80:80" "[::2]:$COTTER_MANAGER_PORT"; do
+  req GET /api/channels -H "Host: $h"
+  refused host_not_allowed "GET under Host $h"
+done
 req GET /api/channels -H "Sec-Fetch-Site: same-origin" -H "Origin: $BASE"
 assert_eq 200 "$CODE" "a same-origin GET"
 req GET /api/logs

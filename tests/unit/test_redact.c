@@ -199,6 +199,27 @@ static void test_log_lines(void **state)
     int lines = 0;
     for (char *p = text; *p; p++) lines += *p == '\n';
     assert_int_equal(lines, 2);
+
+    /* JSON lines: redacted too, control characters as JSON escapes */
+    memcpy(path, "/tmp/cotter-test-redact-XXXXXX", sizeof(path));
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_true(log_open_file(path));
+    log_set_stderr(false);
+    log_set_json(true);
+    LOG_W("test", "DDL: %s", "ALTER USER a IDENTIFIED BY 'Pw71'\nnext");
+    log_set_json(false);
+    log_close();
+    log_set_stderr(true);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    unlink(path);
+    assert_null(strstr(text, "Pw71"));
+    assert_non_null(strstr(text, "IDENTIFIED BY '<redacted>'\\u000anext\"}\n"));
 }
 
 int main(void)
