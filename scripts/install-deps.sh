@@ -10,6 +10,7 @@ PKGS=(
   mariadb-server mariadb-client sqlite3
   sysbench curl python3 percona-toolkit jq openssl mydumper
   chromium nodejs
+  python3-pymysql
 )
 
 # e2e_deps installs playwright-core for the console's browser test

@@ -499,6 +499,13 @@ static cot_err ld_tls_check(cfg_ld *ld, int line, const char *full, const cot_ur
     static const char *const keys[] = {"tls", "tls_ca", "tls_cert", "tls_key", "tls_verify"};
     for (const char *p = u->query; p && *p;) {
         size_t n = strcspn(p, "&"), kn = strcspn(p, "=&");
+        const char *alias = cot_url_tls_alias(p, kn);
+        if (alias)
+            return ld_fail(ld, line, full,
+                           "'%s': URL parameter '%.*s' is another client's TLS setting, not "
+                           "cotter's: ignoring it would connect in plain text; write %s "
+                           "(docs/security.md)",
+                           u->redacted, (int)kn, p, alias);
         if (kn >= 3 && strncmp(p, "tls", 3) == 0) {
             bool known = false;
             for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)

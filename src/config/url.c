@@ -291,6 +291,39 @@ void cot_url_deinit(cot_url *u)
     memset(u, 0, sizeof(*u));
 }
 
+const char *cot_url_tls_alias(const char *key, size_t n)
+{
+    char k[64];
+    size_t kn = 0;
+    bool ssl = false;
+    for (size_t i = 0; i + 3 <= n && !ssl; i++) ssl = strncasecmp(key + i, "ssl", 3) == 0;
+    if (!ssl || n >= sizeof(k))
+        return ssl ? "tls=true, tls_ca=FILE, tls_cert=FILE, tls_key=FILE "
+                     "or tls_verify=full|ca|none"
+                   : NULL;
+    for (size_t i = 0; i < n; i++) /* lower case without separators: ssl-mode -> sslmode */
+        if (key[i] != '-' && key[i] != '_') k[kn++] = (char)tolower((unsigned char)key[i]);
+    k[kn] = '\0';
+    static const struct {
+        const char *key, *hint;
+    } aliases[] = {
+        {"sslca", "tls_ca=FILE"},
+        {"sslrootcert", "tls_ca=FILE"},
+        {"sslcapath", "tls_ca=FILE (one PEM file with the CA certificates)"},
+        {"sslcert", "tls_cert=FILE"},
+        {"sslkey", "tls_key=FILE"},
+        {"sslmode", "tls=true with tls_verify=full (VERIFY_IDENTITY, verify-full), tls_verify=ca "
+                    "(VERIFY_CA, verify-ca) or tls_verify=none (REQUIRED, require); tls=false "
+                    "for DISABLED"},
+        {"sslverifyservercert", "tls_verify=full|ca|none"},
+        {"sslverify", "tls_verify=full|ca|none"},
+    };
+    for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+        if (strcmp(k, aliases[i].key) == 0) return aliases[i].hint;
+    return "tls=true (and tls_ca=FILE, tls_cert=FILE, tls_key=FILE, tls_verify=full|ca|none as "
+           "needed)";
+}
+
 char *cot_url_param(const cot_url *u, const char *key)
 {
     if (!u || !u->query || !key) return NULL;

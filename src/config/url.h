@@ -10,6 +10,8 @@
 
 #include "util/err.h"
 
+#include <stddef.h>
+
 typedef struct cot_url {
     char *scheme;   /* lower case: "mysql", "mariadb", "postgresql", "file", ... */
     char *user;     /* "" if none */
@@ -28,6 +30,12 @@ void cot_url_deinit(cot_url *u);
 /* cot_url_param returns the value of query parameter key (heap copy the
  * caller frees), or NULL. */
 char *cot_url_param(const cot_url *u, const char *key);
+/* cot_url_tls_alias says what to write instead of query parameter key (n
+ * bytes) when it looks like another client's TLS setting (ssl, ssl-mode,
+ * sslmode, useSSL, ssl_ca, sslrootcert, ...): a static hint naming cotter's
+ * tls* parameters, or NULL when key is not one. Such a key is refused, never
+ * ignored: ignoring it would connect in plain text. */
+const char *cot_url_tls_alias(const char *key, size_t n);
 /* cot_url_is_mysql says whether the scheme is mysql:// or mariadb://. */
 int cot_url_is_mysql(const cot_url *u);
 

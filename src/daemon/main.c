@@ -54,7 +54,7 @@ static void usage_main(FILE *out)
             "  logs [--follow]      recent log lines of a running cotter (HTTP API)\n"
             "  snapshot -c FILE --pipeline P --table S.T [--where EXPR]\n"
             "                       copy a table again while its channel runs (HTTP API)\n"
-            "  decode [--count] BINLOG...\n"
+            "  decode [--count] [--show-passwords] BINLOG...\n"
             "                       decode local binlog files and print events and rows\n"
             "  config-doc           print the configuration reference (Markdown)\n"
             "  version              print the version\n"
@@ -81,10 +81,12 @@ static void usage_run(FILE *out)
 
 static void usage_decode(FILE *out)
 {
-    fprintf(out, "Usage: cotter decode [--count] BINLOG_FILE...\n"
+    fprintf(out, "Usage: cotter decode [--count] [--show-passwords] BINLOG_FILE...\n"
                  "\n"
                  "Decodes local binlog files with cotter's own decoder and prints every event\n"
-                 "and row, or with --count only a summary (events, rows, bytes, seconds).\n");
+                 "and row, or with --count only a summary (events, rows, bytes, seconds).\n"
+                 "Passwords in statements (CREATE USER ... IDENTIFIED BY, SET PASSWORD, ...)\n"
+                 "print as '<redacted>' unless --show-passwords.\n");
 }
 
 static bool wants_help(int argc, char **argv)
@@ -328,11 +330,13 @@ static int cmd_run(int argc, char **argv)
 
 static int cmd_decode(int argc, char **argv)
 {
-    bool count = false;
+    bool count = false, show_secrets = false;
     int first = -1;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--count") == 0) {
             count = true;
+        } else if (strcmp(argv[i], "--show-passwords") == 0) {
+            show_secrets = true;
         } else if (argv[i][0] == '-') {
             fprintf(stderr, "cotter decode: unknown option '%s'\n\n", argv[i]);
             usage_decode(stderr);
@@ -352,7 +356,7 @@ static int cmd_decode(int argc, char **argv)
         if (argv[i][0] == '-') continue;
         binlog_print_stats st;
         memset(&st, 0, sizeof(st));
-        if (binlog_print_file(argv[i], count ? NULL : stdout, &st) != COT_OK) {
+        if (binlog_print_file_opts(argv[i], count ? NULL : stdout, show_secrets, &st) != COT_OK) {
             fprintf(stderr, "cotter decode: %s\n", cot_err_msg());
             return 1;
         }

@@ -102,8 +102,25 @@ static void jparse_put_utf8(buf *b, unsigned cp)
     }
 }
 
+/* jparse_put_cp appends code point cp as UTF-8, except the control
+ * characters (C0, DEL, C1): those become the visible text \n, \t, \r or
+ * \u00XX, so text from a server or a request can neither forge lines nor
+ * drive the terminal the CLI prints to. */
+static void jparse_put_cp(buf *b, unsigned cp)
+{
+    if (cp == '\n' || cp == '\t' || cp == '\r') {
+        buf_putc(b, '\\');
+        buf_putc(b, cp == '\n' ? 'n' : cp == '\t' ? 't' : 'r');
+    } else if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
+        buf_printf(b, "\\u%04x", cp);
+    } else {
+        jparse_put_utf8(b, cp);
+    }
+}
+
 /* jparse_string reads a string literal at jp->pos (the opening quote) and
- * returns it decoded in a new heap string (caller frees), or NULL. */
+ * returns it decoded in a new heap string (caller frees), or NULL. Control
+ * characters come out escaped (jparse_put_cp). */
 static char *jparse_string(jparse *jp)
 {
     buf b;
@@ -116,6 +133,11 @@ static char *jparse_string(jparse *jp)
         unsigned char c = (unsigned char)jp->s[jp->pos++];
         if (c == '"') break;
         if (c < 0x20) goto malformed;
+        if (c == 0x7f || (c == 0xc2 && jp->pos < jp->len && (unsigned char)jp->s[jp->pos] >= 0x80 &&
+                          (unsigned char)jp->s[jp->pos] < 0xa0)) {
+            jparse_put_cp(&b, c == 0x7f ? c : (unsigned char)jp->s[jp->pos++]);
+            continue;
+        }
         if (c != '\\') {
             buf_putc(&b, (char)c);
             continue;
@@ -134,19 +156,19 @@ static char *jparse_string(jparse *jp)
             buf_putc(&b, '/');
             break;
         case 'b':
-            buf_putc(&b, '\b');
+            jparse_put_cp(&b, '\b');
             break;
         case 'f':
-            buf_putc(&b, '\f');
+            jparse_put_cp(&b, '\f');
             break;
         case 'n':
-            buf_putc(&b, '\n');
+            jparse_put_cp(&b, '\n');
             break;
         case 'r':
-            buf_putc(&b, '\r');
+            jparse_put_cp(&b, '\r');
             break;
         case 't':
-            buf_putc(&b, '\t');
+            jparse_put_cp(&b, '\t');
             break;
         case 'u':
             if (!jparse_hex4(jp, &cp)) goto malformed;
@@ -158,7 +180,7 @@ static char *jparse_string(jparse *jp)
             } else if (cp >= 0xD800 && cp < 0xE000) {
                 cp = 0xFFFD;
             }
-            jparse_put_utf8(&b, cp);
+            jparse_put_cp(&b, cp);
             break;
         default:
             goto malformed;
@@ -391,6 +413,7 @@ static int client__request(const client *cl, const char *method, const char *pat
         goto out;
     }
     hdrs = curl_slist_append(hdrs, "Accept: application/json");
+    hdrs = curl_slist_append(hdrs, "X-Cotter-Request: cli"); /* POSTs need it (docs/security.md) */
     if (cl->token) {
         buf_printf(&auth, "Authorization: Bearer %s", cl->token);
         hdrs = curl_slist_append(hdrs, auth.data);

@@ -1,8 +1,9 @@
 /*
  * HTTP server plumbing of the manager: libmicrohttpd setup on the listen
- * address, authentication (bearer tokens compared in constant time),
- * responses, the audit log, and the worker thread that carries out channel
- * actions. Handlers live in api.c and metrics.c.
+ * address, the same-origin checks that keep web pages of other sites out,
+ * authentication (bearer tokens compared in constant time), responses, the
+ * audit log, and the worker thread that carries out channel actions.
+ * Handlers live in api.c and metrics.c.
  * Threads: MHD's one polling thread calls mgr__access (and so every handler);
  * the worker thread runs queued actions; manager_start/stop run on the
  * daemon's main thread. `mu` guards the queue and the channels' action
@@ -14,12 +15,14 @@
 #include "manager/console.h"
 #include "manager/history.h"
 #include "util/log.h"
+#include "util/redact.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,8 +113,49 @@ void mgr_reply_error(mgr_reply *rp, int status, const char *code, const char *fm
 
 /* ---- audit ------------------------------------------------------------ */
 
-/* mgr__audit appends one JSON line for a POST: who, when, what, from where,
- * and the result. Never includes a token. */
+/* mgr__secret_name says whether a query argument's name looks like it holds
+ * a credential (its value is then never written). */
+static bool mgr__secret_name(const char *key)
+{
+    return strcasestr(key, "token") || strcasestr(key, "passw") || strcasestr(key, "secret") ||
+           strcasestr(key, "auth");
+}
+
+#define MGR_AUDIT_ARG_MAX 2000 /* bytes of one argument's value kept in the audit line */
+
+typedef struct mgr_args {
+    buf *b;
+    int n;
+} mgr_args;
+
+/* mgr__audit_arg appends one query argument to the audit line's "args"
+ * object (an MHD_KeyValueIterator; cls is a mgr_args). */
+static enum MHD_Result mgr__audit_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    mgr_args *ma = cls;
+    buf_puts(ma->b, ma->n++ ? "," : "{");
+    mgr_json_str(ma->b, key);
+    buf_putc(ma->b, ':');
+    if (!value) {
+        buf_puts(ma->b, "null");
+    } else if (mgr__secret_name(key)) {
+        mgr_json_str(ma->b, "<redacted>");
+    } else {
+        buf v;
+        buf_init(&v);
+        redact_secrets(value, strlen(value), &v);
+        buf_putc(&v, '\0');
+        if (v.len > MGR_AUDIT_ARG_MAX) memcpy(v.data + MGR_AUDIT_ARG_MAX - 4, "...", 4);
+        mgr_json_str(ma->b, v.data);
+        buf_deinit(&v);
+    }
+    return MHD_YES;
+}
+
+/* mgr__audit appends one JSON line for a POST: who, when, what (the query
+ * arguments, e.g. a snapshot's table and filter, with passwords redacted),
+ * from where (peer and Origin), and the result. Never includes a token. */
 static void mgr__audit(manager *m, const mgr_request *rq, const mgr_reply *rp)
 {
     if (!m->audit) return;
@@ -139,6 +183,16 @@ static void mgr__audit(manager *m, const mgr_request *rq, const mgr_reply *rp)
         buf_puts(&line, "null");
     buf_printf(&line, ",\"status\":%d,\"result\":", rp->status);
     mgr_json_str(&line, rp->result);
+    if (rq->conn) {
+        mgr_args ma = {.b = &line};
+        buf_puts(&line, ",\"args\":");
+        MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, mgr__audit_arg, &ma);
+        buf_puts(&line, ma.n ? "}" : "null");
+    }
+    if (rq->origin) {
+        buf_puts(&line, ",\"origin\":");
+        mgr_json_str(&line, rq->origin);
+    }
     buf_puts(&line, "}");
     audit_write(m->audit, line.data, line.len);
     buf_deinit(&line);
@@ -299,6 +353,99 @@ static void mgr__peer(struct MHD_Connection *conn, char *out, size_t cap)
         snprintf(out, cap, "%s:%s", host, port);
 }
 
+/* ---- same-origin checks (docs/security.md) ---------------------------- */
+
+/* mgr__loopback_host says whether a Host header names this machine's
+ * loopback: localhost, an address of 127.0.0.0/8 or [::1], any port. */
+static bool mgr__loopback_host(const char *h)
+{
+    char host[256];
+    const char *end, *rest;
+    if (h[0] == '[') {
+        end = strchr(h, ']');
+        if (!end) return false;
+        h++;
+        rest = end + 1;
+    } else {
+        end = strchr(h, ':');
+        if (!end) end = h + strlen(h);
+        rest = end;
+    }
+    size_t n = (size_t)(end - h);
+    if (n == 0 || n >= sizeof(host)) return false;
+    if (*rest == ':') {
+        size_t digits = strspn(rest + 1, "0123456789");
+        if (digits == 0 || digits > 5 || rest[1 + digits] != '\0') return false;
+    } else if (*rest != '\0') {
+        return false;
+    }
+    memcpy(host, h, n);
+    host[n] = '\0';
+    if (strcasecmp(host, "localhost") == 0) return true;
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, host, &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &a6) == 1) return IN6_IS_ADDR_LOOPBACK(&a6);
+    return false;
+}
+
+/* mgr__same_origin refuses (403, false) a request a web page of another site
+ * could have sent: any request marked cross-site by the browser
+ * (Sec-Fetch-Site); without tokens, one addressed to a name that is not a
+ * loopback one (DNS rebinding) or from an Origin other than the Host. */
+static bool mgr__same_origin(manager *m, struct MHD_Connection *conn, const mgr_request *rq,
+                             mgr_reply *rp)
+{
+    const char *site = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-Fetch-Site");
+    if (site && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0) {
+        mgr_reply_error(rp, 403, "cross_origin",
+                        "%s %s refused: sent by a web page of another site (Sec-Fetch-Site: %s); "
+                        "the API answers only its own console and non-browser clients",
+                        rq->method, rq->path, site);
+        return false;
+    }
+    if (m->cfg->n_manager_tokens == 0) {
+        if (!rq->host || !mgr__loopback_host(rq->host)) {
+            mgr_reply_error(rp, 403, "host_not_allowed",
+                            "Host '%s' refused: without manager.tokens the API answers only "
+                            "requests addressed to localhost, 127.0.0.1 or [::1] (a foreign Host "
+                            "is how a web page reaches a local server by DNS rebinding)",
+                            rq->host ? rq->host : "");
+            return false;
+        }
+        char want[300];
+        snprintf(want, sizeof(want), "%s://%s", m->tls_cert ? "https" : "http", rq->host);
+        if (rq->origin && strcasecmp(rq->origin, want) != 0) {
+            mgr_reply_error(rp, 403, "cross_origin",
+                            "%s %s refused: sent by a web page of %s; without manager.tokens the "
+                            "API answers only pages of %s (its console) and non-browser clients",
+                            rq->method, rq->path, rq->origin, want);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* mgr__post_header refuses (403, false) a POST without a header a web page
+ * of another site cannot add without the API's consent: X-Cotter-Request,
+ * or Authorization (with tokens, every authenticated request has it). */
+static bool mgr__post_header(struct MHD_Connection *conn, const mgr_request *rq, mgr_reply *rp)
+{
+    if (strcmp(rq->method, "POST") == 0) {
+        const char *x = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Cotter-Request");
+        const char *a = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+        if (!(x && *x) && !(a && *a)) {
+            mgr_reply_error(rp, 403, "header_required",
+                            "POST %s refused: a POST must carry the header 'X-Cotter-Request' "
+                            "(any value; cotter's CLI and console send it, a web page of another "
+                            "site cannot), e.g. curl -X POST -H 'X-Cotter-Request: 1' URL",
+                            rq->path);
+            return false;
+        }
+    }
+    return true;
+}
+
 static enum MHD_Result mgr__send(struct MHD_Connection *conn, mgr_reply *rp)
 {
     struct MHD_Response *resp = MHD_create_response_from_buffer(
@@ -347,6 +494,8 @@ static enum MHD_Result mgr__access(void *cls, struct MHD_Connection *conn, const
     mgr_request rq = {
         .method = method, .path = url, .who = "anonymous", .peer = peer, .conn = conn};
     rq.q_id = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "id");
+    rq.host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
+    rq.origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
     mgr_reply rp = {.status = 200, .content_type = "application/json"};
     buf_init(&rp.body);
     snprintf(rp.result, sizeof(rp.result), "ok");
@@ -356,11 +505,15 @@ static enum MHD_Result mgr__access(void *cls, struct MHD_Connection *conn, const
     int auth = strcmp(url, "/healthz") == 0 ? 0 : mgr__auth(m, conn, &tk);
     if (tk) rq.who = tk->name;
     rq.admin = m->cfg->n_manager_tokens == 0 || (tk && tk->admin);
-    if (auth == 1) {
+    if (!mgr__same_origin(m, conn, &rq, &rp)) {
+        /* refused: rp says why */
+    } else if (auth == 1) {
         mgr_reply_error(&rp, 401, "unauthorized",
                         "this API needs 'Authorization: Bearer TOKEN' (a token of manager.tokens)");
     } else if (auth == 2) {
         mgr_reply_error(&rp, 401, "unauthorized", "the bearer token is not one of manager.tokens");
+    } else if (!mgr__post_header(conn, &rq, &rp)) {
+        /* refused: rp says why */
     } else if (cc->body_bytes > MGR_BODY_MAX) {
         mgr_reply_error(&rp, 413, "body_too_large",
                         "request body of %zu bytes refused: this API takes no body",
@@ -369,8 +522,8 @@ static enum MHD_Result mgr__access(void *cls, struct MHD_Connection *conn, const
         api_handle(m, &rq, &rp);
     }
     if (rp.status == 401 || rp.status == 403)
-        LOG_W("manager", "%s %s from %s (%s): %d %s", method, url, peer, rq.who, rp.status,
-              rp.result);
+        LOG_W("manager", "%s %s from %s (%s): %d %s (Host: %s, Origin: %s)", method, url, peer,
+              rq.who, rp.status, rp.result, rq.host ? rq.host : "-", rq.origin ? rq.origin : "-");
     else
         LOG_D("manager", "%s %s from %s (%s): %d", method, url, peer, rq.who, rp.status);
     if (is_post) mgr__audit(m, &rq, &rp);

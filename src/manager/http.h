@@ -111,6 +111,8 @@ typedef struct mgr_request {
     const char *who;    /* the token's name, or "anonymous" */
     bool admin;         /* may POST */
     const char *peer;   /* client address */
+    const char *host;   /* the Host header, or NULL */
+    const char *origin; /* the Origin header, or NULL */
     /* the MHD connection, for mgr_query_arg */
     struct MHD_Connection *conn;
 } mgr_request;

@@ -21,6 +21,7 @@
 #include "source/binlog_stream.h"
 #include "source/schema.h"
 #include "snapshot/snapshot.h"
+#include "util/redact.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -137,6 +138,7 @@ static void pipeline__set_error(pipeline *pl, cot_err rc, const char *msg)
 {
     pthread_mutex_lock(&pl->mu);
     snprintf(pl->st.last_error, sizeof(pl->st.last_error), "%s", msg);
+    redact_secrets_inplace(pl->st.last_error, sizeof(pl->st.last_error)); /* status, API, alarms */
     pl->st.last_error_at = time(NULL);
     pl->st.last_error_code = rc;
     doctor_hint(msg, 0, pl->st.hint, sizeof(pl->st.hint));

@@ -10,6 +10,7 @@
 #include "source/binlog_file.h"
 #include "util/arena.h"
 #include "util/buf.h"
+#include "util/redact.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@ typedef struct printer {
     cot_chunk *ck;
     arena tm_mem; /* tablemaps kept for printing (reset when the cache is) */
     buf text;
+    bool show_secrets; /* statement text as written, passwords included */
 } printer;
 
 static void pr_tables_clear(printer *pr)
@@ -106,6 +108,36 @@ static cot_err pr_tablemap(printer *pr, const uint8_t *ev, size_t len, pr_table 
 }
 
 /* ---- text output -------------------------------------------------------- */
+
+/* put_statement appends statement text from the binlog: passwords redacted
+ * (unless asked for), control characters as \n, \t, \r, \xNN so that a
+ * statement can neither forge lines of the output nor drive a terminal. */
+static void put_statement(const printer *pr, buf *b, const char *sql, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    buf red;
+    buf_init(&red);
+    if (pr->show_secrets)
+        buf_append(&red, sql, n);
+    else
+        redact_secrets(sql, n, &red);
+    size_t run = 0;
+    for (size_t i = 0; i < red.len; i++) {
+        uint8_t ch = (uint8_t)red.data[i];
+        if (ch >= 0x20 && ch != 0x7f) continue;
+        buf_append(b, red.data + run, i - run);
+        run = i + 1;
+        char e[4] = {'\\', 'x', hex[ch >> 4], hex[ch & 15]};
+        if (ch == '\n' || ch == '\t' || ch == '\r') {
+            e[1] = ch == '\n' ? 'n' : ch == '\t' ? 't' : 'r';
+            buf_append(b, e, 2);
+        } else {
+            buf_append(b, e, 4);
+        }
+    }
+    buf_append(b, red.data + run, red.len - run);
+    buf_deinit(&red);
+}
 
 /* put_quoted appends 'text' with quotes, backslashes and control bytes
  * escaped (and bytes >= 0x80 too for binary); long values are cut. */
@@ -333,8 +365,10 @@ static cot_err pr_event(printer *pr, const uint8_t *ev, size_t len, uint64_t off
         binlog_query q;
         rc = binlog_query_parse(&pr->fde, ev, len, &a, &q);
         if (rc == COT_OK && print) {
-            buf_printf(b, " db=%.*s: ", (int)q.db_len, q.db);
-            buf_append(b, q.sql, q.sql_len);
+            buf_puts(b, " db=");
+            put_statement(pr, b, q.db, q.db_len);
+            buf_puts(b, ": ");
+            put_statement(pr, b, q.sql, q.sql_len);
             buf_putc(b, '\n');
         }
         arena_deinit(&a);
@@ -372,7 +406,7 @@ static cot_err pr_event(printer *pr, const uint8_t *ev, size_t len, uint64_t off
             size_t skip = h.type == BEV_ROWS_QUERY ? 1 : 0; /* MySQL: a length byte */
             if (len >= hl + tail + skip) {
                 buf_puts(b, ": ");
-                buf_append(b, ev + hl + skip, len - hl - tail - skip);
+                put_statement(pr, b, (const char *)ev + hl + skip, len - hl - tail - skip);
             }
             buf_putc(b, '\n');
         }
@@ -389,10 +423,16 @@ done:
 
 cot_err binlog_print_file(const char *path, FILE *out, binlog_print_stats *st)
 {
+    return binlog_print_file_opts(path, out, false, st);
+}
+
+cot_err binlog_print_file_opts(const char *path, FILE *out, bool show_secrets,
+                               binlog_print_stats *st)
+{
     binlog_file *bf;
     cot_err rc = binlog_file_open(path, &bf);
     if (rc != COT_OK) return rc;
-    printer pr = {.path = path, .out = out, .st = st};
+    printer pr = {.path = path, .out = out, .st = st, .show_secrets = show_secrets};
     binlog_fde_default(&pr.fde, BINLOG_CHECKSUM_NONE);
     pr.ck = cot_chunk_new();
     arena_init(&pr.tm_mem);

@@ -13,6 +13,7 @@
 #include "source/binlog_event.h"
 #include "util/err.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -28,5 +29,10 @@ typedef struct binlog_print_stats {
  * it only decodes and counts. Counts are added to *st (the caller zeroes
  * it once for several files). Errors name the file and the event offset. */
 cot_err binlog_print_file(const char *path, FILE *out, binlog_print_stats *st);
+/* binlog_print_file_opts is binlog_print_file with a choice: statement
+ * text (QUERY, ANNOTATE_ROWS) is printed with its passwords redacted
+ * (util/redact.h) unless show_secrets. binlog_print_file redacts. */
+cot_err binlog_print_file_opts(const char *path, FILE *out, bool show_secrets,
+                               binlog_print_stats *st);
 
 #endif

@@ -1,7 +1,10 @@
 /*
- * Error names, retry classes and the thread-local message buffer.
+ * Error names, retry classes and the thread-local message buffer. A message
+ * is stored with its passwords redacted (util/redact.h): it reaches logs,
+ * status files, the API and alarms.
  */
 #include "util/err.h"
+#include "util/redact.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -52,6 +55,7 @@ cot_err cot_err_set(cot_err err, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     memcpy(err_msg, msg, sizeof(err_msg));
+    redact_secrets_inplace(err_msg, sizeof(err_msg)); /* messages quote statements */
     err_code = err;
     return err;
 }
@@ -65,6 +69,7 @@ void cot_err_prefix(const char *fmt, ...)
     va_end(ap);
     memcpy(old, err_msg, sizeof(old));
     snprintf(err_msg, sizeof(err_msg), "%s%s", head, old);
+    redact_secrets_inplace(err_msg, sizeof(err_msg));
 }
 
 const char *cot_err_msg(void)

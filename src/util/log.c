@@ -1,10 +1,14 @@
 /*
  * Log line formatting and output. A line is formatted into a stack buffer
  * and written with one write() per destination under a mutex, so lines from
- * the select and load threads never interleave.
+ * the select and load threads never interleave. Every message has its
+ * passwords redacted (util/redact.h); in text lines control characters are
+ * escaped, so text from a server or a request cannot forge lines or drive
+ * a terminal.
  */
 #include "util/log.h"
 #include "util/err.h"
+#include "util/redact.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -114,6 +118,34 @@ static size_t json_escape_into(char *out, size_t cap, const char *s)
     return n;
 }
 
+/* text_escape_into copies s into out with control characters (C0, DEL and
+ * the C1 range U+0080..U+009F) written as \n, \t, \r or \xNN; returns
+ * bytes used. */
+static size_t text_escape_into(char *out, size_t cap, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+    for (; *s && n + 9 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9f) {
+            n += (size_t)snprintf(out + n, cap - n, "\\u%04x", (unsigned char)s[1]);
+            s++;
+        } else if (c == '\n' || c == '\t' || c == '\r') {
+            out[n++] = '\\';
+            out[n++] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+        } else if (c < 0x20 || c == 0x7f) {
+            out[n++] = '\\';
+            out[n++] = 'x';
+            out[n++] = hex[c >> 4];
+            out[n++] = hex[c & 15];
+        } else {
+            out[n++] = (char)c;
+        }
+    }
+    out[n] = '\0';
+    return n;
+}
+
 void log_msg(log_level level, const char *tag, const char *fmt, ...)
 {
     if (level > log_max) return;
@@ -122,6 +154,7 @@ void log_msg(log_level level, const char *tag, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    redact_secrets_inplace(msg, sizeof(msg));
 
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
@@ -138,7 +171,9 @@ void log_msg(log_level level, const char *tag, const char *fmt, ...)
                        "{\"ts\":\"%s\",\"level\":\"%s\",\"tag\":\"%s\",\"msg\":\"%s\"}\n", ts,
                        level_names[level], tag, esc);
     } else {
-        len = snprintf(line, sizeof(line), "%s %-5s [%s] %s\n", ts, level_names[level], tag, msg);
+        char esc[8200];
+        text_escape_into(esc, sizeof(esc), msg);
+        len = snprintf(line, sizeof(line), "%s %-5s [%s] %s\n", ts, level_names[level], tag, esc);
     }
     if (len < 0) return;
     if ((size_t)len >= sizeof(line)) len = (int)sizeof(line) - 1;

@@ -368,7 +368,7 @@ assert_eq "$N_POSTS" "$n_audit" "audit lines (one per POST)"
 python3 - "$AUDIT" <<'PYEOF' || fail "audit log (above)"
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
-keys = ['action', 'channel', 'method', 'path', 'peer', 'result', 'status', 'ts', 'who']
+keys = ['action', 'args', 'channel', 'method', 'path', 'peer', 'result', 'status', 'ts', 'who']
 bad = [l for l in lines if sorted(l.keys()) != keys or l['method'] != 'POST'
        or not l['peer'].startswith('127.0.0.1:') or not l['ts'].endswith('Z')]
 if bad: sys.exit('audit lines with a bad shape: %r' % bad[:2])

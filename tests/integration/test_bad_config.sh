@@ -288,6 +288,26 @@ sed 's/^/  | /' "$WORK/missing.err" >&2
 grep -qF "cotter: cannot open config file '$missing'" "$WORK/missing.err" ||
   fail "missing_file: stderr does not name the file"
 
+# --- 8b. TLS-looking URL keys of other clients (issue 17) -----------------
+# ssl, ssl-mode, sslmode, ... are not cotter's keys: ignored, they would give
+# a plain-text connection; they are a config error naming the right key.
+for k in "ssl=true:tls=true (and" "ssl-mode=VERIFY_IDENTITY:tls=true with tls_verify=full" \
+         "sslmode=require:tls=true with tls_verify=full" "useSSL=true:tls=true (and" \
+         "ssl_ca=/etc/ca.pem:tls_ca=" "sslrootcert=/etc/ca.pem:tls_ca=" \
+         "ssl-cert=/c.pem:tls_cert="; do
+  param=${k%%:*} hint=${k#*:}
+  expect_error "tls_alias_${param%%=*}" \
+    "FILE:2: sources.shop.url: 'mysql://repl:***@127.0.0.1:3306?connect_timeout=5&$param': URL parameter '${param%%=*}' is another client's TLS setting, not cotter's: ignoring it would connect in plain text; write $hint" <<EOF
+sources:
+  shop: { url: "mysql://repl:$SECRET@127.0.0.1:3306?connect_timeout=5&$param", server_id: 6001 }
+targets: { warehouse: { url: "mysql://root@127.0.0.1:3307" } }
+channels:
+  orders:
+    pipelines:
+      - { name: p, source: shop, target: warehouse, tables: [ { match: shop.* } ] }
+EOF
+done
+
 # --- 9. an unreachable source: not a config error; cotter stays up ---------
 # A real target, so that the only thing wrong is the source.
 if mdb_start dst; then

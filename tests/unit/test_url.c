@@ -197,6 +197,31 @@ static void test_errors(void **state)
     expect_error("mysql://u:" SECRET "@h\n", "'mysql://u:***@h\\n' contains a space");
 }
 
+/* TLS settings of other clients are recognised, with cotter's key as the
+ * hint (issue 17); cotter's own keys and unrelated ones are not. */
+static void test_tls_aliases(void **state)
+{
+    (void)state;
+    const char *h;
+    assert_non_null(strstr(cot_url_tls_alias("ssl", 3), "tls=true"));
+    assert_non_null((h = cot_url_tls_alias("ssl-mode", 8)));
+    assert_non_null(strstr(h, "tls_verify=full"));
+    assert_non_null(strstr(cot_url_tls_alias("sslmode", 7), "tls_verify=full"));
+    assert_non_null(strstr(cot_url_tls_alias("SSL_MODE", 8), "tls_verify=full"));
+    assert_non_null(strstr(cot_url_tls_alias("useSSL", 6), "tls=true"));
+    assert_string_equal(cot_url_tls_alias("ssl_ca", 6), "tls_ca=FILE");
+    assert_string_equal(cot_url_tls_alias("ssl-ca=x", 6), "tls_ca=FILE"); /* n bytes only */
+    assert_string_equal(cot_url_tls_alias("sslrootcert", 11), "tls_ca=FILE");
+    assert_string_equal(cot_url_tls_alias("ssl-cert", 8), "tls_cert=FILE");
+    assert_string_equal(cot_url_tls_alias("sslkey", 6), "tls_key=FILE");
+    assert_non_null(
+        cot_url_tls_alias("a-very-long-parameter-name-with-ssl-somewhere-in-it-xxxxxxxxxxxx", 64));
+    assert_null(cot_url_tls_alias("tls", 3));
+    assert_null(cot_url_tls_alias("tls_verify", 10));
+    assert_null(cot_url_tls_alias("socket", 6));
+    assert_null(cot_url_tls_alias("ss", 2));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -207,6 +232,7 @@ int main(void)
         cmocka_unit_test(test_params),
         cmocka_unit_test(test_redacted_query),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_tls_aliases),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
