@@ -70,6 +70,7 @@ struct check_table_result {
     uint64_t
         settled_chunks; /* online: chunks that differed, then matched once the pipeline caught up */
     uint64_t settled_rows;     /* online: rows likewise */
+    uint64_t aged_out;         /* target rows the source has but a NOW() where: no longer selects */
     uint64_t repaired_upserts; /* rows written (or printed, dry run) */
     uint64_t repaired_deletes;
     char *error; /* could not check this table: why (NULL if checked) */
