@@ -2,7 +2,9 @@
  * The mapping's where: for check and repair (contract in the header): the
  * source table is described as the copy describes it (snapshot_column_*),
  * the filter bound to that description, and each row's filter columns
- * converted with the copy's conversion into one reused value array.
+ * converted with the copy's conversion into one reused value array; ENUM
+ * and SET columns with known member names become the index / bitmask the
+ * stream's rows carry.
  */
 #include "check/check_filter.h"
 
@@ -11,16 +13,23 @@
 #include "event/event.h"
 #include "pipeline/row_filter.h"
 #include "snapshot/snapshot.h"
+#include "source/schema.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* How a filter column's text is read: as the copy reads it, or, for an
+ * ENUM or SET column whose member names are known, as the stream reads it
+ * (index / bitmask), so `kind = 2` means what it means to the stream. */
+enum { READ_COPY = 0, READ_ENUM, READ_SET };
 
 struct check_filter {
     row_filter *rf;
     cot_table *tbl; /* the source table as the copy describes it */
     uint32_t *cols; /* indexes of the columns the filter reads */
     uint8_t *cls;   /* their value classes (snapshot_column_describe) */
+    uint8_t *read;  /* READ_* */
     uint32_t n_cols;
     cot_value *row; /* tbl->n_cols values; only cols[] are set */
     cot_chunk *ck;  /* arena of the converted values, reset per row */
@@ -35,6 +44,7 @@ void check_filter_free(check_filter *cf)
     if (cf->tbl) cot_table_unref(cf->tbl);
     free(cf->cols);
     free(cf->cls);
+    free(cf->read);
     free(cf->row);
     if (cf->ck) cot_chunk_free(cf->ck);
     free(cf);
@@ -66,8 +76,8 @@ cot_err check_filter_new(MYSQL *src, const char *role, const cfg_table_map *tm, 
     uint32_t n = (uint32_t)mysql_num_rows(res);
     cf->tbl = cot_table_new(schema, table, n);
     cf->tbl->has_names = true;
-    uint8_t *cls_all = calloc(n + 1, 1);
-    if (!cls_all) abort();
+    uint8_t *cls_all = calloc(n + 1, 1), *read_all = calloc(n + 1, 1);
+    if (!cls_all || !read_all) abort();
     uint32_t i = 0;
     for (MYSQL_ROW row; i < n && (row = mysql_fetch_row(res)); i++) {
         cot_column *cc = &cf->tbl->cols[i];
@@ -75,6 +85,13 @@ cot_err check_filter_new(MYSQL *src, const char *role, const cfg_table_map *tm, 
         if (!cc->name) abort();
         cc->nullable = true;
         cls_all[i] = snapshot_column_describe(cc, row[1], row[2], row[3]);
+        bool is_enum = row[1] && strcmp(row[1], "enum") == 0;
+        if ((is_enum || (row[1] && strcmp(row[1], "set") == 0)) && row[2] &&
+            schema_members_parse(row[2], &cc->members, &cc->n_members)) {
+            cc->type = CT_STRING; /* as a TABLE_MAP: the real type in the metadata */
+            cc->meta = (uint16_t)((is_enum ? CT_ENUM : CT_SET) << 8 | 1);
+            read_all[i] = is_enum ? READ_ENUM : READ_SET;
+        }
     }
     mysql_free_result(res);
     /* flags 0: byte-wise text, as the stream's and the copy's filters */
@@ -85,20 +102,24 @@ cot_err check_filter_new(MYSQL *src, const char *role, const cfg_table_map *tm, 
     }
     cf->cols = calloc(n + 1, sizeof(*cf->cols));
     cf->cls = calloc(n + 1, 1);
+    cf->read = calloc(n + 1, 1);
     cf->row = calloc(n + 1, sizeof(*cf->row));
-    if (!cf->cols || !cf->cls || !cf->row) abort();
+    if (!cf->cols || !cf->cls || !cf->read || !cf->row) abort();
     for (uint32_t c = 0; c < n; c++) {
         if (!row_filter_uses_column(cf->rf, c)) continue;
         cf->cls[cf->n_cols] = cls_all[c];
+        cf->read[cf->n_cols] = read_all[c];
         cf->cols[cf->n_cols++] = c;
     }
     cf->timed = row_filter_uses_now(cf->rf);
     cf->ck = cot_chunk_new();
     free(cls_all);
+    free(read_all);
     *out = cf;
     return COT_OK;
 fail:
     free(cls_all);
+    free(read_all);
     check_filter_free(cf);
     return rc;
 }
@@ -121,11 +142,52 @@ bool check_filter_timed(const check_filter *cf)
     return cf->timed;
 }
 
+/* member_index returns the 1-based index of the member p (len bytes) of
+ * column cc, 0 when it is none of them. */
+static uint32_t member_index(const cot_column *cc, const char *p, size_t len)
+{
+    for (uint32_t m = 0; m < cc->n_members; m++)
+        if (strlen(cc->members[m]) == len && memcmp(cc->members[m], p, len) == 0) return m + 1;
+    return 0;
+}
+
+/* enum_value reads the text of an ENUM (its member name) or SET (member
+ * names joined by commas) value as the stream's index or bitmask; false
+ * when a name is not a member (then the value stays text). */
+static bool enum_value(const cot_column *cc, bool set, const char *p, unsigned long len,
+                       cot_value *v)
+{
+    if (!set) {
+        uint32_t m = member_index(cc, p, len);
+        if (!m && len) return false;
+        v->kind = VK_ENUM;
+        v->u = m;
+        return true;
+    }
+    uint64_t bits = 0;
+    for (unsigned long i = 0; i < len;) {
+        unsigned long j = i;
+        while (j < len && p[j] != ',') j++;
+        uint32_t m = member_index(cc, p + i, j - i);
+        if (!m || m > 64) return false;
+        bits |= 1ull << (m - 1);
+        i = j + 1;
+    }
+    v->kind = VK_SET;
+    v->u = bits;
+    return true;
+}
+
 int check_filter_row(check_filter *cf, char **vals, const unsigned long *lens, int64_t now)
 {
     arena_reset(&cf->ck->mem);
-    for (uint32_t i = 0; i < cf->n_cols; i++)
-        snapshot_value(cf->ck, cf->cls[i], vals[i], lens[i], &cf->row[cf->cols[i]]);
+    for (uint32_t i = 0; i < cf->n_cols; i++) {
+        cot_value *v = &cf->row[cf->cols[i]];
+        if (cf->read[i] != READ_COPY && vals[i] &&
+            enum_value(&cf->tbl->cols[cf->cols[i]], cf->read[i] == READ_SET, vals[i], lens[i], v))
+            continue;
+        snapshot_value(cf->ck, cf->cls[i], vals[i], lens[i], v);
+    }
     int r = row_filter_eval_at(cf->rf, cf->row, now);
     if (r == 0 && cf->timed) {
         int t = row_filter_eval_timeless(cf->rf, cf->row);

@@ -4,11 +4,11 @@
  * never SQL text, so the source rows compared are exactly the rows the
  * stream keeps (byte-wise text, not the column's collation). The source
  * queries of a filtered table read, after their own columns, the columns
- * the filter reads; each row is converted as the copy converts it and
- * evaluated here. NOW() is the wall clock (UTC): a filter that reads the
- * clock classifies a row that fails now but whose verdict depends on the
- * time as aged out, which check reports but repair never deletes.
- * Used by the check thread only.
+ * the filter reads; each row is converted as the copy converts it (ENUM
+ * and SET values as the stream's index / bitmask) and evaluated here. NOW() is the wall clock
+ * (UTC): a filter that reads the clock classifies a row that fails now but whose verdict depends on
+ * the time as aged out, which check reports but repair never deletes. Used by the check thread
+ * only.
  */
 #ifndef COT_CHECK_FILTER_H
 #define COT_CHECK_FILTER_H

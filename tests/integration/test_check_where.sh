@@ -5,7 +5,8 @@
 #  1. a _ci column with where: status = 'active' and rows 'active',
 #     'Active', 'ACTIVE', 'active ' (keyed, several chunks; and keyless):
 #     after streaming, check is clean and repair changes nothing (CHECKSUM
-#     TABLE of the target before and after);
+#     TABLE of the target before and after); an ENUM and a SET column
+#     compared with numbers (index, bitmask) as the stream compares them;
 #  2. a filtered-in row tampered on the target, and a row the filter
 #     rejects added there: check names both, repair fixes both, and the
 #     target equals the source's rows selected by BINARY SQL;
@@ -28,7 +29,8 @@ CREATE TABLE app.acct (id INT PRIMARY KEY, n INT,
   status VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci);
 CREATE TABLE app.logk (msg VARCHAR(20),
   status VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci);
-CREATE TABLE app.ev (id INT PRIMARY KEY, kind VARCHAR(8), created_at DATETIME, v INT);"
+CREATE TABLE app.ev (id INT PRIMARY KEY, kind VARCHAR(8), created_at DATETIME, v INT);
+CREATE TABLE app.tiers (id INT PRIMARY KEY, tier ENUM('basic','gold','vip'), tags SET('a','b','c'));"
 q src "$ddl"
 q dst "$ddl"
 
@@ -47,6 +49,7 @@ channels:
         tables:
           - { match: app.acct, where: "status = 'active'" }
           - { match: app.logk, where: "status = 'active'" }
+          - { match: app.tiers, where: "tier >= 2 AND tier != 'vip' AND tags = 5" }
           - { match: app.ev, where: "kind = 'keep' AND created_at >= NOW() - INTERVAL 6 SECOND" }
 EOC
 cotter_start
@@ -65,7 +68,7 @@ keys() { # keys TABLE KIND: the diffs of that kind, as compact JSON, sorted
   jq -c --arg t "$1" --arg k "$2" '[.tables[] | select(.source == $t) | .diffs[] |
     select(.kind == $k) | .key] | sort' <<<"$CHECK_OUT"
 }
-sums() { mdb_sql dst "CHECKSUM TABLE app.acct, app.logk, app.ev" | awk '{print $2}' | tr '\n' ' '; }
+sums() { mdb_sql dst "CHECKSUM TABLE app.acct, app.logk, app.ev, app.tiers" | awk '{print $2}' | tr '\n' ' '; }
 # what the stream must keep, selected by SQL that is not cotter's
 want_acct() { mdb_sql src "SELECT id, n, status FROM app.acct WHERE BINARY status = 'active' ORDER BY id"; }
 have_acct() { mdb_sql dst "SELECT id, n, status FROM app.acct ORDER BY id"; }
@@ -74,7 +77,8 @@ section "1. a _ci column, where: status = 'active': check clean, repair changes 
 q src "SET SESSION max_recursive_iterations = 100000;
 INSERT INTO app.acct WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 2000)
   SELECT i, i * 3, ELT(1 + i % 5, 'active', 'Active', 'ACTIVE', 'active ', 'gone') FROM s;
-INSERT INTO app.logk VALUES ('a', 'active'), ('a', 'active'), ('b', 'Active'), ('c', 'ACTIVE'), ('d', 'x')"
+INSERT INTO app.logk VALUES ('a', 'active'), ('a', 'active'), ('b', 'Active'), ('c', 'ACTIVE'), ('d', 'x');
+INSERT INTO app.tiers VALUES (1, 'basic', 'a,c'), (2, 'gold', 'a,c'), (3, 'vip', 'a,c'), (4, 'gold', 'a'), (5, 'gold', 'c,a')"
 wait_rows() { # wait_rows SQL WANT: poll the target until SQL returns WANT
   local i
   for (( i = 0; i < 300; i++ )); do
@@ -86,6 +90,7 @@ wait_rows() { # wait_rows SQL WANT: poll the target until SQL returns WANT
 }
 wait_rows 400 "SELECT COUNT(*) FROM app.acct"
 wait_rows 2 "SELECT COUNT(*) FROM app.logk"
+wait_rows "2 5" "SELECT GROUP_CONCAT(id ORDER BY id SEPARATOR ' ') FROM app.tiers"
 assert_eq "$(want_acct)" "$(have_acct)" "the stream kept the rows whose status is exactly 'active'"
 assert_eq 1600 "$(mdb_sql src "SELECT COUNT(*) FROM app.acct WHERE status = 'active'")" \
   "the source's collation calls 1600 rows 'active' (what SQL in check used to select)"
@@ -95,6 +100,8 @@ run check --chunk-size 500 --no-store
 assert_eq 0 "$CHECK_RC" "check after streaming: $(cat "$HARNESS_DIR/check.err") $(summary)"
 assert_eq 400 "$(jt '.tables[] | select(.source == "app.acct") | .rows')" "acct rows the filter keeps"
 assert_eq 2 "$(jt '.tables[] | select(.source == "app.logk") | .rows')" "logk rows the filter keeps"
+assert_eq 2 "$(jt '.tables[] | select(.source == "app.tiers") | .rows')" \
+  "tiers rows the filter keeps (ENUM and SET compared with numbers as index and bitmask)"
 acct_chunks=$(jt '.tables[] | select(.source == "app.acct") | .chunks')
 [ "$acct_chunks" -ge 3 ] || fail "acct should be checked in several chunks, got $acct_chunks"
 run repair --no-store
