@@ -816,8 +816,8 @@ static void sums_sql(buf *q, const check_plan *p, check_side side, const buf *ra
 }
 
 /* sums_read reads the result of sums_sql into *count and sum (decimal
- * text as the server prints it); xor: BIT_XOR, else SUM. */
-static cot_err sums_read(const check_plan *p, check_side side, MYSQL_RES *res, bool xor,
+ * text as the server prints it); bit_xor: BIT_XOR, else SUM. */
+static cot_err sums_read(const check_plan *p, check_side side, MYSQL_RES *res, bool bit_xor,
                          uint64_t *count, char *sum, size_t cap)
 {
     if (!(side == CHECK_SRC && p->cf)) {
@@ -834,7 +834,7 @@ static cot_err sums_read(const check_plan *p, check_side side, MYSQL_RES *res, b
         if (v < 0) return cot_err_code();
         if (v != CHECK_ROW_IN) continue;
         uint64_t crc = strtoull(row[0] ? row[0] : "0", NULL, 10);
-        acc = xor? acc ^ crc : acc + crc;
+        acc = bit_xor ? acc ^ crc : acc + crc;
         n++;
     }
     *count = n;
@@ -1143,7 +1143,7 @@ out:
  * times, each time reading the source, then waiting for the pipeline to
  * apply past the source's position, then reading the target. *differs
  * becomes false when they match. */
-static cot_err recheck_sums(check_ctx *cx, const check_plan *p, bool xor, const buf *qs,
+static cot_err recheck_sums(check_ctx *cx, const check_plan *p, bool bit_xor, const buf *qs,
                             const buf *qt, bool *differs)
 {
     cot_err rc = COT_OK;
@@ -1158,7 +1158,7 @@ static cot_err recheck_sums(check_ctx *cx, const check_plan *p, bool xor, const 
         }
         uint64_t cs = 0, ct = 0;
         char xs[64], xt[64];
-        if (rs && rt && !(rc = sums_read(p, CHECK_SRC, rs, xor, &cs, xs, sizeof(xs))) &&
+        if (rs && rt && !(rc = sums_read(p, CHECK_SRC, rs, bit_xor, &cs, xs, sizeof(xs))) &&
             read_sums(rt, &ct, xt, sizeof(xt)))
             *differs = cs != ct || strcmp(xs, xt) != 0;
         mysql_free_result(rs);
