@@ -7,6 +7,8 @@
  * missing, extra and different row. Keyless tables compare as multisets.
  * Repair (source wins) upserts missing/different rows and deletes extra
  * ones, one target transaction per chunk. Runs on the caller's thread.
+ * A mapping's where: selects the source rows as the stream does: cotter
+ * evaluates it on the rows read (check_filter.h), never as SQL.
  *
  * Online: when the pipeline has a position on the target (cotter.positions),
  * a chunk or row that differs is compared again once the pipeline has
