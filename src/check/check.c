@@ -12,6 +12,7 @@
  */
 #include "check/check.h"
 
+#include "check/check_filter.h"
 #include "check/check_results.h"
 #include "check/check_sql.h"
 #include "client/mysql_conn.h"
@@ -51,7 +52,7 @@ typedef struct check_plan {
     uint32_t n_cols;
     uint32_t keys[16]; /* indexes into cols */
     uint32_t n_key;
-    const char *where;
+    check_filter *cf;       /* the mapping's where: (evaluated by cotter on source rows), or NULL */
     buf src_from, tgt_from; /* `s`.`t` */
 } check_plan;
 
@@ -79,6 +80,7 @@ static void plan_deinit(check_plan *p)
         free(p->cols[i].const_val);
     }
     free(p->cols);
+    check_filter_free(p->cf);
     buf_deinit(&p->src_from);
     buf_deinit(&p->tgt_from);
 }
@@ -490,7 +492,9 @@ static cot_err check__plan(check_ctx *cx, const cfg_table_map *tm, check_plan *p
         }
         p->keys[p->n_key++] = i;
     }
-    p->where = tm->where;
+    if (tm->where &&
+        (rc = check_filter_new(cx->src, cx->src_role, tm, p->src_schema, p->src_table, &p->cf)))
+        goto out;
     buf_ident(&p->src_from, p->src_schema);
     buf_putc(&p->src_from, '.');
     buf_ident(&p->src_from, p->src_table);
@@ -518,8 +522,10 @@ typedef struct diff_ctx {
     check_ctx *cx;
     const check_plan *p;
     check_table_result *r;
-    check_rows up;  /* source keys to upsert */
-    check_rows del; /* target keys to delete */
+    check_rows up;          /* source keys to upsert */
+    check_rows del;         /* target keys to delete */
+    const check_rows *aged; /* source keys a NOW() where: no longer selects (sorted), or NULL */
+    check_rows *aged_hits;  /* keyed: such keys found on the target (counted once each) */
     buf scratch;
 } diff_ctx;
 
@@ -541,6 +547,11 @@ static void on_diff_keyed(void *ctx, check_kind kind, const check_row *s, const 
 {
     diff_ctx *d = ctx;
     const check_row *row = s ? s : t;
+    if (kind == CHECK_EXTRA && d->aged && check_rows_has(d->aged, t->key, t->key_len)) {
+        /* the stream kept it when it passed: reported, never deleted */
+        check_rows_add(d->aged_hits, t->key, t->key_len, 0, NULL, 0);
+        return;
+    }
     if (kind == CHECK_MISSING) d->r->missing++;
     if (kind == CHECK_EXTRA) d->r->extra++;
     if (kind == CHECK_DIFFERENT) d->r->different++;
@@ -557,6 +568,10 @@ static void on_diff_keyless(void *ctx, check_kind kind, const check_row *s, cons
 {
     diff_ctx *d = ctx;
     const check_row *row = s ? s : t;
+    if (kind == CHECK_EXTRA && d->aged && check_rows_has(d->aged, t->key, t->key_len)) {
+        d->r->aged_out++;
+        return;
+    }
     if (kind == CHECK_MISSING) d->r->missing++;
     if (kind == CHECK_EXTRA) d->r->extra++;
     const char *v = NULL;
@@ -596,6 +611,48 @@ static void fetch_rows(MYSQL_RES *res, uint32_t n_key, uint32_t n_vals, check_ro
     buf_deinit(&vals);
 }
 
+/* fetch_src_rows reads a source result as fetch_rows does; for a filtered
+ * table each row's filter columns follow its values and only the rows the
+ * filter keeps go to rs; the keys of rows only a NOW() filter rejects go to
+ * aged (unsorted). */
+static cot_err fetch_src_rows(const check_plan *p, MYSQL_RES *res, uint32_t n_key, uint32_t n_vals,
+                              check_rows *rs, check_rows *aged)
+{
+    if (!p->cf) {
+        fetch_rows(res, n_key, n_vals, rs);
+        return COT_OK;
+    }
+    buf key, vals;
+    buf_init(&key);
+    buf_init(&vals);
+    cot_err rc = COT_OK;
+    int64_t now = (int64_t)time(NULL);
+    for (MYSQL_ROW row; (row = mysql_fetch_row(res));) {
+        unsigned long *len = mysql_fetch_lengths(res);
+        uint32_t f = n_key + 1 + n_vals;
+        int v = check_filter_row(p->cf, row + f, len + f, now);
+        if (v < 0) {
+            rc = cot_err_code();
+            break;
+        }
+        if (v == CHECK_ROW_OUT) continue;
+        buf_reset(&key);
+        buf_reset(&vals);
+        for (uint32_t k = 0; k < n_key; k++) check_tuple_add(&key, row[k], len[k]);
+        if (v == CHECK_ROW_AGED) {
+            if (aged) check_rows_add(aged, key.data, key.len, 0, NULL, 0);
+            continue;
+        }
+        uint32_t crc = (uint32_t)strtoul(row[n_key] ? row[n_key] : "0", NULL, 10);
+        for (uint32_t i = 0; i < n_vals; i++)
+            check_tuple_add(&vals, row[n_key + 1 + i], len[n_key + 1 + i]);
+        check_rows_add(rs, key.data, key.len, crc, n_vals ? vals.data : NULL, vals.len);
+    }
+    buf_deinit(&key);
+    buf_deinit(&vals);
+    return rc;
+}
+
 /* ---- repair ---------------------------------------------------------- */
 
 static cot_err repair_keyed(diff_ctx *d)
@@ -630,6 +687,7 @@ static cot_err repair_keyed(diff_ctx *d)
             if (c) buf_putc(&sel, ',');
             check_sql_col_raw(&sel, &p->cols[c], CHECK_SRC);
         }
+        if (p->cf) check_filter_select(&sel, p->cf);
         buf_puts(&sel, " FROM ");
         buf_append(&sel, p->src_from.data, p->src_from.len);
         buf_puts(&sel, " WHERE (");
@@ -639,15 +697,22 @@ static cot_err repair_keyed(diff_ctx *d)
                              d->up.v[j].key_len);
         }
         buf_putc(&sel, ')');
-        if (p->where) buf_printf(&sel, " AND (%s)", p->where);
         if ((rc = check__query(cx->src, cx->src_role, &sel, &res))) goto out;
         buf_reset(&q);
         check_sql_upsert_head(&q, p->tgt_schema, p->tgt_table, p->cols, p->n_cols);
         buf row;
         buf_init(&row);
         uint64_t n = 0;
+        int64_t now = (int64_t)time(NULL);
         for (MYSQL_ROW r; (r = mysql_fetch_row(res));) {
             unsigned long *len = mysql_fetch_lengths(res);
+            int v =
+                p->cf ? check_filter_row(p->cf, r + p->n_cols, len + p->n_cols, now) : CHECK_ROW_IN;
+            if (v < 0) {
+                rc = cot_err_code();
+                break;
+            }
+            if (v != CHECK_ROW_IN) continue; /* it left the filter's rows meanwhile */
             buf_reset(&row);
             for (uint32_t c = 0; c < p->n_cols; c++) check_tuple_add(&row, r[c], len[c]);
             check_sql_upsert_row(&q, p->cols, p->n_cols, (const uint8_t *)row.data, row.len,
@@ -657,6 +722,7 @@ static cot_err repair_keyed(diff_ctx *d)
         buf_deinit(&row);
         mysql_free_result(res);
         res = NULL;
+        if (rc) goto out;
         if (n == 0) continue; /* the rows left the source meanwhile */
         check_sql_upsert_tail(&q, p->cols, p->n_cols, p->keys, p->n_key);
         if ((rc = check__exec(cx, &q))) goto out;
@@ -714,12 +780,6 @@ out:
 
 /* ---- the walks ------------------------------------------------------- */
 
-static void add_where(buf *q, const check_plan *p, check_side side, bool have_cond)
-{
-    if (side == CHECK_SRC && p->where)
-        buf_printf(q, "%s(%s)", have_cond ? " AND " : " WHERE ", p->where);
-}
-
 static bool read_sums(MYSQL_RES *res, uint64_t *count, char *sum, size_t cap)
 {
     MYSQL_ROW row = mysql_fetch_row(res);
@@ -729,7 +789,61 @@ static bool read_sums(MYSQL_RES *res, uint64_t *count, char *sum, size_t cap)
     return true;
 }
 
-/* rows_query builds "SELECT key.., crc FROM t WHERE <where> [AND filter]" for side. */
+/* sums_sql appends a side's "SELECT COUNT(*), COALESCE(agg(row hash),0)
+ * FROM t [WHERE range]" (agg BIT_XOR or SUM). A filtered table's source
+ * side reads "SELECT row hash, <filter columns>" instead: sums_read folds
+ * the rows the filter keeps, so the filter text never becomes SQL. */
+static void sums_sql(buf *q, const check_plan *p, check_side side, const buf *range,
+                     const char *agg)
+{
+    bool rows = side == CHECK_SRC && p->cf;
+    if (rows) {
+        buf_puts(q, "SELECT ");
+        check_sql_row_hash(q, p->cols, p->n_cols, side);
+        check_filter_select(q, p->cf);
+        buf_puts(q, " FROM ");
+    } else {
+        buf_printf(q, "SELECT COUNT(*), COALESCE(%s(", agg);
+        check_sql_row_hash(q, p->cols, p->n_cols, side);
+        buf_puts(q, "),0) FROM ");
+    }
+    const buf *from = side == CHECK_SRC ? &p->src_from : &p->tgt_from;
+    buf_append(q, from->data, from->len);
+    if (range) {
+        buf_puts(q, " WHERE ");
+        buf_append(q, range->data, range->len);
+    }
+}
+
+/* sums_read reads the result of sums_sql into *count and sum (decimal
+ * text as the server prints it); bit_xor: BIT_XOR, else SUM. */
+static cot_err sums_read(const check_plan *p, check_side side, MYSQL_RES *res, bool bit_xor,
+                         uint64_t *count, char *sum, size_t cap)
+{
+    if (!(side == CHECK_SRC && p->cf)) {
+        if (read_sums(res, count, sum, cap)) return COT_OK;
+        return cot_err_set(COT_ERR_SQL, "checksum of %s.%s returned no row",
+                           side == CHECK_SRC ? p->src_schema : p->tgt_schema,
+                           side == CHECK_SRC ? p->src_table : p->tgt_table);
+    }
+    uint64_t n = 0, acc = 0;
+    int64_t now = (int64_t)time(NULL);
+    for (MYSQL_ROW row; (row = mysql_fetch_row(res));) {
+        unsigned long *len = mysql_fetch_lengths(res);
+        int v = check_filter_row(p->cf, row + 1, len + 1, now);
+        if (v < 0) return cot_err_code();
+        if (v != CHECK_ROW_IN) continue;
+        uint64_t crc = strtoull(row[0] ? row[0] : "0", NULL, 10);
+        acc = bit_xor ? acc ^ crc : acc + crc;
+        n++;
+    }
+    *count = n;
+    snprintf(sum, cap, "%llu", (unsigned long long)acc);
+    return COT_OK;
+}
+
+/* rows_query builds "SELECT key.., crc FROM t WHERE <where>" for side (a
+ * filtered source: then the filter's columns). */
 static void rows_query(buf *q, const check_plan *p, check_side side, const buf *where)
 {
     buf_puts(q, "SELECT ");
@@ -738,17 +852,18 @@ static void rows_query(buf *q, const check_plan *p, check_side side, const buf *
         buf_putc(q, ',');
     }
     check_sql_row_hash(q, p->cols, p->n_cols, side);
+    if (side == CHECK_SRC && p->cf) check_filter_select(q, p->cf);
     buf_puts(q, " FROM ");
     const buf *from = side == CHECK_SRC ? &p->src_from : &p->tgt_from;
     buf_append(q, from->data, from->len);
     buf_puts(q, " WHERE ");
     buf_append(q, where->data, where->len);
-    add_where(q, p, side, true);
 }
 
-/* fetch_side reads the (key, crc) rows of where on one side into out (sorted). */
+/* fetch_side reads the (key, crc) rows of where on one side into out
+ * (sorted); source keys only a NOW() filter rejects are added to aged. */
 static cot_err fetch_side(check_ctx *cx, const check_plan *p, check_side side, const buf *where,
-                          check_rows *out)
+                          check_rows *out, check_rows *aged)
 {
     buf q;
     buf_init(&q);
@@ -758,17 +873,26 @@ static cot_err fetch_side(check_ctx *cx, const check_plan *p, check_side side, c
                                    : check__query(cx->tgt, cx->tgt_role, &q, &res);
     buf_deinit(&q);
     if (rc) return rc;
-    if (res) fetch_rows(res, p->n_key, 0, out);
+    if (res && side == CHECK_SRC) rc = fetch_src_rows(p, res, p->n_key, 0, out, aged);
+    if (res && side == CHECK_TGT) fetch_rows(res, p->n_key, 0, out);
     mysql_free_result(res);
     check_rows_sort(out);
-    return COT_OK;
+    if (aged) check_rows_sort(aged);
+    return rc;
 }
+
+typedef struct collect_ctx {
+    check_rows *cand;
+    const check_rows *aged;
+} collect_ctx;
 
 static void on_diff_collect(void *ctx, check_kind kind, const check_row *s, const check_row *t)
 {
-    (void)kind;
+    collect_ctx *cc = ctx;
     const check_row *row = s ? s : t;
-    check_rows_add(ctx, row->key, row->key_len, 0, NULL, 0);
+    if (kind == CHECK_EXTRA && check_rows_has(cc->aged, row->key, row->key_len))
+        return; /* aged out: waiting for the pipeline does not change it */
+    check_rows_add(cc->cand, row->key, row->key_len, 0, NULL, 0);
 }
 
 /* key_list appends (key = k1 OR key = k2 ..) over the keys of rows. */
@@ -801,22 +925,30 @@ static cot_err chunk_diff(check_ctx *cx, const check_plan *p, check_table_result
     buf_deinit(&qs);
     buf_deinit(&qt);
     if (rc) return rc;
-    check_rows a, b, cand;
+    check_rows a, b, cand, aged, hits;
     check_rows_init(&a);
     check_rows_init(&b);
     check_rows_init(&cand);
-    fetch_rows(rs, p->n_key, 0, &a);
+    check_rows_init(&aged);
+    check_rows_init(&hits);
+    collect_ctx cc = {.cand = &cand, .aged = &aged};
+    rc = fetch_src_rows(p, rs, p->n_key, 0, &a, &aged);
     fetch_rows(rt, p->n_key, 0, &b);
     mysql_free_result(rs);
     mysql_free_result(rt);
+    if (rc) goto out;
     check_rows_sort(&a);
     check_rows_sort(&b);
+    check_rows_sort(&aged);
+    for (size_t i = 0; aged.n && i < b.n; i++) /* the later rounds re-read only other keys */
+        if (check_rows_has(&aged, b.v[i].key, b.v[i].key_len))
+            check_rows_add(&hits, b.v[i].key, b.v[i].key_len, 0, NULL, 0);
     uint64_t first = 0;
     for (int round = 0; round < 5 && cx->online && !cx->stalled; round++) {
         check_rows_clear(&cand);
-        uint64_t n = check_rows_diff(&a, &b, on_diff_collect, &cand);
+        uint64_t n = check_rows_diff(&a, &b, on_diff_collect, &cc);
         if (round == 0) first = n;
-        if (n == 0) break;
+        if (cand.n == 0) break; /* none, or only aged-out rows */
         buf_reset(&ws);
         buf_reset(&wt);
         if (cand.n <= 2000) {
@@ -829,16 +961,21 @@ static cot_err chunk_diff(check_ctx *cx, const check_plan *p, check_table_result
         check_rows_clear(&a);
         check_rows_clear(&b);
         binpos want;
-        if ((rc = fetch_side(cx, p, CHECK_SRC, &ws, &a))) goto out;
+        if ((rc = fetch_side(cx, p, CHECK_SRC, &ws, &a, &aged))) goto out;
         if (master_pos(cx, &want)) wait_applied(cx, &want);
-        if ((rc = fetch_side(cx, p, CHECK_TGT, &wt, &b))) goto out;
+        if ((rc = fetch_side(cx, p, CHECK_TGT, &wt, &b, NULL))) goto out;
     }
-    diff_ctx d = {.cx = cx, .p = p, .r = r};
+    diff_ctx d = {.cx = cx, .p = p, .r = r, .aged = &aged, .aged_hits = &hits};
     check_rows_init(&d.up);
     check_rows_init(&d.del);
     buf_init(&d.scratch);
     uint64_t last = check_rows_diff(&a, &b, on_diff_keyed, &d);
     if (first > last) r->settled_rows += first - last;
+    check_rows_sort(&hits);
+    for (size_t i = 0; i < hits.n; i++)
+        if (i == 0 || hits.v[i].key_len != hits.v[i - 1].key_len ||
+            memcmp(hits.v[i].key, hits.v[i - 1].key, hits.v[i].key_len) != 0)
+            r->aged_out++;
     if (cx->opts->repair && (d.up.n || d.del.n)) rc = repair_keyed(&d);
     check_rows_deinit(&d.up);
     check_rows_deinit(&d.del);
@@ -847,6 +984,8 @@ out:
     check_rows_deinit(&a);
     check_rows_deinit(&b);
     check_rows_deinit(&cand);
+    check_rows_deinit(&aged);
+    check_rows_deinit(&hits);
     buf_deinit(&ws);
     buf_deinit(&wt);
     return rc;
@@ -916,7 +1055,6 @@ static cot_err bucket_diff(check_ctx *cx, const check_plan *p, check_table_resul
         minmax_sql(qq[s], p, kc, sides[s]);
         buf_puts(qq[s], " WHERE ");
         buf_append(qq[s], ranges[s]->data, ranges[s]->len);
-        add_where(qq[s], p, sides[s], true);
     }
     MYSQL_RES *rs = NULL, *rt = NULL;
     bucket_sum *bs = NULL, *bt = NULL;
@@ -953,7 +1091,6 @@ static cot_err bucket_diff(check_ctx *cx, const check_plan *p, check_table_resul
         buf_append(qq[s], from->data, from->len);
         buf_puts(qq[s], " WHERE ");
         buf_append(qq[s], ranges[s]->data, ranges[s]->len);
-        add_where(qq[s], p, sides[s], true);
         buf_puts(qq[s], " GROUP BY b ORDER BY b");
     }
     if ((rc = check__pair(cx, &qs, &qt, &rs, &rt))) goto out;
@@ -1006,7 +1143,8 @@ out:
  * times, each time reading the source, then waiting for the pipeline to
  * apply past the source's position, then reading the target. *differs
  * becomes false when they match. */
-static cot_err recheck_sums(check_ctx *cx, const buf *qs, const buf *qt, bool *differs)
+static cot_err recheck_sums(check_ctx *cx, const check_plan *p, bool bit_xor, const buf *qs,
+                            const buf *qt, bool *differs)
 {
     cot_err rc = COT_OK;
     for (int round = 0; round < 3 && *differs && cx->online && !cx->stalled; round++) {
@@ -1020,10 +1158,12 @@ static cot_err recheck_sums(check_ctx *cx, const buf *qs, const buf *qt, bool *d
         }
         uint64_t cs = 0, ct = 0;
         char xs[64], xt[64];
-        if (rs && rt && read_sums(rs, &cs, xs, sizeof(xs)) && read_sums(rt, &ct, xt, sizeof(xt)))
+        if (rs && rt && !(rc = sums_read(p, CHECK_SRC, rs, bit_xor, &cs, xs, sizeof(xs))) &&
+            read_sums(rt, &ct, xt, sizeof(xt)))
             *differs = cs != ct || strcmp(xs, xt) != 0;
         mysql_free_result(rs);
         mysql_free_result(rt);
+        if (rc) return rc;
     }
     return rc;
 }
@@ -1115,7 +1255,6 @@ static cot_err walk_keyed(check_ctx *cx, const check_plan *p, check_table_result
         buf_puts(&q, " WHERE ");
         check_sql_key_range(&q, p->cols, p->keys, p->n_key, CHECK_SRC,
                             have_lower ? (uint8_t *)lower.data : NULL, lower.len, NULL, 0);
-        add_where(&q, p, CHECK_SRC, true);
         buf_puts(&q, " ORDER BY ");
         for (uint32_t k = 0; k < p->n_key; k++) {
             if (k) buf_putc(&q, ',');
@@ -1142,25 +1281,16 @@ static cot_err walk_keyed(check_ctx *cx, const check_plan *p, check_table_result
                                 have_lower ? (uint8_t *)lower.data : NULL, lower.len,
                                 have_upper ? (uint8_t *)upper.data : NULL, upper.len);
             buf_reset(qq[s]);
-            buf_puts(qq[s], "SELECT COUNT(*), COALESCE(BIT_XOR(");
-            check_sql_row_hash(qq[s], p->cols, p->n_cols, sides[s]);
-            buf_puts(qq[s], "),0) FROM ");
-            const buf *from = s == 0 ? &p->src_from : &p->tgt_from;
-            buf_append(qq[s], from->data, from->len);
-            buf_puts(qq[s], " WHERE ");
-            buf_append(qq[s], ranges[s]->data, ranges[s]->len);
-            add_where(qq[s], p, sides[s], true);
+            sums_sql(qq[s], p, sides[s], ranges[s], "BIT_XOR");
         }
         double t0 = now_s();
         if ((rc = check__pair(cx, &qs, &qt, &rs, &rt))) goto out;
         double el = now_s() - t0;
         uint64_t cs = 0, ct = 0;
         char xs[64], xt[64];
-        if (!read_sums(rs, &cs, xs, sizeof(xs)) || !read_sums(rt, &ct, xt, sizeof(xt))) {
-            rc = cot_err_set(COT_ERR_SQL, "%s: checksum of %s returned no row", cx->src_role,
-                             r->source);
+        if ((rc = sums_read(p, CHECK_SRC, rs, true, &cs, xs, sizeof(xs))) ||
+            (rc = sums_read(p, CHECK_TGT, rt, true, &ct, xt, sizeof(xt))))
             goto out;
-        }
         mysql_free_result(rs);
         mysql_free_result(rt);
         rs = rt = NULL;
@@ -1168,14 +1298,14 @@ static cot_err walk_keyed(check_ctx *cx, const check_plan *p, check_table_result
         r->rows += cs;
         bool differs = cs != ct || strcmp(xs, xt) != 0;
         if (differs && cx->online && !cx->stalled) {
-            if ((rc = recheck_sums(cx, &qs, &qt, &differs))) goto out;
+            if ((rc = recheck_sums(cx, p, true, &qs, &qt, &differs))) goto out;
             if (!differs) r->settled_chunks++;
         }
         if (differs) {
             LOG_D(TAG, "%s chunk %llu differs: source %llu rows %s, target %llu rows %s", r->source,
                   (unsigned long long)r->chunks, (unsigned long long)cs, xs, (unsigned long long)ct,
                   xt);
-            rc = int_key(p) && (cs > BUCKET_ROWS || ct > BUCKET_ROWS)
+            rc = int_key(p) && !p->cf && (cs > BUCKET_ROWS || ct > BUCKET_ROWS)
                      ? bucket_diff(cx, p, r, &range_s, &range_t)
                      : chunk_diff(cx, p, r, &range_s, &range_t);
             if (rc) goto out;
@@ -1226,19 +1356,13 @@ static cot_err walk_keyless(check_ctx *cx, const check_plan *p, check_table_resu
     buf_init(&qt);
     check_side sides[2] = {CHECK_SRC, CHECK_TGT};
     buf *qq[2] = {&qs, &qt};
-    for (int s = 0; s < 2; s++) {
-        buf_puts(qq[s], "SELECT COUNT(*), COALESCE(SUM(");
-        check_sql_row_hash(qq[s], p->cols, p->n_cols, sides[s]);
-        buf_puts(qq[s], "),0) FROM ");
-        const buf *from = s == 0 ? &p->src_from : &p->tgt_from;
-        buf_append(qq[s], from->data, from->len);
-        add_where(qq[s], p, sides[s], false);
-    }
+    for (int s = 0; s < 2; s++) sums_sql(qq[s], p, sides[s], NULL, "SUM");
     MYSQL_RES *rs = NULL, *rt = NULL;
-    check_rows a, b;
+    check_rows a, b, aged;
     check_rows_init(&a);
     check_rows_init(&b);
-    diff_ctx d = {.cx = cx, .p = p, .r = r};
+    check_rows_init(&aged);
+    diff_ctx d = {.cx = cx, .p = p, .r = r, .aged = &aged};
     check_rows_init(&d.up);
     check_rows_init(&d.del);
     buf_init(&d.scratch);
@@ -1246,10 +1370,9 @@ static cot_err walk_keyless(check_ctx *cx, const check_plan *p, check_table_resu
     if (rc) goto out;
     uint64_t cs = 0, ct = 0;
     char xs[64], xt[64];
-    if (!read_sums(rs, &cs, xs, sizeof(xs)) || !read_sums(rt, &ct, xt, sizeof(xt))) {
-        rc = cot_err_set(COT_ERR_SQL, "checksum of %s returned no row", r->source);
+    if ((rc = sums_read(p, CHECK_SRC, rs, false, &cs, xs, sizeof(xs))) ||
+        (rc = sums_read(p, CHECK_TGT, rt, false, &ct, xt, sizeof(xt))))
         goto out;
-    }
     mysql_free_result(rs);
     mysql_free_result(rt);
     rs = rt = NULL;
@@ -1258,7 +1381,7 @@ static cot_err walk_keyless(check_ctx *cx, const check_plan *p, check_table_resu
     if (cs == ct && strcmp(xs, xt) == 0) goto out;
     if (cx->online && !cx->stalled) {
         bool differs = true;
-        if ((rc = recheck_sums(cx, &qs, &qt, &differs))) goto out;
+        if ((rc = recheck_sums(cx, p, false, &qs, &qt, &differs))) goto out;
         if (!differs) {
             r->settled_chunks++;
             goto out;
@@ -1282,16 +1405,17 @@ static cot_err walk_keyless(check_ctx *cx, const check_plan *p, check_table_resu
             buf_putc(qq[s], ',');
             check_sql_col_raw(qq[s], &p->cols[c], CHECK_SRC);
         }
+        if (s == 0 && p->cf) check_filter_select(qq[s], p->cf);
         buf_puts(qq[s], " FROM ");
         const buf *from = s == 0 ? &p->src_from : &p->tgt_from;
         buf_append(qq[s], from->data, from->len);
-        add_where(qq[s], p, sides[s], false);
     }
     if ((rc = check__pair(cx, &qs, &qt, &rs, &rt))) goto out;
-    fetch_rows(rs, 1, p->n_cols, &a);
+    if ((rc = fetch_src_rows(p, rs, 1, p->n_cols, &a, &aged))) goto out;
     fetch_rows(rt, 1, 0, &b);
     check_rows_sort(&a);
     check_rows_sort(&b);
+    check_rows_sort(&aged);
     check_rows_diff(&a, &b, on_diff_keyless, &d);
     if (o->repair && (d.up.n || d.del.n)) rc = repair_keyless(&d);
 out:
@@ -1299,6 +1423,7 @@ out:
     mysql_free_result(rt);
     check_rows_deinit(&a);
     check_rows_deinit(&b);
+    check_rows_deinit(&aged);
     check_rows_deinit(&d.up);
     check_rows_deinit(&d.del);
     buf_deinit(&d.scratch);

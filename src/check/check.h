@@ -7,6 +7,8 @@
  * missing, extra and different row. Keyless tables compare as multisets.
  * Repair (source wins) upserts missing/different rows and deletes extra
  * ones, one target transaction per chunk. Runs on the caller's thread.
+ * A mapping's where: selects the source rows as the stream does: cotter
+ * evaluates it on the rows read (check_filter.h), never as SQL.
  *
  * Online: when the pipeline has a position on the target (cotter.positions),
  * a chunk or row that differs is compared again once the pipeline has
@@ -70,6 +72,7 @@ struct check_table_result {
     uint64_t
         settled_chunks; /* online: chunks that differed, then matched once the pipeline caught up */
     uint64_t settled_rows;     /* online: rows likewise */
+    uint64_t aged_out;         /* target rows the source has but a NOW() where: no longer selects */
     uint64_t repaired_upserts; /* rows written (or printed, dry run) */
     uint64_t repaired_deletes;
     char *error; /* could not check this table: why (NULL if checked) */

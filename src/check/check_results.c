@@ -20,6 +20,7 @@ typedef struct entry {
     time_t at;
     double seconds;
     uint64_t rows, chunks, missing, extra, different, settled;
+    uint64_t aged_out; /* not differences: rows a NOW() where: no longer selects */
     bool not_itemized;
     char *error;
     char *diffs; /* JSON array text of the first differing keys */
@@ -90,6 +91,7 @@ void check_results_put(const check_table_result *r, time_t at)
         e->extra = r->extra;
         e->different = r->different;
         e->settled = r->settled_chunks + r->settled_rows;
+        e->aged_out = r->aged_out;
         e->not_itemized = r->not_itemized;
         e->error = r->error ? strdup(r->error) : NULL;
         e->diffs = d.data;
@@ -160,10 +162,11 @@ void check_results_json(buf *out, const char *pipeline)
         buf_printf(out,
                    ",\"status\":\"%s\",\"seconds\":%.3f,\"rows\":%llu,\"chunks\":%llu,"
                    "\"missing\":%llu,\"extra\":%llu,\"different\":%llu,\"settled\":%llu,"
-                   "\"error\":",
+                   "\"aged_out\":%llu,\"error\":",
                    status, e->seconds, (unsigned long long)e->rows, (unsigned long long)e->chunks,
                    (unsigned long long)e->missing, (unsigned long long)e->extra,
-                   (unsigned long long)e->different, (unsigned long long)e->settled);
+                   (unsigned long long)e->different, (unsigned long long)e->settled,
+                   (unsigned long long)e->aged_out);
         if (e->error)
             json_s(out, e->error);
         else

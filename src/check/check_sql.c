@@ -372,6 +372,12 @@ void check_rows_sort(check_rows *rs)
     if (rs->n > 1) qsort(rs->v, rs->n, sizeof(check_row), row_qsort_cmp);
 }
 
+bool check_rows_has(const check_rows *rs, const void *key, size_t key_len)
+{
+    check_row want = {.key = (uint8_t *)(uintptr_t)key, .key_len = (uint32_t)key_len};
+    return rs->n && bsearch(&want, rs->v, rs->n, sizeof(check_row), row_qsort_cmp) != NULL;
+}
+
 const char *check_kind_name(check_kind kind)
 {
     switch (kind) {

@@ -126,6 +126,8 @@ void check_rows_add(check_rows *rs, const void *key, size_t key_len, uint32_t cr
                     size_t vals_len);
 /* check_rows_sort sorts by key (length-aware memcmp). */
 void check_rows_sort(check_rows *rs);
+/* check_rows_has says whether the sorted list rs holds a row with key. */
+bool check_rows_has(const check_rows *rs, const void *key, size_t key_len);
 
 typedef enum check_kind {
     CHECK_MISSING = 0, /* on the source, not on the target */

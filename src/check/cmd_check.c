@@ -180,6 +180,11 @@ static void print_human(const check_report *rep, bool repair, bool dry_run)
                 (unsigned long long)r->missing, (unsigned long long)r->extra,
                 (unsigned long long)r->different, r->seconds, status);
         if (r->error) fprintf(out, "    %s\n", r->error);
+        if (r->aged_out)
+            fprintf(out,
+                    "    %llu target rows aged out: the source has them but the where: (it reads "
+                    "NOW()) no longer selects them; not differences, never deleted by repair\n",
+                    (unsigned long long)r->aged_out);
         if (repair && (r->repaired_upserts || r->repaired_deletes))
             fprintf(out, "    %s %llu rows upserted, %llu deleted\n", dry_run ? "would have" : "",
                     (unsigned long long)r->repaired_upserts,
@@ -211,13 +216,14 @@ static void print_json(const check_report *rep, int status)
                    ",\"keyless\":%s,\"chunks\":%llu,\"rows\":%llu,\"missing\":%llu,\"extra\":%llu,"
                    "\"different\":%llu,\"not_itemized\":%s,\"seconds\":%.3f,"
                    "\"repaired_upserts\":%llu,\"repaired_deletes\":%llu,\"settled_chunks\":%llu,"
-                   "\"settled_rows\":%llu,\"error\":",
+                   "\"settled_rows\":%llu,\"aged_out\":%llu,\"error\":",
                    r->keyless ? "true" : "false", (unsigned long long)r->chunks,
                    (unsigned long long)r->rows, (unsigned long long)r->missing,
                    (unsigned long long)r->extra, (unsigned long long)r->different,
                    r->not_itemized ? "true" : "false", r->seconds,
                    (unsigned long long)r->repaired_upserts, (unsigned long long)r->repaired_deletes,
-                   (unsigned long long)r->settled_chunks, (unsigned long long)r->settled_rows);
+                   (unsigned long long)r->settled_chunks, (unsigned long long)r->settled_rows,
+                   (unsigned long long)r->aged_out);
         if (r->error)
             check_json_str(&b, r->error, strlen(r->error));
         else

@@ -1723,6 +1723,7 @@ typedef struct ectx {
     const cot_value *row;
     int64_t now;     /* NOW() in UTC seconds */
     bool now_known;  /* false: read the clock on first use */
+    bool now_null;   /* NOW() and CURDATE() are NULL (row_filter_eval_timeless) */
     uint32_t absent; /* slot of the last column found absent */
 } ectx;
 
@@ -2758,6 +2759,7 @@ static bool get_tval(const rv *v, tval *t)
 /* now_tval gives NOW() (or its date) as a tval; false when out of range. */
 static bool now_tval(ectx *c, bool date_only, tval *t)
 {
+    if (c->now_null) return false;
     if (!c->now_known) {
         c->now = (int64_t)time(NULL);
         c->now_known = true;
@@ -3160,4 +3162,28 @@ int row_filter_eval_at(const row_filter *rf, const cot_value *row, int64_t now_u
 int row_filter_eval(const row_filter *rf, const cot_value *row)
 {
     return eval_root(rf, row, 0, false);
+}
+
+int row_filter_eval_timeless(const row_filter *rf, const cot_value *row)
+{
+    if (!rf || (rf->n_cols && !rf->bound)) return eval_root(rf, row, 0, false);
+    ectx c = {.rf = rf, .row = row, .now_null = true};
+    rv v;
+    int rc = ev(&c, rf->root, &v);
+    int res = rc < 0 ? -1 : truth(&v) == 1 ? 1 : v.t == RV_NULL ? 2 : 0;
+    scratch_release();
+    return res;
+}
+
+static bool uses_now(const rf_node *n)
+{
+    if (n->op == N_FUNC && (n->sub == F_NOW || n->sub == F_CURDATE)) return true;
+    for (uint32_t i = 0; i < n->n_kids; i++)
+        if (uses_now(n->kids[i])) return true;
+    return false;
+}
+
+bool row_filter_uses_now(const row_filter *rf)
+{
+    return rf && rf->root && uses_now(rf->root);
 }

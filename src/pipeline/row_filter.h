@@ -138,6 +138,17 @@ int row_filter_eval(const row_filter *rf, const cot_value *row);
 /* row_filter_eval_at is row_filter_eval with NOW() = now_unix (UTC seconds). */
 int row_filter_eval_at(const row_filter *rf, const cot_value *row, int64_t now_unix);
 
+/* row_filter_eval_timeless evaluates rf with NOW() and CURDATE() NULL:
+ * 1 TRUE, 0 FALSE, 2 NULL, -1 error (as row_filter_eval). With SQL's
+ * three-valued logic, 0 means the row fails whatever the time (a part of
+ * the expression that does not read the clock decides), 2 that the verdict
+ * may depend on the time it is evaluated at. */
+int row_filter_eval_timeless(const row_filter *rf, const cot_value *row);
+
+/* row_filter_uses_now says whether the expression reads the clock (NOW(),
+ * CURRENT_TIMESTAMP, CURDATE(), CURRENT_DATE). */
+bool row_filter_uses_now(const row_filter *rf);
+
 /* row_filter_uses_column says whether the bound filter reads column col of
  * its table (false when not bound). */
 bool row_filter_uses_column(const row_filter *rf, uint32_t col);

@@ -1651,6 +1651,25 @@ static void snap__value(cot_chunk *ck, const snap_col *c, const char *p, unsigne
     v->s.len = (uint32_t)len;
 }
 
+uint8_t snapshot_column_describe(cot_column *cc, const char *data_type, const char *column_type,
+                                 const char *charset)
+{
+    snap_cls cls = snap__class(data_type ? data_type : "", column_type ? column_type : "");
+    cc->type = snap__coltype(data_type ? data_type : "");
+    cc->is_unsigned = cls == SC_UINT;
+    cc->charset = charset            ? cot_charset_intern(charset)
+                  : cls == SC_BINARY ? cot_charset_intern("binary")
+                                     : NULL;
+    cc->collation = cls == SC_BINARY ? COT_COLLATION_BINARY : 0;
+    return (uint8_t)cls;
+}
+
+void snapshot_value(cot_chunk *ck, uint8_t cls, const char *p, unsigned long len, cot_value *v)
+{
+    snap_col c = {.cls = cls};
+    snap__value(ck, &c, p, len, v);
+}
+
 static void snap__worker_piece(snap_worker *w, cot_chunk *ck)
 {
     if (w->n_pieces == w->cap_pieces) {

@@ -110,6 +110,19 @@ cot_err snapshot_filter(snapshot *sn, cot_chunk *ck);
 
 void snapshot_progress_get(const snapshot *sn, snapshot_progress *out);
 
+/* snapshot_column_describe fills cc's type, sign and charset as the copy
+ * describes a column from information_schema (DATA_TYPE, COLUMN_TYPE,
+ * CHARACTER_SET_NAME; charset may be NULL) and returns the column's value
+ * class for snapshot_value. cc->name is not touched. */
+uint8_t snapshot_column_describe(cot_column *cc, const char *data_type, const char *column_type,
+                                 const char *charset);
+
+/* snapshot_value converts one text-protocol value (p NULL: SQL NULL) of a
+ * column of class cls into v as the copy does, so a row filter sees what
+ * it sees on copied and streamed rows; the bytes are copied into ck's
+ * arena. */
+void snapshot_value(cot_chunk *ck, uint8_t cls, const char *p, unsigned long len, cot_value *v);
+
 /* snapshot_is_own_ddl says whether DDL statement sql (default schema
  * default_schema, may be NULL) is about cotter's own schema only: CREATE or
  * DROP DATABASE cotter, or table statements naming only cotter.* tables.

@@ -228,6 +228,11 @@ malformed:
     return false;
 }
 
+bool schema_members_parse(const char *column_type, const char *const **members, uint32_t *n_members)
+{
+    return schema__members_parse(column_type, members, n_members);
+}
+
 /* schema__column_fill sets c from one row of SH_FIELDS fields (the
  * information_schema query below, or a schema history version). */
 static void schema__column_fill(schema_cache *sc, const char *schema, const char *table,

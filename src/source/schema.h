@@ -41,4 +41,11 @@ cot_err schema_resolve(schema_cache *sc, const binlog_tablemap *tm, const char *
  * binlog form of an information_schema DATA_TYPE ("int", "varchar", ...). */
 bool schema_types_compatible(uint8_t binlog_type, uint16_t meta, const char *data_type);
 
+/* schema_members_parse reads the ENUM/SET member names of an
+ * information_schema COLUMN_TYPE ("enum('a','b')") into a process-lifetime
+ * interned list (cot_members_intern); false, *members NULL and *n_members
+ * 0, when the text is not such a list. */
+bool schema_members_parse(const char *column_type, const char *const **members,
+                          uint32_t *n_members);
+
 #endif

@@ -185,6 +185,23 @@ static void test_diff(void **state)
     add(&b, "abc", 1);
     memset(&sn, 0, sizeof(sn));
     assert_int_equal(check_rows_diff(&a, &b, on_diff, &sn), 2);
+
+    /* check_rows_has: the aged-out keys of a NOW() where: are looked up so */
+    check_rows_clear(&a);
+    assert_false(check_rows_has(&a, "x", 1));
+    add(&a, "7", 0);
+    add(&a, "10", 0);
+    add(&a, "ab", 0);
+    check_rows_sort(&a);
+    buf k;
+    buf_init(&k);
+    const char *look[] = {"7", "10", "ab", "a", "abc", "1"};
+    for (int i = 0; i < 6; i++) {
+        buf_reset(&k);
+        check_tuple_add(&k, look[i], strlen(look[i]));
+        assert_int_equal(check_rows_has(&a, k.data, k.len), i < 3);
+    }
+    buf_deinit(&k);
     check_rows_deinit(&a);
     check_rows_deinit(&b);
 }

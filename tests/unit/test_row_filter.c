@@ -1069,6 +1069,50 @@ static void test_columns_and_binding(void **state)
     cot_table_unref(t3);
 }
 
+/* row_filter_eval_timeless and row_filter_uses_now: what check uses to tell
+ * a row that fails only because of the time (issue 11). */
+static void timeless_is(const char *expr, const cot_value *row, int want)
+{
+    cot_table *tbl = tbl_new();
+    row_filter *rf = NULL;
+    cot_err rc = row_filter_compile(expr, tbl, 0, &rf);
+    cot_table_unref(tbl);
+    if (rc != COT_OK) fail_msg("compile of \"%s\" failed: %s", expr, cot_err_msg());
+    int r = row_filter_eval_timeless(rf, row);
+    if (r != want) fail_msg("timeless %s -> %d, want %d", expr, r, want);
+    row_filter_free(rf);
+}
+
+static void test_timeless(void **state)
+{
+    (void)state;
+    cot_value row[N_COLS];
+    row_default(row); /* status 'active', vip NULL */
+    set_text(row, C_CREATED, VK_TEMPORAL, "2023-01-01 00:00:00");
+    const char *aged = "status = 'active' AND created >= NOW() - INTERVAL 30 DAY";
+    ROW_IS(aged, row, 0);      /* NOW_TS is 2023-11-14 */
+    timeless_is(aged, row, 2); /* the time decides */
+    timeless_is("status = 'gone' AND created >= NOW() - INTERVAL 30 DAY", row, 0);
+    timeless_is("status = 'gone' OR day = CURDATE()", row, 2);
+    timeless_is("status = 'active' OR created >= NOW()", row, 1);
+    timeless_is("status = 'active'", row, 1);
+    timeless_is("status = 'gone'", row, 0);
+    timeless_is("vip = 1", row, 2); /* NULL without a clock too: check reads it as aged */
+
+    row_filter *rf = NULL;
+    assert_int_equal(row_filter_compile("a = 1 AND (b < NOW() - INTERVAL 1 DAY)", NULL, 0, &rf),
+                     COT_OK);
+    assert_true(row_filter_uses_now(rf));
+    row_filter_free(rf);
+    assert_int_equal(row_filter_compile("d = CURRENT_DATE OR x IN (1, 2)", NULL, 0, &rf), COT_OK);
+    assert_true(row_filter_uses_now(rf));
+    row_filter_free(rf);
+    assert_int_equal(row_filter_compile("d > '2024-01-01' AND `now` = 1", NULL, 0, &rf), COT_OK);
+    assert_false(row_filter_uses_now(rf));
+    row_filter_free(rf);
+    assert_false(row_filter_uses_now(NULL));
+}
+
 static void test_value_kinds(void **state)
 {
     (void)state;
@@ -1673,6 +1717,7 @@ int main(void)
         cmocka_unit_test(test_depth_and_length_limits),
         cmocka_unit_test(test_big_intermediate_text),
         cmocka_unit_test(test_concurrent_eval),
+        cmocka_unit_test(test_timeless),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
