@@ -46,6 +46,7 @@ typedef struct lexer {
     const char *s;
     size_t len;
     size_t pos;
+    ddl_dialect dl;
     bool in_exec;    /* inside an executable comment, before its closing star-slash */
     const char *bad; /* why the text cannot be read, NULL while fine */
 } lexer;
@@ -60,6 +61,71 @@ static bool lex__space(unsigned char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
+
+/* lex__mb_len returns how many bytes the character at p takes in the
+ * session's charset: 1 for a single byte, or for a lead byte without a
+ * valid trail (the server reads those byte-wise too). */
+static size_t lex__mb_len(const lexer *lx, size_t p)
+{
+    const unsigned char *u = (const unsigned char *)lx->s;
+    size_t n = lx->len;
+    unsigned char c = u[p];
+    if (c < 0x80 || lx->dl.mb == DDL_MB_NONE || p + 1 >= n) return 1;
+    unsigned char t = u[p + 1];
+    switch (lx->dl.mb) {
+    case DDL_MB_BIG5:
+        return c >= 0xA1 && c <= 0xF9 && ((t >= 0x40 && t <= 0x7E) || (t >= 0xA1 && t <= 0xFE)) ? 2
+                                                                                                : 1;
+    case DDL_MB_SJIS:
+        return ((c >= 0x81 && c <= 0x9F) || (c >= 0xE0 && c <= 0xFC)) &&
+                       ((t >= 0x40 && t <= 0x7E) || (t >= 0x80 && t <= 0xFC))
+                   ? 2
+                   : 1;
+    case DDL_MB_GBK:
+        return c >= 0x81 && c <= 0xFE && ((t >= 0x40 && t <= 0x7E) || (t >= 0x80 && t <= 0xFE)) ? 2
+                                                                                                : 1;
+    case DDL_MB_GB18030:
+        if (c < 0x81 || c > 0xFE) return 1;
+        if ((t >= 0x40 && t <= 0x7E) || (t >= 0x80 && t <= 0xFE)) return 2;
+        if (t >= 0x30 && t <= 0x39 && p + 3 < n && u[p + 2] >= 0x81 && u[p + 2] <= 0xFE &&
+            u[p + 3] >= 0x30 && u[p + 3] <= 0x39)
+            return 4;
+        return 1;
+    default:
+        return 1;
+    }
+}
+
+/* lex__version_comment reads the version of an executable comment whose
+ * marker ends at q: five digits, or six. Returns how many digits (0: not a
+ * versioned comment, its content always runs) and the version in *ver. */
+static size_t lex__version_digits(const lexer *lx, size_t q, uint32_t *ver)
+{
+    const char *s = lx->s;
+    size_t k = 0;
+    uint32_t v = 0;
+    while (k < 6 && q + k < lx->len && s[q + k] >= '0' && s[q + k] <= '9') {
+        v = v * 10 + (uint32_t)(s[q + k] - '0');
+        k++;
+    }
+    if (k < 5) return 0;
+    *ver = v;
+    return k;
+}
+
+/* lex__exec_runs says whether the server that logged the statement ran
+ * the content of an executable comment of version ver (MariaDB's lexer:
+ * not past its own version, and MySQL 5.7+ comments only in the M form). */
+static bool lex__exec_runs(const lexer *lx, bool maria_form, uint32_t ver)
+{
+    if (lx->dl.version == 0) return true;
+    if (ver > lx->dl.version) return false;
+    if (!lx->dl.mysql && !maria_form && ver >= 50700 && ver <= 99999) return false;
+    return true;
+}
+
+static bool ddl__route_same(void *ctx, const char *schema, const char *table, char *out_schema,
+                            size_t schema_cap, char *out_table, size_t table_cap);
 
 static void lex__line_comment(lexer *lx)
 {
@@ -86,26 +152,44 @@ static void lex__skip(lexer *lx)
             lex__line_comment(lx);
         } else if (c == '/' && p + 1 < n && s[p + 1] == '*') {
             size_t q = p + 2;
-            bool exec = false;
+            bool exec = false, maria_form = false;
             if (q < n && s[q] == '!') {
                 exec = true;
                 q++;
-            } else if (q + 1 < n && s[q] == 'M' && s[q + 1] == '!') {
-                exec = true;
+            } else if (q + 1 < n && s[q] == 'M' && s[q + 1] == '!' && !lx->dl.mysql) {
+                exec = maria_form = true;
                 q += 2;
             }
-            if (exec) {
-                for (int d = 0; d < 6 && q < n && s[q] >= '0' && s[q] <= '9'; d++) q++;
-                lx->pos = q;
+            if (exec && lx->in_exec) {
+                lx->bad = "an executable comment inside another one";
+                return;
+            }
+            uint32_t ver = 0;
+            size_t digits = exec ? lex__version_digits(lx, q, &ver) : 0;
+            if (exec && (digits == 0 || lex__exec_runs(lx, maria_form, ver))) {
+                lx->pos = q + digits;
                 lx->in_exec = true;
                 continue;
             }
-            const char *close = memmem(s + q, n - q, "*/", 2);
-            if (!close) {
-                lx->bad = "a comment is not closed (/* without */)";
-                return;
+            /* a comment; one not run for its version may hold one comment inside */
+            int depth = 1, nest = exec ? 1 : 0;
+            while (depth > 0) {
+                if (q + 1 >= n) {
+                    lx->bad = "a comment is not closed (/* without */)";
+                    return;
+                }
+                if (s[q] == '*' && s[q + 1] == '/') {
+                    depth--;
+                    q += 2;
+                } else if (nest > 0 && s[q] == '/' && s[q + 1] == '*') {
+                    depth++;
+                    nest--;
+                    q += 2;
+                } else {
+                    q++;
+                }
             }
-            lx->pos = (size_t)(close - s) + 2;
+            lx->pos = q;
         } else if (c == '*' && lx->in_exec && p + 1 < n && s[p + 1] == '/') {
             lx->pos += 2;
             lx->in_exec = false;
@@ -128,17 +212,21 @@ static void lex_next(lexer *lx, tok *t)
     size_t n = lx->len, p = lx->pos;
     unsigned char c = (unsigned char)s[p];
     if (lex__word_byte(c)) {
-        while (p < n && lex__word_byte((unsigned char)s[p])) p++;
+        while (p < n && lex__word_byte((unsigned char)s[p])) p += lex__mb_len(lx, p);
         t->kind = TK_WORD;
-    } else if (c == '`') {
-        for (p++;; p++) {
+    } else if (c == '`' || (c == '"' && lx->dl.ansi_quotes)) {
+        for (p++;;) {
             if (p >= n) {
-                lx->bad = "a `quoted` name is not closed";
+                lx->bad = c == '`' ? "a `quoted` name is not closed"
+                                   : "a \"quoted\" name (ANSI_QUOTES) is not closed";
                 return;
             }
-            if (s[p] != '`') continue;
-            if (p + 1 < n && s[p + 1] == '`') {
-                p++;
+            if (s[p] != (char)c) {
+                p += lex__mb_len(lx, p);
+                continue;
+            }
+            if (p + 1 < n && s[p + 1] == (char)c) {
+                p += 2;
                 continue;
             }
             p++;
@@ -151,7 +239,12 @@ static void lex_next(lexer *lx, tok *t)
                 lx->bad = "a string is not closed";
                 return;
             }
-            if (s[p] == '\\') {
+            size_t m = lex__mb_len(lx, p);
+            if (m > 1) {
+                p += m;
+                continue;
+            }
+            if (s[p] == '\\' && !lx->dl.no_backslash_escapes) {
                 p += 2;
                 continue;
             }
@@ -200,6 +293,7 @@ typedef struct parser {
     uint32_t cap_names;
     bool failed;        /* cot_err is set */
     bool create_select; /* CREATE TABLE ... SELECT */
+    bool unknown;       /* a statement cotter does not know: names lists its schema.table pairs */
     uint32_t n_dropped; /* DROP TABLE: names[0 .. n_dropped) are its list */
 } parser;
 
@@ -286,15 +380,16 @@ static bool ident(parser *p, tok t, char *out)
             out[o++] = s[i];
         }
     } else if (t.kind == TK_IDENT) {
+        char quote = s[t.off];
         for (size_t i = t.off + 1; i + 1 < t.end; i++) {
             if (o + 1 >= DDL_NAME_CAP) goto too_long;
             out[o++] = s[i];
-            if (s[i] == '`') i++; /* `` stands for one ` */
+            if (s[i] == quote) i++; /* `` (or "" under ANSI_QUOTES) stands for one */
         }
     } else if (t.kind == TK_STRING && s[t.off] == '"') {
         return fail(p,
-                    "a name in double quotes at byte %zu (sql_mode ANSI_QUOTES) is not "
-                    "supported; apply the statement on the target yourself",
+                    "a string where a table name belongs at byte %zu (a name in double quotes "
+                    "needs sql_mode ANSI_QUOTES, which the session did not have)",
                     t.off);
     } else {
         return fail(p, "expected a table name at byte %zu", t.off);
@@ -306,19 +401,11 @@ too_long:
     return fail(p, "a name at byte %zu is longer than %d bytes", t.off, DDL_NAME_CAP - 1);
 }
 
-/* name reads [schema.]table starting at first; an unqualified name belongs
- * to qualify_with (the default schema, or the subject's for REFERENCES).
- * Returns the recorded name or NULL (error set). */
-static dname *name(parser *p, tok first, ddl_role role, const char *qualify_with)
+/* name_slot returns the next free name, its byte span starting at first
+ * (not counted yet: n_names is raised once it is read), or NULL (error
+ * set) past MAX_NAMES. */
+static dname *name_slot(parser *p, tok first, ddl_role role)
 {
-    /* qualify_with may point into p->names, which may move below */
-    char qual[DDL_NAME_CAP];
-    size_t n = qualify_with ? strlen(qualify_with) : 0;
-    if (n >= DDL_NAME_CAP) {
-        fail(p, "the default schema's name is longer than %d bytes", DDL_NAME_CAP - 1);
-        return NULL;
-    }
-    memcpy(qual, qualify_with ? qualify_with : "", n + 1);
     if (p->n_names == MAX_NAMES) {
         fail(p, "it names more than %d tables; split it into several statements", MAX_NAMES);
         return NULL;
@@ -335,6 +422,24 @@ static dname *name(parser *p, tok first, ddl_role role, const char *qualify_with
     d->role = (uint8_t)role;
     d->off = first.off;
     d->end = first.end;
+    return d;
+}
+
+/* name reads [schema.]table starting at first; an unqualified name belongs
+ * to qualify_with (the default schema, or the subject's for REFERENCES).
+ * Returns the recorded name or NULL (error set). */
+static dname *name(parser *p, tok first, ddl_role role, const char *qualify_with)
+{
+    /* qualify_with may point into p->names, which may move below */
+    char qual[DDL_NAME_CAP];
+    size_t n = qualify_with ? strlen(qualify_with) : 0;
+    if (n >= DDL_NAME_CAP) {
+        fail(p, "the default schema's name is longer than %d bytes", DDL_NAME_CAP - 1);
+        return NULL;
+    }
+    memcpy(qual, qualify_with ? qualify_with : "", n + 1);
+    dname *d = name_slot(p, first, role);
+    if (!d) return NULL;
     char a[DDL_NAME_CAP];
     if (!ident(p, first, a)) return NULL;
     tok t = peek(p);
@@ -633,6 +738,51 @@ static bool stmt_truncate(parser *p)
     return rest(p, 0, false, false);
 }
 
+/* Statements that never change a table's rows or columns; any other
+ * statement cotter does not follow is checked for names of the mapping. */
+static const char *const admin_words[] = {
+    "ANALYZE", "CACHE",  "CHANGE", "CHECK",     "CHECKSUM", "DEALLOCATE", "DO",
+    "FLUSH",   "GRANT",  "HELP",   "INSTALL",   "KILL",     "LOCK",       "OPTIMIZE",
+    "PREPARE", "PURGE",  "REPAIR", "RESET",     "RESIGNAL", "REVOKE",     "SET",
+    "SHOW",    "SIGNAL", "STOP",   "UNINSTALL", "UNLOCK",   "USE",        "BACKUP",
+};
+
+static bool is_admin(const parser *p, tok t)
+{
+    for (size_t i = 0; i < sizeof(admin_words) / sizeof(admin_words[0]); i++)
+        if (is_word(p, t, admin_words[i])) return true;
+    return false;
+}
+
+static bool is_name_tok(tok t)
+{
+    return t.kind == TK_WORD || t.kind == TK_IDENT;
+}
+
+/* unknown_statement records every schema.table pair of a statement cotter
+ * does not know, so that one naming a table of the mapping is refused
+ * instead of skipped. */
+static bool unknown_statement(parser *p, tok first)
+{
+    p->unknown = true;
+    tok a = first, b = next(p);
+    while (b.kind != TK_END) {
+        tok c = next(p);
+        if (is_name_tok(a) && is_punct(p, b, '.') && is_name_tok(c)) {
+            dname *d = name_slot(p, a, DDL_ROLE_REFERENCE);
+            if (!d || !ident(p, a, d->schema) || !ident(p, c, d->table)) return false;
+            d->qualified = true;
+            d->end = c.end;
+            p->n_names++;
+        }
+        a = b;
+        b = c;
+    }
+    char w[64];
+    word_text(p, first, w, sizeof(w));
+    return not_ours(p, "%s is not a table statement", w);
+}
+
 /* statement dispatches on the first word; false with the error set when
  * the statement cannot be followed. */
 static bool statement(parser *p)
@@ -643,10 +793,13 @@ static bool statement(parser *p)
     if (is_word(p, t, "DROP")) return stmt_drop(p);
     if (is_word(p, t, "RENAME")) return stmt_rename(p);
     if (is_word(p, t, "TRUNCATE")) return stmt_truncate(p);
-    if (t.kind != TK_WORD) return not_ours(p, "not a table statement");
-    char w[64];
-    word_text(p, t, w, sizeof(w));
-    return not_ours(p, "%s is not a table statement", w);
+    if (t.kind == TK_END) return not_ours(p, "not a table statement (empty)");
+    if (is_admin(p, t)) {
+        char w[64];
+        word_text(p, t, w, sizeof(w));
+        return not_ours(p, "%s is not a table statement", w);
+    }
+    return unknown_statement(p, t);
 }
 
 /* ---- routing and output ---------------------------------------------------- */
@@ -768,8 +921,35 @@ static void fill_info(const parser *p)
     }
 }
 
+/* unknown_mapped refuses a statement cotter does not know that names a
+ * table of the mapping: it may change that table, and skipping it would
+ * leave the target behind without a word. */
+static bool unknown_mapped(parser *p, ddl_route_fn route, void *ctx)
+{
+    for (uint32_t i = 0; i < p->n_names; i++) {
+        dname *d = &p->names[i];
+        if (!route(ctx, d->schema, d->table, d->dst_schema, sizeof(d->dst_schema), d->dst_table,
+                   sizeof(d->dst_table)))
+            continue;
+        return fail(p,
+                    "cotter does not know this kind of statement and it names %s.%s, a table "
+                    "this pipeline copies, so it cannot tell what the statement does to it; "
+                    "make the matching change on the target yourself, then restart with ddl: "
+                    "ignore once",
+                    d->schema, d->table);
+    }
+    return true;
+}
+
 cot_err ddl_rewrite(const char *sql, size_t len, const char *default_schema, ddl_route_fn route,
                     void *ctx, buf *out, ddl_info *info)
+{
+    return ddl_rewrite_dl(sql, len, default_schema, NULL, route, ctx, out, info);
+}
+
+cot_err ddl_rewrite_dl(const char *sql, size_t len, const char *default_schema,
+                       const ddl_dialect *dl, ddl_route_fn route, void *ctx, buf *out,
+                       ddl_info *info)
 {
     memset(info, 0, offsetof(ddl_info, tables));
     info->note[0] = '\0';
@@ -778,11 +958,14 @@ cot_err ddl_rewrite(const char *sql, size_t len, const char *default_schema, ddl
     memset(&p, 0, sizeof(p));
     p.lx.s = sql ? sql : "";
     p.lx.len = sql ? len : 0;
+    if (dl) p.lx.dl = *dl;
     p.def_schema = default_schema ? default_schema : "";
     p.info = info;
 
     bool ok = statement(&p);
     if (ok && p.lx.bad) ok = fail(&p, "%s", p.lx.bad);
+    /* ddl_parse (every table its own) judges what it runs, not the mapping */
+    if (ok && p.unknown && route != ddl__route_same) ok = unknown_mapped(&p, route, ctx);
     uint32_t n_skipped = 0;
     if (ok && info->stmt != DDL_STMT_OTHER) ok = route_names(&p, route, ctx, &n_skipped);
     if (ok && info->stmt != DDL_STMT_OTHER && p.create_select)
@@ -813,6 +996,115 @@ static bool ddl__route_same(void *ctx, const char *schema, const char *table, ch
 cot_err ddl_parse(const char *sql, size_t len, const char *default_schema, ddl_info *info)
 {
     return ddl_rewrite(sql, len, default_schema, ddl__route_same, NULL, NULL, info);
+}
+
+cot_err ddl_parse_dl(const char *sql, size_t len, const char *default_schema, const ddl_dialect *dl,
+                     ddl_info *info)
+{
+    return ddl_rewrite_dl(sql, len, default_schema, dl, ddl__route_same, NULL, NULL, info);
+}
+
+/* ---- dialect and classification -------------------------------------------- */
+
+void ddl_dialect_init(ddl_dialect *dl, uint64_t sql_mode, unsigned charset_id,
+                      const char *server_version)
+{
+    memset(dl, 0, sizeof(*dl));
+    dl->ansi_quotes = (sql_mode & DDL_MODE_ANSI_QUOTES) != 0;
+    dl->no_backslash_escapes = (sql_mode & DDL_MODE_NO_BACKSLASH_ESCAPES) != 0;
+    /* collation ids of MariaDB and MySQL (the _nopad ones are MariaDB's) */
+    switch (charset_id) {
+    case 1:
+    case 84:
+    case 1025:
+    case 1108:
+        dl->mb = DDL_MB_BIG5;
+        break;
+    case 13:
+    case 88:
+    case 1037:
+    case 1112: /* sjis */
+    case 95:
+    case 96:
+    case 1119:
+    case 1120: /* cp932 */
+        dl->mb = DDL_MB_SJIS;
+        break;
+    case 28:
+    case 87:
+    case 1052:
+    case 1111:
+        dl->mb = DDL_MB_GBK;
+        break;
+    case 248:
+    case 249:
+    case 250:
+        dl->mb = DDL_MB_GB18030;
+        break;
+    default:
+        break;
+    }
+    if (!server_version || !server_version[0]) return;
+    dl->mysql = strstr(server_version, "MariaDB") == NULL;
+    unsigned part[3] = {0, 0, 0};
+    const char *c = server_version;
+    for (int i = 0; i < 3; i++) {
+        if (*c < '0' || *c > '9') return; /* not a version we can read: all comments run */
+        while (*c >= '0' && *c <= '9') part[i] = part[i] * 10 + (unsigned)(*c++ - '0');
+        if (part[i] > 99) return;
+        if (i < 2 && *c++ != '.') return;
+    }
+    dl->version = part[0] * 10000 + part[1] * 100 + part[2];
+}
+
+void ddl_dialect_of(ddl_dialect *dl, const cot_ddl_session *ds)
+{
+    if (!ds) {
+        memset(dl, 0, sizeof(*dl));
+        return;
+    }
+    ddl_dialect_init(dl, ds->has_sql_mode ? ds->sql_mode : 0,
+                     ds->has_charset ? ds->charset_client : 0, ds->server_version);
+}
+
+bool ddl_session_sql(const cot_ddl_session *ds, buf *out)
+{
+    buf_reset(out);
+    if (!ds || (!ds->has_sql_mode && !ds->has_charset)) return false;
+    buf_puts(out, "SET ");
+    if (ds->has_sql_mode)
+        buf_printf(out, "SESSION sql_mode=%llu", (unsigned long long)ds->sql_mode);
+    if (ds->has_charset)
+        buf_printf(out, "%sSESSION character_set_client=%u, SESSION collation_connection=%u",
+                   ds->has_sql_mode ? ", " : "", (unsigned)ds->charset_client,
+                   (unsigned)ds->collation_connection);
+    return true;
+}
+
+ddl_class ddl_classify(const char *sql, size_t len, const ddl_dialect *dl)
+{
+    parser p;
+    memset(&p, 0, sizeof(p));
+    p.lx.s = sql ? sql : "";
+    p.lx.len = sql ? len : 0;
+    if (dl) p.lx.dl = *dl;
+    tok t = next(&p);
+    tok u = next(&p);
+    if (p.lx.bad && t.kind == TK_END) return DDL_CLASS_UNKNOWN;
+    if (is_word(&p, t, "BEGIN")) return DDL_CLASS_BEGIN;
+    if (is_word(&p, t, "START"))
+        return is_word(&p, u, "TRANSACTION") ? DDL_CLASS_BEGIN : DDL_CLASS_ADMIN;
+    if (is_word(&p, t, "COMMIT")) return DDL_CLASS_COMMIT;
+    if (is_word(&p, t, "ROLLBACK")) {
+        if (is_word(&p, u, "WORK")) u = next(&p);
+        return is_word(&p, u, "TO") ? DDL_CLASS_TX_OTHER : DDL_CLASS_ROLLBACK;
+    }
+    if (is_word(&p, t, "SAVEPOINT") || is_word(&p, t, "RELEASE") || is_word(&p, t, "XA"))
+        return DDL_CLASS_TX_OTHER;
+    if (is_word(&p, t, "CREATE") || is_word(&p, t, "ALTER") || is_word(&p, t, "DROP") ||
+        is_word(&p, t, "RENAME") || is_word(&p, t, "TRUNCATE"))
+        return DDL_CLASS_TABLE;
+    return is_admin(&p, t) ? DDL_CLASS_ADMIN : DDL_CLASS_UNKNOWN;
 }
 
 /* ---- online schema change shadows ------------------------------------------ */
