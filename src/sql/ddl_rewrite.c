@@ -62,17 +62,16 @@ static bool lex__space(unsigned char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-/* lex__mb_len returns how many bytes the character at p takes in the
+/* ddl__mb_len returns how many bytes the character at p takes in the
  * session's charset: 1 for a single byte, or for a lead byte without a
  * valid trail (the server reads those byte-wise too). */
-static size_t lex__mb_len(const lexer *lx, size_t p)
+static size_t ddl__mb_len(uint8_t mb, const char *s, size_t n, size_t p)
 {
-    const unsigned char *u = (const unsigned char *)lx->s;
-    size_t n = lx->len;
+    const unsigned char *u = (const unsigned char *)s;
     unsigned char c = u[p];
-    if (c < 0x80 || lx->dl.mb == DDL_MB_NONE || p + 1 >= n) return 1;
+    if (c < 0x80 || mb == DDL_MB_NONE || p + 1 >= n) return 1;
     unsigned char t = u[p + 1];
-    switch (lx->dl.mb) {
+    switch (mb) {
     case DDL_MB_BIG5:
         return c >= 0xA1 && c <= 0xF9 && ((t >= 0x40 && t <= 0x7E) || (t >= 0xA1 && t <= 0xFE)) ? 2
                                                                                                 : 1;
@@ -94,6 +93,28 @@ static size_t lex__mb_len(const lexer *lx, size_t p)
     default:
         return 1;
     }
+}
+
+/* ddl__mb_lead says whether byte c starts a multi-byte character in
+ * charset mb (when a valid trail follows). */
+static bool ddl__mb_lead(uint8_t mb, unsigned char c)
+{
+    switch (mb) {
+    case DDL_MB_BIG5:
+        return c >= 0xA1 && c <= 0xF9;
+    case DDL_MB_SJIS:
+        return (c >= 0x81 && c <= 0x9F) || (c >= 0xE0 && c <= 0xFC);
+    case DDL_MB_GBK:
+    case DDL_MB_GB18030:
+        return c >= 0x81 && c <= 0xFE;
+    default:
+        return false;
+    }
+}
+
+static size_t lex__mb_len(const lexer *lx, size_t p)
+{
+    return ddl__mb_len(lx->dl.mb, lx->s, lx->len, p);
 }
 
 /* lex__version_comment reads the version of an executable comment whose
@@ -381,10 +402,13 @@ static bool ident(parser *p, tok t, char *out)
         }
     } else if (t.kind == TK_IDENT) {
         char quote = s[t.off];
-        for (size_t i = t.off + 1; i + 1 < t.end; i++) {
-            if (o + 1 >= DDL_NAME_CAP) goto too_long;
-            out[o++] = s[i];
-            if (s[i] == quote) i++; /* `` (or "" under ANSI_QUOTES) stands for one */
+        for (size_t i = t.off + 1; i + 1 < t.end;) {
+            size_t m = lex__mb_len(&p->lx, i);
+            if (o + m >= DDL_NAME_CAP) goto too_long;
+            memcpy(out + o, s + i, m);
+            o += m;
+            /* `` (or "" under ANSI_QUOTES) stands for one; a trail byte is no quote */
+            i += m == 1 && s[i] == quote ? 2 : m;
         }
     } else if (t.kind == TK_STRING && s[t.off] == '"') {
         return fail(p,
@@ -396,6 +420,13 @@ static bool ident(parser *p, tok t, char *out)
     }
     if (o == 0) return fail(p, "empty name at byte %zu", t.off);
     out[o] = '\0';
+    /* a lead byte without its trail would swallow the quote written after it */
+    for (size_t i = 0; i < o;) {
+        size_t m = ddl__mb_len(p->lx.dl.mb, out, o, i);
+        if (m == 1 && ddl__mb_lead(p->lx.dl.mb, (unsigned char)out[i]))
+            return fail(p, "the name at byte %zu is not valid in the session's charset", t.off);
+        i += m;
+    }
     return true;
 too_long:
     return fail(p, "a name at byte %zu is longer than %d bytes", t.off, DDL_NAME_CAP - 1);
@@ -741,10 +772,10 @@ static bool stmt_truncate(parser *p)
 /* Statements that never change a table's rows or columns; any other
  * statement cotter does not follow is checked for names of the mapping. */
 static const char *const admin_words[] = {
-    "ANALYZE", "CACHE",  "CHANGE", "CHECK",     "CHECKSUM", "DEALLOCATE", "DO",
-    "FLUSH",   "GRANT",  "HELP",   "INSTALL",   "KILL",     "LOCK",       "OPTIMIZE",
-    "PREPARE", "PURGE",  "REPAIR", "RESET",     "RESIGNAL", "REVOKE",     "SET",
-    "SHOW",    "SIGNAL", "STOP",   "UNINSTALL", "UNLOCK",   "USE",        "BACKUP",
+    "ANALYZE", "CALL",      "CACHE",  "CHANGE",   "CHECK",  "CHECKSUM", "DEALLOCATE", "DO",
+    "FLUSH",   "GRANT",     "HELP",   "INSTALL",  "KILL",   "LOCK",     "OPTIMIZE",   "PREPARE",
+    "PURGE",   "REPAIR",    "RESET",  "RESIGNAL", "REVOKE", "SET",      "SHOW",       "SIGNAL",
+    "STOP",    "UNINSTALL", "UNLOCK", "USE",      "BACKUP",
 };
 
 static bool is_admin(const parser *p, tok t)
@@ -804,11 +835,26 @@ static bool statement(parser *p)
 
 /* ---- routing and output ---------------------------------------------------- */
 
-static void put_name(buf *out, const char *schema, const char *table)
+/* put_ident quotes name with backquotes for a session of charset mb: a
+ * backquote that is the trail byte of a character is not doubled. */
+static void put_ident(buf *out, const char *name, uint8_t mb)
 {
-    buf_ident(out, schema);
+    size_t n = strlen(name);
+    buf_putc(out, '`');
+    for (size_t i = 0; i < n;) {
+        size_t m = ddl__mb_len(mb, name, n, i);
+        if (m == 1 && name[i] == '`') buf_putc(out, '`');
+        buf_append(out, name + i, m);
+        i += m;
+    }
+    buf_putc(out, '`');
+}
+
+static void put_name(buf *out, const char *schema, const char *table, uint8_t mb)
+{
+    put_ident(out, schema, mb);
     buf_putc(out, '.');
-    buf_ident(out, table);
+    put_ident(out, table, mb);
 }
 
 static void list_names(const parser *p, bool mapped, char *out, size_t cap)
@@ -886,7 +932,7 @@ static void emit(const parser *p, buf *out, uint32_t n_skipped)
             const dname *d = &p->names[i];
             if (!d->mapped) continue;
             if (any) buf_puts(out, ", ");
-            put_name(out, d->dst_schema, d->dst_table);
+            put_name(out, d->dst_schema, d->dst_table, p->lx.dl.mb);
             any = true;
         }
         pos = last->end;
@@ -896,7 +942,7 @@ static void emit(const parser *p, buf *out, uint32_t n_skipped)
     for (; i < p->n_names; i++) {
         const dname *d = &p->names[i];
         buf_append(out, s + pos, d->off - pos);
-        put_name(out, d->dst_schema, d->dst_table);
+        put_name(out, d->dst_schema, d->dst_table, p->lx.dl.mb);
         pos = d->end;
         if (pos < p->lx.len && s[pos] == '`') buf_putc(out, ' ');
     }
