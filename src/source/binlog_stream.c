@@ -227,8 +227,9 @@ static cot_err stream__query(binlog_stream *bs, const binlog_header *h, const ui
             schema_cache_invalidate(bs->conf.schema);
         }
         stream__tmap_clear(bs);
-        LOG_I("select", "source '%s': DDL at %s: %.*s", bs->conf.source_name, where,
-              (int)(q.sql_len > 300 ? 300 : q.sql_len), q.sql);
+        char shown[320];
+        ddl_preview(q.sql, q.sql_len, &dl, shown, sizeof(shown));
+        LOG_I("select", "source '%s': DDL at %s: %s", bs->conf.source_name, where, shown);
     } else {
         ck->kind = CK_EMPTY;
     }

@@ -363,9 +363,9 @@ static bool fail(parser *p, const char *fmt, ...)
     vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
     if (p->lx.bad) snprintf(why, sizeof(why), "%s", p->lx.bad); /* the root cause */
-    size_t n = p->lx.len;
-    cot_err_set(COT_ERR_UNSUPPORTED, "DDL statement [%.*s%s] cannot be replicated: %s",
-                (int)(n > PREVIEW ? PREVIEW : n), p->lx.s, n > PREVIEW ? "..." : "", why);
+    char shown[PREVIEW + 16];
+    ddl_preview(p->lx.s, p->lx.len, &p->lx.dl, shown, sizeof(shown));
+    cot_err_set(COT_ERR_UNSUPPORTED, "DDL statement [%s] cannot be replicated: %s", shown, why);
     p->failed = true;
     return false;
 }
@@ -1048,6 +1048,82 @@ cot_err ddl_parse_dl(const char *sql, size_t len, const char *default_schema, co
                      ddl_info *info)
 {
     return ddl_rewrite_dl(sql, len, default_schema, dl, ddl__route_same, NULL, NULL, info);
+}
+
+/* ---- preview ----------------------------------------------------------------- */
+
+/* Words after which a string is a secret: PASSWORD 'x', IDENTIFIED BY 'x',
+ * IDENTIFIED ... USING PASSWORD('x'), a FEDERATED table's
+ * CONNECTION='mysql://u:pw@...'; an = or ( may stand between. */
+static bool secret_word(const lexer *lx, tok t)
+{
+    static const char *const words[] = {"PASSWORD", "BY", "USING", "CONNECTION"};
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        size_t n = strlen(words[i]);
+        if (t.kind == TK_WORD && t.end - t.off == n && strncasecmp(lx->s + t.off, words[i], n) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* utf8_len returns the length of the UTF-8 character at u (n bytes left),
+ * 0 when the bytes there are not one. */
+static size_t utf8_len(const unsigned char *u, size_t n)
+{
+    size_t m = u[0] < 0x80             ? 1
+               : (u[0] & 0xE0) == 0xC0 ? 2
+               : (u[0] & 0xF0) == 0xE0 ? 3
+               : (u[0] & 0xF8) == 0xF0 ? 4
+                                       : 0;
+    if (m == 0 || m > n || (m == 2 && u[0] < 0xC2) || (m == 4 && u[0] > 0xF4)) return 0;
+    for (size_t i = 1; i < m; i++)
+        if ((u[i] & 0xC0) != 0x80) return 0;
+    return m;
+}
+
+size_t ddl_preview(const char *sql, size_t len, const ddl_dialect *dl, char *out, size_t cap)
+{
+    if (cap == 0) return 0;
+    buf b;
+    buf_init(&b);
+    lexer lx;
+    memset(&lx, 0, sizeof(lx));
+    lx.s = sql ? sql : "";
+    lx.len = sql ? len : 0;
+    if (dl) lx.dl = *dl;
+    size_t pos = 0;
+    bool secret = false;
+    for (;;) {
+        tok t;
+        lex_next(&lx, &t);
+        if (t.kind == TK_END) break;
+        if (t.kind == TK_STRING && secret) {
+            buf_append(&b, lx.s + pos, t.off - pos);
+            buf_append(&b, lx.s + t.off, 1);
+            buf_puts(&b, "***");
+            buf_append(&b, lx.s + t.off, 1);
+            pos = t.end;
+        }
+        bool between = t.kind == TK_PUNCT && (lx.s[t.off] == '=' || lx.s[t.off] == '(');
+        if (!between) secret = secret_word(&lx, t);
+    }
+    /* the rest as it is (text the lexer cannot read cannot be searched) */
+    buf_append(&b, lx.s + pos, lx.len - pos);
+    size_t n = b.len > PREVIEW ? PREVIEW : b.len;
+    /* control bytes would break a log line, and bytes that are not UTF-8
+     * (a gbk or latin1 session's text) a JSON reader of the status */
+    for (size_t k = 0; k < n;) {
+        unsigned char c = (unsigned char)b.data[k];
+        size_t m = utf8_len((const unsigned char *)b.data + k, n - k);
+        if (m == 0 || (c < 0x20 && c != '\n' && c != '\t')) {
+            b.data[k] = '?';
+            m = 1;
+        }
+        k += m;
+    }
+    int w = snprintf(out, cap, "%.*s%s", (int)n, b.len ? b.data : "", b.len > n ? "..." : "");
+    buf_deinit(&b);
+    return w < 0 ? 0 : (size_t)w < cap ? (size_t)w : cap - 1;
 }
 
 /* ---- dialect and classification -------------------------------------------- */

@@ -134,6 +134,13 @@ void ddl_dialect_of(ddl_dialect *dl, const cot_ddl_session *ds);
  * session ds. Returns false (out empty) when ds logged neither. */
 bool ddl_session_sql(const cot_ddl_session *ds, buf *out);
 
+/* ddl_preview writes into out (cap bytes, NUL-terminated) the statement as
+ * it may be shown in a log line or an error: its first 300 bytes ("..."
+ * when cut), the string after PASSWORD, IDENTIFIED BY/USING or CONNECTION
+ * replaced by '***'; control bytes but newline and tab, and bytes that are
+ * not UTF-8, as '?'. Returns the length written. */
+size_t ddl_preview(const char *sql, size_t len, const ddl_dialect *dl, char *out, size_t cap);
+
 /* What a logged statement is, by its first words (comments skipped,
  * executable comments read as the server read them). */
 typedef enum ddl_class {

@@ -81,6 +81,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     ddl_parse_dl(sql, len, def, &dl, &again);
+    char shown[320];
+    if (ddl_preview(sql, len, &dl, shown, sizeof(shown)) >= sizeof(shown)) abort();
 
     /* the input as a table name: a shadow's base sits right after its "_" */
     char name[64], base[16];

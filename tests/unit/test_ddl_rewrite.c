@@ -1032,6 +1032,45 @@ static void test_unknown_statements(void **state)
     assert_int_equal(pi.kind, DDL_NOT_OURS);
 }
 
+static void test_preview(void **state)
+{
+    char shown[400];
+    const char *s = "CREATE TABLE shop.f (a INT) ENGINE=FEDERATED "
+                    "CONNECTION='mysql://u:pw@h:3306/db/t' COMMENT 'kept'";
+    ddl_preview(s, strlen(s), NULL, shown, sizeof(shown));
+    assert_string_equal(shown, "CREATE TABLE shop.f (a INT) ENGINE=FEDERATED CONNECTION='***' "
+                               "COMMENT 'kept'");
+    s = "GRANT ALL ON *.* TO u IDENTIFIED BY \"secret\"";
+    ddl_preview(s, strlen(s), NULL, shown, sizeof(shown));
+    assert_string_equal(shown, "GRANT ALL ON *.* TO u IDENTIFIED BY \"***\"");
+    s = "ALTER USER u IDENTIFIED VIA ed25519 USING PASSWORD('secret')";
+    ddl_preview(s, strlen(s), NULL, shown, sizeof(shown));
+    assert_null(strstr(shown, "secret"));
+    /* the same text under NO_BACKSLASH_ESCAPES: the string ends at the backslash */
+    ddl_dialect nbe;
+    ddl_dialect_init(&nbe, DDL_MODE_NO_BACKSLASH_ESCAPES, 45, NULL);
+    s = "CREATE SERVER s OPTIONS (PASSWORD 'a\\', USER 'x')";
+    ddl_preview(s, strlen(s), &nbe, shown, sizeof(shown));
+    assert_string_equal(shown, "CREATE SERVER s OPTIONS (PASSWORD '***', USER 'x')");
+    /* cut at 300 bytes, control bytes shown as '?' */
+    char big[1000];
+    memset(big, 'x', sizeof(big));
+    memcpy(big, "DROP\001TABLE\n", 11);
+    size_t n = ddl_preview(big, sizeof(big), NULL, shown, sizeof(shown));
+    assert_int_equal(n, 303);
+    assert_memory_equal(shown, "DROP?TABLE\n", 11);
+    assert_string_equal(shown + 300, "...");
+    /* text that is not UTF-8 (a gbk session's) is not copied into a log line */
+    s = "ALTER TABLE t COMMENT '\x81\x5c', COMMENT '\xe4\xb9\x97 \xf0\x9f\x98\x80'";
+    ddl_preview(s, strlen(s), NULL, shown, sizeof(shown));
+    assert_string_equal(shown,
+                        "ALTER TABLE t COMMENT '?\\', COMMENT '\xe4\xb9\x97 \xf0\x9f\x98\x80'");
+    /* a refusal shows the preview */
+    expect_refused("CREATE TABLE shop.f (a INT) CONNECTION='mysql://u:pw@h/db/t' SELECT 1", "",
+                   "CONNECTION='***'");
+    assert_null(strstr(cot_err_msg(), "pw@"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1068,6 +1107,7 @@ int main(void)
         cmocka_unit_test(test_ansi_quotes),
         cmocka_unit_test(test_multibyte_charsets),
         cmocka_unit_test(test_unknown_statements),
+        cmocka_unit_test(test_preview),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
