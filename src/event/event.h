@@ -161,6 +161,7 @@ typedef struct cot_ddl_session {
     uint16_t charset_client;       /* collation id of character_set_client */
     uint16_t collation_connection; /* collation id of collation_connection */
     uint16_t collation_server;     /* collation id of collation_server */
+    char time_zone[64];            /* the session's time_zone when the statement used it, or "" */
     char server_version[51];       /* the source server's version ("" unknown) */
 } cot_ddl_session;
 

@@ -447,7 +447,7 @@ enum {
     Q_GTID_FLAGS3 = 130,             /* MariaDB: 1 byte */
 };
 
-/* binlog__query_status reads sql_mode and the charsets from the status
+/* binlog__query_status reads sql_mode, the charsets and the time zone from the status
  * variables. It stops at a code it does not know (its size is unknown, as
  * the server itself does): the ones read here come first. */
 static void binlog__query_status(const uint8_t *st, size_t n, binlog_query *q)
@@ -478,7 +478,15 @@ static void binlog__query_status(const uint8_t *st, size_t n, binlog_query *q)
             q->collation_server = cur_u16(&c);
             q->has_charset = cur_ok(&c);
             break;
-        case Q_TIME_ZONE_CODE:
+        case Q_TIME_ZONE_CODE: {
+            uint8_t l = cur_u8(&c);
+            const uint8_t *tz = cur_bytes(&c, l);
+            if (tz) {
+                q->time_zone = (const char *)tz;
+                q->time_zone_len = l;
+            }
+            break;
+        }
         case Q_CATALOG_NZ_CODE:
             cur_skip(&c, cur_u8(&c));
             break;

@@ -118,6 +118,8 @@ typedef struct binlog_query {
     uint16_t charset_client;       /* Q_CHARSET_CODE: collation id of character_set_client */
     uint16_t collation_connection; /* ... of collation_connection */
     uint16_t collation_server;     /* ... of collation_server */
+    const char *time_zone;         /* Q_TIME_ZONE_CODE, time_zone_len bytes in ev; NULL if none */
+    size_t time_zone_len;
     bool has_sql_mode;
     bool has_charset;
 } binlog_query;

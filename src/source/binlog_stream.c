@@ -220,6 +220,9 @@ static cot_err stream__query(binlog_stream *bs, const binlog_header *h, const ui
         ds->collation_connection = q.collation_connection;
         ds->collation_server = q.collation_server;
         snprintf(ds->server_version, sizeof(ds->server_version), "%s", bs->fde.server_version);
+        if (q.time_zone && q.time_zone_len < sizeof(ds->time_zone))
+            snprintf(ds->time_zone, sizeof(ds->time_zone), "%.*s", (int)q.time_zone_len,
+                     q.time_zone);
         /* names, types and table ids may all have changed */
         if (bs->conf.schema) {
             schema_history_ddl(bs->conf.schema, ck->ddl, q.sql_len, ck->ddl_schema,

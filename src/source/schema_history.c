@@ -472,7 +472,8 @@ static bool sh__replay(schema_history *sh, const sh_version *prev, const char *s
     bool replayed = (!session || sh__run(sh, set.data, set.len)) && sh__run(sh, q.data, q.len);
     if (!replayed) snprintf(why, why_cap, "replaying it failed: %s", mysql_error(sh->conn));
     if (session) {
-        static const char back[] = "SET SESSION sql_mode=DEFAULT, NAMES utf8mb4";
+        static const char back[] =
+            "SET SESSION sql_mode=DEFAULT, SESSION time_zone=DEFAULT, NAMES utf8mb4";
         if (!sh__run(sh, back, sizeof(back) - 1) && replayed) {
             snprintf(why, why_cap, "restoring the session after it failed: %s",
                      mysql_error(sh->conn));

@@ -1189,17 +1189,35 @@ void ddl_dialect_of(ddl_dialect *dl, const cot_ddl_session *ds)
                      ds->has_charset ? ds->charset_client : 0, ds->server_version);
 }
 
+/* tz_name_ok says whether a logged time zone can be written in quotes as
+ * it is ('+05:30', 'SYSTEM', 'Europe/Berlin'). */
+static bool tz_name_ok(const char *tz)
+{
+    if (!tz[0]) return false;
+    for (const char *c = tz; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              strchr("+-:/_.", *c)))
+            return false;
+    return true;
+}
+
 bool ddl_session_sql(const cot_ddl_session *ds, buf *out)
 {
     buf_reset(out);
-    if (!ds || (!ds->has_sql_mode && !ds->has_charset)) return false;
-    buf_puts(out, "SET ");
-    if (ds->has_sql_mode)
-        buf_printf(out, "SESSION sql_mode=%llu", (unsigned long long)ds->sql_mode);
-    if (ds->has_charset)
-        buf_printf(out, "%sSESSION character_set_client=%u, SESSION collation_connection=%u",
-                   ds->has_sql_mode ? ", " : "", (unsigned)ds->charset_client,
-                   (unsigned)ds->collation_connection);
+    if (!ds) return false;
+    bool tz = tz_name_ok(ds->time_zone);
+    if (!ds->has_sql_mode && !ds->has_charset && !tz) return false;
+    const char *sep = "SET ";
+    if (ds->has_sql_mode) {
+        buf_printf(out, "%sSESSION sql_mode=%llu", sep, (unsigned long long)ds->sql_mode);
+        sep = ", ";
+    }
+    if (ds->has_charset) {
+        buf_printf(out, "%sSESSION character_set_client=%u, SESSION collation_connection=%u", sep,
+                   (unsigned)ds->charset_client, (unsigned)ds->collation_connection);
+        sep = ", ";
+    }
+    if (tz) buf_printf(out, "%sSESSION time_zone='%s'", sep, ds->time_zone);
     return true;
 }
 

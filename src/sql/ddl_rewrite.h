@@ -130,8 +130,9 @@ void ddl_dialect_init(ddl_dialect *dl, uint64_t sql_mode, unsigned charset_id,
 void ddl_dialect_of(ddl_dialect *dl, const cot_ddl_session *ds);
 
 /* ddl_session_sql writes into out (reset first) the SET statement that
- * gives a target session the sql_mode and client charset of the source
- * session ds. Returns false (out empty) when ds logged neither. */
+ * gives a target session the sql_mode, client charset and (when the
+ * statement used it: TIMESTAMP defaults) time zone of the source session
+ * ds. Returns false (out empty) when ds logged none of them. */
 bool ddl_session_sql(const cot_ddl_session *ds, buf *out);
 
 /* ddl_preview writes into out (cap bytes, NUL-terminated) the statement as

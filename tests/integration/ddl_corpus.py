@@ -128,6 +128,10 @@ CORPUS = [
     case("REAL_AS_FLOAT", "ALTER TABLE shop.t ADD COLUMN r REAL",
          session=["SET SESSION sql_mode='REAL_AS_FLOAT'"],
          after=["INSERT INTO shop.t (id, a, r) VALUES (6, 60, 1.5)"]),
+    case("time zone of a TIMESTAMP default",
+         "ALTER TABLE shop.t ADD COLUMN ts TIMESTAMP NULL DEFAULT '2020-01-01 00:00:00'",
+         session=["SET SESSION time_zone='+05:30'"],
+         after=["INSERT INTO shop.t (id, a) VALUES (7, 70)"]),
     case("no NO_ENGINE_SUBSTITUTION: unknown engine substituted",
          "CREATE TABLE shop.eng (id INT PRIMARY KEY) ENGINE=NoSuchEngine",
          session=["SET SESSION sql_mode=''"], after=["INSERT INTO shop.eng VALUES (1)"]),
@@ -274,7 +278,7 @@ def main():
     corpus = [c for c in CORPUS if ONLY.search(c["name"])]
     for i, c in enumerate(corpus, 1):
         label = "case %d/%d (%s)" % (i, len(corpus), c["name"])
-        send(src, "SET SESSION sql_mode=DEFAULT")
+        send(src, "SET SESSION sql_mode=DEFAULT, SESSION time_zone=DEFAULT")
         send(src, "SET NAMES utf8mb4")
         for s in c["session"]:
             send(src, s)
@@ -283,7 +287,7 @@ def main():
         except pymysql.MySQLError as e:
             print("%s: the source refused the statement: %s" % (label, e), file=sys.stderr)
             return 2
-        send(src, "SET SESSION sql_mode=DEFAULT")
+        send(src, "SET SESSION sql_mode=DEFAULT, SESSION time_zone=DEFAULT")
         send(src, "SET NAMES utf8mb4")
         for s in c["after"]:
             send(src, s)

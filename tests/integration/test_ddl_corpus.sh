@@ -8,7 +8,8 @@
 # place, executable comments, quoting, odd spacing and case, sql_modes
 # (NO_BACKSLASH_ESCAPES, ANSI_QUOTES, ANSI, REAL_AS_FLOAT, ORACLE, no
 # NO_ENGINE_SUBSTITUTION), client charsets (gbk, big5, sjis, cp932, latin1,
-# utf8mb4), partitions, generated columns; after each statement it waits
+# utf8mb4), the session time zone of a TIMESTAMP default, partitions,
+# generated columns; after each statement it waits
 # for cotter's stored position to reach the source's and compares SHOW
 # CREATE TABLE and CHECKSUM TABLE of every table. Then:
 #   2. statements that change no table (ANALYZE, CREATE USER, GRANT) pass,

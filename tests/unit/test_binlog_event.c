@@ -1024,6 +1024,8 @@ static void test_query_status_vars(void **state)
     assert_int_equal(q.charset_client, 28);
     assert_int_equal(q.collation_connection, 87);
     assert_int_equal(q.collation_server, 45);
+    assert_int_equal(q.time_zone_len, 6);
+    assert_memory_equal(q.time_zone, "+05:30", 6);
     assert_int_equal(q.db_len, 4);
     assert_memory_equal(q.db, "shop", 4);
     assert_int_equal(q.sql_len, strlen("-- x\nTRUNCATE t"));

@@ -851,7 +851,20 @@ static void test_dialect_init(void **state)
     assert_true(ddl_session_sql(&ds, &q));
     assert_string_equal(q.data, "SET SESSION sql_mode=1048576, SESSION character_set_client=28, "
                                 "SESSION collation_connection=87");
+    snprintf(ds.time_zone, sizeof(ds.time_zone), "+05:30");
+    assert_true(ddl_session_sql(&ds, &q));
+    assert_string_equal(q.data, "SET SESSION sql_mode=1048576, SESSION character_set_client=28, "
+                                "SESSION collation_connection=87, SESSION time_zone='+05:30'");
+    /* a time zone alone; one that cannot be written as it is, left out */
+    cot_ddl_session tz_only;
+    memset(&tz_only, 0, sizeof(tz_only));
+    snprintf(tz_only.time_zone, sizeof(tz_only.time_zone), "Europe/Berlin");
+    assert_true(ddl_session_sql(&tz_only, &q));
+    assert_string_equal(q.data, "SET SESSION time_zone='Europe/Berlin'");
+    snprintf(tz_only.time_zone, sizeof(tz_only.time_zone), "x' or '1");
+    assert_false(ddl_session_sql(&tz_only, &q));
     buf_deinit(&q);
+    ds.time_zone[0] = '\0';
     ddl_dialect_of(&dl, &ds);
     assert_true(dl.no_backslash_escapes);
     assert_int_equal(dl.mb, DDL_MB_GBK);
