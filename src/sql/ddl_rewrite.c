@@ -814,11 +814,31 @@ static bool unknown_statement(parser *p, tok first)
     return not_ours(p, "%s is not a table statement", w);
 }
 
+/* set_statement_for returns the first token of the statement, past
+ * MariaDB's "SET STATEMENT var=value [, ...] FOR" prefix (the server logs
+ * the statement with it). */
+static tok set_statement_for(parser *p)
+{
+    tok t = next(p);
+    if (!is_word(p, t, "SET") || !is_word(p, peek(p), "STATEMENT")) return t;
+    int depth = 0;
+    for (;;) {
+        tok u = next(p);
+        if (u.kind == TK_END) return t; /* no FOR: the SET itself */
+        if (is_punct(p, u, '('))
+            depth++;
+        else if (is_punct(p, u, ')') && depth > 0)
+            depth--;
+        else if (depth == 0 && is_word(p, u, "FOR"))
+            return next(p);
+    }
+}
+
 /* statement dispatches on the first word; false with the error set when
  * the statement cannot be followed. */
 static bool statement(parser *p)
 {
-    tok t = next(p);
+    tok t = set_statement_for(p);
     if (is_word(p, t, "CREATE")) return stmt_create(p);
     if (is_word(p, t, "ALTER")) return stmt_alter(p);
     if (is_word(p, t, "DROP")) return stmt_drop(p);
@@ -1228,7 +1248,7 @@ ddl_class ddl_classify(const char *sql, size_t len, const ddl_dialect *dl)
     p.lx.s = sql ? sql : "";
     p.lx.len = sql ? len : 0;
     if (dl) p.lx.dl = *dl;
-    tok t = next(&p);
+    tok t = set_statement_for(&p);
     tok u = next(&p);
     if (p.lx.bad && t.kind == TK_END) return DDL_CLASS_UNKNOWN;
     if (is_word(&p, t, "BEGIN")) return DDL_CLASS_BEGIN;

@@ -88,6 +88,8 @@ CORPUS = [
     case("parentheses", "CREATE TABLE shop.u (id INT PRIMARY KEY, v VARCHAR(50), "
                         "CHECK ((id > 0) AND (v <> '')))",
          after=["INSERT INTO shop.u VALUES (1, 'u1'), (2, 'u2')"]),
+    case("SET STATEMENT ... FOR", "SET STATEMENT max_statement_time=60 FOR ALTER TABLE shop.u "
+                                  "ADD COLUMN ss INT"),
     case("CREATE LIKE", "CREATE TABLE shop.t2 LIKE shop.t"),
     case("CREATE (LIKE)", "CREATE TABLE shop.t3 (LIKE shop.t)"),
     case("RENAME TABLE", "RENAME TABLE shop.t3 TO shop.t4"),

@@ -769,6 +769,13 @@ static void test_classify(void **state)
         {"-- only a comment", DDL_CLASS_UNKNOWN},
         {"HANDLER shop.t OPEN", DDL_CLASS_UNKNOWN},
         {"INSERT INTO shop.t VALUES (1)", DDL_CLASS_UNKNOWN},
+        /* MariaDB logs SET STATEMENT ... FOR with the statement */
+        {"SET STATEMENT max_statement_time=60, sql_mode=(SELECT 'x') FOR ALTER TABLE t FORCE",
+         DDL_CLASS_TABLE},
+        {"set statement lock_wait_timeout=5 for -- x\n TRUNCATE t", DDL_CLASS_TABLE},
+        {"SET STATEMENT x=1 FOR COMMIT", DDL_CLASS_COMMIT},
+        {"SET STATEMENT x=1", DDL_CLASS_ADMIN},
+        {"SET sql_mode='ANSI'", DDL_CLASS_ADMIN},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         ddl_class got = ddl_classify(cases[i].sql, strlen(cases[i].sql), NULL);
@@ -795,6 +802,11 @@ static void test_leading_comments_rewritten(void **state)
     expect_as("--\r\nDROP TABLE t", "shop", "--\r\nDROP TABLE `wh`.`t`", DDL_STMT_DROP_TABLE);
     expect_as("ALTER TABLE shop.t FORCE --", "", "ALTER TABLE `wh`.`t` FORCE --",
               DDL_STMT_ALTER_TABLE);
+    expect_as("SET STATEMENT max_statement_time=60 FOR ALTER TABLE shop.t FORCE", "",
+              "SET STATEMENT max_statement_time=60 FOR ALTER TABLE `wh`.`t` FORCE",
+              DDL_STMT_ALTER_TABLE);
+    expect_not_ours("SET STATEMENT max_statement_time=60 FOR GRANT SELECT ON shop.t TO u", "",
+                    "GRANT is not a table statement");
     expect_as("\n\t  aLtEr\ttable\n shop . t\n  ADD\tcolumn n int  ", "",
               "\n\t  aLtEr\ttable\n `wh`.`t`\n  ADD\tcolumn n int  ", DDL_STMT_ALTER_TABLE);
 }
