@@ -314,7 +314,8 @@ typedef struct parser {
     uint32_t cap_names;
     bool failed;        /* cot_err is set */
     bool create_select; /* CREATE TABLE ... SELECT */
-    bool unknown;       /* a statement cotter does not know: names lists its schema.table pairs */
+    ddl_route_fn route; /* the mapping, NULL for ddl_parse (every table its own) */
+    void *route_ctx;
     uint32_t n_dropped; /* DROP TABLE: names[0 .. n_dropped) are its list */
 } parser;
 
@@ -790,27 +791,44 @@ static bool is_name_tok(tok t)
     return t.kind == TK_WORD || t.kind == TK_IDENT;
 }
 
-/* unknown_statement records every schema.table pair of a statement cotter
- * does not know, so that one naming a table of the mapping is refused
- * instead of skipped. */
+/* is_number says whether a word token is all digits (1.5 is no name). */
+static bool is_number(const parser *p, tok t)
+{
+    if (t.kind != TK_WORD) return false;
+    for (size_t i = t.off; i < t.end; i++)
+        if (p->lx.s[i] < '0' || p->lx.s[i] > '9') return false;
+    return true;
+}
+
+/* unknown_statement routes every schema.table pair of a statement cotter
+ * does not know, and refuses the statement when one is a table of the
+ * mapping (it may change that table: skipping it would leave the target
+ * behind without a word); otherwise it is not ours. */
 static bool unknown_statement(parser *p, tok first)
 {
-    p->unknown = true;
+    char w[64];
+    word_text(p, first, w, sizeof(w));
     tok a = first, b = next(p);
-    while (b.kind != TK_END) {
+    while (b.kind != TK_END && p->route) {
         tok c = next(p);
-        if (is_name_tok(a) && is_punct(p, b, '.') && is_name_tok(c)) {
-            dname *d = name_slot(p, a, DDL_ROLE_REFERENCE);
-            if (!d || !ident(p, a, d->schema) || !ident(p, c, d->table)) return false;
-            d->qualified = true;
-            d->end = c.end;
-            p->n_names++;
+        char schema[DDL_NAME_CAP], table[DDL_NAME_CAP];
+        char ds[DDL_NAME_CAP], dt[DDL_NAME_CAP];
+        if (is_name_tok(a) && !is_number(p, a) && is_punct(p, b, '.') && is_name_tok(c)) {
+            if (!ident(p, a, schema) || !ident(p, c, table)) {
+                p->failed = false; /* no name of ours: no table can have it */
+                cot_err_clear();
+            } else if (p->route(p->route_ctx, schema, table, ds, sizeof(ds), dt, sizeof(dt))) {
+                return fail(p,
+                            "cotter does not know this kind of statement (%s) and it names "
+                            "%s.%s, a table this pipeline copies, so it cannot tell what the "
+                            "statement does to it; make the matching change on the target "
+                            "yourself, then restart with ddl: ignore once",
+                            w, schema, table);
+            }
         }
         a = b;
         b = c;
     }
-    char w[64];
-    word_text(p, first, w, sizeof(w));
     return not_ours(p, "%s is not a table statement", w);
 }
 
@@ -987,26 +1005,6 @@ static void fill_info(const parser *p)
     }
 }
 
-/* unknown_mapped refuses a statement cotter does not know that names a
- * table of the mapping: it may change that table, and skipping it would
- * leave the target behind without a word. */
-static bool unknown_mapped(parser *p, ddl_route_fn route, void *ctx)
-{
-    for (uint32_t i = 0; i < p->n_names; i++) {
-        dname *d = &p->names[i];
-        if (!route(ctx, d->schema, d->table, d->dst_schema, sizeof(d->dst_schema), d->dst_table,
-                   sizeof(d->dst_table)))
-            continue;
-        return fail(p,
-                    "cotter does not know this kind of statement and it names %s.%s, a table "
-                    "this pipeline copies, so it cannot tell what the statement does to it; "
-                    "make the matching change on the target yourself, then restart with ddl: "
-                    "ignore once",
-                    d->schema, d->table);
-    }
-    return true;
-}
-
 cot_err ddl_rewrite(const char *sql, size_t len, const char *default_schema, ddl_route_fn route,
                     void *ctx, buf *out, ddl_info *info)
 {
@@ -1027,11 +1025,12 @@ cot_err ddl_rewrite_dl(const char *sql, size_t len, const char *default_schema,
     if (dl) p.lx.dl = *dl;
     p.def_schema = default_schema ? default_schema : "";
     p.info = info;
+    /* ddl_parse (every table its own) judges what it runs, not the mapping */
+    p.route = route != ddl__route_same ? route : NULL;
+    p.route_ctx = ctx;
 
     bool ok = statement(&p);
     if (ok && p.lx.bad) ok = fail(&p, "%s", p.lx.bad);
-    /* ddl_parse (every table its own) judges what it runs, not the mapping */
-    if (ok && p.unknown && route != ddl__route_same) ok = unknown_mapped(&p, route, ctx);
     uint32_t n_skipped = 0;
     if (ok && info->stmt != DDL_STMT_OTHER) ok = route_names(&p, route, ctx, &n_skipped);
     if (ok && info->stmt != DDL_STMT_OTHER && p.create_select)

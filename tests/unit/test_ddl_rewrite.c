@@ -1050,6 +1050,18 @@ static void test_unknown_statements(void **state)
     expect_not_ours("DO 1.5 + shop.f()", "", "DO is not a table statement");
     expect_not_ours("INSERT INTO t VALUES (1)", "other", "INSERT is not a table statement");
     expect_not_ours("CALL shop.p()", "shop", "CALL is not a table statement");
+    /* numbers are no names, and there is no bound on how many pairs it has */
+    buf big;
+    buf_init(&big);
+    buf_puts(&big, "INSERT INTO other.t VALUES (1.5)");
+    for (int i = 0; i < 30000; i++) buf_puts(&big, ", (2.5, x.y)");
+    assert_int_equal(ddl_rewrite(big.data, big.len, "", route, NULL, &out, &info), COT_OK);
+    assert_int_equal(info.kind, DDL_NOT_OURS);
+    buf_puts(&big, ", (shop.f(1))");
+    assert_int_equal(ddl_rewrite(big.data, big.len, "", route, NULL, &out, &info),
+                     COT_ERR_UNSUPPORTED);
+    buf_deinit(&big);
+    expect_not_ours("INSERT INTO t VALUES (1.5, 12.shop)", "shop", "INSERT");
     /* ddl_parse (each table its own) never refuses it */
     ddl_info pi;
     const char *s = "HANDLER shop.t OPEN";
