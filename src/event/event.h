@@ -151,6 +151,20 @@ typedef enum cot_chunk_kind {
     CK_EMPTY,    /* a transaction with nothing for us (filtered out): moves the position */
 } cot_chunk_kind;
 
+/* The source session a DDL ran in, from its QUERY event's status
+ * variables: the target runs the statement under the same sql_mode and
+ * client charset, so that it means there what it meant on the source. */
+typedef struct cot_ddl_session {
+    bool has_sql_mode;             /* false: not logged (cotter's own statement, old binlog) */
+    bool has_charset;              /* the three collation ids below are known */
+    uint64_t sql_mode;             /* sql_mode bits as logged */
+    uint16_t charset_client;       /* collation id of character_set_client */
+    uint16_t collation_connection; /* collation id of collation_connection */
+    uint16_t collation_server;     /* collation id of collation_server */
+    char time_zone[64];            /* the session's time_zone when the statement used it, or "" */
+    char server_version[51];       /* the source server's version ("" unknown) */
+} cot_ddl_session;
+
 typedef struct cot_chunk {
     struct cot_chunk *next; /* queue link, owned by whoever holds the chunk */
     uint8_t kind;           /* cot_chunk_kind */
@@ -164,9 +178,10 @@ typedef struct cot_chunk {
      * keyless table, the secondary indexes it left out until a copy was
      * done), applied whatever the pipeline's ddl policy says */
     bool internal;
-    char *ddl;           /* DDL text (CK_DDL), in mem */
-    char *ddl_schema;    /* default schema of the DDL, in mem; may be "" */
-    cot_change *changes; /* heap array, n_changes used */
+    char *ddl;                   /* DDL text (CK_DDL), in mem */
+    char *ddl_schema;            /* default schema of the DDL, in mem; may be "" */
+    cot_ddl_session ddl_session; /* CK_DDL: how the source session read it (zeroed: cotter's) */
+    cot_change *changes;         /* heap array, n_changes used */
     uint32_t n_changes;
     uint32_t cap_changes;
     cot_table **tables; /* references held by this chunk */

@@ -553,8 +553,10 @@ static cot_err loader__take_ddl(loader *ld, cot_chunk *ck)
     buf out;
     buf_init(&out);
     ddl_info info;
-    cot_err rc = ddl_rewrite(ck->ddl, strlen(ck->ddl), ck->ddl_schema, pipeline__route, (void *)pc,
-                             &out, &info);
+    ddl_dialect dl; /* read as the source session read it */
+    ddl_dialect_of(&dl, &ck->ddl_session);
+    cot_err rc = ddl_rewrite_dl(ck->ddl, strlen(ck->ddl), ck->ddl_schema, &dl, pipeline__route,
+                                (void *)pc, &out, &info);
     if (rc && pc->ddl == CFG_DDL_IGNORE && !ck->internal) {
         /* the way past a statement cotter cannot follow: the user said ignore */
         LOG_I("load", "pipeline %s: ignoring a DDL cotter cannot rewrite (ddl: ignore): %s",

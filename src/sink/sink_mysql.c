@@ -893,7 +893,9 @@ static cot_err sink__ddl(sink_mysql *sk, const cot_chunk *ck)
                            sk->role, sk->pipeline, text);
 
     ddl_info info;
-    cot_err rc = ddl_parse(ddl, len, ck->ddl_schema, &info);
+    ddl_dialect dl; /* the text keeps the source session's quoting and bytes */
+    ddl_dialect_of(&dl, &ck->ddl_session);
+    cot_err rc = ddl_parse_dl(ddl, len, ck->ddl_schema, &dl, &info);
     if (rc) {
         cot_err_prefix("%s: ", sk->role);
         return rc;
@@ -911,15 +913,34 @@ static cot_err sink__ddl(sink_mysql *sk, const cot_chunk *ck)
     MYSQL *dm;
     rc = sink__ddl_conn(sk, &dm);
     if (rc) return rc;
-    unsigned int errnum = sink__ddl_run(dm, ddl, len);
+    /* run under the source session's sql_mode and client charset, so that
+     * it means here what it meant there; then back to the sink's own. And
+     * with autocommit on (a DDL commits anyway): under autocommit=0, MariaDB
+     * 10.11's EXCHANGE PARTITION waits for a row lock it holds itself */
+    buf set;
+    buf_init(&set);
+    bool as_source = ddl_session_sql(&ck->ddl_session, &set);
+    buf_puts(&set, as_source ? ", SESSION autocommit=1" : "SET SESSION autocommit=1");
+    unsigned int errnum = sink__ddl_run(dm, set.data, set.len);
+    buf_deinit(&set);
+    if (errnum == 0) errnum = sink__ddl_run(dm, ddl, len);
+    char server_msg[512], sqlstate[8];
+    snprintf(server_msg, sizeof(server_msg), "%s", mysql_error(dm));
+    snprintf(sqlstate, sizeof(sqlstate), "%s", mysql_sqlstate(dm));
+    if (dm == sk->my) {
+        unsigned int back = sink__ddl_run(dm, session_sql, sizeof(session_sql) - 1);
+        if (back && !errnum) {
+            errnum = back;
+            snprintf(server_msg, sizeof(server_msg), "restoring the session after it: %s",
+                     mysql_error(dm));
+            snprintf(sqlstate, sizeof(sqlstate), "%s", mysql_sqlstate(dm));
+        }
+    }
     if (errnum == 0) {
         sink__ddl_release(sk, dm);
         LOG_I(TAG, "%s: applied DDL: %s", sk->role, text);
         return COT_OK;
     }
-    char server_msg[512], sqlstate[8];
-    snprintf(server_msg, sizeof(server_msg), "%s", mysql_error(dm));
-    snprintf(sqlstate, sizeof(sqlstate), "%s", mysql_sqlstate(dm));
     sink__ddl_release(sk, dm);
     cot_err err = mysql_conn_classify(errnum);
     if (err != COT_ERR_NET && err != COT_ERR_SQL_RETRY && err != COT_ERR_AUTH) {

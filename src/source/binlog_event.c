@@ -425,9 +425,111 @@ malformed:
                        ev_off(ev, &c));
 }
 
+/* Status variables of a QUERY event (MySQL's log_event.h, MariaDB's
+ * log_event.h): a code byte, then a value whose size the code fixes. */
+enum {
+    Q_FLAGS2_CODE = 0,               /* 4 bytes */
+    Q_SQL_MODE_CODE = 1,             /* 8 bytes */
+    Q_CATALOG_CODE = 2,              /* length byte, text, NUL (5.0.0 to 5.0.3) */
+    Q_AUTO_INCREMENT = 3,            /* 2 + 2 bytes */
+    Q_CHARSET_CODE = 4,              /* client, connection, server: 2 bytes each */
+    Q_TIME_ZONE_CODE = 5,            /* length byte, text */
+    Q_CATALOG_NZ_CODE = 6,           /* length byte, text */
+    Q_LC_TIME_NAMES_CODE = 7,        /* 2 bytes */
+    Q_CHARSET_DATABASE_CODE = 8,     /* 2 bytes */
+    Q_TABLE_MAP_FOR_UPDATE_CODE = 9, /* 8 bytes */
+    Q_MASTER_DATA_WRITTEN_CODE = 10, /* 4 bytes */
+    Q_INVOKER = 11,                  /* length byte, user, length byte, host */
+    Q_UPDATED_DB_NAMES = 12,         /* count byte, count NUL-ended names (254: none) */
+    Q_MICROSECONDS = 13,             /* 3 bytes */
+    Q_HRNOW = 128,                   /* MariaDB: 3 bytes */
+    Q_XID = 129,                     /* MariaDB: 8 bytes */
+    Q_GTID_FLAGS3 = 130,             /* MariaDB: 1 byte */
+};
+
+/* binlog__query_status reads sql_mode, the charsets and the time zone from the status
+ * variables. It stops at a code it does not know (its size is unknown, as
+ * the server itself does): the ones read here come first. */
+static void binlog__query_status(const uint8_t *st, size_t n, binlog_query *q)
+{
+    cur c = cur_make(st, n);
+    while (cur_left(&c) > 0) {
+        uint8_t code = cur_u8(&c);
+        switch (code) {
+        case Q_FLAGS2_CODE:
+        case Q_MASTER_DATA_WRITTEN_CODE:
+            cur_skip(&c, 4);
+            break;
+        case Q_SQL_MODE_CODE:
+            q->sql_mode = cur_u64(&c);
+            q->has_sql_mode = cur_ok(&c);
+            break;
+        case Q_CATALOG_CODE: {
+            uint8_t l = cur_u8(&c);
+            cur_skip(&c, (size_t)l + 1);
+            break;
+        }
+        case Q_AUTO_INCREMENT:
+            cur_skip(&c, 4);
+            break;
+        case Q_CHARSET_CODE:
+            q->charset_client = cur_u16(&c);
+            q->collation_connection = cur_u16(&c);
+            q->collation_server = cur_u16(&c);
+            q->has_charset = cur_ok(&c);
+            break;
+        case Q_TIME_ZONE_CODE: {
+            uint8_t l = cur_u8(&c);
+            const uint8_t *tz = cur_bytes(&c, l);
+            if (tz) {
+                q->time_zone = (const char *)tz;
+                q->time_zone_len = l;
+            }
+            break;
+        }
+        case Q_CATALOG_NZ_CODE:
+            cur_skip(&c, cur_u8(&c));
+            break;
+        case Q_LC_TIME_NAMES_CODE:
+        case Q_CHARSET_DATABASE_CODE:
+            cur_skip(&c, 2);
+            break;
+        case Q_TABLE_MAP_FOR_UPDATE_CODE:
+        case Q_XID:
+            cur_skip(&c, 8);
+            break;
+        case Q_INVOKER:
+            cur_skip(&c, cur_u8(&c));
+            cur_skip(&c, cur_u8(&c));
+            break;
+        case Q_UPDATED_DB_NAMES: {
+            uint8_t k = cur_u8(&c);
+            for (uint8_t i = 0; k != 254 && i < k && cur_ok(&c); i++) {
+                const uint8_t *rest = cur_bytes(&c, 0);
+                const uint8_t *z = rest ? memchr(rest, 0, cur_left(&c)) : NULL;
+                if (!z) return;
+                cur_skip(&c, (size_t)(z - rest) + 1);
+            }
+            break;
+        }
+        case Q_MICROSECONDS:
+        case Q_HRNOW:
+            cur_skip(&c, 3);
+            break;
+        case Q_GTID_FLAGS3:
+            cur_skip(&c, 1);
+            break;
+        default:
+            return;
+        }
+        if (!cur_ok(&c)) return;
+    }
+}
+
 cot_err binlog_query_parse(const binlog_fde *fde, const uint8_t *ev, size_t len, arena *a,
                            binlog_query *q)
 {
+    memset(q, 0, sizeof(*q));
     bool compressed = len > 4 && ev[4] == BEV_MARIA_QUERY_COMPRESSED;
     const char *what = compressed ? "QUERY_COMPRESSED" : "QUERY";
     cur c;
@@ -441,7 +543,9 @@ cot_err binlog_query_parse(const binlog_fde *fde, const uint8_t *ev, size_t len,
     q->error_code = cur_u16(&c);
     uint16_t status_len = phl >= 13 ? cur_u16(&c) : 0;
     if (phl > 13) cur_skip(&c, phl - 13);
-    cur_skip(&c, status_len);
+    const uint8_t *status = cur_bytes(&c, status_len);
+    if (!cur_ok(&c)) goto malformed;
+    binlog__query_status(status, status_len, q);
     q->db = (const char *)cur_bytes(&c, db_len);
     q->db_len = db_len;
     uint8_t nul = cur_u8(&c);

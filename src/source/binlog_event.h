@@ -113,6 +113,15 @@ typedef struct binlog_query {
     size_t db_len;
     const char *sql; /* points into ev (or into the arena for a compressed query) */
     size_t sql_len;
+    /* the session that ran it, from the status variables (0 when not logged) */
+    uint64_t sql_mode;             /* Q_SQL_MODE_CODE bits */
+    uint16_t charset_client;       /* Q_CHARSET_CODE: collation id of character_set_client */
+    uint16_t collation_connection; /* ... of collation_connection */
+    uint16_t collation_server;     /* ... of collation_server */
+    const char *time_zone;         /* Q_TIME_ZONE_CODE, time_zone_len bytes in ev; NULL if none */
+    size_t time_zone_len;
+    bool has_sql_mode;
+    bool has_charset;
 } binlog_query;
 /* binlog_query_parse handles QUERY and MariaDB QUERY_COMPRESSED (needs a for
  * the inflated text; may be NULL for plain QUERY). */

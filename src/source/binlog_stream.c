@@ -6,6 +6,7 @@
  */
 #include "source/binlog_stream.h"
 #include "source/schema_history.h"
+#include "sql/ddl_rewrite.h"
 #include "util/log.h"
 
 #include <ctype.h>
@@ -165,42 +166,6 @@ cot_err binlog_stream_idle(binlog_stream *bs)
     return stream__emit(bs, ck, 0);
 }
 
-/* stream__sql_word says whether sql starts with word (case-insensitive) followed by a
- * non-identifier character or the end. */
-static bool stream__sql_word(const char *sql, size_t len, const char *word)
-{
-    size_t i = 0;
-    while (i < len && (isspace((unsigned char)sql[i]) || sql[i] == '(')) i++;
-    /* skip leading comments (tools add them); an executable comment
-     * (slash-star-bang 50100 ... or slash-star-M-bang ...) holds the
-     * statement itself, so only its marker is skipped */
-    while (i + 1 < len && sql[i] == '/' && sql[i + 1] == '*') {
-        size_t j = i + 2;
-        if (j < len && sql[j] == 'M') j++;
-        if (j < len && sql[j] == '!') {
-            j++;
-            while (j < len && isdigit((unsigned char)sql[j])) j++;
-            i = j;
-        } else {
-            const char *end = memmem(sql + i + 2, len - i - 2, "*/", 2);
-            if (!end) return false;
-            i = (size_t)(end - sql) + 2;
-        }
-        while (i < len && isspace((unsigned char)sql[i])) i++;
-    }
-    size_t wl = strlen(word);
-    if (len - i < wl || strncasecmp(sql + i, word, wl) != 0) return false;
-    return i + wl == len || !(isalnum((unsigned char)sql[i + wl]) || sql[i + wl] == '_');
-}
-
-static bool stream__is_schema_change(const char *sql, size_t len)
-{
-    static const char *const words[] = {"CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE"};
-    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-        if (stream__sql_word(sql, len, words[i])) return true;
-    return false;
-}
-
 static cot_err stream__query(binlog_stream *bs, const binlog_header *h, const uint8_t *ev,
                              size_t len, const char *where)
 {
@@ -211,19 +176,21 @@ static cot_err stream__query(binlog_stream *bs, const binlog_header *h, const ui
         cot_err_prefix("at %s: ", where);
         return rc;
     }
-    if (stream__sql_word(q.sql, q.sql_len, "BEGIN")) {
+    /* read as the session that sent it read it: comments of every form,
+     * executable comments, quotes and escapes per its sql_mode and charset */
+    ddl_dialect dl;
+    ddl_dialect_init(&dl, q.sql_mode, q.has_charset ? q.charset_client : 0, bs->fde.server_version);
+    ddl_class cls = ddl_classify(q.sql, q.sql_len, &dl);
+    if (cls == DDL_CLASS_BEGIN) {
         stream__set_state(bs, TX_OPEN);
         return COT_OK;
     }
-    if (stream__sql_word(q.sql, q.sql_len, "COMMIT")) return stream__end_tx(bs, h->timestamp);
-    if (stream__sql_word(q.sql, q.sql_len, "ROLLBACK")) {
-        if (q.sql_len > 8 && stream__sql_word(q.sql + 8, q.sql_len - 8, "TO")) return COT_OK;
+    if (cls == DDL_CLASS_COMMIT) return stream__end_tx(bs, h->timestamp);
+    if (cls == DDL_CLASS_ROLLBACK) {
         /* non-transactional changes logged before a ROLLBACK did happen on the source */
         return stream__end_tx(bs, h->timestamp);
     }
-    if (stream__sql_word(q.sql, q.sql_len, "SAVEPOINT") ||
-        stream__sql_word(q.sql, q.sql_len, "RELEASE") || stream__sql_word(q.sql, q.sql_len, "XA"))
-        return COT_OK;
+    if (cls == DDL_CLASS_TX_OTHER) return COT_OK;
     if (bs->state == TX_OPEN) {
         return cot_err_set(COT_ERR_UNSUPPORTED,
                            "at %s: source '%s' logged a statement instead of row events (%.*s): "
@@ -239,19 +206,33 @@ static cot_err stream__query(binlog_stream *bs, const binlog_header *h, const ui
         if (erc) return erc;
     }
     cot_chunk *ck = cot_chunk_new();
-    if (stream__is_schema_change(q.sql, q.sql_len)) {
+    /* a statement cotter does not know goes to the load stage too, which
+     * refuses it when it names a table of the mapping: never dropped */
+    if (cls == DDL_CLASS_TABLE || cls == DDL_CLASS_UNKNOWN) {
         ck->kind = CK_DDL;
         ck->ddl = arena_strndup(&ck->mem, q.sql, q.sql_len);
         ck->ddl_schema = arena_strndup(&ck->mem, q.db, q.db_len);
+        cot_ddl_session *ds = &ck->ddl_session;
+        ds->has_sql_mode = q.has_sql_mode;
+        ds->sql_mode = q.sql_mode;
+        ds->has_charset = q.has_charset;
+        ds->charset_client = q.charset_client;
+        ds->collation_connection = q.collation_connection;
+        ds->collation_server = q.collation_server;
+        snprintf(ds->server_version, sizeof(ds->server_version), "%s", bs->fde.server_version);
+        if (q.time_zone && q.time_zone_len < sizeof(ds->time_zone))
+            snprintf(ds->time_zone, sizeof(ds->time_zone), "%.*s", (int)q.time_zone_len,
+                     q.time_zone);
         /* names, types and table ids may all have changed */
         if (bs->conf.schema) {
-            schema_history_ddl(bs->conf.schema, ck->ddl, q.sql_len, ck->ddl_schema, where,
-                               bs->conf.route, bs->conf.route_ctx);
+            schema_history_ddl(bs->conf.schema, ck->ddl, q.sql_len, ck->ddl_schema,
+                               &ck->ddl_session, where, bs->conf.route, bs->conf.route_ctx);
             schema_cache_invalidate(bs->conf.schema);
         }
         stream__tmap_clear(bs);
-        LOG_I("select", "source '%s': DDL at %s: %.*s", bs->conf.source_name, where,
-              (int)(q.sql_len > 300 ? 300 : q.sql_len), q.sql);
+        char shown[320];
+        ddl_preview(q.sql, q.sql_len, &dl, shown, sizeof(shown));
+        LOG_I("select", "source '%s': DDL at %s: %s", bs->conf.source_name, where, shown);
     } else {
         ck->kind = CK_EMPTY;
     }

@@ -408,8 +408,9 @@ static bool sh__run(schema_history *sh, const char *sql, size_t len)
 /* sh__replay applies DDL sql to version prev of schema.table on a
  * temporary table; on success *out gets the new fields and *n_cols. */
 static bool sh__replay(schema_history *sh, const sh_version *prev, const char *schema,
-                       const char *table, const char *sql, size_t len, const char *db, char ***out,
-                       uint32_t *n_cols, char *why, size_t why_cap)
+                       const char *table, const char *sql, size_t len, const char *db,
+                       const cot_ddl_session *ds, char ***out, uint32_t *n_cols, char *why,
+                       size_t why_cap)
 {
     if (!sh->conn) {
         snprintf(why, why_cap, "no connection to the source");
@@ -455,17 +456,32 @@ static bool sh__replay(schema_history *sh, const sh_version *prev, const char *s
     }
     sh_route r = {.schema = schema, .table = table};
     ddl_info info;
+    ddl_dialect dl;
+    ddl_dialect_of(&dl, ds);
     buf_reset(&q);
-    if (ddl_rewrite(sql, len, db, sh__route_tmp, &r, &q, &info) != COT_OK ||
+    if (ddl_rewrite_dl(sql, len, db, &dl, sh__route_tmp, &r, &q, &info) != COT_OK ||
         info.kind != DDL_REWRITTEN) {
         snprintf(why, why_cap, "the statement cannot be pointed at a copy: %s",
                  info.kind == DDL_NOT_OURS ? info.note : cot_err_msg());
         goto drop;
     }
-    if (!sh__run(sh, q.data, q.len)) {
-        snprintf(why, why_cap, "replaying it failed: %s", mysql_error(sh->conn));
-        goto drop;
+    /* replayed as the source session ran it, then back to this session's own */
+    buf set;
+    buf_init(&set);
+    bool session = ddl_session_sql(ds, &set);
+    bool replayed = (!session || sh__run(sh, set.data, set.len)) && sh__run(sh, q.data, q.len);
+    if (!replayed) snprintf(why, why_cap, "replaying it failed: %s", mysql_error(sh->conn));
+    if (session) {
+        static const char back[] =
+            "SET SESSION sql_mode=DEFAULT, SESSION time_zone=DEFAULT, NAMES utf8mb4";
+        if (!sh__run(sh, back, sizeof(back) - 1) && replayed) {
+            snprintf(why, why_cap, "restoring the session after it failed: %s",
+                     mysql_error(sh->conn));
+            replayed = false;
+        }
     }
+    buf_deinit(&set);
+    if (!replayed) goto drop;
     buf_reset(&q);
     buf_puts(&q, "SHOW FULL COLUMNS FROM ");
     sh__ident(&q, schema);
@@ -540,14 +556,17 @@ static void sh__unknown(schema_history *sh, const char *schema, const char *tabl
 }
 
 void schema_history_ddl(schema_cache *sc, const char *sql, size_t len, const char *db,
-                        const char *where, binlog_route_fn route, void *route_ctx)
+                        const cot_ddl_session *ds, const char *where, binlog_route_fn route,
+                        void *route_ctx)
 {
     schema_history *sh = schema_cache_history(sc);
     char file[128];
     uint64_t pos;
     if (!sh || sh->n_t == 0 || !schema_history_pos_parse(where, file, sizeof(file), &pos)) return;
     ddl_info info;
-    if (ddl_parse(sql, len, db, &info) != COT_OK) {
+    ddl_dialect dl;
+    ddl_dialect_of(&dl, ds);
+    if (ddl_parse_dl(sql, len, db, &dl, &info) != COT_OK) {
         cot_err_clear();
         return; /* the load stage reports what it cannot parse */
     }
@@ -577,7 +596,7 @@ void schema_history_ddl(schema_cache *sc, const char *sql, size_t len, const cha
             uint32_t n_cols = 0;
             if (!prev || !prev->known) {
                 sh__unknown(sh, s, t, file, pos, "its columns before it are unknown", sql, len);
-            } else if (sh__replay(sh, prev, s, t, sql, len, db, &fields, &n_cols, why,
+            } else if (sh__replay(sh, prev, s, t, sql, len, db, ds, &fields, &n_cols, why,
                                   sizeof(why))) {
                 sh__record(sh, s, t, file, pos, true, n_cols, fields);
             } else {

@@ -78,12 +78,14 @@ void schema_history_record(schema_history *sh, const char *schema, const char *t
                            const char *where, uint32_t n_cols, char *const *fields);
 
 /* schema_history_ddl follows DDL statement sql (default schema db) seen
- * at where for the tables route takes: new versions, or "unknown" where
+ * at where (sent by source session ds: it is read and replayed under that
+ * session's sql_mode and charset) for the tables route takes: new versions, or "unknown" where
  * the DDL cannot be replayed. Only tables the history already tracks are
  * touched, so a FULL-metadata source costs nothing. Never fails the
  * stream (a problem becomes "unknown" with a warning). */
 void schema_history_ddl(schema_cache *sc, const char *sql, size_t len, const char *db,
-                        const char *where, binlog_route_fn route, void *route_ctx);
+                        const cot_ddl_session *ds, const char *where, binlog_route_fn route,
+                        void *route_ctx);
 
 /* schema_history_pos_parse splits "file:pos"; false if it is not one. */
 bool schema_history_pos_parse(const char *where, char *file, size_t cap, uint64_t *pos);

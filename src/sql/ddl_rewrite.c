@@ -46,6 +46,7 @@ typedef struct lexer {
     const char *s;
     size_t len;
     size_t pos;
+    ddl_dialect dl;
     bool in_exec;    /* inside an executable comment, before its closing star-slash */
     const char *bad; /* why the text cannot be read, NULL while fine */
 } lexer;
@@ -60,6 +61,92 @@ static bool lex__space(unsigned char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
+
+/* ddl__mb_len returns how many bytes the character at p takes in the
+ * session's charset: 1 for a single byte, or for a lead byte without a
+ * valid trail (the server reads those byte-wise too). */
+static size_t ddl__mb_len(uint8_t mb, const char *s, size_t n, size_t p)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    unsigned char c = u[p];
+    if (c < 0x80 || mb == DDL_MB_NONE || p + 1 >= n) return 1;
+    unsigned char t = u[p + 1];
+    switch (mb) {
+    case DDL_MB_BIG5:
+        return c >= 0xA1 && c <= 0xF9 && ((t >= 0x40 && t <= 0x7E) || (t >= 0xA1 && t <= 0xFE)) ? 2
+                                                                                                : 1;
+    case DDL_MB_SJIS:
+        return ((c >= 0x81 && c <= 0x9F) || (c >= 0xE0 && c <= 0xFC)) &&
+                       ((t >= 0x40 && t <= 0x7E) || (t >= 0x80 && t <= 0xFC))
+                   ? 2
+                   : 1;
+    case DDL_MB_GBK:
+        return c >= 0x81 && c <= 0xFE && ((t >= 0x40 && t <= 0x7E) || (t >= 0x80 && t <= 0xFE)) ? 2
+                                                                                                : 1;
+    case DDL_MB_GB18030:
+        if (c < 0x81 || c > 0xFE) return 1;
+        if ((t >= 0x40 && t <= 0x7E) || (t >= 0x80 && t <= 0xFE)) return 2;
+        if (t >= 0x30 && t <= 0x39 && p + 3 < n && u[p + 2] >= 0x81 && u[p + 2] <= 0xFE &&
+            u[p + 3] >= 0x30 && u[p + 3] <= 0x39)
+            return 4;
+        return 1;
+    default:
+        return 1;
+    }
+}
+
+/* ddl__mb_lead says whether byte c starts a multi-byte character in
+ * charset mb (when a valid trail follows). */
+static bool ddl__mb_lead(uint8_t mb, unsigned char c)
+{
+    switch (mb) {
+    case DDL_MB_BIG5:
+        return c >= 0xA1 && c <= 0xF9;
+    case DDL_MB_SJIS:
+        return (c >= 0x81 && c <= 0x9F) || (c >= 0xE0 && c <= 0xFC);
+    case DDL_MB_GBK:
+    case DDL_MB_GB18030:
+        return c >= 0x81 && c <= 0xFE;
+    default:
+        return false;
+    }
+}
+
+static size_t lex__mb_len(const lexer *lx, size_t p)
+{
+    return ddl__mb_len(lx->dl.mb, lx->s, lx->len, p);
+}
+
+/* lex__version_comment reads the version of an executable comment whose
+ * marker ends at q: five digits, or six. Returns how many digits (0: not a
+ * versioned comment, its content always runs) and the version in *ver. */
+static size_t lex__version_digits(const lexer *lx, size_t q, uint32_t *ver)
+{
+    const char *s = lx->s;
+    size_t k = 0;
+    uint32_t v = 0;
+    while (k < 6 && q + k < lx->len && s[q + k] >= '0' && s[q + k] <= '9') {
+        v = v * 10 + (uint32_t)(s[q + k] - '0');
+        k++;
+    }
+    if (k < 5) return 0;
+    *ver = v;
+    return k;
+}
+
+/* lex__exec_runs says whether the server that logged the statement ran
+ * the content of an executable comment of version ver (MariaDB's lexer:
+ * not past its own version, and MySQL 5.7+ comments only in the M form). */
+static bool lex__exec_runs(const lexer *lx, bool maria_form, uint32_t ver)
+{
+    if (lx->dl.version == 0) return true;
+    if (ver > lx->dl.version) return false;
+    if (!lx->dl.mysql && !maria_form && ver >= 50700 && ver <= 99999) return false;
+    return true;
+}
+
+static bool ddl__route_same(void *ctx, const char *schema, const char *table, char *out_schema,
+                            size_t schema_cap, char *out_table, size_t table_cap);
 
 static void lex__line_comment(lexer *lx)
 {
@@ -86,26 +173,44 @@ static void lex__skip(lexer *lx)
             lex__line_comment(lx);
         } else if (c == '/' && p + 1 < n && s[p + 1] == '*') {
             size_t q = p + 2;
-            bool exec = false;
+            bool exec = false, maria_form = false;
             if (q < n && s[q] == '!') {
                 exec = true;
                 q++;
-            } else if (q + 1 < n && s[q] == 'M' && s[q + 1] == '!') {
-                exec = true;
+            } else if (q + 1 < n && s[q] == 'M' && s[q + 1] == '!' && !lx->dl.mysql) {
+                exec = maria_form = true;
                 q += 2;
             }
-            if (exec) {
-                for (int d = 0; d < 6 && q < n && s[q] >= '0' && s[q] <= '9'; d++) q++;
-                lx->pos = q;
+            if (exec && lx->in_exec) {
+                lx->bad = "an executable comment inside another one";
+                return;
+            }
+            uint32_t ver = 0;
+            size_t digits = exec ? lex__version_digits(lx, q, &ver) : 0;
+            if (exec && (digits == 0 || lex__exec_runs(lx, maria_form, ver))) {
+                lx->pos = q + digits;
                 lx->in_exec = true;
                 continue;
             }
-            const char *close = memmem(s + q, n - q, "*/", 2);
-            if (!close) {
-                lx->bad = "a comment is not closed (/* without */)";
-                return;
+            /* a comment; one not run for its version may hold one comment inside */
+            int depth = 1, nest = exec ? 1 : 0;
+            while (depth > 0) {
+                if (q + 1 >= n) {
+                    lx->bad = "a comment is not closed (/* without */)";
+                    return;
+                }
+                if (s[q] == '*' && s[q + 1] == '/') {
+                    depth--;
+                    q += 2;
+                } else if (nest > 0 && s[q] == '/' && s[q + 1] == '*') {
+                    depth++;
+                    nest--;
+                    q += 2;
+                } else {
+                    q++;
+                }
             }
-            lx->pos = (size_t)(close - s) + 2;
+            lx->pos = q;
         } else if (c == '*' && lx->in_exec && p + 1 < n && s[p + 1] == '/') {
             lx->pos += 2;
             lx->in_exec = false;
@@ -128,17 +233,21 @@ static void lex_next(lexer *lx, tok *t)
     size_t n = lx->len, p = lx->pos;
     unsigned char c = (unsigned char)s[p];
     if (lex__word_byte(c)) {
-        while (p < n && lex__word_byte((unsigned char)s[p])) p++;
+        while (p < n && lex__word_byte((unsigned char)s[p])) p += lex__mb_len(lx, p);
         t->kind = TK_WORD;
-    } else if (c == '`') {
-        for (p++;; p++) {
+    } else if (c == '`' || (c == '"' && lx->dl.ansi_quotes)) {
+        for (p++;;) {
             if (p >= n) {
-                lx->bad = "a `quoted` name is not closed";
+                lx->bad = c == '`' ? "a `quoted` name is not closed"
+                                   : "a \"quoted\" name (ANSI_QUOTES) is not closed";
                 return;
             }
-            if (s[p] != '`') continue;
-            if (p + 1 < n && s[p + 1] == '`') {
-                p++;
+            if (s[p] != (char)c) {
+                p += lex__mb_len(lx, p);
+                continue;
+            }
+            if (p + 1 < n && s[p + 1] == (char)c) {
+                p += 2;
                 continue;
             }
             p++;
@@ -151,7 +260,12 @@ static void lex_next(lexer *lx, tok *t)
                 lx->bad = "a string is not closed";
                 return;
             }
-            if (s[p] == '\\') {
+            size_t m = lex__mb_len(lx, p);
+            if (m > 1) {
+                p += m;
+                continue;
+            }
+            if (s[p] == '\\' && !lx->dl.no_backslash_escapes) {
                 p += 2;
                 continue;
             }
@@ -200,6 +314,8 @@ typedef struct parser {
     uint32_t cap_names;
     bool failed;        /* cot_err is set */
     bool create_select; /* CREATE TABLE ... SELECT */
+    ddl_route_fn route; /* the mapping, NULL for ddl_parse (every table its own) */
+    void *route_ctx;
     uint32_t n_dropped; /* DROP TABLE: names[0 .. n_dropped) are its list */
 } parser;
 
@@ -248,9 +364,9 @@ static bool fail(parser *p, const char *fmt, ...)
     vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
     if (p->lx.bad) snprintf(why, sizeof(why), "%s", p->lx.bad); /* the root cause */
-    size_t n = p->lx.len;
-    cot_err_set(COT_ERR_UNSUPPORTED, "DDL statement [%.*s%s] cannot be replicated: %s",
-                (int)(n > PREVIEW ? PREVIEW : n), p->lx.s, n > PREVIEW ? "..." : "", why);
+    char shown[PREVIEW + 16];
+    ddl_preview(p->lx.s, p->lx.len, &p->lx.dl, shown, sizeof(shown));
+    cot_err_set(COT_ERR_UNSUPPORTED, "DDL statement [%s] cannot be replicated: %s", shown, why);
     p->failed = true;
     return false;
 }
@@ -286,39 +402,42 @@ static bool ident(parser *p, tok t, char *out)
             out[o++] = s[i];
         }
     } else if (t.kind == TK_IDENT) {
-        for (size_t i = t.off + 1; i + 1 < t.end; i++) {
-            if (o + 1 >= DDL_NAME_CAP) goto too_long;
-            out[o++] = s[i];
-            if (s[i] == '`') i++; /* `` stands for one ` */
+        char quote = s[t.off];
+        for (size_t i = t.off + 1; i + 1 < t.end;) {
+            size_t m = lex__mb_len(&p->lx, i);
+            if (o + m >= DDL_NAME_CAP) goto too_long;
+            memcpy(out + o, s + i, m);
+            o += m;
+            /* `` (or "" under ANSI_QUOTES) stands for one; a trail byte is no quote */
+            i += m == 1 && s[i] == quote ? 2 : m;
         }
     } else if (t.kind == TK_STRING && s[t.off] == '"') {
         return fail(p,
-                    "a name in double quotes at byte %zu (sql_mode ANSI_QUOTES) is not "
-                    "supported; apply the statement on the target yourself",
+                    "a string where a table name belongs at byte %zu (a name in double quotes "
+                    "needs sql_mode ANSI_QUOTES, which the session did not have)",
                     t.off);
     } else {
         return fail(p, "expected a table name at byte %zu", t.off);
     }
     if (o == 0) return fail(p, "empty name at byte %zu", t.off);
     out[o] = '\0';
+    /* a lead byte without its trail would swallow the quote written after it */
+    for (size_t i = 0; i < o;) {
+        size_t m = ddl__mb_len(p->lx.dl.mb, out, o, i);
+        if (m == 1 && ddl__mb_lead(p->lx.dl.mb, (unsigned char)out[i]))
+            return fail(p, "the name at byte %zu is not valid in the session's charset", t.off);
+        i += m;
+    }
     return true;
 too_long:
     return fail(p, "a name at byte %zu is longer than %d bytes", t.off, DDL_NAME_CAP - 1);
 }
 
-/* name reads [schema.]table starting at first; an unqualified name belongs
- * to qualify_with (the default schema, or the subject's for REFERENCES).
- * Returns the recorded name or NULL (error set). */
-static dname *name(parser *p, tok first, ddl_role role, const char *qualify_with)
+/* name_slot returns the next free name, its byte span starting at first
+ * (not counted yet: n_names is raised once it is read), or NULL (error
+ * set) past MAX_NAMES. */
+static dname *name_slot(parser *p, tok first, ddl_role role)
 {
-    /* qualify_with may point into p->names, which may move below */
-    char qual[DDL_NAME_CAP];
-    size_t n = qualify_with ? strlen(qualify_with) : 0;
-    if (n >= DDL_NAME_CAP) {
-        fail(p, "the default schema's name is longer than %d bytes", DDL_NAME_CAP - 1);
-        return NULL;
-    }
-    memcpy(qual, qualify_with ? qualify_with : "", n + 1);
     if (p->n_names == MAX_NAMES) {
         fail(p, "it names more than %d tables; split it into several statements", MAX_NAMES);
         return NULL;
@@ -335,6 +454,24 @@ static dname *name(parser *p, tok first, ddl_role role, const char *qualify_with
     d->role = (uint8_t)role;
     d->off = first.off;
     d->end = first.end;
+    return d;
+}
+
+/* name reads [schema.]table starting at first; an unqualified name belongs
+ * to qualify_with (the default schema, or the subject's for REFERENCES).
+ * Returns the recorded name or NULL (error set). */
+static dname *name(parser *p, tok first, ddl_role role, const char *qualify_with)
+{
+    /* qualify_with may point into p->names, which may move below */
+    char qual[DDL_NAME_CAP];
+    size_t n = qualify_with ? strlen(qualify_with) : 0;
+    if (n >= DDL_NAME_CAP) {
+        fail(p, "the default schema's name is longer than %d bytes", DDL_NAME_CAP - 1);
+        return NULL;
+    }
+    memcpy(qual, qualify_with ? qualify_with : "", n + 1);
+    dname *d = name_slot(p, first, role);
+    if (!d) return NULL;
     char a[DDL_NAME_CAP];
     if (!ident(p, first, a)) return NULL;
     tok t = peek(p);
@@ -633,29 +770,129 @@ static bool stmt_truncate(parser *p)
     return rest(p, 0, false, false);
 }
 
+/* Statements that never change a table's rows or columns; any other
+ * statement cotter does not follow is checked for names of the mapping. */
+static const char *const admin_words[] = {
+    "ANALYZE", "CALL",      "CACHE",  "CHANGE",   "CHECK",  "CHECKSUM", "DEALLOCATE", "DO",
+    "FLUSH",   "GRANT",     "HELP",   "INSTALL",  "KILL",   "LOCK",     "OPTIMIZE",   "PREPARE",
+    "PURGE",   "REPAIR",    "RESET",  "RESIGNAL", "REVOKE", "SET",      "SHOW",       "SIGNAL",
+    "STOP",    "UNINSTALL", "UNLOCK", "USE",      "BACKUP",
+};
+
+static bool is_admin(const parser *p, tok t)
+{
+    for (size_t i = 0; i < sizeof(admin_words) / sizeof(admin_words[0]); i++)
+        if (is_word(p, t, admin_words[i])) return true;
+    return false;
+}
+
+static bool is_name_tok(tok t)
+{
+    return t.kind == TK_WORD || t.kind == TK_IDENT;
+}
+
+/* is_number says whether a word token is all digits (1.5 is no name). */
+static bool is_number(const parser *p, tok t)
+{
+    if (t.kind != TK_WORD) return false;
+    for (size_t i = t.off; i < t.end; i++)
+        if (p->lx.s[i] < '0' || p->lx.s[i] > '9') return false;
+    return true;
+}
+
+/* unknown_statement routes every schema.table pair of a statement cotter
+ * does not know, and refuses the statement when one is a table of the
+ * mapping (it may change that table: skipping it would leave the target
+ * behind without a word); otherwise it is not ours. */
+static bool unknown_statement(parser *p, tok first)
+{
+    char w[64];
+    word_text(p, first, w, sizeof(w));
+    tok a = first, b = next(p);
+    while (b.kind != TK_END && p->route) {
+        tok c = next(p);
+        char schema[DDL_NAME_CAP], table[DDL_NAME_CAP];
+        char ds[DDL_NAME_CAP], dt[DDL_NAME_CAP];
+        if (is_name_tok(a) && !is_number(p, a) && is_punct(p, b, '.') && is_name_tok(c)) {
+            if (!ident(p, a, schema) || !ident(p, c, table)) {
+                p->failed = false; /* no name of ours: no table can have it */
+                cot_err_clear();
+            } else if (p->route(p->route_ctx, schema, table, ds, sizeof(ds), dt, sizeof(dt))) {
+                return fail(p,
+                            "cotter does not know this kind of statement (%s) and it names "
+                            "%s.%s, a table this pipeline copies, so it cannot tell what the "
+                            "statement does to it; make the matching change on the target "
+                            "yourself, then restart with ddl: ignore once",
+                            w, schema, table);
+            }
+        }
+        a = b;
+        b = c;
+    }
+    return not_ours(p, "%s is not a table statement", w);
+}
+
+/* set_statement_for returns the first token of the statement, past
+ * MariaDB's "SET STATEMENT var=value [, ...] FOR" prefix (the server logs
+ * the statement with it). */
+static tok set_statement_for(parser *p)
+{
+    tok t = next(p);
+    if (!is_word(p, t, "SET") || !is_word(p, peek(p), "STATEMENT")) return t;
+    int depth = 0;
+    for (;;) {
+        tok u = next(p);
+        if (u.kind == TK_END) return t; /* no FOR: the SET itself */
+        if (is_punct(p, u, '('))
+            depth++;
+        else if (is_punct(p, u, ')') && depth > 0)
+            depth--;
+        else if (depth == 0 && is_word(p, u, "FOR"))
+            return next(p);
+    }
+}
+
 /* statement dispatches on the first word; false with the error set when
  * the statement cannot be followed. */
 static bool statement(parser *p)
 {
-    tok t = next(p);
+    tok t = set_statement_for(p);
     if (is_word(p, t, "CREATE")) return stmt_create(p);
     if (is_word(p, t, "ALTER")) return stmt_alter(p);
     if (is_word(p, t, "DROP")) return stmt_drop(p);
     if (is_word(p, t, "RENAME")) return stmt_rename(p);
     if (is_word(p, t, "TRUNCATE")) return stmt_truncate(p);
-    if (t.kind != TK_WORD) return not_ours(p, "not a table statement");
-    char w[64];
-    word_text(p, t, w, sizeof(w));
-    return not_ours(p, "%s is not a table statement", w);
+    if (t.kind == TK_END) return not_ours(p, "not a table statement (empty)");
+    if (is_admin(p, t)) {
+        char w[64];
+        word_text(p, t, w, sizeof(w));
+        return not_ours(p, "%s is not a table statement", w);
+    }
+    return unknown_statement(p, t);
 }
 
 /* ---- routing and output ---------------------------------------------------- */
 
-static void put_name(buf *out, const char *schema, const char *table)
+/* put_ident quotes name with backquotes for a session of charset mb: a
+ * backquote that is the trail byte of a character is not doubled. */
+static void put_ident(buf *out, const char *name, uint8_t mb)
 {
-    buf_ident(out, schema);
+    size_t n = strlen(name);
+    buf_putc(out, '`');
+    for (size_t i = 0; i < n;) {
+        size_t m = ddl__mb_len(mb, name, n, i);
+        if (m == 1 && name[i] == '`') buf_putc(out, '`');
+        buf_append(out, name + i, m);
+        i += m;
+    }
+    buf_putc(out, '`');
+}
+
+static void put_name(buf *out, const char *schema, const char *table, uint8_t mb)
+{
+    put_ident(out, schema, mb);
     buf_putc(out, '.');
-    buf_ident(out, table);
+    put_ident(out, table, mb);
 }
 
 static void list_names(const parser *p, bool mapped, char *out, size_t cap)
@@ -733,7 +970,7 @@ static void emit(const parser *p, buf *out, uint32_t n_skipped)
             const dname *d = &p->names[i];
             if (!d->mapped) continue;
             if (any) buf_puts(out, ", ");
-            put_name(out, d->dst_schema, d->dst_table);
+            put_name(out, d->dst_schema, d->dst_table, p->lx.dl.mb);
             any = true;
         }
         pos = last->end;
@@ -743,7 +980,7 @@ static void emit(const parser *p, buf *out, uint32_t n_skipped)
     for (; i < p->n_names; i++) {
         const dname *d = &p->names[i];
         buf_append(out, s + pos, d->off - pos);
-        put_name(out, d->dst_schema, d->dst_table);
+        put_name(out, d->dst_schema, d->dst_table, p->lx.dl.mb);
         pos = d->end;
         if (pos < p->lx.len && s[pos] == '`') buf_putc(out, ' ');
     }
@@ -771,6 +1008,13 @@ static void fill_info(const parser *p)
 cot_err ddl_rewrite(const char *sql, size_t len, const char *default_schema, ddl_route_fn route,
                     void *ctx, buf *out, ddl_info *info)
 {
+    return ddl_rewrite_dl(sql, len, default_schema, NULL, route, ctx, out, info);
+}
+
+cot_err ddl_rewrite_dl(const char *sql, size_t len, const char *default_schema,
+                       const ddl_dialect *dl, ddl_route_fn route, void *ctx, buf *out,
+                       ddl_info *info)
+{
     memset(info, 0, offsetof(ddl_info, tables));
     info->note[0] = '\0';
     if (out) buf_reset(out);
@@ -778,8 +1022,12 @@ cot_err ddl_rewrite(const char *sql, size_t len, const char *default_schema, ddl
     memset(&p, 0, sizeof(p));
     p.lx.s = sql ? sql : "";
     p.lx.len = sql ? len : 0;
+    if (dl) p.lx.dl = *dl;
     p.def_schema = default_schema ? default_schema : "";
     p.info = info;
+    /* ddl_parse (every table its own) judges what it runs, not the mapping */
+    p.route = route != ddl__route_same ? route : NULL;
+    p.route_ctx = ctx;
 
     bool ok = statement(&p);
     if (ok && p.lx.bad) ok = fail(&p, "%s", p.lx.bad);
@@ -813,6 +1061,209 @@ static bool ddl__route_same(void *ctx, const char *schema, const char *table, ch
 cot_err ddl_parse(const char *sql, size_t len, const char *default_schema, ddl_info *info)
 {
     return ddl_rewrite(sql, len, default_schema, ddl__route_same, NULL, NULL, info);
+}
+
+cot_err ddl_parse_dl(const char *sql, size_t len, const char *default_schema, const ddl_dialect *dl,
+                     ddl_info *info)
+{
+    return ddl_rewrite_dl(sql, len, default_schema, dl, ddl__route_same, NULL, NULL, info);
+}
+
+/* ---- preview ----------------------------------------------------------------- */
+
+/* Words after which a string is a secret: PASSWORD 'x', IDENTIFIED BY 'x',
+ * IDENTIFIED ... USING PASSWORD('x'), a FEDERATED table's
+ * CONNECTION='mysql://u:pw@...'; an = or ( may stand between. */
+static bool secret_word(const lexer *lx, tok t)
+{
+    static const char *const words[] = {"PASSWORD", "BY", "USING", "CONNECTION"};
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        size_t n = strlen(words[i]);
+        if (t.kind == TK_WORD && t.end - t.off == n && strncasecmp(lx->s + t.off, words[i], n) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* utf8_len returns the length of the UTF-8 character at u (n bytes left),
+ * 0 when the bytes there are not one. */
+static size_t utf8_len(const unsigned char *u, size_t n)
+{
+    size_t m = u[0] < 0x80             ? 1
+               : (u[0] & 0xE0) == 0xC0 ? 2
+               : (u[0] & 0xF0) == 0xE0 ? 3
+               : (u[0] & 0xF8) == 0xF0 ? 4
+                                       : 0;
+    if (m == 0 || m > n || (m == 2 && u[0] < 0xC2) || (m == 4 && u[0] > 0xF4)) return 0;
+    for (size_t i = 1; i < m; i++)
+        if ((u[i] & 0xC0) != 0x80) return 0;
+    return m;
+}
+
+size_t ddl_preview(const char *sql, size_t len, const ddl_dialect *dl, char *out, size_t cap)
+{
+    if (cap == 0) return 0;
+    buf b;
+    buf_init(&b);
+    lexer lx;
+    memset(&lx, 0, sizeof(lx));
+    lx.s = sql ? sql : "";
+    lx.len = sql ? len : 0;
+    if (dl) lx.dl = *dl;
+    size_t pos = 0;
+    bool secret = false;
+    for (;;) {
+        tok t;
+        lex_next(&lx, &t);
+        if (t.kind == TK_END) break;
+        if (t.kind == TK_STRING && secret) {
+            buf_append(&b, lx.s + pos, t.off - pos);
+            buf_append(&b, lx.s + t.off, 1);
+            buf_puts(&b, "***");
+            buf_append(&b, lx.s + t.off, 1);
+            pos = t.end;
+        }
+        bool between = t.kind == TK_PUNCT && (lx.s[t.off] == '=' || lx.s[t.off] == '(');
+        if (!between) secret = secret_word(&lx, t);
+    }
+    /* the rest as it is (text the lexer cannot read cannot be searched) */
+    buf_append(&b, lx.s + pos, lx.len - pos);
+    size_t n = b.len > PREVIEW ? PREVIEW : b.len;
+    /* control bytes would break a log line, and bytes that are not UTF-8
+     * (a gbk or latin1 session's text) a JSON reader of the status */
+    for (size_t k = 0; k < n;) {
+        unsigned char c = (unsigned char)b.data[k];
+        size_t m = utf8_len((const unsigned char *)b.data + k, n - k);
+        if (m == 0 || (c < 0x20 && c != '\n' && c != '\t')) {
+            b.data[k] = '?';
+            m = 1;
+        }
+        k += m;
+    }
+    int w = snprintf(out, cap, "%.*s%s", (int)n, b.len ? b.data : "", b.len > n ? "..." : "");
+    buf_deinit(&b);
+    return w < 0 ? 0 : (size_t)w < cap ? (size_t)w : cap - 1;
+}
+
+/* ---- dialect and classification -------------------------------------------- */
+
+void ddl_dialect_init(ddl_dialect *dl, uint64_t sql_mode, unsigned charset_id,
+                      const char *server_version)
+{
+    memset(dl, 0, sizeof(*dl));
+    dl->ansi_quotes = (sql_mode & DDL_MODE_ANSI_QUOTES) != 0;
+    dl->no_backslash_escapes = (sql_mode & DDL_MODE_NO_BACKSLASH_ESCAPES) != 0;
+    /* collation ids of MariaDB and MySQL (the _nopad ones are MariaDB's) */
+    switch (charset_id) {
+    case 1:
+    case 84:
+    case 1025:
+    case 1108:
+        dl->mb = DDL_MB_BIG5;
+        break;
+    case 13:
+    case 88:
+    case 1037:
+    case 1112: /* sjis */
+    case 95:
+    case 96:
+    case 1119:
+    case 1120: /* cp932 */
+        dl->mb = DDL_MB_SJIS;
+        break;
+    case 28:
+    case 87:
+    case 1052:
+    case 1111:
+        dl->mb = DDL_MB_GBK;
+        break;
+    case 248:
+    case 249:
+    case 250:
+        dl->mb = DDL_MB_GB18030;
+        break;
+    default:
+        break;
+    }
+    if (!server_version || !server_version[0]) return;
+    dl->mysql = strstr(server_version, "MariaDB") == NULL;
+    unsigned part[3] = {0, 0, 0};
+    const char *c = server_version;
+    for (int i = 0; i < 3; i++) {
+        if (*c < '0' || *c > '9') return; /* not a version we can read: all comments run */
+        while (*c >= '0' && *c <= '9') part[i] = part[i] * 10 + (unsigned)(*c++ - '0');
+        if (part[i] > 99) return;
+        if (i < 2 && *c++ != '.') return;
+    }
+    dl->version = part[0] * 10000 + part[1] * 100 + part[2];
+}
+
+void ddl_dialect_of(ddl_dialect *dl, const cot_ddl_session *ds)
+{
+    if (!ds) {
+        memset(dl, 0, sizeof(*dl));
+        return;
+    }
+    ddl_dialect_init(dl, ds->has_sql_mode ? ds->sql_mode : 0,
+                     ds->has_charset ? ds->charset_client : 0, ds->server_version);
+}
+
+/* tz_name_ok says whether a logged time zone can be written in quotes as
+ * it is ('+05:30', 'SYSTEM', 'Europe/Berlin'). */
+static bool tz_name_ok(const char *tz)
+{
+    if (!tz[0]) return false;
+    for (const char *c = tz; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              strchr("+-:/_.", *c)))
+            return false;
+    return true;
+}
+
+bool ddl_session_sql(const cot_ddl_session *ds, buf *out)
+{
+    buf_reset(out);
+    if (!ds) return false;
+    bool tz = tz_name_ok(ds->time_zone);
+    if (!ds->has_sql_mode && !ds->has_charset && !tz) return false;
+    const char *sep = "SET ";
+    if (ds->has_sql_mode) {
+        buf_printf(out, "%sSESSION sql_mode=%llu", sep, (unsigned long long)ds->sql_mode);
+        sep = ", ";
+    }
+    if (ds->has_charset) {
+        buf_printf(out, "%sSESSION character_set_client=%u, SESSION collation_connection=%u", sep,
+                   (unsigned)ds->charset_client, (unsigned)ds->collation_connection);
+        sep = ", ";
+    }
+    if (tz) buf_printf(out, "%sSESSION time_zone='%s'", sep, ds->time_zone);
+    return true;
+}
+
+ddl_class ddl_classify(const char *sql, size_t len, const ddl_dialect *dl)
+{
+    parser p;
+    memset(&p, 0, sizeof(p));
+    p.lx.s = sql ? sql : "";
+    p.lx.len = sql ? len : 0;
+    if (dl) p.lx.dl = *dl;
+    tok t = set_statement_for(&p);
+    tok u = next(&p);
+    if (p.lx.bad && t.kind == TK_END) return DDL_CLASS_UNKNOWN;
+    if (is_word(&p, t, "BEGIN")) return DDL_CLASS_BEGIN;
+    if (is_word(&p, t, "START"))
+        return is_word(&p, u, "TRANSACTION") ? DDL_CLASS_BEGIN : DDL_CLASS_ADMIN;
+    if (is_word(&p, t, "COMMIT")) return DDL_CLASS_COMMIT;
+    if (is_word(&p, t, "ROLLBACK")) {
+        if (is_word(&p, u, "WORK")) u = next(&p);
+        return is_word(&p, u, "TO") ? DDL_CLASS_TX_OTHER : DDL_CLASS_ROLLBACK;
+    }
+    if (is_word(&p, t, "SAVEPOINT") || is_word(&p, t, "RELEASE") || is_word(&p, t, "XA"))
+        return DDL_CLASS_TX_OTHER;
+    if (is_word(&p, t, "CREATE") || is_word(&p, t, "ALTER") || is_word(&p, t, "DROP") ||
+        is_word(&p, t, "RENAME") || is_word(&p, t, "TRUNCATE"))
+        return DDL_CLASS_TABLE;
+    return is_admin(&p, t) ? DDL_CLASS_ADMIN : DDL_CLASS_UNKNOWN;
 }
 
 /* ---- online schema change shadows ------------------------------------------ */

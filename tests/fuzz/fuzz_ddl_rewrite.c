@@ -1,11 +1,14 @@
 /*
- * libFuzzer target for the DDL rewriter. The first byte picks the default
- * schema, the rest is the statement. Any bytes must be rewritten, skipped
+ * libFuzzer target for the DDL rewriter and classifier. The first byte
+ * picks the default schema (bits 0-1), the session's sql_mode (bit 2:
+ * ANSI_QUOTES, bit 3: NO_BACKSLASH_ESCAPES), its charset and server
+ * (bits 4-7: byte-wise, big5, sjis, gbk, gb18030; MariaDB, MySQL); the
+ * rest is the statement. Any bytes must be rewritten, skipped
  * or refused with a message, never crash or read outside the input (the
  * input is copied into an exact-size buffer, so ASan sees an overread);
- * a rewritten statement must read back (ddl_parse) as the same kind of
- * statement naming the same target tables, and what is not ours must
- * leave no output.
+ * a rewritten statement must read back (ddl_parse_dl, same dialect) as the
+ * same kind of statement naming the same target tables, and what is not
+ * ours must leave no output.
  */
 #include "sql/ddl_rewrite.h"
 
@@ -43,7 +46,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *const schemas[] = {"", "shop", "other", "copy"};
     if (size < 1) return 0;
+    static const unsigned charsets[] = {45, 1, 13, 28, 248};
     const char *def = schemas[data[0] % 4];
+    uint64_t mode = ((data[0] & 4) ? DDL_MODE_ANSI_QUOTES : 0) |
+                    ((data[0] & 8) ? DDL_MODE_NO_BACKSLASH_ESCAPES : 0);
+    unsigned k = (unsigned)(data[0] >> 4);
+    ddl_dialect dl;
+    ddl_dialect_init(&dl, mode, charsets[k % 5], k >= 8 ? "8.0.36" : "10.11.6-MariaDB-log");
     size_t len = size - 1;
     char *sql = malloc(len ? len : 1);
     if (!sql) return 0;
@@ -51,10 +60,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     buf out;
     buf_init(&out);
-    cot_err rc = ddl_rewrite(sql, len, def, route, NULL, &out, &info);
+    ddl_class cls = ddl_classify(sql, len, &dl);
+    cot_err rc = ddl_rewrite_dl(sql, len, def, &dl, route, NULL, &out, &info);
     if (rc == COT_OK && info.kind == DDL_REWRITTEN) {
         if (info.n_tables == 0 || info.stmt == DDL_STMT_OTHER) abort();
-        if (ddl_parse(out.data, out.len, "", &again) != COT_OK) abort();
+        if (cls != DDL_CLASS_TABLE) abort(); /* the stream hands every table statement over */
+        if (ddl_parse_dl(out.data, out.len, "", &dl, &again) != COT_OK) abort();
         if (again.kind != DDL_REWRITTEN || again.stmt != info.stmt ||
             again.n_tables != info.n_tables)
             abort();
@@ -69,7 +80,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (rc != COT_ERR_UNSUPPORTED) {
         abort();
     }
-    ddl_parse(sql, len, def, &again);
+    ddl_parse_dl(sql, len, def, &dl, &again);
+    char shown[320];
+    if (ddl_preview(sql, len, &dl, shown, sizeof(shown)) >= sizeof(shown)) abort();
 
     /* the input as a table name: a shadow's base sits right after its "_" */
     char name[64], base[16];

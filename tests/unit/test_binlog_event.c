@@ -874,6 +874,11 @@ static void test_control_events(void **state)
             assert_int_equal(q.sql_len, strlen(want));
             assert_memory_equal(q.sql, want, q.sql_len);
             assert_int_equal(q.error_code, 0);
+            /* the session that sent it (the capture script's client) */
+            assert_true(q.has_sql_mode);
+            assert_true(q.has_charset);
+            assert_true(q.sql_mode & (1ull << 30)); /* NO_ENGINE_SUBSTITUTION, a default */
+            assert_int_equal(q.charset_client, 45); /* utf8mb4_general_ci */
             query = true;
         } else if (h.type == BEV_XID) {
             uint64_t x;
@@ -957,6 +962,106 @@ static void test_mysql_gtid(void **state)
     b.n = 10;
     ev = mk_event(BEV_MYSQL_GTID, 7, &b, &len);
     assert_int_equal(binlog_gtid_parse(&fde, ev, len, &g), COT_ERR_MALFORMED);
+    free(ev);
+}
+
+/* mk_query builds a QUERY event: db "shop", the given status variables and sql. */
+static uint8_t *mk_query(const bb *status, const char *sql, size_t *len)
+{
+    bb b = {.n = 0};
+    bb_le(&b, 9, 4); /* thread id */
+    bb_le(&b, 0, 4); /* exec time */
+    bb_u8(&b, 4);    /* db length */
+    bb_le(&b, 0, 2); /* error code */
+    bb_le(&b, status->n, 2);
+    bb_put(&b, status->d, status->n);
+    bb_put(&b, (const uint8_t *)"shop", 5); /* with its NUL */
+    bb_put(&b, (const uint8_t *)sql, strlen(sql));
+    return mk_event(BEV_QUERY, 7, &b, len);
+}
+
+/* Issue 11: the QUERY event's status variables give the session's sql_mode
+ * and charsets, whatever comes before them; an unknown code ends the read
+ * (its size is unknown) without failing the event. */
+static void test_query_status_vars(void **state)
+{
+    (void)state;
+    binlog_fde fde;
+    binlog_fde_default(&fde, BINLOG_CHECKSUM_NONE);
+    bb st = {.n = 0};
+    bb_u8(&st, 0); /* Q_FLAGS2_CODE */
+    bb_le(&st, 0, 4);
+    bb_u8(&st, 1); /* Q_SQL_MODE_CODE: ANSI_QUOTES | NO_BACKSLASH_ESCAPES | bit 33 */
+    bb_le(&st, (1ull << 2) | (1ull << 20) | (1ull << 33), 8);
+    bb_u8(&st, 6); /* Q_CATALOG_NZ_CODE */
+    bb_u8(&st, 3);
+    bb_put(&st, (const uint8_t *)"std", 3);
+    bb_u8(&st, 3); /* Q_AUTO_INCREMENT */
+    bb_le(&st, 0x00010001, 4);
+    bb_u8(&st, 4); /* Q_CHARSET_CODE: gbk client, gbk_bin connection, utf8mb4 server */
+    bb_le(&st, 28, 2);
+    bb_le(&st, 87, 2);
+    bb_le(&st, 45, 2);
+    bb_u8(&st, 5); /* Q_TIME_ZONE_CODE */
+    bb_u8(&st, 6);
+    bb_put(&st, (const uint8_t *)"+05:30", 6);
+    bb_u8(&st, 12); /* Q_UPDATED_DB_NAMES: two names */
+    bb_u8(&st, 2);
+    bb_put(&st, (const uint8_t *)"shop\0mirror\0", 12);
+    bb_u8(&st, 128); /* Q_HRNOW */
+    bb_le(&st, 123, 3);
+    bb_u8(&st, 129); /* Q_XID */
+    bb_le(&st, 77, 8);
+    bb_u8(&st, 130); /* Q_GTID_FLAGS3 */
+    bb_u8(&st, 1);
+    size_t len;
+    uint8_t *ev = mk_query(&st, "-- x\nTRUNCATE t", &len);
+    binlog_query q;
+    assert_int_equal(binlog_query_parse(&fde, ev, len, NULL, &q), COT_OK);
+    assert_true(q.has_sql_mode);
+    assert_int_equal(q.sql_mode, (1ull << 2) | (1ull << 20) | (1ull << 33));
+    assert_true(q.has_charset);
+    assert_int_equal(q.charset_client, 28);
+    assert_int_equal(q.collation_connection, 87);
+    assert_int_equal(q.collation_server, 45);
+    assert_int_equal(q.time_zone_len, 6);
+    assert_memory_equal(q.time_zone, "+05:30", 6);
+    assert_int_equal(q.db_len, 4);
+    assert_memory_equal(q.db, "shop", 4);
+    assert_int_equal(q.sql_len, strlen("-- x\nTRUNCATE t"));
+    free(ev);
+
+    /* an unknown code before the charsets: sql_mode read, charsets not */
+    bb st2 = {.n = 0};
+    bb_u8(&st2, 1);
+    bb_le(&st2, 1ull << 20, 8);
+    bb_u8(&st2, 200); /* unknown */
+    bb_le(&st2, 0, 3);
+    bb_u8(&st2, 4);
+    bb_le(&st2, 28, 6);
+    ev = mk_query(&st2, "ALTER TABLE t FORCE", &len);
+    assert_int_equal(binlog_query_parse(&fde, ev, len, NULL, &q), COT_OK);
+    assert_true(q.has_sql_mode);
+    assert_int_equal(q.sql_mode, 1ull << 20);
+    assert_false(q.has_charset);
+    free(ev);
+
+    /* a value cut short by the end of the status block: not taken */
+    bb st3 = {.n = 0};
+    bb_u8(&st3, 4);
+    bb_le(&st3, 28, 4);
+    ev = mk_query(&st3, "ALTER TABLE t FORCE", &len);
+    assert_int_equal(binlog_query_parse(&fde, ev, len, NULL, &q), COT_OK);
+    assert_false(q.has_charset);
+    assert_false(q.has_sql_mode);
+    free(ev);
+
+    /* no status variables (an old server): nothing known */
+    bb none = {.n = 0};
+    ev = mk_query(&none, "ALTER TABLE t FORCE", &len);
+    assert_int_equal(binlog_query_parse(&fde, ev, len, NULL, &q), COT_OK);
+    assert_false(q.has_sql_mode);
+    assert_false(q.has_charset);
     free(ev);
 }
 
@@ -1669,6 +1774,7 @@ int main(void)
         cmocka_unit_test(test_compressed_matches_full),
         cmocka_unit_test(test_many_rows_events),
         cmocka_unit_test(test_control_events),
+        cmocka_unit_test(test_query_status_vars),
         cmocka_unit_test(test_mysql_gtid),
         cmocka_unit_test(test_old_types_and_json_column),
         cmocka_unit_test(test_v2_rows_events),

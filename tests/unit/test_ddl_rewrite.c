@@ -56,10 +56,12 @@ static bool route(void *ctx, const char *schema, const char *table, char *out_sc
 
 static buf out;
 static ddl_info info;
+/* the session dialect of the statements rw reads (NULL: the default one) */
+static const ddl_dialect *cur_dl;
 
 static cot_err rw(const char *sql, const char *def)
 {
-    return ddl_rewrite(sql, strlen(sql), def, route, NULL, &out, &info);
+    return ddl_rewrite_dl(sql, strlen(sql), def, cur_dl, route, NULL, &out, &info);
 }
 
 /* expect_as rewrites sql and checks the target text and statement kind;
@@ -69,12 +71,12 @@ static void expect_as(const char *sql, const char *def, const char *want, ddl_st
     cot_err rc = rw(sql, def);
     if (rc) fail_msg("rewrite of [%s] failed: %s", sql, cot_err_msg());
     assert_int_equal(info.kind, DDL_REWRITTEN);
-    if (strcmp(out.data, want) != 0)
+    if (want && strcmp(out.data, want) != 0)
         fail_msg("rewrite of [%s]\n got: [%s]\nwant: [%s]", sql, out.data, want);
     assert_int_equal(info.stmt, stmt);
 
     ddl_info again;
-    rc = ddl_parse(out.data, out.len, "", &again);
+    rc = ddl_parse_dl(out.data, out.len, "", cur_dl, &again);
     if (rc) fail_msg("reading the rewritten [%s] failed: %s", out.data, cot_err_msg());
     assert_int_equal(again.kind, DDL_REWRITTEN);
     assert_int_equal(again.stmt, info.stmt);
@@ -729,6 +731,383 @@ static int teardown(void **state)
     return 0;
 }
 
+/* ---- issue 11: statements read as the source session read them ---------- */
+
+static void test_classify(void **state)
+{
+    static const struct {
+        const char *sql;
+        ddl_class cls;
+    } cases[] = {
+        {"-- purge\nTRUNCATE TABLE shop.t", DDL_CLASS_TABLE},
+        {"# reorder\nALTER TABLE shop.t ADD c INT", DDL_CLASS_TABLE},
+        {"--\tx\nDROP TABLE t", DDL_CLASS_TABLE},
+        {"--\nDROP TABLE t", DDL_CLASS_TABLE},
+        {"/* a */ /* b */ -- c\n # d\n rename table a to b", DDL_CLASS_TABLE},
+        {"/*!40101 ALTER TABLE t FORCE */", DDL_CLASS_TABLE},
+        {"/*M!100100 CREATE TABLE t (a INT) */", DDL_CLASS_TABLE},
+        {"/*!*/ create table t (a int)", DDL_CLASS_TABLE},
+        {"\n\t  cReAtE\tTABLE t (a INT)", DDL_CLASS_TABLE},
+        {"/*+ hint */ TRUNCATE t", DDL_CLASS_TABLE},
+        {"BEGIN", DDL_CLASS_BEGIN},
+        {"START TRANSACTION", DDL_CLASS_BEGIN},
+        {"COMMIT", DDL_CLASS_COMMIT},
+        {"ROLLBACK", DDL_CLASS_ROLLBACK},
+        {"ROLLBACK WORK", DDL_CLASS_ROLLBACK},
+        {"ROLLBACK TO SAVEPOINT s", DDL_CLASS_TX_OTHER},
+        {"ROLLBACK WORK TO s", DDL_CLASS_TX_OTHER},
+        {"SAVEPOINT `s`", DDL_CLASS_TX_OTHER},
+        {"XA START 'x'", DDL_CLASS_TX_OTHER},
+        {"-- g\nGRANT SELECT ON shop.* TO u", DDL_CLASS_ADMIN},
+        {"ANALYZE TABLE shop.t", DDL_CLASS_ADMIN},
+        {"FLUSH PRIVILEGES", DDL_CLASS_ADMIN},
+        {"START SLAVE", DDL_CLASS_ADMIN},
+        /* "--x" is two minus signs: not a comment, not a statement cotter knows */
+        {"--x\nTRUNCATE t", DDL_CLASS_UNKNOWN},
+        {"/* not closed TRUNCATE t", DDL_CLASS_UNKNOWN},
+        {"", DDL_CLASS_UNKNOWN},
+        {"-- only a comment", DDL_CLASS_UNKNOWN},
+        {"HANDLER shop.t OPEN", DDL_CLASS_UNKNOWN},
+        {"INSERT INTO shop.t VALUES (1)", DDL_CLASS_UNKNOWN},
+        /* MariaDB logs SET STATEMENT ... FOR with the statement */
+        {"SET STATEMENT max_statement_time=60, sql_mode=(SELECT 'x') FOR ALTER TABLE t FORCE",
+         DDL_CLASS_TABLE},
+        {"set statement lock_wait_timeout=5 for -- x\n TRUNCATE t", DDL_CLASS_TABLE},
+        {"SET STATEMENT x=1 FOR COMMIT", DDL_CLASS_COMMIT},
+        {"SET STATEMENT x=1", DDL_CLASS_ADMIN},
+        {"SET sql_mode='ANSI'", DDL_CLASS_ADMIN},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ddl_class got = ddl_classify(cases[i].sql, strlen(cases[i].sql), NULL);
+        if (got != cases[i].cls)
+            fail_msg("[%s] classified %d, want %d", cases[i].sql, got, cases[i].cls);
+    }
+    /* a versioned comment the server did not run holds no statement */
+    ddl_dialect dl;
+    ddl_dialect_init(&dl, 0, 45, "10.11.6-MariaDB-log");
+    const char *s = "/*!99999 TRUNCATE t */";
+    assert_int_equal(ddl_classify(s, strlen(s), &dl), DDL_CLASS_UNKNOWN);
+    s = "/*M!101107 TRUNCATE t */ COMMIT";
+    assert_int_equal(ddl_classify(s, strlen(s), &dl), DDL_CLASS_COMMIT);
+    s = "/*M!101106 TRUNCATE t */";
+    assert_int_equal(ddl_classify(s, strlen(s), &dl), DDL_CLASS_TABLE);
+}
+
+static void test_leading_comments_rewritten(void **state)
+{
+    expect_as("-- purge\nTRUNCATE TABLE shop.t", "", "-- purge\nTRUNCATE TABLE `wh`.`t`",
+              DDL_STMT_TRUNCATE);
+    expect_as("# reorder\nALTER TABLE t ADD c INT AFTER id", "shop",
+              "# reorder\nALTER TABLE `wh`.`t` ADD c INT AFTER id", DDL_STMT_ALTER_TABLE);
+    expect_as("--\r\nDROP TABLE t", "shop", "--\r\nDROP TABLE `wh`.`t`", DDL_STMT_DROP_TABLE);
+    expect_as("ALTER TABLE shop.t FORCE --", "", "ALTER TABLE `wh`.`t` FORCE --",
+              DDL_STMT_ALTER_TABLE);
+    expect_as("SET STATEMENT max_statement_time=60 FOR ALTER TABLE shop.t FORCE", "",
+              "SET STATEMENT max_statement_time=60 FOR ALTER TABLE `wh`.`t` FORCE",
+              DDL_STMT_ALTER_TABLE);
+    expect_not_ours("SET STATEMENT max_statement_time=60 FOR GRANT SELECT ON shop.t TO u", "",
+                    "GRANT is not a table statement");
+    expect_as("\n\t  aLtEr\ttable\n shop . t\n  ADD\tcolumn n int  ", "",
+              "\n\t  aLtEr\ttable\n `wh`.`t`\n  ADD\tcolumn n int  ", DDL_STMT_ALTER_TABLE);
+}
+
+static void test_dialect_init(void **state)
+{
+    ddl_dialect dl;
+    ddl_dialect_init(&dl, DDL_MODE_ANSI_QUOTES | DDL_MODE_NO_BACKSLASH_ESCAPES, 28,
+                     "10.11.6-MariaDB-0+deb12u1-log");
+    assert_true(dl.ansi_quotes);
+    assert_true(dl.no_backslash_escapes);
+    assert_int_equal(dl.mb, DDL_MB_GBK);
+    assert_false(dl.mysql);
+    assert_int_equal(dl.version, 101106);
+    ddl_dialect_init(&dl, 1ull << 21, 255, "8.0.36");
+    assert_false(dl.ansi_quotes);
+    assert_false(dl.no_backslash_escapes);
+    assert_int_equal(dl.mb, DDL_MB_NONE);
+    assert_true(dl.mysql);
+    assert_int_equal(dl.version, 80036);
+    static const struct {
+        unsigned id;
+        uint8_t mb;
+    } ids[] = {{1, DDL_MB_BIG5},      {84, DDL_MB_BIG5},   {1025, DDL_MB_BIG5}, {13, DDL_MB_SJIS},
+               {95, DDL_MB_SJIS},     {1120, DDL_MB_SJIS}, {87, DDL_MB_GBK},    {1052, DDL_MB_GBK},
+               {248, DDL_MB_GB18030}, {33, DDL_MB_NONE},   {45, DDL_MB_NONE},   {8, DDL_MB_NONE},
+               {0, DDL_MB_NONE}};
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        ddl_dialect_init(&dl, 0, ids[i].id, NULL);
+        if (dl.mb != ids[i].mb)
+            fail_msg("collation %u: mb %d, want %d", ids[i].id, dl.mb, ids[i].mb);
+        assert_int_equal(dl.version, 0);
+    }
+    /* a version that cannot be read leaves every executable comment run */
+    ddl_dialect_init(&dl, 0, 0, "x.y");
+    assert_int_equal(dl.version, 0);
+    ddl_dialect_init(&dl, 0, 0, "10.11");
+    assert_int_equal(dl.version, 0);
+
+    cot_ddl_session ds;
+    memset(&ds, 0, sizeof(ds));
+    buf q;
+    buf_init(&q);
+    assert_false(ddl_session_sql(&ds, &q));
+    assert_int_equal(q.len, 0);
+    assert_false(ddl_session_sql(NULL, &q));
+    ds.has_sql_mode = true;
+    ds.sql_mode = DDL_MODE_NO_BACKSLASH_ESCAPES;
+    assert_true(ddl_session_sql(&ds, &q));
+    assert_string_equal(q.data, "SET SESSION sql_mode=1048576");
+    ds.has_charset = true;
+    ds.charset_client = 28;
+    ds.collation_connection = 87;
+    assert_true(ddl_session_sql(&ds, &q));
+    assert_string_equal(q.data, "SET SESSION sql_mode=1048576, SESSION character_set_client=28, "
+                                "SESSION collation_connection=87");
+    snprintf(ds.time_zone, sizeof(ds.time_zone), "+05:30");
+    assert_true(ddl_session_sql(&ds, &q));
+    assert_string_equal(q.data, "SET SESSION sql_mode=1048576, SESSION character_set_client=28, "
+                                "SESSION collation_connection=87, SESSION time_zone='+05:30'");
+    /* a time zone alone; one that cannot be written as it is, left out */
+    cot_ddl_session tz_only;
+    memset(&tz_only, 0, sizeof(tz_only));
+    snprintf(tz_only.time_zone, sizeof(tz_only.time_zone), "Europe/Berlin");
+    assert_true(ddl_session_sql(&tz_only, &q));
+    assert_string_equal(q.data, "SET SESSION time_zone='Europe/Berlin'");
+    snprintf(tz_only.time_zone, sizeof(tz_only.time_zone), "x' or '1");
+    assert_false(ddl_session_sql(&tz_only, &q));
+    buf_deinit(&q);
+    ds.time_zone[0] = '\0';
+    ddl_dialect_of(&dl, &ds);
+    assert_true(dl.no_backslash_escapes);
+    assert_int_equal(dl.mb, DDL_MB_GBK);
+}
+
+static void test_versioned_comments(void **state)
+{
+    ddl_dialect maria, mysql;
+    ddl_dialect_init(&maria, 0, 45, "10.11.6-MariaDB-log");
+    ddl_dialect_init(&mysql, 0, 255, "8.0.36");
+    cur_dl = &maria;
+    /* not run by the source: a comment, names in it are no names */
+    expect_as("ALTER TABLE t /*!99999 RENAME TO other.u */ FORCE", "shop",
+              "ALTER TABLE `wh`.`t` /*!99999 RENAME TO other.u */ FORCE", DDL_STMT_ALTER_TABLE);
+    assert_int_equal(info.n_tables, 1);
+    /* MariaDB does not run MySQL 5.7+ comments, but runs its own of any version up to its own */
+    expect_as("ALTER TABLE t /*!50700 RENAME TO other.u */ FORCE", "shop",
+              "ALTER TABLE `wh`.`t` /*!50700 RENAME TO other.u */ FORCE", DDL_STMT_ALTER_TABLE);
+    expect_as("ALTER TABLE t /*M!50700 RENAME TO u */", "shop",
+              "ALTER TABLE `wh`.`t` /*M!50700 RENAME TO `wh`.`u` */", DDL_STMT_ALTER_TABLE);
+    expect_as("ALTER TABLE t /*M!101106 RENAME TO u */", "shop",
+              "ALTER TABLE `wh`.`t` /*M!101106 RENAME TO `wh`.`u` */", DDL_STMT_ALTER_TABLE);
+    expect_as("ALTER TABLE t /*M!101107 RENAME TO other.u */", "shop",
+              "ALTER TABLE `wh`.`t` /*M!101107 RENAME TO other.u */", DDL_STMT_ALTER_TABLE);
+    /* a comment not run may hold one comment */
+    expect_as("ALTER TABLE t /*!99999 RENAME /* x */ TO other.u */ FORCE", "shop",
+              "ALTER TABLE `wh`.`t` /*!99999 RENAME /* x */ TO other.u */ FORCE",
+              DDL_STMT_ALTER_TABLE);
+    /* no version: always run */
+    expect_as("ALTER TABLE t /*! RENAME TO u */", "shop",
+              "ALTER TABLE `wh`.`t` /*! RENAME TO `wh`.`u` */", DDL_STMT_ALTER_TABLE);
+    expect_refused("ALTER TABLE t /*!99999 FORCE", "shop", "not closed");
+    cur_dl = &mysql;
+    /* MySQL runs its own 5.7+ comments and reads the M form as a plain comment */
+    expect_as("ALTER TABLE t /*!50700 RENAME TO u */", "shop",
+              "ALTER TABLE `wh`.`t` /*!50700 RENAME TO `wh`.`u` */", DDL_STMT_ALTER_TABLE);
+    expect_as("ALTER TABLE t /*M!100100 RENAME TO other.u */ FORCE", "shop",
+              "ALTER TABLE `wh`.`t` /*M!100100 RENAME TO other.u */ FORCE", DDL_STMT_ALTER_TABLE);
+    expect_as("ALTER TABLE t /*!80037 RENAME TO other.u */ FORCE", "shop",
+              "ALTER TABLE `wh`.`t` /*!80037 RENAME TO other.u */ FORCE", DDL_STMT_ALTER_TABLE);
+    cur_dl = NULL;
+}
+
+static void test_no_backslash_escapes(void **state)
+{
+    ddl_dialect nbe;
+    ddl_dialect_init(&nbe, DDL_MODE_NO_BACKSLASH_ESCAPES, 45, NULL);
+    /* issue 11: under NO_BACKSLASH_ESCAPES the string ends at the second
+     * quote, the rest is a comment; read with escapes, a name follows */
+    const char *sql = "ALTER TABLE shop.u COMMENT='x\\' -- ', RENAME TO other.v";
+    cur_dl = &nbe;
+    expect_as(sql, "", "ALTER TABLE `wh`.`u` COMMENT='x\\' -- ', RENAME TO other.v",
+              DDL_STMT_ALTER_TABLE);
+    assert_int_equal(info.n_tables, 1);
+    assert_int_equal(info.n_clauses, 1);
+    cur_dl = NULL;
+    expect_refused(sql, "", "tables it does not (other.v)");
+
+    cur_dl = &nbe;
+    expect_as("ALTER TABLE shop.u COMMENT 'p\\', RENAME TO shop.u3", "",
+              "ALTER TABLE `wh`.`u` COMMENT 'p\\', RENAME TO `wh`.`u3`", DDL_STMT_ALTER_TABLE);
+    assert_true(info.alter_ops & DDL_ALTER_RENAME_TABLE);
+    expect_as("ALTER TABLE t ADD w VARCHAR(9) DEFAULT \"a\\\", ADD w2 INT", "shop",
+              "ALTER TABLE `wh`.`t` ADD w VARCHAR(9) DEFAULT \"a\\\", ADD w2 INT",
+              DDL_STMT_ALTER_TABLE);
+    assert_int_equal(info.n_clauses, 2);
+    cur_dl = NULL;
+    expect_refused("ALTER TABLE shop.u COMMENT 'p\\', RENAME TO shop.u3", "", "not closed");
+}
+
+static void test_ansi_quotes(void **state)
+{
+    ddl_dialect ansi;
+    ddl_dialect_init(&ansi, DDL_MODE_ANSI_QUOTES, 45, NULL);
+    cur_dl = &ansi;
+    expect_as("CREATE TABLE \"shop\".\"q\" (\"id\" INT, \"v\" VARCHAR(9) DEFAULT 'a\"b')", "",
+              "CREATE TABLE `wh`.`q` (\"id\" INT, \"v\" VARCHAR(9) DEFAULT 'a\"b')",
+              DDL_STMT_CREATE_TABLE);
+    expect_as("RENAME TABLE \"shop\".\"a\"\"b\" TO shop.`c`", "",
+              "RENAME TABLE `wh`.`a\"b` TO `wh`.`c`", DDL_STMT_RENAME_TABLE);
+    check_table(0, DDL_ROLE_RENAME_FROM, "shop", "a\"b", "wh", "a\"b");
+    expect_as("ALTER TABLE \"q\" ADD \"x\"\"y\" INT COMMENT 'it''s', RENAME TO \"r\"", "shop",
+              "ALTER TABLE `wh`.`q` ADD \"x\"\"y\" INT COMMENT 'it''s', RENAME TO `wh`.`r`",
+              DDL_STMT_ALTER_TABLE);
+    /* a backquote inside a "name" is a byte of the name */
+    expect_as("DROP TABLE \"a`b\"", "shop", "DROP TABLE `wh`.`a``b`", DDL_STMT_DROP_TABLE);
+    check_table(0, DDL_ROLE_SUBJECT, "shop", "a`b", "wh", "a`b");
+    expect_refused("DROP TABLE \"a", "shop", "ANSI_QUOTES) is not closed");
+    /* with both modes: "..." a name, '\' a whole string */
+    ddl_dialect both;
+    ddl_dialect_init(&both, DDL_MODE_ANSI_QUOTES | DDL_MODE_NO_BACKSLASH_ESCAPES, 45, NULL);
+    cur_dl = &both;
+    expect_as("ALTER TABLE \"shop\".\"q\" COMMENT 'c:\\', RENAME TO \"shop\".\"q2\"", "",
+              "ALTER TABLE `wh`.`q` COMMENT 'c:\\', RENAME TO `wh`.`q2`", DDL_STMT_ALTER_TABLE);
+    cur_dl = NULL;
+    /* without ANSI_QUOTES "shop" is a string: refused, never read as a name */
+    expect_refused("CREATE TABLE \"shop\".\"q\" (a INT)", "", "needs sql_mode ANSI_QUOTES");
+}
+
+/* The multi-byte charsets: a character whose trail byte is 5C (\\) or 60
+ * (`) is one character; read byte-wise it escapes the closing quote or
+ * ends a name. */
+static void test_multibyte_charsets(void **state)
+{
+    static const struct {
+        unsigned collation;
+        const char *ch; /* a character with trail byte 5C */
+        const char *bq; /* a character with trail byte 60 */
+    } sets[] = {
+        {28, "\x81\x5c", "\x81\x60"},  /* gbk: 乗 乣 */
+        {1, "\xa4\x5c", "\xa4\x60"},   /* big5: 么 亡 */
+        {13, "\x97\x5c", "\x93\x60"},  /* sjis: 予 伝 */
+        {95, "\x99\x5c", "\x98\x60"},  /* cp932: 兔 倭 */
+        {248, "\x81\x5c", "\x81\x60"}, /* gb18030 (MySQL), two-byte form */
+    };
+    char sql[256], want[256];
+    for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+        ddl_dialect dl;
+        ddl_dialect_init(&dl, 0, sets[i].collation, NULL);
+        cur_dl = &dl;
+        snprintf(sql, sizeof(sql), "ALTER TABLE shop.g COMMENT='%s', RENAME TO shop.h", sets[i].ch);
+        snprintf(want, sizeof(want), "ALTER TABLE `wh`.`g` COMMENT='%s', RENAME TO `wh`.`h`",
+                 sets[i].ch);
+        expect_as(sql, "", want, DDL_STMT_ALTER_TABLE);
+        assert_int_equal(info.n_tables, 2);
+        snprintf(sql, sizeof(sql), "ALTER TABLE shop.g ADD `%s` INT, RENAME TO shop.h", sets[i].bq);
+        snprintf(want, sizeof(want), "ALTER TABLE `wh`.`g` ADD `%s` INT, RENAME TO `wh`.`h`",
+                 sets[i].bq);
+        expect_as(sql, "", want, DDL_STMT_ALTER_TABLE);
+        /* a table named with such a character keeps all its bytes */
+        snprintf(sql, sizeof(sql), "DROP TABLE shop.`x%s`", sets[i].bq);
+        snprintf(want, sizeof(want), "DROP TABLE `wh`.`x%s`", sets[i].bq);
+        expect_as(sql, "", want, DDL_STMT_DROP_TABLE);
+        snprintf(want, sizeof(want), "x%s", sets[i].bq);
+        check_table(0, DDL_ROLE_SUBJECT, "shop", want, "wh", want);
+        snprintf(sql, sizeof(sql), "DROP TABLE shop.`%sy`", sets[i].bq);
+        snprintf(want, sizeof(want), "%sy", sets[i].bq);
+        expect_as(sql, "", NULL, DDL_STMT_DROP_TABLE);
+        check_table(0, DDL_ROLE_SUBJECT, "shop", want, "wh", want);
+        snprintf(sql, sizeof(sql), "DROP TABLE shop.x%s", sets[i].ch);
+        snprintf(want, sizeof(want), "x%s", sets[i].ch);
+        expect_as(sql, "", NULL, DDL_STMT_DROP_TABLE);
+        check_table(0, DDL_ROLE_SUBJECT, "shop", want, "wh", want);
+        /* byte-wise (utf8mb4, latin1) the same text is unreadable or other */
+        cur_dl = NULL;
+        snprintf(sql, sizeof(sql), "ALTER TABLE shop.g COMMENT='%s', RENAME TO shop.h", sets[i].ch);
+        expect_refused(sql, "", "not closed");
+    }
+    /* gb18030's four-byte characters: 81 30 81 30 holds no quote */
+    ddl_dialect dl;
+    ddl_dialect_init(&dl, 0, 248, NULL);
+    cur_dl = &dl;
+    expect_as("ALTER TABLE shop.g COMMENT='\x81\x30\x81\x30\x81\x5c', RENAME TO shop.h", "",
+              "ALTER TABLE `wh`.`g` COMMENT='\x81\x30\x81\x30\x81\x5c', RENAME TO `wh`.`h`",
+              DDL_STMT_ALTER_TABLE);
+    /* a lead byte without a valid trail is read on its own, as the server does */
+    ddl_dialect_init(&dl, 0, 28, NULL);
+    expect_as("ALTER TABLE shop.g COMMENT='\x81', RENAME TO shop.h", "",
+              "ALTER TABLE `wh`.`g` COMMENT='\x81', RENAME TO `wh`.`h`", DDL_STMT_ALTER_TABLE);
+    expect_refused("ALTER TABLE shop.g COMMENT='\x81", "", "not closed");
+    cur_dl = NULL;
+}
+
+static void test_unknown_statements(void **state)
+{
+    /* a statement cotter does not know is refused when it names a mapped table */
+    expect_refused("HANDLER shop.t OPEN", "", "names shop.t, a table this pipeline copies");
+    expect_refused("-- x\nINSERT INTO `shop`.`t` VALUES (1)", "", "does not know");
+    expect_refused("LOAD DATA INFILE 'f' INTO TABLE shop.a.b", "", "shop.a");
+    expect_not_ours("HANDLER other.t OPEN", "shop", "HANDLER is not a table statement");
+    expect_not_ours("DO 1.5 + shop.f()", "", "DO is not a table statement");
+    expect_not_ours("INSERT INTO t VALUES (1)", "other", "INSERT is not a table statement");
+    expect_not_ours("CALL shop.p()", "shop", "CALL is not a table statement");
+    /* numbers are no names, and there is no bound on how many pairs it has */
+    buf big;
+    buf_init(&big);
+    buf_puts(&big, "INSERT INTO other.t VALUES (1.5)");
+    for (int i = 0; i < 30000; i++) buf_puts(&big, ", (2.5, x.y)");
+    assert_int_equal(ddl_rewrite(big.data, big.len, "", route, NULL, &out, &info), COT_OK);
+    assert_int_equal(info.kind, DDL_NOT_OURS);
+    buf_puts(&big, ", (shop.f(1))");
+    assert_int_equal(ddl_rewrite(big.data, big.len, "", route, NULL, &out, &info),
+                     COT_ERR_UNSUPPORTED);
+    buf_deinit(&big);
+    expect_not_ours("INSERT INTO t VALUES (1.5, 12.shop)", "shop", "INSERT");
+    /* ddl_parse (each table its own) never refuses it */
+    ddl_info pi;
+    const char *s = "HANDLER shop.t OPEN";
+    assert_int_equal(ddl_parse(s, strlen(s), "", &pi), COT_OK);
+    assert_int_equal(pi.kind, DDL_NOT_OURS);
+}
+
+static void test_preview(void **state)
+{
+    char shown[400];
+    const char *s = "CREATE TABLE shop.f (a INT) ENGINE=FEDERATED "
+                    "CONNECTION='mysql://u:pw@h:3306/db/t' COMMENT 'kept'";
+    ddl_preview(s, strlen(s), NULL, shown, sizeof(shown));
+    assert_string_equal(shown, "CREATE TABLE shop.f (a INT) ENGINE=FEDERATED CONNECTION='***' "
+                               "COMMENT 'kept'");
+    s = "GRANT ALL ON *.* TO u IDENTIFIED BY \"secret\"";
+    ddl_preview(s, strlen(s), NULL, shown, sizeof(shown));
+    assert_string_equal(shown, "GRANT ALL ON *.* TO u IDENTIFIED BY \"***\"");
+    s = "ALTER USER u IDENTIFIED VIA ed25519 USING PASSWORD('secret')";
+    ddl_preview(s, strlen(s), NULL, shown, sizeof(shown));
+    assert_null(strstr(shown, "secret"));
+    /* the same text under NO_BACKSLASH_ESCAPES: the string ends at the backslash */
+    ddl_dialect nbe;
+    ddl_dialect_init(&nbe, DDL_MODE_NO_BACKSLASH_ESCAPES, 45, NULL);
+    s = "CREATE SERVER s OPTIONS (PASSWORD 'a\\', USER 'x')";
+    ddl_preview(s, strlen(s), &nbe, shown, sizeof(shown));
+    assert_string_equal(shown, "CREATE SERVER s OPTIONS (PASSWORD '***', USER 'x')");
+    /* cut at 300 bytes, control bytes shown as '?' */
+    char big[1000];
+    memset(big, 'x', sizeof(big));
+    memcpy(big, "DROP\001TABLE\n", 11);
+    size_t n = ddl_preview(big, sizeof(big), NULL, shown, sizeof(shown));
+    assert_int_equal(n, 303);
+    assert_memory_equal(shown, "DROP?TABLE\n", 11);
+    assert_string_equal(shown + 300, "...");
+    /* text that is not UTF-8 (a gbk session's) is not copied into a log line */
+    s = "ALTER TABLE t COMMENT '\x81\x5c', COMMENT '\xe4\xb9\x97 \xf0\x9f\x98\x80'";
+    ddl_preview(s, strlen(s), NULL, shown, sizeof(shown));
+    assert_string_equal(shown,
+                        "ALTER TABLE t COMMENT '?\\', COMMENT '\xe4\xb9\x97 \xf0\x9f\x98\x80'");
+    /* a refusal shows the preview */
+    expect_refused("CREATE TABLE shop.f (a INT) CONNECTION='mysql://u:pw@h/db/t' SELECT 1", "",
+                   "CONNECTION='***'");
+    assert_null(strstr(cot_err_msg(), "pw@"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -757,6 +1136,15 @@ int main(void)
         cmocka_unit_test(test_many_tables),
         cmocka_unit_test(test_fuzz_regressions),
         cmocka_unit_test(test_parse_as_is),
+        cmocka_unit_test(test_classify),
+        cmocka_unit_test(test_leading_comments_rewritten),
+        cmocka_unit_test(test_dialect_init),
+        cmocka_unit_test(test_versioned_comments),
+        cmocka_unit_test(test_no_backslash_escapes),
+        cmocka_unit_test(test_ansi_quotes),
+        cmocka_unit_test(test_multibyte_charsets),
+        cmocka_unit_test(test_unknown_statements),
+        cmocka_unit_test(test_preview),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
