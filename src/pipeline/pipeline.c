@@ -627,10 +627,9 @@ static cot_err loader__serial(loader *ld)
     if (ld->in_tx) {
         ld->cascade_mid_tx = true;
         return cot_err_set(COT_ERR_SQL_RETRY,
-                           "pipeline %s: a change that sets off a cascading foreign key of the "
-                           "target came inside a transaction of more than one chunk while it was "
-                           "applied in parallel; applying it again serially",
-                           ld->ss->pl->pc->name);
+                           "a change that sets off a cascading foreign key of the target came "
+                           "inside a transaction of more than one chunk while it was applied in "
+                           "parallel; applying it again serially");
     }
     cot_err rc = COT_OK;
     if (ld->batch_open && ld->have_pos && ld->dirty) rc = loader__commit(ld);

@@ -8,10 +8,11 @@
 # self-referencing category tree, ON DELETE CASCADE) gets a mixed workload
 # sent with pymysql (inserts, deletes of parents, parent key updates, parents
 # deleted in the transaction that inserted their children), streamed once
-# serially and once with load.parallelism: 4. Each time the target must equal
-# the source (ordered full-row dump and CHECKSUM TABLE) with no orphan.
-# Then `cotter doctor` must warn about a cascade the target cannot honour
-# (the target's FK dropped).
+# serially into dst.shop and once with load.parallelism: 4 into a renamed
+# copy dst.shop_r (the target's keys are found under the routed names). Each
+# time the target must equal the source (ordered full-row dump and CHECKSUM
+# TABLE) with no orphan. Then `cotter doctor` must warn about a cascade the
+# target cannot honour (the target's FK dropped) and not about the others.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../lib/mariadb.sh"
@@ -148,53 +149,99 @@ db.close()
 PY
 }
 
-orphans() { # orphans SERVER: child rows whose parent is gone, any of the five FKs
-  mdb_sql "$1" "SELECT
-    (SELECT COUNT(*) FROM shop.order_items i LEFT JOIN shop.orders o ON o.id = i.order_id WHERE o.id IS NULL)
-  + (SELECT COUNT(*) FROM shop.order_items i LEFT JOIN shop.orders o ON o.code = i.order_code WHERE o.id IS NULL)
-  + (SELECT COUNT(*) FROM shop.order_items i LEFT JOIN shop.products p ON p.id = i.product_id
+# big_tx SEED: one transaction of some 130 rows: a customer with three orders
+# of 40 items, then another customer (and its orders and items) deleted, so
+# the cascading delete comes in the last chunk of a transaction split over
+# chunks (batch.rows 50).
+big_tx() {
+  $PY - "$src_PORT" "$1" <<'PY'
+import sys
+import pymysql
+port, seed = int(sys.argv[1]), int(sys.argv[2])
+db = pymysql.connect(host="127.0.0.1", port=port, user="root", database="shop", autocommit=False)
+cur = db.cursor()
+nid = seed * 1000000
+cur.execute("SELECT MIN(id) FROM customers WHERE id IN (SELECT customer_id FROM orders)")
+victim = cur.fetchone()[0]
+cur.execute("INSERT INTO customers VALUES (%s,'big')", (nid,))
+for o in range(1, 4):
+    oid = nid + o * 100
+    cur.execute("INSERT INTO orders VALUES (%s,%s,%s,1)", (oid, nid, f"big{oid}"))
+    for k in range(1, 41):
+        cur.execute("INSERT INTO order_items VALUES (%s,%s,%s,NULL,1)", (oid + k, oid, f"big{oid}"))
+cur.execute("DELETE FROM customers WHERE id=%s", (victim,))
+db.commit()
+PY
+}
+
+orphans() { # orphans SERVER [SCHEMA]: child rows whose parent is gone, any of the six FKs
+  mdb_sql "$1" "USE ${2:-shop}; SELECT
+    (SELECT COUNT(*) FROM order_items i LEFT JOIN orders o ON o.id = i.order_id WHERE o.id IS NULL)
+  + (SELECT COUNT(*) FROM order_items i LEFT JOIN orders o ON o.code = i.order_code WHERE o.id IS NULL)
+  + (SELECT COUNT(*) FROM order_items i LEFT JOIN products p ON p.id = i.product_id
        WHERE i.product_id IS NOT NULL AND p.id IS NULL)
-  + (SELECT COUNT(*) FROM shop.orders o LEFT JOIN shop.customers c ON c.id = o.customer_id WHERE c.id IS NULL)
-  + (SELECT COUNT(*) FROM shop.categories k LEFT JOIN shop.categories p ON p.id = k.parent_id
+  + (SELECT COUNT(*) FROM orders o LEFT JOIN customers c ON c.id = o.customer_id WHERE c.id IS NULL)
+  + (SELECT COUNT(*) FROM categories k LEFT JOIN categories p ON p.id = k.parent_id
        WHERE k.parent_id IS NOT NULL AND p.id IS NULL)
-  + (SELECT COUNT(*) FROM shop.products k LEFT JOIN shop.categories p ON p.id = k.category_id
+  + (SELECT COUNT(*) FROM products k LEFT JOIN categories p ON p.id = k.category_id
        WHERE k.category_id IS NOT NULL AND p.id IS NULL)"
 }
 
-checksums() { # checksums SERVER: CHECKSUM TABLE of every shop table
-  mdb_sql "$1" "CHECKSUM TABLE shop.categories, shop.products, shop.customers, shop.orders,
-                shop.order_items" | sed 's/^[^.]*\.//'
+checksums() { # checksums SERVER [SCHEMA]: CHECKSUM TABLE of every shop table
+  mdb_sql "$1" "USE ${2:-shop}; CHECKSUM TABLE categories, products, customers, orders,
+                order_items" | sed 's/^[^.]*\.//'
 }
 
-# pass NAME SEED N: stream a workload through cotter, then compare.
+# pass NAME SEED N TARGET_SCHEMA: stream a workload through cotter, then compare.
 pass() {
-  local name=$1
+  local name=$1 ts=$4
   cotter_start
   cotter_wait_streaming 30
   local t0=$SECONDS
   workload "$2" "$3" || fail "$name: the workload failed"
   note "$name: workload of $3 transactions sent in $(( SECONDS - t0 ))s"
-  wait_synced src dst shop 90 || fail "$name: the target differs from the source (orphans on the target: $(orphans dst))"
+  wait_synced src dst shop 90 "$ts" || fail "$name: the target differs from the source (orphans on the target: $(orphans dst "$ts"))"
+  note "$name: source and target equal $(( SECONDS - t0 ))s after the workload started"
   assert_eq "0" "$(orphans src)" "$name: orphans on the source (the workload is wrong)"
-  assert_eq "0" "$(orphans dst)" "$name: orphan rows on the target"
-  assert_eq "$(checksums src)" "$(checksums dst)" "$name: CHECKSUM TABLE source vs target"
-  note "$name: rows $(db_row_counts dst shop | tr '\n' ' ')"
+  assert_eq "0" "$(orphans dst "$ts")" "$name: orphan rows on the target"
+  assert_eq "$(checksums src)" "$(checksums dst "$ts")" "$name: CHECKSUM TABLE source vs target"
+  note "$name: rows $(db_row_counts dst "$ts" | tr '\n' ' ')"
   cotter_stop 30
 }
 
 section "serial apply"
 COTTER_PIPELINE_EXTRA=""
 cotter_config src dst "shop.*"
-pass serial 1 500
+pass serial 1 500 shop
 
-section "parallel apply (load.parallelism: 4)"
-COTTER_PIPELINE_EXTRA="        load: { parallelism: 4 }"
-cotter_config src dst "shop.*"
-pass parallel 2 500
+section "parallel apply (load.parallelism: 4) into renamed tables"
+# shop_r starts as a copy of shop (same keys); a new pipeline starts at the
+# source's end, where the first one stopped
+{ echo "SET foreign_key_checks=0;"; schema_sql | sed 's/^CREATE DATABASE shop; USE shop;/CREATE DATABASE shop_r; USE shop_r;/'
+  for t in categories products customers orders order_items; do
+    echo "INSERT INTO shop_r.$t SELECT * FROM shop.$t;"
+  done; } | mdb dst || fail "copying shop to shop_r on the target"
+COTTER_PIPELINE=p2
+COTTER_PIPELINE_EXTRA="        load: { parallelism: 4 }
+        batch: { rows: 50 }"
+cotter_config src dst "shop.*=>shop_r.{table}"
+pass parallel 2 500 shop_r
 grep -q "4 load workers" "$COTTER_LOG" || fail "no parallel load workers were started"
 
+section "parallel: a cascade inside a transaction split over chunks"
+cotter_start
+cotter_wait_streaming 30
+mark=$(cotter_log_mark)
+big_tx 3 || fail "the big transaction failed"
+wait_synced src dst shop 60 shop_r || fail "big transaction: the target differs from the source"
+assert_eq "0" "$(orphans dst shop_r)" "big transaction: orphan rows on the target"
+cotter_log_since "$mark" | grep -q "applying it again serially" ||
+  fail "the cascade inside a split transaction was not applied serially on a second try"
+note "$(cotter_log_since "$mark" | grep -m1 "applying it again serially" | cut -c1-300)"
+cotter_stop 30
+
 section "doctor: a cascade the target cannot honour"
-mdb_sql dst "ALTER TABLE shop.order_items DROP FOREIGN KEY fk_item_order" || fail "dropping the FK"
+mdb_sql dst "ALTER TABLE shop_r.order_items DROP FOREIGN KEY fk_item_order" || fail "dropping the FK"
 out=$("$COTTER_BIN" doctor -c "$COTTER_CFG" 2>&1)
 echo "$out" | grep -i "cascade" | sed 's/^/  | /' >&2
 echo "$out" | grep -qiE "WARN.*fk_item_order|fk_item_order.*(not|lacks|missing)" ||
