@@ -439,6 +439,12 @@ static cot_err sink__send(sink_mysql *sk)
                      "target has a unique key the source does not; remove it or use on_error: "
                      "skip",
                      st->td->key_name ? st->td->key_name : "its key");
+        if (errnum == 1451 || errnum == 1452) /* only with foreign_key_checks=1 */
+            snprintf(hint, sizeof(hint),
+                     "; cotter applies this with foreign_key_checks=1 so that the target's "
+                     "cascading foreign keys run (docs/mappings.md, Foreign keys), and another "
+                     "foreign key of the target refuses it: the target's rows or keys differ "
+                     "from the source's (see cotter doctor and cotter check)");
     } else if (st && st->kind == SQL_SESSION) {
         snprintf(what, sizeof(what), "%s", sql_kind_name(st->kind));
     } else {

@@ -248,5 +248,11 @@ echo "$out" | grep -qiE "WARN.*fk_item_order|fk_item_order.*(not|lacks|missing)"
   fail "doctor did not warn that the target lacks fk_item_order (ON DELETE CASCADE)"
 echo "$out" | grep -iE "fk_item_code|fk_order_customer" | grep -qi WARN &&
   fail "doctor warned about a cascade the target honours"
+# the pipeline says it too when it starts
+cotter_start
+cotter_wait_streaming 30
+cotter_log_since "$COTTER_START_MARK" | grep -q "WARN.*foreign key shop.order_items.fk_item_order" ||
+  fail "the pipeline did not warn at start that the target lacks fk_item_order"
+cotter_stop 30
 
 section "PASS: cascades reach the target, serially and in parallel"
