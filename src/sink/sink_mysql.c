@@ -975,9 +975,10 @@ static cot_err sink__policies(sink_mysql *sk, sql_tdesc *td, const cot_change *c
                               const cot_pos *where, const cot_change **use, bool *apply);
 
 /* sink__fk_checks makes the packet switch the session's foreign_key_checks
- * to on unless it is on already. On (1) only for the changes that set off a
- * cascading foreign key of the target (sink_mysql_fk.h), so the target's
- * own cascade runs; everything else is applied with the checks off. */
+ * on or off, unless the session has them so already. On only for the
+ * changes that set off a cascading foreign key of the target
+ * (sink_mysql_fk.h), so the target's own cascade runs; everything else is
+ * applied with the checks off. */
 static void sink__fk_checks(sink_mysql *sk, bool on)
 {
     if (sk->fk_state == (on ? 1 : 0)) return;
