@@ -255,4 +255,13 @@ cotter_log_since "$COTTER_START_MARK" | grep -q "WARN.*foreign key shop.order_it
   fail "the pipeline did not warn at start that the target lacks fk_item_order"
 cotter_stop 30
 
+section "doctor: the child table not mapped"
+cotter_config src dst "shop.customers=>shop_r.customers" "shop.orders=>shop_r.orders"
+out=$("$COTTER_BIN" doctor -c "$COTTER_CFG" 2>&1)
+echo "$out" | grep -E "fk_item|fk_order" | sed 's/^/  | /' >&2
+echo "$out" | grep -E "WARN.*fk_item_code" | grep -q "does not map" ||
+  fail "doctor did not warn that order_items (child of the mapped orders) is not mapped"
+echo "$out" | grep -qE "OK .*fk_order_customer" ||
+  fail "doctor did not find fk_order_customer honoured on the target"
+
 section "PASS: cascades reach the target, serially and in parallel"
