@@ -9,6 +9,7 @@
 #include "check/doctor.h"
 
 #include "check/check_sql.h"
+#include "check/fk_check.h"
 #include "check/mapping_check.h"
 #include "client/mysql_conn.h"
 #include "pipeline/transform.h"
@@ -875,6 +876,9 @@ static void check_pipeline(dctx *dc, const cfg_pipeline *pc)
         item(dc->rep, DOCTOR_FAIL, subject, "mappings", "", "could not compare the mappings: %s",
              cot_err_msg());
     }
+    if (!rc && fk_check_pipeline(pc, src->my, tgt->my, &f) != COT_OK)
+        item(dc->rep, DOCTOR_WARN, subject, "foreign keys", "",
+             "could not compare the cascading foreign keys: %s", cot_err_msg());
     for (size_t i = 0; i < f.n; i++) {
         char check[600];
         snprintf(check, sizeof(check), "mapping %s:%d %s", dc->cfg->path ? dc->cfg->path : "",

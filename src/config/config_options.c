@@ -304,8 +304,10 @@ const copt config_options[] = {
      "each key's changes keep their order; each connection commits its share with its own "
      "position row (PIPELINE#k in cotter.positions), so a crash still neither loses nor "
      "repeats a change. A source transaction's rows may become visible on the target in "
-     "several commits. Tables without a key, DDL, and the batch after a failure are "
-     "applied on one connection. Needs batch.merge (otherwise 1 is used)."},
+     "several commits. Tables without a key, DDL, the batch after a failure, and a source "
+     "transaction with a delete or key update that sets off a cascading foreign key of the "
+     "target (docs/mappings.md) are applied on one connection. Needs batch.merge (otherwise 1 "
+     "is used)."},
     {P ".load.bulk_rows", COPT_UINT, "256", 0, 100000000, NULL, 0, 0,
      "A run of at least this many whole-row upserts of one table (the initial load's rows, "
      "big inserting transactions) goes to a MySQL target as LOAD DATA LOCAL ... REPLACE text "

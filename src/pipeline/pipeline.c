@@ -296,6 +296,10 @@ typedef struct loader {
     uint32_t cap_kept;
     uint64_t kept_bytes;
     bool kept_overflow;
+    /* a cascading change came inside a transaction split over chunks while
+     * the batch went to the parallel workers: the next session applies
+     * serially past its start (see loader__serial) */
+    bool cascade_mid_tx;
 } loader;
 
 #define LOADER_KEEP_FACTOR 4 /* keep at most this many batch.bytes for a replay */
@@ -601,18 +605,66 @@ static cot_err loader__take_ddl(loader *ld, cot_chunk *ck)
     return rc;
 }
 
+/* loader__cascades says whether a change of ck sets off a cascading action
+ * of the target's foreign keys (sink_ops.change_cascades). */
+static cot_err loader__cascades(loader *ld, const cot_chunk *ck, bool *yes)
+{
+    *yes = false;
+    session *ss = ld->ss;
+    if (!ss->ops->change_cascades || ck->kind != CK_ROWS) return COT_OK;
+    for (uint32_t i = 0; i < ck->n_changes; i++) {
+        if (ck->changes[i].op == OP_INSERT) continue;
+        cot_err rc = ss->ops->change_cascades(ss->sk, &ck->changes[i], yes);
+        if (rc || *yes) return rc;
+    }
+    return COT_OK;
+}
+
+/* loader__serial moves the open batch off the parallel workers before a
+ * chunk with a cascading change: the target's cascade changes rows the
+ * binlog does not name, so no worker may apply a change of them at the
+ * same time, before or after it. What the workers hold is committed, they
+ * are drained, and the batch goes on on the main connection (the next
+ * batch may be parallel again). Inside a transaction already handed to the
+ * workers that is impossible without committing half of it: the session
+ * then fails (retriable) and the next one applies serially past it. */
+static cot_err loader__serial(loader *ld)
+{
+    if (ld->in_tx) {
+        ld->cascade_mid_tx = true;
+        return cot_err_set(COT_ERR_SQL_RETRY,
+                           "a change that sets off a cascading foreign key of the target came "
+                           "inside a transaction of more than one chunk while it was applied in "
+                           "parallel; applying it again serially");
+    }
+    cot_err rc = COT_OK;
+    if (ld->batch_open && ld->have_pos && ld->dirty) rc = loader__commit(ld);
+    if (!rc) rc = par_drain(ld->ss->pp);
+    if (!rc && ld->batch_open) ld->batch_open = false; /* nothing was handed over */
+    if (!rc) rc = loader__begin(ld, false);
+    return rc;
+}
+
 /* loader__take applies or holds one chunk inside the open batch; ck is
- * consumed either way. */
+ * consumed either way. A chunk with a cascading change is applied as it
+ * is, in source order after the merged run before it: merging could move
+ * a row of the cascade's children across it. */
 static cot_err loader__take(loader *ld, cot_chunk *ck)
 {
     const cfg_pipeline *pc = ld->ss->pl->pc;
     if (ld->ss->skipping) loader__skip_applied(ld, ck);
     if (ck->kind == CK_DDL) return loader__take_ddl(ld, ck);
+    bool cascade;
+    cot_err rc = loader__cascades(ld, ck, &cascade);
+    if (!rc && cascade && ld->par_on) rc = loader__serial(ld);
+    if (rc) {
+        cot_chunk_free(ck);
+        return rc;
+    }
     loader__account(ld, ck);
-    cot_err rc;
     bool skip = ld->skip && !ld->par_on;
     bool kept = skip && loader__keep(ld, ck);
-    if (ld->mg && (kept || !skip)) {
+    if (ld->mg && !cascade && (kept || !skip)) {
         rc = merger_add(ld->mg, ck);
         if (rc) {
             if (!kept) cot_chunk_free(ck);
@@ -927,6 +979,7 @@ static void *session__load_main(void *arg)
             ss->pl->serial_until = ld.have_pos ? ld.last_pos : ld.applied_to;
             if (cot_pos_cmp(&ss->pl->serial_until, &ld.applied_to) < 0)
                 ss->pl->serial_until = ld.applied_to;
+            if (ld.cascade_mid_tx) ss->pl->serial_until.pos++; /* the transaction starting there */
         }
     }
     loader__drop_run(&ld);

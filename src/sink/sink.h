@@ -88,6 +88,13 @@ typedef struct sink_ops {
      * the next call) the sink applies rows by, *n = 0 when the target has no
      * usable key. Optional (NULL): the load stage then does not merge. */
     cot_err (*table_key)(sink *sk, cot_table *tbl, const uint32_t **cols, uint32_t *n);
+    /* change_cascades says whether applying ch sets off a cascading action
+     * of the target's foreign keys (ON DELETE / ON UPDATE CASCADE, SET NULL,
+     * SET DEFAULT), whose effect the source's binlog does not carry: apply
+     * then runs the target's cascade, and the load stage must apply such a
+     * change in source order with the changes around it (not merged, not
+     * spread over parallel workers). Optional (NULL): never. */
+    cot_err (*change_cascades)(sink *sk, const cot_change *ch, bool *yes);
     /* positions_load reads every position row of conf->pipeline: the
      * pipeline's own (index 0) and its parallel workers' ("PIPELINE#k",
      * index k). pos[k] and have[k] are filled for k < cap; *n is one more

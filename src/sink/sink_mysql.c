@@ -27,6 +27,7 @@
 #include "sink/sink_mysql_sql.h"
 #include "sink/sink_mysql_convert.h"
 #include "sink/sink_mysql_conflict.h"
+#include "sink/sink_mysql_fk.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -77,6 +78,9 @@ typedef struct sink_mysql {
     size_t bulk_sent;   /* bytes of bulk the server has read */
     bool no_bulk;       /* the target refuses LOAD DATA LOCAL: INSERT only */
     uint32_t bulk_rows; /* shortest run sent as bulk text */
+    /* foreign_key_checks of the session once the packet has run: 0, 1, or
+     * -1 not known (a packet failed or was dropped); see sink__fk_checks */
+    int8_t fk_state;
 } sink_mysql;
 
 #define BULK_MIN_ROWS  256        /* default: a shorter run of upserts goes as INSERT */
@@ -331,6 +335,7 @@ static cot_err sink__describe(sink_mysql *sk, const cot_table *tbl, sql_tdesc **
     free(parts);
     free(skip);
     mysql_free_result(res);
+    if (!rc) rc = sink__fail_net_check(sk, sink_fk_describe(sk->my, sk->role, td));
     if (rc) {
         cot_err_prefix("%s: ", sk->role);
         sql_tdesc_free(td);
@@ -434,6 +439,14 @@ static cot_err sink__send(sink_mysql *sk)
                      "target has a unique key the source does not; remove it or use on_error: "
                      "skip",
                      st->td->key_name ? st->td->key_name : "its key");
+        if (errnum == 1451 || errnum == 1452) /* only with foreign_key_checks=1 */
+            snprintf(hint, sizeof(hint),
+                     "; cotter applies this with foreign_key_checks=1 so that the target's "
+                     "cascading foreign keys run (docs/mappings.md, Foreign keys), and another "
+                     "foreign key of the target refuses it: the target's rows or keys differ "
+                     "from the source's (see cotter doctor and cotter check)");
+    } else if (st && st->kind == SQL_SESSION) {
+        snprintf(what, sizeof(what), "%s", sql_kind_name(st->kind));
     } else {
         snprintf(what, sizeof(what), "%s of pipeline %s in cotter.positions",
                  st ? sql_kind_name(st->kind) : "statement", sk->pipeline);
@@ -445,6 +458,7 @@ static cot_err sink__send(sink_mysql *sk)
                 (int)(len > STMT_PREVIEW ? STMT_PREVIEW : len), text,
                 len > STMT_PREVIEW ? "..." : "");
     sql_builder_clear(sb);
+    sk->fk_state = -1; /* the SETs after the failed statement did not run */
     if (err == COT_ERR_SCHEMA) sink__cache_evict_all(sk);
     sink__dead_free(sk);
     return sink__fail_net_check(sk, err);
@@ -705,6 +719,8 @@ static cot_err sink_mysql_position_load(sink *base, cot_pos *pos, bool *found)
     return sink__fail_net_check(sk, mysql_conn_exec_str(sk->my, sk->role, "ROLLBACK"));
 }
 
+static void sink__fk_checks(sink_mysql *sk, bool on);
+
 static cot_err sink_mysql_batch_begin(sink *base)
 {
     sink_mysql *sk = (sink_mysql *)base;
@@ -713,6 +729,7 @@ static cot_err sink_mysql_batch_begin(sink *base)
     sk->in_batch = true;
     memset(&sk->batch, 0, sizeof(sk->batch));
     sql_builder_clear(&sk->sb);
+    sink__fk_checks(sk, false); /* nothing when the session has them off */
     return COT_OK;
 }
 
@@ -978,6 +995,18 @@ static void sink__count(sink_mysql *sk, uint8_t op)
 static cot_err sink__policies(sink_mysql *sk, sql_tdesc *td, const cot_change *ch,
                               const cot_pos *where, const cot_change **use, bool *apply);
 
+/* sink__fk_checks makes the packet switch the session's foreign_key_checks
+ * on or off, unless the session has them so already. On only for the
+ * changes that set off a cascading foreign key of the target
+ * (sink_mysql_fk.h), so the target's own cascade runs; everything else is
+ * applied with the checks off. */
+static void sink__fk_checks(sink_mysql *sk, bool on)
+{
+    if (sk->fk_state == (on ? 1 : 0)) return;
+    sql_builder_add_session(&sk->sb, on ? "SET foreign_key_checks=1" : "SET foreign_key_checks=0");
+    sk->fk_state = on ? 1 : 0;
+}
+
 /* sink__apply_one applies change ch of ck through the policies and the
  * statement builder. */
 static cot_err sink__apply_one(sink_mysql *sk, sql_tdesc *td, const cot_chunk *ck,
@@ -988,6 +1017,7 @@ static cot_err sink__apply_one(sink_mysql *sk, sql_tdesc *td, const cot_chunk *c
     bool apply;
     cot_err rc = sink__policies(sk, td, ch, ck->tx_end ? &ck->end_pos : &no_pos, &use, &apply);
     if (rc || !apply) return rc;
+    sink__fk_checks(sk, sink_fk_cascades(td, use));
     rc = sql_builder_add(&sk->sb, td, use);
     if (rc) return rc;
     sink__count(sk, ch->op);
@@ -1059,6 +1089,7 @@ static cot_err sink__bulk_send(sink_mysql *sk, const sql_tdesc *td, uint32_t n, 
 static cot_err sink__bulk(sink_mysql *sk, sql_tdesc *td, const cot_chunk *ck, uint32_t from,
                           uint32_t to)
 {
+    sink__fk_checks(sk, false);
     cot_err rc = sink__send(sk); /* what came before these rows goes first */
     for (uint32_t i = from; !rc && i < to;) {
         buf_reset(&sk->bulk);
@@ -1117,6 +1148,7 @@ static cot_err sink_mysql_apply(sink *base, const cot_chunk *ck)
     case CK_DDL:
         /* Send what the packet names, then forget every description: the DDL may
          * have changed any table. */
+        sink__fk_checks(sk, false);
         rc = sink__send(sk);
         if (rc) return rc;
         rc = sink__ddl(sk, ck);
@@ -1279,6 +1311,7 @@ static cot_err sink_mysql_apply_isolated(sink *base, const cot_chunk *ck, const 
         bool apply;
         rc = sink__policies(sk, td, ch, where, &use, &apply);
         if (!rc && !apply) continue;
+        if (!rc) sink__fk_checks(sk, sink_fk_cascades(td, use));
         if (!rc) rc = sql_builder_add(&sk->sb, td, use);
         if (!rc) rc = sink__send(sk);
         if (rc == COT_OK) {
@@ -1310,6 +1343,18 @@ static cot_err sink_mysql_table_key(sink *base, cot_table *tbl, const uint32_t *
     if (rc) return rc;
     *cols = td->key_src;
     *n = td->n_key;
+    return COT_OK;
+}
+
+static cot_err sink_mysql_change_cascades(sink *base, const cot_change *ch, bool *yes)
+{
+    sink_mysql *sk = (sink_mysql *)base;
+    *yes = false;
+    if (sk->broken) return sink__broken_err(sk);
+    sql_tdesc *td;
+    cot_err rc = sink__table(sk, ch->tbl, &td);
+    if (rc) return rc;
+    *yes = sink_fk_cascades(td, ch);
     return COT_OK;
 }
 
@@ -1434,6 +1479,7 @@ static void sink_mysql_batch_abort(sink *base)
     memset(&sk->batch, 0, sizeof(sk->batch));
     if (sk->cv) sink_conv_batch_end(sk->cv, false);
     sk->in_batch = false;
+    sk->fk_state = -1; /* the packet dropped may have switched them */
     if (sk->broken || !sk->my) return;
     if (mysql_real_query(sk->my, "ROLLBACK", 8) != 0 &&
         mysql_conn_classify(mysql_errno(sk->my)) == COT_ERR_NET)
@@ -1480,6 +1526,7 @@ const sink_ops sink_mysql_ops = {
     .apply = sink_mysql_apply,
     .batch_commit = sink_mysql_batch_commit,
     .table_key = sink_mysql_table_key,
+    .change_cascades = sink_mysql_change_cascades,
     .apply_isolated = sink_mysql_apply_isolated,
     .positions_load = sink_mysql_positions_load,
     .batch_commit_rows = sink_mysql_batch_commit_rows,

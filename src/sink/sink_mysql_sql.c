@@ -76,6 +76,7 @@ void sql_tdesc_free(sql_tdesc *td)
         free(td->cols[i].charset);
     }
     free(td->cols);
+    free(td->fk_on_update);
     free(td->key);
     free(td->key_name);
     free(td->schema);
@@ -527,6 +528,8 @@ const char *sql_kind_name(sql_kind kind)
         return "position";
     case SQL_COMMIT:
         return "commit";
+    case SQL_SESSION:
+        return "session setting";
     }
     return "?";
 }
@@ -916,8 +919,11 @@ cot_err sql_builder_add(sql_builder *sb, const sql_tdesc *td, const cot_change *
         for (uint32_t i = 0; i < tbl->n_cols && full; i++) full = ch->after[i].kind != VK_ABSENT;
         bool before_key = sql__key_usable(td, ch->before);
         bool after_key = sql__key_usable(td, ch->after);
-        if (before_key && full) {
-            if (!after_key || !sql__key_equal(td, ch->before, ch->after)) {
+        bool key_moves = !after_key || !sql__key_equal(td, ch->before, ch->after);
+        /* a key that moves under an ON UPDATE foreign key: one UPDATE, so the
+         * target's cascade follows it (a DELETE would run ON DELETE) */
+        if (before_key && full && !(key_moves && td->fk_on_update)) {
+            if (key_moves) {
                 rc = sql_builder__add_delete_key(sb, td, tbl, ch->before);
                 if (rc) break;
             }
@@ -946,6 +952,12 @@ malformed:
                        "target %s: a change of source %s.%s has op %u without the row images "
                        "it needs",
                        sb->target, tbl->src_schema, tbl->src_name, (unsigned)ch->op);
+}
+
+void sql_builder_add_session(sql_builder *sb, const char *stmt)
+{
+    sql_builder__begin(sb, SQL_SESSION, NULL);
+    buf_puts(&sb->pkt, stmt);
 }
 
 void sql_position_row_name(const char *pipeline, uint32_t index, char *out, size_t cap)

@@ -45,15 +45,21 @@ typedef struct sql_tdesc {
     uint32_t n_cols;
     uint32_t cap_cols;
     sql_col *cols;
-    uint32_t n_key;         /* columns of the chosen key; 0 = no usable key */
-    uint32_t *key;          /* target column indexes, in key order */
-    char *key_name;         /* "PRIMARY", a UNIQUE index name, or NULL */
-    cot_table *map_tbl;     /* source table of the mapping (a reference is held), or NULL */
-    uint32_t *map;          /* per source column: target column index */
-    uint8_t *src_flags;     /* per source column: SQL_SRC_* */
-    uint32_t *key_src;      /* per key column: source column index */
-    uint32_t n_unique;      /* unique indexes of the target (the key's among them) */
-    int8_t bulk;            /* sql_tdesc_bulk_ok of the mapping: -1 not decided yet */
+    uint32_t n_key;     /* columns of the chosen key; 0 = no usable key */
+    uint32_t *key;      /* target column indexes, in key order */
+    char *key_name;     /* "PRIMARY", a UNIQUE index name, or NULL */
+    cot_table *map_tbl; /* source table of the mapping (a reference is held), or NULL */
+    uint32_t *map;      /* per source column: target column index */
+    uint8_t *src_flags; /* per source column: SQL_SRC_* */
+    uint32_t *key_src;  /* per key column: source column index */
+    uint32_t n_unique;  /* unique indexes of the target (the key's among them) */
+    int8_t bulk;        /* sql_tdesc_bulk_ok of the mapping: -1 not decided yet */
+    /* cascading foreign keys of the target that reference this table
+     * (sink_mysql_fk.h): a DELETE sets one off; per target column, an UPDATE
+     * changing it does (NULL: none). With fk_on_update, an UPDATE that moves
+     * the key is one UPDATE statement, never DELETE + upsert. */
+    bool fk_on_delete;
+    uint8_t *fk_on_update;
     struct sql_tdesc *next; /* hash chain / free list, owned by the sink */
 } sql_tdesc;
 
@@ -133,6 +139,7 @@ typedef enum sql_kind {
     SQL_DELETE,      /* one-row keyless DELETE ... LIMIT 1 */
     SQL_POSITION,    /* the position row */
     SQL_COMMIT,
+    SQL_SESSION, /* a session setting (SET foreign_key_checks) */
 } sql_kind;
 
 /* sql_kind_name returns "upsert", "insert", ... for messages. */
@@ -171,6 +178,9 @@ void sql_builder_deinit(sql_builder *sb);
  * ch->tbl. The change's values are copied as text; nothing is kept of ch.
  * On error the packet is unchanged (a statement may have been closed). */
 cot_err sql_builder_add(sql_builder *sb, const sql_tdesc *td, const cot_change *ch);
+/* sql_builder_add_session closes the open statement and appends stmt, a
+ * session setting, as a statement of its own. */
+void sql_builder_add_session(sql_builder *sb, const char *stmt);
 /* sql_builder_close finishes the open statement, if any. */
 void sql_builder_close(sql_builder *sb);
 /* sql_builder_forget closes the open statement if it belongs to td (before

@@ -4,6 +4,7 @@
  * builder, with hand-made tables and changes. No server needed.
  */
 #include "sink/sink.h"
+#include "sink/sink_mysql_fk.h"
 #include "sink/sink_mysql_sql.h"
 
 #include <math.h>
@@ -452,6 +453,64 @@ static void test_updates(void **state)
     cot_table_unref(t);
 }
 
+/* Issue 11: under an ON UPDATE foreign key of the target a key change is
+ * one UPDATE (DELETE + upsert would run ON DELETE instead), and
+ * sink_fk_cascades picks exactly the changes that set a cascade off. */
+static void test_cascading_foreign_keys(void **state)
+{
+    (void)state;
+    cot_table *t = make_table("users", users_cols, 2);
+    sql_tdesc *td = make_tdesc("users", users_tcols, 2, id_key, 1);
+    cot_value b1[] = {vi(1), vs("a")}, a1[] = {vi(1), vs("b")};
+    cot_value a2[] = {vi(7), vs("a")};
+    td->fk_on_update = calloc(td->n_cols, 1);
+    assert_non_null(td->fk_on_update);
+    td->fk_on_update[0] = 1; /* `id` is referenced ON UPDATE CASCADE */
+
+    cot_chunk *ck = cot_chunk_new();
+    add_change(ck, OP_UPDATE, t, b1, a2);
+    char *sql = build(ck, td, 0, NULL);
+    assert_string_equal(sql,
+                        "UPDATE `warehouse`.`users` SET `id`=7,`name`=_utf8mb4 X'61' WHERE `id`=1");
+    free(sql);
+    assert_true(sink_fk_cascades(td, &ck->changes[0]));
+    cot_chunk_free(ck);
+
+    /* the referenced column unchanged: an upsert, no cascade */
+    ck = cot_chunk_new();
+    add_change(ck, OP_UPDATE, t, b1, a1);
+    sql = build(ck, td, 0, NULL);
+    assert_non_null(strstr(sql, "INSERT INTO `warehouse`.`users`"));
+    free(sql);
+    assert_false(sink_fk_cascades(td, &ck->changes[0]));
+    /* deletes cascade only under an ON DELETE action; inserts never */
+    add_change(ck, OP_DELETE, t, b1, NULL);
+    add_change(ck, OP_INSERT, t, NULL, a1);
+    assert_false(sink_fk_cascades(td, &ck->changes[1]));
+    td->fk_on_delete = true;
+    assert_true(sink_fk_cascades(td, &ck->changes[1]));
+    assert_false(sink_fk_cascades(td, &ck->changes[2]));
+    cot_chunk_free(ck);
+
+    /* the session setting is a statement of its own, in order */
+    sql_builder sb;
+    sql_builder_init(&sb, "wh", 0);
+    sql_builder_add_session(&sb, "SET foreign_key_checks=1");
+    cot_chunk *del = cot_chunk_new();
+    add_change(del, OP_DELETE, t, b1, NULL);
+    assert_int_equal(sql_builder_add(&sb, td, &del->changes[0]), COT_OK);
+    sql_builder_add_session(&sb, "SET foreign_key_checks=0");
+    sql_builder_close(&sb);
+    assert_string_equal(sb.pkt.data, "SET foreign_key_checks=1;DELETE FROM `warehouse`.`users` "
+                                     "WHERE `id` IN (1);SET foreign_key_checks=0");
+    assert_int_equal(sb.n_stmts, 3);
+    assert_int_equal(sb.stmts[0].kind, SQL_SESSION);
+    sql_builder_deinit(&sb);
+    cot_chunk_free(del);
+    sql_tdesc_free(td);
+    cot_table_unref(t);
+}
+
 static void test_deletes(void **state)
 {
     (void)state;
@@ -860,6 +919,7 @@ int main(void)
         cmocka_unit_test(test_inserts_merge_into_upsert),
         cmocka_unit_test(test_order_between_tables_kept),
         cmocka_unit_test(test_updates),
+        cmocka_unit_test(test_cascading_foreign_keys),
         cmocka_unit_test(test_deletes),
         cmocka_unit_test(test_keyless_one_row_each),
         cmocka_unit_test(test_null_in_unique_key_is_keyless),
