@@ -276,6 +276,8 @@ static void redact__lex_pass(const char *s, size_t n, bool bs, uint8_t *mask)
         } else if (redact__pw_word(&lx, &tk)) {
             auth = true; /* SET PASSWORD = 'new' REPLACE 'old' */
             st = RD_PW_ARG;
+        } else if (redact__is(&lx, &tk, "CONNECTION")) {
+            st = RD_PW_ARG; /* FEDERATED CONNECTION='mysql://u:pw@h/db/t' */
         }
     }
     if (st == RD_PAREN && p_start != SIZE_MAX) redact__mark(mask, p_start, n); /* unclosed */
@@ -322,6 +324,8 @@ bool redact_maybe(const char *text, size_t n)
         char c = text[i];
         if ((c == 'p' || c == 'P') && strncasecmp(text + i, "password", 8) == 0) return true;
         if ((c == 'i' || c == 'I') && n - i >= 10 && strncasecmp(text + i, "identified", 10) == 0)
+            return true;
+        if ((c == 'c' || c == 'C') && n - i >= 10 && strncasecmp(text + i, "connection", 10) == 0)
             return true;
     }
     return false;

@@ -1,6 +1,7 @@
 /*
  * Secrets out of statement text: the passwords of CREATE USER, ALTER USER,
- * GRANT ... IDENTIFIED BY, SET PASSWORD, PASSWORD(...), MASTER_PASSWORD=...
+ * GRANT ... IDENTIFIED BY, SET PASSWORD, PASSWORD(...), MASTER_PASSWORD=...,
+ * a FEDERATED table's CONNECTION='mysql://user:pw@host/db/t'
  * are replaced by '<redacted>' wherever a statement is logged or stored (log
  * lines, error messages, the audit log, `cotter decode`). Pure functions, no
  * state: safe on any thread.
@@ -30,7 +31,7 @@ bool redact_secrets(const char *text, size_t n, buf *out);
 bool redact_secrets_inplace(char *s, size_t cap);
 
 /* redact_maybe says whether text of n bytes may hold a secret (names
- * IDENTIFIED or PASSWORD in any case): the cheap test before the work. */
+ * IDENTIFIED, PASSWORD or CONNECTION in any case): the cheap test before the work. */
 bool redact_maybe(const char *text, size_t n);
 
 #endif

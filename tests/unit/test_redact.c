@@ -62,6 +62,15 @@ static void test_exact_forms(void **state)
                         "Access denied for user 'u'@'h' (using password: YES)");
     assert_string_equal(redacted("CREATE USER u IDENTIFIED BY RANDOM PASSWORD"),
                         "CREATE USER u IDENTIFIED BY RANDOM PASSWORD");
+    /* a FEDERATED table's connection string holds a password; a message
+     * about a lost connection keeps its words */
+    assert_string_equal(
+        redacted("CREATE TABLE f (a INT) ENGINE=FEDERATED CONNECTION='mysql://u:pw@h/db/t'"),
+        "CREATE TABLE f (a INT) ENGINE=FEDERATED CONNECTION='<redacted>'");
+    assert_string_equal(redacted("ALTER TABLE f CONNECTION = \"mysql://u:pw@h/db/t\" COMMENT 'k'"),
+                        "ALTER TABLE f CONNECTION = '<redacted>' COMMENT 'k'");
+    assert_string_equal(redacted("Lost connection to server during query 'x'"),
+                        "Lost connection to server during query 'x'");
     /* a message that names the word without a secret keeps what it quotes */
     const char *hint = "url: expected a URL like mysql://user:password@host:port, got 'x y'";
     assert_string_equal(redacted(hint), hint);
