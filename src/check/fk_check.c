@@ -44,26 +44,6 @@ static void fk__copy(char *dst, size_t cap, const char *s)
     snprintf(dst, cap, "%s", s ? s : "");
 }
 
-static void finding(mapping_findings *out, mapping_level lv, const char *table, int line,
-                    const char *fix, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static void finding(mapping_findings *out, mapping_level lv, const char *table, int line,
-                    const char *fix, const char *fmt, ...)
-{
-    mapping_finding *v = realloc(out->v, (out->n + 1) * sizeof(*v));
-    if (!v) abort();
-    out->v = v;
-    mapping_finding *f = &v[out->n++];
-    f->level = lv;
-    f->line = line;
-    f->table = strdup(table ? table : "");
-    f->fix = strdup(fix ? fix : "");
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(&f->message, fmt, ap) < 0) f->message = NULL;
-    va_end(ap);
-    if (!f->table || !f->fix || !f->message) abort();
-}
-
 static cot_err fk__query(MYSQL *my, const char *role, const char *sql, MYSQL_RES **res)
 {
     if (mysql_query(my, sql) != 0 || !(*res = mysql_store_result(my)))
@@ -175,31 +155,33 @@ cot_err fk_check_pipeline(const cfg_pipeline *pc, MYSQL *src, MYSQL *tgt, mappin
         fk__rules(k, rules, sizeof(rules));
         const cfg_table_map *tm = k->ref_tm ? k->ref_tm : k->tm;
         if (!k->ref_tm) {
-            finding(out, MAPPING_WARN, label, tm->line,
-                    "map the parent table too, or accept that the child table keeps those rows",
-                    "%s.%s (%s) references %s.%s, which this pipeline does not map: the rows "
-                    "its %s changes on the source never reach the target",
-                    k->schema, k->table, rules, k->ref_schema, k->ref_table, rules);
+            mapping_findings_add(
+                out, MAPPING_WARN, label, tm->line,
+                "map the parent table too, or accept that the child table keeps those rows",
+                "%s.%s (%s) references %s.%s, which this pipeline does not map: the rows "
+                "its %s changes on the source never reach the target",
+                k->schema, k->table, rules, k->ref_schema, k->ref_table, rules);
             continue;
         }
         if (!k->tm) {
-            finding(out, MAPPING_WARN, label, tm->line,
-                    "map the child table too (the target's own foreign key then follows it), or "
-                    "accept that it is not kept in sync",
-                    "deleting or updating rows of %s.%s (mapped to %s.%s) runs %s on %s.%s, which "
-                    "this pipeline does not map: cotter does not carry that change; only a "
-                    "foreign key on the target itself acts on the target's rows",
-                    k->ref_schema, k->ref_table, k->t_ref_schema, k->t_ref_table, rules, k->schema,
-                    k->table);
+            mapping_findings_add(
+                out, MAPPING_WARN, label, tm->line,
+                "map the child table too (the target's own foreign key then follows it), or "
+                "accept that it is not kept in sync",
+                "deleting or updating rows of %s.%s (mapped to %s.%s) runs %s on %s.%s, which "
+                "this pipeline does not map: cotter does not carry that change; only a "
+                "foreign key on the target itself acts on the target's rows",
+                k->ref_schema, k->ref_table, k->t_ref_schema, k->t_ref_table, rules, k->schema,
+                k->table);
             continue;
         }
         const fkey *match = NULL;
         for (size_t j = 0; j < T.n && !match; j++)
             if (fk__same(k, &T.v[j])) match = &T.v[j];
         if (match) {
-            finding(out, MAPPING_OK, label, tm->line, "",
-                    "%s to %s.%s: the target's foreign key %s runs it there too", rules,
-                    k->ref_schema, k->ref_table, match->name);
+            mapping_findings_add(out, MAPPING_OK, label, tm->line, "",
+                                 "%s to %s.%s: the target's foreign key %s runs it there too",
+                                 rules, k->ref_schema, k->ref_table, match->name);
             continue;
         }
         buf_reset(&fix);
@@ -208,12 +190,13 @@ cot_err fk_check_pipeline(const cfg_pipeline *pc, MYSQL *src, MYSQL *tgt, mappin
                    "REFERENCES `%s`.`%s` (%s) ON DELETE %s ON UPDATE %s",
                    pc->target_name, k->t_schema, k->t_table, k->name, k->cols, k->t_ref_schema,
                    k->t_ref_table, k->ref_cols, k->del, k->upd);
-        finding(out, MAPPING_WARN, label, tm->line, fix.data,
-                "%s (%s) -> %s.%s (%s) %s: target %s has no such foreign key on %s.%s, so the "
-                "rows the cascade changes on the source (which the binlog does not carry) are "
-                "left as they were on the target",
-                k->table, k->cols, k->ref_schema, k->ref_table, k->ref_cols, rules, pc->target_name,
-                k->t_schema, k->t_table);
+        mapping_findings_add(
+            out, MAPPING_WARN, label, tm->line, fix.data,
+            "%s (%s) -> %s.%s (%s) %s: target %s has no such foreign key on %s.%s, so the "
+            "rows the cascade changes on the source (which the binlog does not carry) are "
+            "left as they were on the target",
+            k->table, k->cols, k->ref_schema, k->ref_table, k->ref_cols, rules, pc->target_name,
+            k->t_schema, k->t_table);
     }
     /* cascading keys of the target between mapped tables the source lacks */
     for (size_t j = 0; j < T.n; j++) {
@@ -238,12 +221,13 @@ cot_err fk_check_pipeline(const cfg_pipeline *pc, MYSQL *src, MYSQL *tgt, mappin
         buf_reset(&fix);
         buf_printf(&fix, "drop it on target %s, or add the same key on the source",
                    pc->target_name);
-        finding(out, MAPPING_WARN, label, 0, fix.data,
-                "target %s has %s (%s) -> %s.%s (%s) %s, which the source does not: cotter "
-                "applies deletes and key updates of %s.%s with foreign_key_checks=1, so this key "
-                "changes rows the source keeps",
-                pc->target_name, t->table, t->cols, t->ref_schema, t->ref_table, t->ref_cols, rules,
-                t->ref_schema, t->ref_table);
+        mapping_findings_add(
+            out, MAPPING_WARN, label, 0, fix.data,
+            "target %s has %s (%s) -> %s.%s (%s) %s, which the source does not: cotter "
+            "applies deletes and key updates of %s.%s with foreign_key_checks=1, so this key "
+            "changes rows the source keeps",
+            pc->target_name, t->table, t->cols, t->ref_schema, t->ref_table, t->ref_cols, rules,
+            t->ref_schema, t->ref_table);
     }
     buf_deinit(&fix);
     free(S.v);

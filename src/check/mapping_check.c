@@ -378,11 +378,8 @@ mapping_level mapping_charset_compat(const char *src_cs, const char *tgt_cs, cha
 
 /* ---- findings --------------------------------------------------------- */
 
-static void finding_add(mapping_findings *out, mapping_level lv, const char *table, int line,
-                        const char *fix, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
-static void finding_add(mapping_findings *out, mapping_level lv, const char *table, int line,
-                        const char *fix, const char *fmt, ...)
+void mapping_findings_add(mapping_findings *out, mapping_level lv, const char *table, int line,
+                          const char *fix, const char *fmt, ...)
 {
     mapping_finding *v = realloc(out->v, (out->n + 1) * sizeof(*v));
     if (!v) abort();
@@ -584,8 +581,9 @@ static cot_err check_table(const cfg_pipeline *pc, const cfg_table_map *tm, MYSQ
 {
     char ts[65], tt[65], label[300], why[300];
     if (!table_route(tm->to, ss, st, ts, sizeof(ts), tt, sizeof(tt))) {
-        finding_add(out, MAPPING_FAIL, ss, tm->line, "fix the to: template of the mapping",
-                    "mapping %s cannot rename %s.%s: %s", tm->match, ss, st, cot_err_msg());
+        mapping_findings_add(out, MAPPING_FAIL, ss, tm->line, "fix the to: template of the mapping",
+                             "mapping %s cannot rename %s.%s: %s", tm->match, ss, st,
+                             cot_err_msg());
         return COT_OK;
     }
     snprintf(label, sizeof(label), "%s.%s -> %s.%s", ss, st, ts, tt);
@@ -605,8 +603,9 @@ static cot_err check_table(const cfg_pipeline *pc, const cfg_table_map *tm, MYSQ
 
     if (T.n_cols == 0) {
         if (opts->target_creates_tables) {
-            finding_add(out, MAPPING_OK, label, tm->line, "",
-                        "target table %s.%s does not exist yet: the pipeline creates it", ts, tt);
+            mapping_findings_add(out, MAPPING_OK, label, tm->line, "",
+                                 "target table %s.%s does not exist yet: the pipeline creates it",
+                                 ts, tt);
         } else {
             buf_printf(&fix,
                        "create it on target %s with the source's definition (SHOW CREATE "
@@ -616,9 +615,9 @@ static cot_err check_table(const cfg_pipeline *pc, const cfg_table_map *tm, MYSQ
             buf_printf(&fix, " on source %s, renamed to ", pc->source_name);
             tbl_ident(&fix, ts, tt);
             buf_puts(&fix, "), or let the pipeline create its tables");
-            finding_add(out, MAPPING_FAIL, label, tm->line, fix.data,
-                        "target table %s.%s (mapped from source %s.%s) does not exist", ts, tt, ss,
-                        st);
+            mapping_findings_add(out, MAPPING_FAIL, label, tm->line, fix.data,
+                                 "target table %s.%s (mapped from source %s.%s) does not exist", ts,
+                                 tt, ss, st);
         }
         goto out;
     }
@@ -633,9 +632,9 @@ static cot_err check_table(const cfg_pipeline *pc, const cfg_table_map *tm, MYSQ
                 buf_reset(&fix);
                 buf_printf(&fix, "remove '%s' from columns: (line %d) or add it to source %s.%s",
                            tm->columns[k], tm->columns_line, ss, st);
-                finding_add(out, MAPPING_FAIL, label, tm->columns_line, fix.data,
-                            "columns: names '%s', which source table %s.%s does not have",
-                            tm->columns[k], ss, st);
+                mapping_findings_add(out, MAPPING_FAIL, label, tm->columns_line, fix.data,
+                                     "columns: names '%s', which source table %s.%s does not have",
+                                     tm->columns[k], ss, st);
                 fails++;
                 continue;
             }
@@ -667,9 +666,9 @@ static cot_err check_table(const cfg_pipeline *pc, const cfg_table_map *tm, MYSQ
             else
                 buf_printf(&fix, " on target %s, or change the mapping at line %d", pc->target_name,
                            tm->line);
-            finding_add(out, MAPPING_FAIL, label, tm->line, fix.data,
-                        "target table %s.%s has no column '%s' (mapped from %s)", ts, tt,
-                        pairs[p].tgt_name, sc ? "source column" : "a constant");
+            mapping_findings_add(out, MAPPING_FAIL, label, tm->line, fix.data,
+                                 "target table %s.%s has no column '%s' (mapped from %s)", ts, tt,
+                                 pairs[p].tgt_name, sc ? "source column" : "a constant");
             fails++;
             continue;
         }
@@ -684,9 +683,9 @@ static cot_err check_table(const cfg_pipeline *pc, const cfg_table_map *tm, MYSQ
             buf_puts(&fix, " MODIFY ");
             buf_ident(&fix, tc->name);
             buf_printf(&fix, " %s%s", sc->type, tc->nullable ? " NULL" : " NOT NULL");
-            finding_add(out, lv, label, tm->line, fix.data,
-                        "column '%s': source type %s, target type %s: %s", tc->name, sc->type,
-                        tc->type, why);
+            mapping_findings_add(out, lv, label, tm->line, fix.data,
+                                 "column '%s': source type %s, target type %s: %s", tc->name,
+                                 sc->type, tc->type, why);
             if (lv == MAPPING_FAIL)
                 fails++;
             else
@@ -700,9 +699,9 @@ static cot_err check_table(const cfg_pipeline *pc, const cfg_table_map *tm, MYSQ
             buf_puts(&fix, " MODIFY ");
             buf_ident(&fix, tc->name);
             buf_printf(&fix, " %s CHARACTER SET %s", tc->type, sc->charset);
-            finding_add(out, lv, label, tm->line, fix.data,
-                        "column '%s': source charset %s, target charset %s: %s", tc->name,
-                        sc->charset, tc->charset, why);
+            mapping_findings_add(out, lv, label, tm->line, fix.data,
+                                 "column '%s': source charset %s, target charset %s: %s", tc->name,
+                                 sc->charset, tc->charset, why);
             warns++;
         }
     }
@@ -715,10 +714,11 @@ static cot_err check_table(const cfg_pipeline *pc, const cfg_table_map *tm, MYSQ
         buf_puts(&fix, " ALTER ");
         buf_ident(&fix, tc->name);
         buf_puts(&fix, " SET DEFAULT <value>, or map a column or a constant to it");
-        finding_add(out, MAPPING_WARN, label, tm->line, fix.data,
-                    "target column '%s' is NOT NULL without a default and nothing maps to it: new "
-                    "rows get the type's implicit value ('' or 0)",
-                    tc->name);
+        mapping_findings_add(
+            out, MAPPING_WARN, label, tm->line, fix.data,
+            "target column '%s' is NOT NULL without a default and nothing maps to it: new "
+            "rows get the type's implicit value ('' or 0)",
+            tc->name);
         warns++;
     }
 
@@ -736,16 +736,18 @@ static cot_err check_table(const cfg_pipeline *pc, const cfg_table_map *tm, MYSQ
             buf_printf(&fix, "add a PRIMARY KEY to source %s.%s and target %s.%s", ss, st, ts, tt);
         }
         if (src_keyed) {
-            finding_add(out, MAPPING_FAIL, label, tm->line, fix.data,
-                        "target %s.%s has no usable key (PRIMARY KEY or UNIQUE of NOT NULL "
-                        "columns) while source %s.%s has %s: updates and deletes could not find "
-                        "their row by key",
-                        ts, tt, ss, st, S.key_name);
+            mapping_findings_add(
+                out, MAPPING_FAIL, label, tm->line, fix.data,
+                "target %s.%s has no usable key (PRIMARY KEY or UNIQUE of NOT NULL "
+                "columns) while source %s.%s has %s: updates and deletes could not find "
+                "their row by key",
+                ts, tt, ss, st, S.key_name);
             fails++;
         } else {
-            finding_add(out, MAPPING_WARN, label, tm->line, fix.data,
-                        "neither table has a usable key: rows are matched on every column, one by "
-                        "one (slow; identical rows are indistinguishable)");
+            mapping_findings_add(
+                out, MAPPING_WARN, label, tm->line, fix.data,
+                "neither table has a usable key: rows are matched on every column, one by "
+                "one (slow; identical rows are indistinguishable)");
             warns++;
         }
     } else {
@@ -757,18 +759,20 @@ static cot_err check_table(const cfg_pipeline *pc, const cfg_table_map *tm, MYSQ
                        tm->line);
             tbl_ident(&fix, ts, tt);
             buf_puts(&fix, " a key made of mapped columns");
-            finding_add(out, MAPPING_FAIL, label, tm->line, fix.data,
-                        "key column '%s' of target %s.%s (%s) gets no value from the mapping: "
-                        "rows cannot be found by key",
-                        kc->name, ts, tt, T.key_name);
+            mapping_findings_add(
+                out, MAPPING_FAIL, label, tm->line, fix.data,
+                "key column '%s' of target %s.%s (%s) gets no value from the mapping: "
+                "rows cannot be found by key",
+                kc->name, ts, tt, T.key_name);
             fails++;
         }
     }
     if (!fails && !warns) {
         buf_reset(&fix);
         key_list(&fix, &T);
-        finding_add(out, MAPPING_OK, label, tm->line, "", "%zu columns mapped, key %s (%s)",
-                    n_pairs, T.key_name, fix.data ? fix.data : "");
+        mapping_findings_add(out, MAPPING_OK, label, tm->line, "",
+                             "%zu columns mapped, key %s (%s)", n_pairs, T.key_name,
+                             fix.data ? fix.data : "");
     }
 out:
     free(pairs);
@@ -811,10 +815,10 @@ cot_err mapping_check_pipeline(const cfg_pipeline *pc, MYSQL *src, MYSQL *tgt,
     mysql_free_result(res);
     for (int i = 0; !rc && !opts->stop_at_first_fail && i < pc->n_tables; i++) {
         if (used[i]) continue;
-        finding_add(out, MAPPING_WARN, pc->tables[i].match, pc->tables[i].line,
-                    "fix the match: pattern, or create the table on the source",
-                    "mapping '%s' matches no table of source %s", pc->tables[i].match,
-                    pc->source_name);
+        mapping_findings_add(out, MAPPING_WARN, pc->tables[i].match, pc->tables[i].line,
+                             "fix the match: pattern, or create the table on the source",
+                             "mapping '%s' matches no table of source %s", pc->tables[i].match,
+                             pc->source_name);
     }
     free(used);
     return rc;

@@ -54,6 +54,12 @@ typedef struct mapping_check_opts {
 cot_err mapping_check_pipeline(const cfg_pipeline *pc, MYSQL *src, MYSQL *tgt,
                                const mapping_check_opts *opts, mapping_findings *out);
 
+/* mapping_findings_add appends one finding to out: its level, the table it
+ * is about, the config line, the fix to run ("" when none) and a message. */
+void mapping_findings_add(mapping_findings *out, mapping_level lv, const char *table, int line,
+                          const char *fix, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
 void mapping_findings_free(mapping_findings *f);
 
 /* mapping_check_session is the start-up validation of a pipeline session.

@@ -238,3 +238,12 @@ cot_err mysql_conn_exec_str(MYSQL *my, const char *role, const char *sql)
 {
     return mysql_conn_exec(my, role, sql, strlen(sql));
 }
+
+void mysql_conn_put_string(MYSQL *my, buf *b, const char *s, size_t n)
+{
+    buf_reserve(b, 2 * n + 3);
+    b->data[b->len++] = '\'';
+    b->len += mysql_real_escape_string(my, b->data + b->len, s, (unsigned long)n);
+    b->data[b->len++] = '\'';
+    b->data[b->len] = '\0';
+}

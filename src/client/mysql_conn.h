@@ -11,6 +11,7 @@
 #define COT_MYSQL_CONN_H
 
 #include "config/url.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 #include <mysql.h>
@@ -60,5 +61,9 @@ cot_err mysql_conn_exec(MYSQL *my, const char *role, const char *sql, size_t len
 
 /* mysql_conn_exec_str is mysql_conn_exec for a NUL-terminated statement. */
 cot_err mysql_conn_exec_str(MYSQL *my, const char *role, const char *sql);
+
+/* mysql_conn_put_string appends the n bytes of s to b as a quoted SQL string
+ * literal, escaped for my's character set. */
+void mysql_conn_put_string(MYSQL *my, buf *b, const char *s, size_t n);
 
 #endif

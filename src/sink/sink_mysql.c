@@ -211,12 +211,7 @@ static void sink__dead_free(sink_mysql *sk)
 
 static void sink__put_string(sink_mysql *sk, buf *b, const char *s)
 {
-    size_t n = strlen(s);
-    buf_reserve(b, 2 * n + 3);
-    b->data[b->len++] = '\'';
-    b->len += mysql_real_escape_string(sk->my, b->data + b->len, s, (unsigned long)n);
-    b->data[b->len++] = '\'';
-    b->data[b->len] = '\0';
+    mysql_conn_put_string(sk->my, b, s, strlen(s));
 }
 
 static cot_err sink__fail_net_check(sink_mysql *sk, cot_err err)

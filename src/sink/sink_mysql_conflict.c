@@ -40,11 +40,7 @@ cot_err sink_conflict_prepare(MYSQL *my, const char *role)
 
 static void conflict__put_string(MYSQL *my, buf *b, const char *s, size_t n)
 {
-    buf_reserve(b, 2 * n + 3);
-    b->data[b->len++] = '\'';
-    b->len += mysql_real_escape_string(my, b->data + b->len, s, (unsigned long)n);
-    b->data[b->len++] = '\'';
-    b->data[b->len] = '\0';
+    mysql_conn_put_string(my, b, s, n);
 }
 
 static bool conflict__present(const sql_tdesc *td, const cot_value *img, uint32_t i)

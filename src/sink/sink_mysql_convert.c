@@ -864,12 +864,7 @@ static char *conv__keep(conv_entry *e, const char *s, uint32_t *cap)
 
 static void conv__escape(MYSQL *my, buf *b, const char *s)
 {
-    size_t n = strlen(s);
-    buf_reserve(b, 2 * n + 3);
-    b->data[b->len++] = '\'';
-    b->len += mysql_real_escape_string(my, b->data + b->len, s, (unsigned long)n);
-    b->data[b->len++] = '\'';
-    b->data[b->len] = '\0';
+    mysql_conn_put_string(my, b, s, strlen(s));
 }
 
 static uint64_t conv__u64(const char *s)

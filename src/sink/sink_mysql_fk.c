@@ -26,12 +26,7 @@ static bool fk__cascading(const char *rule)
 
 static void fk__put_string(MYSQL *my, buf *b, const char *s)
 {
-    size_t n = strlen(s);
-    buf_reserve(b, 2 * n + 3);
-    b->data[b->len++] = '\'';
-    b->len += mysql_real_escape_string(my, b->data + b->len, s, (unsigned long)n);
-    b->data[b->len++] = '\'';
-    b->data[b->len] = '\0';
+    mysql_conn_put_string(my, b, s, strlen(s));
 }
 
 /* fk__query runs q and stores its result in *res (the caller frees it). */

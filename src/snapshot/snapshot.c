@@ -181,12 +181,7 @@ static void snap__set_state(snapshot *sn, win_state st)
 
 static void snap__str(MYSQL *my, buf *b, const char *s)
 {
-    size_t n = strlen(s);
-    buf_reserve(b, 2 * n + 3);
-    b->data[b->len++] = '\'';
-    b->len += mysql_real_escape_string(my, b->data + b->len, s, (unsigned long)n);
-    b->data[b->len++] = '\'';
-    b->data[b->len] = '\0';
+    mysql_conn_put_string(my, b, s, strlen(s));
 }
 
 static void snap__qname(buf *b, const char *schema, const char *name)

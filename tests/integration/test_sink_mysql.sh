@@ -81,7 +81,7 @@ open $(mdb_url tgt nopriv pw1) wh p1
 EOF
 )
 assert_has "$out" "ERR AUTH" "no CREATE privilege -> AUTH"
-assert_has "$out" "GRANT CREATE, SELECT, INSERT, UPDATE ON \`cotter\`.* TO 'nopriv'" \
+assert_has "$out" "GRANT CREATE, SELECT, INSERT, UPDATE, DELETE ON \`cotter\`.* TO 'nopriv'" \
   "AUTH message carries the GRANT to run"
 out=$(drive <<EOF
 open mysql://root:wrongpw@127.0.0.1:$PORT wh p1
