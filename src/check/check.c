@@ -575,8 +575,8 @@ static void on_diff_keyless(void *ctx, check_kind kind, const check_row *s, cons
 
 /* ---- fetching row lists ---------------------------------------------- */
 
-/* fetch_rows reads a result of [n_key key columns] + crc [+ n_vals values]
- * into rs; keyless: one text column (the key) + crc + values. */
+/* fetch_rows reads a result of [n_key key columns] + hash [+ n_vals values]
+ * into rs; keyless: one text column (the key) + hash + values. */
 static void fetch_rows(MYSQL_RES *res, uint32_t n_key, uint32_t n_vals, check_rows *rs)
 {
     buf key, vals;
@@ -587,10 +587,10 @@ static void fetch_rows(MYSQL_RES *res, uint32_t n_key, uint32_t n_vals, check_ro
         buf_reset(&key);
         buf_reset(&vals);
         for (uint32_t k = 0; k < n_key; k++) check_tuple_add(&key, row[k], len[k]);
-        uint32_t crc = (uint32_t)strtoul(row[n_key] ? row[n_key] : "0", NULL, 10);
+        uint64_t hash = strtoull(row[n_key] ? row[n_key] : "0", NULL, 10);
         for (uint32_t i = 0; i < n_vals; i++)
             check_tuple_add(&vals, row[n_key + 1 + i], len[n_key + 1 + i]);
-        check_rows_add(rs, key.data, key.len, crc, n_vals ? vals.data : NULL, vals.len);
+        check_rows_add(rs, key.data, key.len, hash, n_vals ? vals.data : NULL, vals.len);
     }
     buf_deinit(&key);
     buf_deinit(&vals);
@@ -628,7 +628,7 @@ static cot_err repair_keyed(diff_ctx *d)
         buf_puts(&sel, "SELECT ");
         for (uint32_t c = 0; c < p->n_cols; c++) {
             if (c) buf_putc(&sel, ',');
-            check_sql_col_raw(&sel, &p->cols[c], CHECK_SRC);
+            check_sql_col_value(&sel, &p->cols[c], CHECK_SRC);
         }
         buf_puts(&sel, " FROM ");
         buf_append(&sel, p->src_from.data, p->src_from.len);
@@ -729,12 +729,12 @@ static bool read_sums(MYSQL_RES *res, uint64_t *count, char *sum, size_t cap)
     return true;
 }
 
-/* rows_query builds "SELECT key.., crc FROM t WHERE <where> [AND filter]" for side. */
+/* rows_query builds "SELECT key.., hash FROM t WHERE <where> [AND filter]" for side. */
 static void rows_query(buf *q, const check_plan *p, check_side side, const buf *where)
 {
     buf_puts(q, "SELECT ");
     for (uint32_t k = 0; k < p->n_key; k++) {
-        check_sql_col_raw(q, &p->cols[p->keys[k]], side);
+        check_sql_col_value(q, &p->cols[p->keys[k]], side);
         buf_putc(q, ',');
     }
     check_sql_row_hash(q, p->cols, p->n_cols, side);
@@ -746,7 +746,7 @@ static void rows_query(buf *q, const check_plan *p, check_side side, const buf *
     add_where(q, p, side, true);
 }
 
-/* fetch_side reads the (key, crc) rows of where on one side into out (sorted). */
+/* fetch_side reads the (key, hash) rows of where on one side into out (sorted). */
 static cot_err fetch_side(check_ctx *cx, const check_plan *p, check_side side, const buf *where,
                           check_rows *out)
 {
@@ -1108,7 +1108,7 @@ static cot_err walk_keyed(check_ctx *cx, const check_plan *p, check_table_result
         buf_puts(&q, "SELECT ");
         for (uint32_t k = 0; k < p->n_key; k++) {
             if (k) buf_putc(&q, ',');
-            check_sql_col_raw(&q, &p->cols[p->keys[k]], CHECK_SRC);
+            check_sql_col_value(&q, &p->cols[p->keys[k]], CHECK_SRC);
         }
         buf_puts(&q, " FROM ");
         buf_append(&q, p->src_from.data, p->src_from.len);
@@ -1280,7 +1280,7 @@ static cot_err walk_keyless(check_ctx *cx, const check_plan *p, check_table_resu
         buf_puts(qq[s], ",0");
         for (uint32_t c = 0; s == 0 && c < p->n_cols; c++) {
             buf_putc(qq[s], ',');
-            check_sql_col_raw(qq[s], &p->cols[c], CHECK_SRC);
+            check_sql_col_value(qq[s], &p->cols[c], CHECK_SRC);
         }
         buf_puts(qq[s], " FROM ");
         const buf *from = s == 0 ? &p->src_from : &p->tgt_from;
