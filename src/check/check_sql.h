@@ -59,16 +59,17 @@ void check_sql_col_value(buf *out, const check_col *c, check_side side);
 
 /* check_sql_row_text appends CONCAT_WS('#', <normalized columns>,
  * CONCAT(<null flags>)): HEX() for binary types, CONVERT(.. USING utf8mb4)
- * for text, CAST(.. AS CHAR) of the
- * check_sql_col_value for floats, the column for the rest; NULLs
- * are told apart from '' by the flags. */
+ * for text (led by its CHAR_LENGTH when both sides are text),
+ * CAST(.. AS CHAR) of the check_sql_col_value for floats, the column for
+ * the rest; NULLs are told apart from '' by the flags. */
 void check_sql_row_text(buf *out, const check_col *cols, uint32_t n_cols, check_side side);
 
-/* check_sql_row_hash appends the row's 64-bit hash: the first 16 hex
- * digits of MD5(<row text>) as a BIGINT UNSIGNED. Not CRC32: a CRC is
- * linear, so BIT_XOR(CRC32(row)) over a chunk does not change when two
- * rows of equal length get the same change (x ^ y == x' ^ y'), and a
- * lost "UPDATE t SET status='B' WHERE id IN (10,11)" checked as equal. */
+/* check_sql_row_hash appends the row's 64-bit hash, a BIGINT UNSIGNED:
+ * CAST(CRC32(<row text>) AS UNSIGNED) * 2654435761. Not CRC32 alone: a
+ * CRC is linear, so BIT_XOR(CRC32(row)) over a chunk does not change when
+ * two rows of equal length get the same change (crc(x) ^ crc(y) ==
+ * crc(x') ^ crc(y')), and a lost "UPDATE t SET status='B' WHERE id IN
+ * (10,11)" checked as equal. The product's carries are not linear. */
 void check_sql_row_hash(buf *out, const check_col *cols, uint32_t n_cols, check_side side);
 
 /* ---- encoded key tuples ------------------------------------------------
