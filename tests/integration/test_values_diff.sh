@@ -17,7 +17,9 @@
 # the DOUBLE text that reads back exactly) -- never cotter's own reading.
 # `cotter check` must say equal when it is, and see a FLOAT or a DOUBLE one
 # ulp off, the same change on two rows (a linear row hash cancels it in the
-# chunk's BIT_XOR) and a '#' moved from one column to the next.
+# chunk's BIT_XOR), a '#' moved from one column to the next, and changes a
+# collation or a rounding would hide (case, trailing spaces, 1 us, the last
+# DECIMAL digit, one bit, JSON whitespace, a trailing zero byte).
 # Round 1 runs with binlog_row_metadata=FULL, round 2 with NO_LOG (SET
 # GLOBAL between rounds). The servers' time zones are +05:30 and -03:00 so a
 # session that forgets time_zone='+00:00' moves every TIMESTAMP, and the
@@ -180,6 +182,23 @@ round() {
   out=$(check_json --table "$schema.t_status"); rc=$?
   assert_eq 1 "$rc" "check with ('x#','z') changed to ('x','#z')"
   assert_eq '[{"id":"1"}]' "$(diff_keys different "$out")" "the row whose '#' moved"
+
+  # differences a collation or a rounding would hide: case and trailing
+  # spaces in *_ci PAD SPACE text, one microsecond, the last digit of a
+  # DECIMAL(65,30), one bit of a BIT(64), JSON whitespace, a dropped trailing
+  # zero byte
+  q dst "UPDATE $schema.t_str SET c = 'A' WHERE id = 2;
+         UPDATE $schema.t_str SET vc = 'A' WHERE id = 3;
+         UPDATE $schema.t_time SET dt6 = '9999-12-31 23:59:59.999998' WHERE id = 1;
+         UPDATE $schema.t_real SET de = de - 0.000000000000000000000000000001 WHERE id = 1;
+         UPDATE $schema.t_bit SET b64 = 0xFFFFFFFFFFFFFFFE WHERE id = 2;
+         UPDATE $schema.t_json SET j = JSON_COMPACT(j) WHERE id = 8;
+         UPDATE $schema.t_bin SET vb = X'41' WHERE id = 3"
+  out=$(check_json --table "$schema.*"); rc=$?
+  assert_eq 1 "$rc" "check with values a collation or rounding would call equal"
+  assert_eq '["t_bin:3","t_bit:2","t_json:8","t_real:1","t_status:1","t_str:2","t_str:3","t_time:1"]' \
+    "$(jq -c '[.tables[] | .source as $s | .diffs[]? | select(.kind == "different") |
+               "\($s | sub(".*\\."; "")):\(.key.id)"] | sort' <<<"$out")" "rows named different"
 
   section "$mode 6. cotter repair after damaging the target again"
   mdb dst <"$gen/corrupt.sql" || fail "corrupting the target"
