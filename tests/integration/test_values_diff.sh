@@ -63,7 +63,7 @@ checksums() { mdb_sql "$1" "CHECKSUM TABLE $(printf "\`$2\`.%s," $TABLES | sed '
 # full-row dump on both servers (waits up to 60 s for the pipeline first).
 same() {
   local schema=$1 what=$2 t i
-  for (( i = 0; i < 120; i++ )); do
+  for (( i = 0; i < 300; i++ )); do
     [ "$(checksums src "$schema")" = "$(checksums dst "$schema")" ] && break
     sleep 0.2
   done
