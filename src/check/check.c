@@ -590,8 +590,8 @@ static void on_diff_keyless(void *ctx, check_kind kind, const check_row *s, cons
 
 /* ---- fetching row lists ---------------------------------------------- */
 
-/* fetch_rows reads a result of [n_key key columns] + crc [+ n_vals values]
- * into rs; keyless: one text column (the key) + crc + values. */
+/* fetch_rows reads a result of [n_key key columns] + hash [+ n_vals values]
+ * into rs; keyless: one text column (the key) + hash + values. */
 static void fetch_rows(MYSQL_RES *res, uint32_t n_key, uint32_t n_vals, check_rows *rs)
 {
     buf key, vals;
@@ -602,10 +602,10 @@ static void fetch_rows(MYSQL_RES *res, uint32_t n_key, uint32_t n_vals, check_ro
         buf_reset(&key);
         buf_reset(&vals);
         for (uint32_t k = 0; k < n_key; k++) check_tuple_add(&key, row[k], len[k]);
-        uint32_t crc = (uint32_t)strtoul(row[n_key] ? row[n_key] : "0", NULL, 10);
+        uint64_t hash = strtoull(row[n_key] ? row[n_key] : "0", NULL, 10);
         for (uint32_t i = 0; i < n_vals; i++)
             check_tuple_add(&vals, row[n_key + 1 + i], len[n_key + 1 + i]);
-        check_rows_add(rs, key.data, key.len, crc, n_vals ? vals.data : NULL, vals.len);
+        check_rows_add(rs, key.data, key.len, hash, n_vals ? vals.data : NULL, vals.len);
     }
     buf_deinit(&key);
     buf_deinit(&vals);
@@ -685,7 +685,7 @@ static cot_err repair_keyed(diff_ctx *d)
         buf_puts(&sel, "SELECT ");
         for (uint32_t c = 0; c < p->n_cols; c++) {
             if (c) buf_putc(&sel, ',');
-            check_sql_col_raw(&sel, &p->cols[c], CHECK_SRC);
+            check_sql_col_value(&sel, &p->cols[c], CHECK_SRC);
         }
         if (p->cf) check_filter_select(&sel, p->cf);
         buf_puts(&sel, " FROM ");
@@ -826,29 +826,46 @@ static cot_err sums_read(const check_plan *p, check_side side, MYSQL_RES *res, b
                            side == CHECK_SRC ? p->src_schema : p->tgt_schema,
                            side == CHECK_SRC ? p->src_table : p->tgt_table);
     }
+    /* the row hash is 64 bits: the server's SUM is exact (a DECIMAL), so
+     * ours is summed in 128 bits and printed the way the server prints it */
     uint64_t n = 0, acc = 0;
+    unsigned __int128 total = 0;
     int64_t now = (int64_t)time(NULL);
     for (MYSQL_ROW row; (row = mysql_fetch_row(res));) {
         unsigned long *len = mysql_fetch_lengths(res);
         int v = check_filter_row(p->cf, row + 1, len + 1, now);
         if (v < 0) return cot_err_code();
         if (v != CHECK_ROW_IN) continue;
-        uint64_t crc = strtoull(row[0] ? row[0] : "0", NULL, 10);
-        acc = bit_xor ? acc ^ crc : acc + crc;
+        uint64_t hash = strtoull(row[0] ? row[0] : "0", NULL, 10);
+        if (bit_xor)
+            acc ^= hash;
+        else
+            total += hash;
         n++;
     }
     *count = n;
-    snprintf(sum, cap, "%llu", (unsigned long long)acc);
+    if (bit_xor) {
+        snprintf(sum, cap, "%llu", (unsigned long long)acc);
+        return COT_OK;
+    }
+    char digits[48];
+    size_t k = sizeof(digits);
+    digits[--k] = '\0';
+    do {
+        digits[--k] = (char)('0' + (int)(total % 10));
+        total /= 10;
+    } while (total && k > 0);
+    snprintf(sum, cap, "%s", digits + k);
     return COT_OK;
 }
 
-/* rows_query builds "SELECT key.., crc FROM t WHERE <where>" for side (a
+/* rows_query builds "SELECT key.., hash FROM t WHERE <where>" for side (a
  * filtered source: then the filter's columns). */
 static void rows_query(buf *q, const check_plan *p, check_side side, const buf *where)
 {
     buf_puts(q, "SELECT ");
     for (uint32_t k = 0; k < p->n_key; k++) {
-        check_sql_col_raw(q, &p->cols[p->keys[k]], side);
+        check_sql_col_value(q, &p->cols[p->keys[k]], side);
         buf_putc(q, ',');
     }
     check_sql_row_hash(q, p->cols, p->n_cols, side);
@@ -860,7 +877,7 @@ static void rows_query(buf *q, const check_plan *p, check_side side, const buf *
     buf_append(q, where->data, where->len);
 }
 
-/* fetch_side reads the (key, crc) rows of where on one side into out
+/* fetch_side reads the (key, hash) rows of where on one side into out
  * (sorted); source keys only a NOW() filter rejects are added to aged. */
 static cot_err fetch_side(check_ctx *cx, const check_plan *p, check_side side, const buf *where,
                           check_rows *out, check_rows *aged)
@@ -1248,7 +1265,7 @@ static cot_err walk_keyed(check_ctx *cx, const check_plan *p, check_table_result
         buf_puts(&q, "SELECT ");
         for (uint32_t k = 0; k < p->n_key; k++) {
             if (k) buf_putc(&q, ',');
-            check_sql_col_raw(&q, &p->cols[p->keys[k]], CHECK_SRC);
+            check_sql_col_value(&q, &p->cols[p->keys[k]], CHECK_SRC);
         }
         buf_puts(&q, " FROM ");
         buf_append(&q, p->src_from.data, p->src_from.len);
@@ -1403,7 +1420,7 @@ static cot_err walk_keyless(check_ctx *cx, const check_plan *p, check_table_resu
         buf_puts(qq[s], ",0");
         for (uint32_t c = 0; s == 0 && c < p->n_cols; c++) {
             buf_putc(qq[s], ',');
-            check_sql_col_raw(qq[s], &p->cols[c], CHECK_SRC);
+            check_sql_col_value(qq[s], &p->cols[c], CHECK_SRC);
         }
         if (s == 0 && p->cf) check_filter_select(qq[s], p->cf);
         buf_puts(qq[s], " FROM ");

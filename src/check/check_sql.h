@@ -51,13 +51,25 @@ void check_sql_literal(buf *out, const char *v, size_t len, const char *type);
  * quoted column name, or (source, constant) the constant's literal. */
 void check_sql_col_raw(buf *out, const check_col *c, check_side side);
 
+/* check_sql_col_value appends the side's expression for reading column c's
+ * value as text that reads back exactly: check_sql_col_raw, but a FLOAT
+ * widened to DOUBLE (its own text has 6 significant digits). For SELECT
+ * lists; predicates use check_sql_col_raw so an index still serves them. */
+void check_sql_col_value(buf *out, const check_col *c, check_side side);
+
 /* check_sql_row_text appends CONCAT_WS('#', <normalized columns>,
  * CONCAT(<null flags>)): HEX() for binary types, CONVERT(.. USING utf8mb4)
- * for text, CAST(.. AS CHAR) for floats, the column for the rest; NULLs
- * are told apart from '' by the flags. */
+ * for text (led by its CHAR_LENGTH when both sides are text),
+ * CAST(.. AS CHAR) of the check_sql_col_value for floats, the column for
+ * the rest; NULLs are told apart from '' by the flags. */
 void check_sql_row_text(buf *out, const check_col *cols, uint32_t n_cols, check_side side);
 
-/* check_sql_row_hash appends CRC32(<row text>). */
+/* check_sql_row_hash appends the row's 64-bit hash, a BIGINT UNSIGNED:
+ * CAST(CRC32(<row text>) AS UNSIGNED) * 2654435761. Not CRC32 alone: a
+ * CRC is linear, so BIT_XOR(CRC32(row)) over a chunk does not change when
+ * two rows of equal length get the same change (crc(x) ^ crc(y) ==
+ * crc(x') ^ crc(y')), and a lost "UPDATE t SET status='B' WHERE id IN
+ * (10,11)" checked as equal. The product's carries are not linear. */
 void check_sql_row_hash(buf *out, const check_col *cols, uint32_t n_cols, check_side side);
 
 /* ---- encoded key tuples ------------------------------------------------
@@ -105,7 +117,7 @@ void check_sql_upsert_tail(buf *out, const check_col *cols, uint32_t n_cols, con
 typedef struct check_row {
     uint8_t *key; /* encoded tuple (keyless tables: one part, the row text) */
     uint32_t key_len;
-    uint32_t crc;
+    uint64_t hash; /* check_sql_row_hash */
     uint8_t *vals; /* encoded values (keyless source rows), or NULL */
     uint32_t vals_len;
 } check_row;
@@ -122,8 +134,8 @@ void check_rows_init(check_rows *rs);
 void check_rows_clear(check_rows *rs);
 void check_rows_deinit(check_rows *rs);
 /* check_rows_add copies key and vals (vals may be NULL) into a new row. */
-void check_rows_add(check_rows *rs, const void *key, size_t key_len, uint32_t crc, const void *vals,
-                    size_t vals_len);
+void check_rows_add(check_rows *rs, const void *key, size_t key_len, uint64_t hash,
+                    const void *vals, size_t vals_len);
 /* check_rows_sort sorts by key (length-aware memcmp). */
 void check_rows_sort(check_rows *rs);
 /* check_rows_has says whether the sorted list rs holds a row with key. */

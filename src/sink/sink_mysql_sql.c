@@ -342,7 +342,11 @@ bool sql_bulk_row(buf *out, const sql_tdesc *td, const cot_value *img)
             buf_append(out, "\\N", 2);
             break;
         case VK_INT:
-            buf_i64(out, v->i);
+            /* LOAD DATA reads text: YEAR '0' is 2000, '0000' is 0000 */
+            if (c->type == CT_YEAR && v->i == 0)
+                buf_puts(out, "0000");
+            else
+                buf_i64(out, v->i);
             break;
         case VK_UINT:
             buf_u64(out, v->u);

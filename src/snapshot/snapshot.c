@@ -1753,7 +1753,12 @@ static bool snap__select_sql(snapshot *sn, snap_table *t, buf *q, const snap_key
     buf_puts(q, "SELECT ");
     for (uint32_t i = 0; i < t->n_cols; i++) {
         if (i) buf_putc(q, ',');
+        /* The server prints a FLOAT with 6 digits, which does not read back
+         * as the stored value (1/7 reads 0.142857); as a DOUBLE it prints the
+         * shortest text that reads back exactly (issue 11). */
+        if (t->cols[i].cls == SC_FLOAT) buf_putc(q, '(');
         buf_ident(q, t->cols[i].name);
+        if (t->cols[i].cls == SC_FLOAT) buf_puts(q, "+0e0)");
     }
     buf_puts(q, " FROM ");
     snap__qname(q, t->schema, t->name);

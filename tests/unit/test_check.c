@@ -1,7 +1,7 @@
 /*
  * Unit tests of the pure half of check/repair: literals and normalized
  * row expressions, key-range predicates (chunk boundaries), tuple
- * encoding, the diff of two sorted (key, crc) lists, upsert text, the
+ * encoding, the diff of two sorted (key, hash) lists, upsert text, the
  * chunk-size controller and JSON of keys.
  */
 #include "check/check_sql.h"
@@ -51,13 +51,53 @@ static void test_row_hash(void **state)
     buf b;
     buf_init(&b);
     check_sql_row_hash(&b, COLS, 5, CHECK_SRC);
-    assert_string_equal(b.data, "CRC32(CONCAT_WS('#',`a`,CONVERT(`b` USING utf8mb4),HEX(`bin`),"
-                                "CAST(`f` AS CHAR),CONVERT(_utf8mb4 X'78' USING utf8mb4),"
-                                "CONCAT(ISNULL(`a`),ISNULL(`b`),ISNULL(`bin`),ISNULL(`f`),0)))");
+    assert_string_equal(b.data,
+                        "CAST(CRC32(CONCAT_WS('#',`a`,CHAR_LENGTH(`b`),CONVERT(`b` USING utf8mb4),"
+                        "HEX(`bin`),CAST(`f` AS CHAR),CHAR_LENGTH(_utf8mb4 X'78'),"
+                        "CONVERT(_utf8mb4 X'78' USING utf8mb4),"
+                        "CONCAT(ISNULL(`a`),ISNULL(`b`),ISNULL(`bin`),ISNULL(`f`),0))) "
+                        "AS UNSIGNED)*2654435761");
     buf_reset(&b);
     check_sql_row_text(&b, COLS + 4, 1, CHECK_TGT);
-    assert_string_equal(b.data,
-                        "CONCAT_WS('#',CONVERT(`origin` USING utf8mb4),CONCAT(ISNULL(`origin`)))");
+    assert_string_equal(b.data, "CONCAT_WS('#',CHAR_LENGTH(`origin`),CONVERT(`origin` USING "
+                                "utf8mb4),CONCAT(ISNULL(`origin`)))");
+    buf_deinit(&b);
+}
+
+/* Issue 11: a FLOAT's own text has 6 digits (1/7 reads 0.142857), so the
+ * row text, a fetched value and a key read it widened to DOUBLE; a text
+ * column mapped to a number is not quoted (the two sides must read alike). */
+static void test_float_and_mixed(void **state)
+{
+    (void)state;
+    static check_col cols[] = {
+        {.tgt_name = "f", .tgt_type = "float", .src_name = "f", .src_type = "float"},
+        {.tgt_name = "n", .tgt_type = "int", .src_name = "s", .src_type = "varchar"},
+        {.tgt_name = "c", .tgt_type = "float", .src_type = "varchar", .const_val = "1.5"},
+    };
+    buf b;
+    buf_init(&b);
+    check_sql_row_text(&b, cols, 3, CHECK_SRC);
+    assert_string_equal(b.data, "CONCAT_WS('#',CAST((`f`+0e0) AS CHAR),CONVERT(`s` USING utf8mb4),"
+                                "CONVERT(_utf8mb4 X'312E35' USING utf8mb4),"
+                                "CONCAT(ISNULL(`f`),ISNULL(`s`),0))");
+    buf_reset(&b);
+    check_sql_row_text(&b, cols, 2, CHECK_TGT);
+    assert_string_equal(b.data, "CONCAT_WS('#',CAST((`f`+0e0) AS CHAR),`n`,"
+                                "CONCAT(ISNULL(`f`),ISNULL(`n`)))");
+    buf_reset(&b);
+    check_sql_col_value(&b, &cols[0], CHECK_TGT);
+    check_sql_col_value(&b, &cols[1], CHECK_SRC);
+    check_sql_col_raw(&b, &cols[0], CHECK_SRC);
+    assert_string_equal(b.data, "(`f`+0e0)`s``f`");
+    buf_reset(&b);
+    /* a float read back as a DOUBLE's text is pasted as a DOUBLE literal */
+    check_sql_literal(&b, "0.1428571492433548", 18, "float");
+    buf_putc(&b, ' ');
+    check_sql_literal(&b, "1e-45", 5, "double");
+    buf_putc(&b, ' ');
+    check_sql_literal(&b, "12.5", 4, "decimal");
+    assert_string_equal(b.data, "0.1428571492433548e0 1e-45 12.5");
     buf_deinit(&b);
 }
 
@@ -260,10 +300,15 @@ static void test_json(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_literal),    cmocka_unit_test(test_row_hash),
-        cmocka_unit_test(test_key_range),  cmocka_unit_test(test_tuple),
-        cmocka_unit_test(test_diff),       cmocka_unit_test(test_upsert),
-        cmocka_unit_test(test_chunk_size), cmocka_unit_test(test_json),
+        cmocka_unit_test(test_literal),
+        cmocka_unit_test(test_row_hash),
+        cmocka_unit_test(test_float_and_mixed),
+        cmocka_unit_test(test_key_range),
+        cmocka_unit_test(test_tuple),
+        cmocka_unit_test(test_diff),
+        cmocka_unit_test(test_upsert),
+        cmocka_unit_test(test_chunk_size),
+        cmocka_unit_test(test_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

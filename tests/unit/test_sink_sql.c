@@ -798,6 +798,24 @@ static void test_bulk_rows(void **state)
     assert_string_equal(got, "prefix|-7\t\t\t1.50000000000000000e+00\n");
     free(got);
 
+    /* issue 11: LOAD DATA reads a YEAR '0' as 2000; 0000 is the year 0 */
+    t->cols[0].type = CT_YEAR;
+    img[0] = vi(0);
+    got = bulk_row(td, img, &ok);
+    assert_true(ok);
+    assert_string_equal(got, "prefix|0000\t\t\t1.50000000000000000e+00\n");
+    free(got);
+    img[0] = vi(2155);
+    got = bulk_row(td, img, &ok);
+    assert_string_equal(got, "prefix|2155\t\t\t1.50000000000000000e+00\n");
+    free(got);
+    t->cols[0].type = CT_LONG;
+    img[0] = vi(0);
+    got = bulk_row(td, img, &ok);
+    assert_string_equal(got, "prefix|0\t\t\t1.50000000000000000e+00\n");
+    free(got);
+    img[0] = vi(-7);
+
     /* what text cannot carry leaves the buffer as it was */
     img[3].d = NAN;
     got = bulk_row(td, img, &ok);
