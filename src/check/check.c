@@ -643,10 +643,10 @@ static cot_err fetch_src_rows(const check_plan *p, MYSQL_RES *res, uint32_t n_ke
             if (aged) check_rows_add(aged, key.data, key.len, 0, NULL, 0);
             continue;
         }
-        uint32_t crc = (uint32_t)strtoul(row[n_key] ? row[n_key] : "0", NULL, 10);
+        uint64_t hash = strtoull(row[n_key] ? row[n_key] : "0", NULL, 10);
         for (uint32_t i = 0; i < n_vals; i++)
             check_tuple_add(&vals, row[n_key + 1 + i], len[n_key + 1 + i]);
-        check_rows_add(rs, key.data, key.len, crc, n_vals ? vals.data : NULL, vals.len);
+        check_rows_add(rs, key.data, key.len, hash, n_vals ? vals.data : NULL, vals.len);
     }
     buf_deinit(&key);
     buf_deinit(&vals);

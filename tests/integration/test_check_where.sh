@@ -119,7 +119,7 @@ assert_eq 1 "$CHECK_RC" "check after tampering: $(cat "$HARNESS_DIR/check.err")"
 assert_eq '[{"id":"5"}]' "$(keys app.acct different)" "acct different: the filtered-in row changed"
 assert_eq '[{"id":"10"}]' "$(keys app.acct missing)" "acct missing: the filtered-in row deleted"
 assert_eq '[{"id":"6"}]' "$(keys app.acct extra)" "acct extra: a row the filter rejects ('Active')"
-assert_eq '[{"row":"b#Active#00"}]' "$(keys app.logk extra)" "logk extra: a row the filter rejects"
+assert_eq '[{"row":"1#b#6#Active#00"}]' "$(keys app.logk extra)" "logk extra: a row the filter rejects"
 assert_eq '[]' "$(keys app.logk missing)" "logk missing"
 run repair --no-store
 assert_eq 1 "$CHECK_RC" "repair: $(cat "$HARNESS_DIR/check.err")"
