@@ -1582,6 +1582,9 @@ cot_err pipeline_start(pipeline *pl)
 {
     atomic_store(&pl->stop, false);
     atomic_store(&pl->finished, false);
+    /* started means CONNECTING from now on, not when the thread first runs:
+     * a client that asks right after a start must not read STOPPED */
+    pipeline__set_state(pl, PS_CONNECTING);
     if (pthread_create(&pl->thread, NULL, pipeline__main, pl) != 0)
         return cot_err_set(COT_ERR_NOMEM, "cannot start a thread for pipeline %s", pl->pc->name);
     pl->thread_started = true;
