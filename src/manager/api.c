@@ -115,6 +115,16 @@ static void api__pipeline_json(manager *m, int i, buf *b)
         buf_printf(b, "%.3f", st.delay_s);
     else
         buf_puts(b, "null");
+    /* how far the source is known to go; behind: it has events not applied */
+    buf_puts(b, ",\"source_end\":");
+    if (st.source_end.file[0]) {
+        buf_puts(b, "{\"file\":");
+        mgr_json_str(b, st.source_end.file);
+        buf_printf(b, ",\"pos\":%llu}", (unsigned long long)st.source_end.pos);
+    } else {
+        buf_puts(b, "null");
+    }
+    buf_printf(b, ",\"behind\":%s", st.behind ? "true" : "false");
     buf_printf(b,
                ",\"source_ts\":%u,\"applied\":{\"insert\":%llu,\"update\":%llu,\"delete\":%llu,"
                "\"transactions\":%llu,\"batches\":%llu},\"rows_per_s\":%.1f,"

@@ -47,6 +47,14 @@ struct pipeline {
     uint64_t rate_rows;    /* applied rows at that time */
     pthread_cond_t wake;   /* backoff sleep, interrupted by stop */
     pipeline_status st;
+    /* source time of the oldest transaction read and not yet committed (a
+     * lower bound once a part of the backlog is committed), 0: none */
+    uint32_t pend_ts;
+    /* the start of the source transaction the load failed on, for the
+     * next pipeline__set_error (under mu) */
+    cot_pos fail_at;
+    bool have_fail_at;
+    double probe_t; /* when the source's end was last read while not streaming (supervisor) */
     /* after a parallel batch failed, apply on one connection until the
      * position passes this ("" file: no such limit); sessions only */
     cot_pos serial_until;
@@ -138,6 +146,8 @@ static void pipeline__set_error(pipeline *pl, cot_err rc, const char *msg)
     snprintf(pl->st.last_error, sizeof(pl->st.last_error), "%s", msg);
     pl->st.last_error_at = time(NULL);
     pl->st.last_error_code = rc;
+    pl->st.fail_pos = pl->have_fail_at ? pl->fail_at : pl->st.pos;
+    pl->have_fail_at = false;
     doctor_hint(msg, 0, pl->st.hint, sizeof(pl->st.hint));
     pl->st.sessions_failed++;
     if ((unsigned)rc < COT_ERR__COUNT) pl->st.errors_by_class[rc]++;
@@ -197,18 +207,50 @@ void pipeline_status_get(pipeline *pl, pipeline_status *out)
         pl->rate_rows = rows;
     }
     *out = pl->st;
+    uint32_t pend_ts = pl->pend_ts;
     pthread_mutex_unlock(&pl->mu);
     sink_policy_counts spc; /* kept by the sinks, committed batches only */
     sink_policy_counts_get(pl->pc->name, &spc);
     out->skipped += spc.skipped;
     out->conflicts = spc.conflicts;
     out->overflows = spc.clamped + spc.nulled;
-    if (out->state != PS_RUNNING) return;
-    if (atomic_load(&pl->caught_up) && out->queue_rows == 0)
+    out->behind = out->source_end.file[0] && cot_pos_cmp(&out->pos, &out->source_end) < 0;
+    if (out->state != PS_RUNNING) {
+        /* not streaming: known only when transactions read are waiting */
+        if (out->behind && pend_ts) out->delay_s = difftime(time(NULL), (time_t)pend_ts);
+        if (out->delay_s < -0.5)
+            out->delay_s = -1;
+        else if (out->delay_s < 0)
+            out->delay_s = 0;
+        return;
+    }
+    if (atomic_load(&pl->caught_up) && !out->behind)
         out->delay_s = 0;
+    else if (out->behind && pend_ts)
+        out->delay_s = difftime(time(NULL), (time_t)pend_ts);
     else if (out->source_ts)
         out->delay_s = difftime(time(NULL), (time_t)out->source_ts);
     if (out->delay_s < 0) out->delay_s = 0;
+}
+
+/* pipeline__read_to records (caller holds mu) that the source has a
+ * transaction ending at end with source time ts (0: unknown). */
+static void pipeline__read_to(pipeline *pl, const cot_pos *end, uint32_t ts)
+{
+    if (!end->file[0]) return;
+    if (!pl->st.source_end.file[0] || cot_pos_cmp(end, &pl->st.source_end) > 0)
+        pl->st.source_end = *end;
+    if (!pl->pend_ts && ts && cot_pos_cmp(end, &pl->st.pos) > 0) pl->pend_ts = ts;
+}
+
+/* pipeline__applied_to records (caller holds mu) a commit up to the
+ * committed position: what is still waiting is at least as recent as ts. */
+static void pipeline__applied_to(pipeline *pl, uint32_t ts)
+{
+    if (!pl->st.source_end.file[0] || cot_pos_cmp(&pl->st.pos, &pl->st.source_end) >= 0)
+        pl->pend_ts = 0;
+    else if (pl->pend_ts && ts > pl->pend_ts)
+        pl->pend_ts = ts;
 }
 
 /* ---- routing --------------------------------------------------------- */
@@ -747,6 +789,7 @@ static void session__par_committed(void *ctx, const cot_pos *pos, uint32_t ts, c
     pl->st.applied_at = time(NULL);
     pl->st.pos = *pos;
     if (ts) pl->st.source_ts = ts;
+    pipeline__applied_to(pl, ts);
     pl->st.inserts += c->ins;
     pl->st.updates += c->upd;
     pl->st.deletes += c->del;
@@ -803,6 +846,7 @@ static cot_err loader__commit(loader *ld)
     pthread_mutex_lock(&pl->mu);
     pl->st.pos = ld->last_pos;
     if (ld->last_ts) pl->st.source_ts = ld->last_ts;
+    pipeline__applied_to(pl, ld->last_ts);
     pipeline__tables_add(pl, ld->tc, ld->n_tc);
     ld->n_tc = 0;
     ld->tc_last_tbl = NULL;
@@ -877,9 +921,16 @@ static void *session__load_main(void *arg)
             }
             bool tx_end = ck->tx_end;
             cot_pos where = tx_end ? ck->end_pos : ld.last_pos;
+            cot_pos tx_start = ck->start_pos;
             bool is_ddl = ck->kind == CK_DDL;
             rc = loader__take(&ld, ck);
             if (rc && !is_ddl) rc = loader__replay(&ld, rc);
+            if (rc && tx_start.file[0]) { /* the failure is over once the position passes it */
+                pthread_mutex_lock(&ss->pl->mu);
+                ss->pl->fail_at = tx_start;
+                ss->pl->have_fail_at = true;
+                pthread_mutex_unlock(&ss->pl->mu);
+            }
             if (rc) {
                 char pos[300], msg[1400];
                 cot_pos_format(&where, pos, sizeof(pos));
@@ -980,6 +1031,11 @@ static cot_err session__emit_rows(void *ctx, cot_chunk *ck);
 static cot_err session__emit(void *ctx, cot_chunk *ck)
 {
     session *ss = ctx;
+    if (ck->tx_end) { /* the source has this much: applied or not, it is known */
+        pthread_mutex_lock(&ss->pl->mu);
+        pipeline__read_to(ss->pl, &ck->end_pos, ck->ts);
+        pthread_mutex_unlock(&ss->pl->mu);
+    }
     cot_err src = snapshot_filter(ss->sn, ck);
     if (src) {
         cot_chunk_free(ck);
@@ -1424,6 +1480,42 @@ counted:;
     return rc;
 }
 
+#define PROBE_SPACING_S 5 /* read the source's end at most this often while failing */
+
+/* pipeline__probe_source reads the source's end of binlog while the
+ * pipeline cannot stream (its target is down, a transaction keeps
+ * failing), so that the status and the alarms know whether the target is
+ * behind. A source that cannot be reached leaves what was known. */
+static void pipeline__probe_source(pipeline *pl)
+{
+    const cfg_pipeline *pc = pl->pc;
+    double now = clock_now_s();
+    if (pl->probe_t && now - pl->probe_t < PROBE_SPACING_S) return;
+    pl->probe_t = now;
+    char role[192];
+    snprintf(role, sizeof(role), "source '%s'", pc->source_name);
+    int t = pc->source->connect_timeout_s > 0 && pc->source->connect_timeout_s < 3
+                ? pc->source->connect_timeout_s
+                : 3;
+    mysql_conn_opts mo = {
+        .role = role, .connect_timeout_s = t, .read_timeout_s = t, .write_timeout_s = t};
+    MYSQL *ctl = NULL;
+    cot_pos end;
+    char msg[sizeof(pl->st.last_error)];
+    snprintf(msg, sizeof(msg), "%s", cot_err_msg()); /* the failure's message stays */
+    cot_err code = cot_err_code();
+    if (mysql_conn_open(&pc->source->url, &mo, &ctl) == COT_OK &&
+        binlog_source_end(ctl, pc->source_name, &end) == COT_OK) {
+        pthread_mutex_lock(&pl->mu);
+        pipeline__read_to(pl, &end, 0);
+        if (!pl->pend_ts && cot_pos_cmp(&pl->st.pos, &end) < 0)
+            pl->pend_ts = (uint32_t)time(NULL); /* written no later than now */
+        pthread_mutex_unlock(&pl->mu);
+    }
+    mysql_conn_close(ctl);
+    cot_err_set(code, "%s", msg);
+}
+
 static void *pipeline__main(void *arg)
 {
     pipeline *pl = arg;
@@ -1470,6 +1562,7 @@ static void *pipeline__main(void *arg)
               wait_ms / 1000.0);
         pipeline__set_error(pl, rc, cot_err_msg());
         pipeline__set_state(pl, PS_ERROR);
+        pipeline__probe_source(pl);
         struct timespec until = clock_deadline(CLOCK_REALTIME, (long)wait_ms);
         pthread_mutex_lock(&pl->mu);
         while (!atomic_load(&pl->stop)) {

@@ -40,10 +40,22 @@ extern const double pipeline_latency_buckets[PIPELINE_LATENCY_BUCKETS];
 
 typedef struct pipeline_status {
     pipeline_state state;
-    cot_pos pos;        /* last position committed on the target */
+    cot_pos pos; /* last position committed on the target */
+    /* the furthest source position known: the end of the last transaction
+     * read from the binlog, or the source's end of binlog read while the
+     * pipeline could not stream; "" file when unknown */
+    cot_pos source_end;
+    bool behind; /* the source has events the target has not applied (pos < source_end) */
+    /* where the last failure happened: the start of the source transaction
+     * the load was applying, else the position committed at the time; the
+     * failure is over once pos moves past it */
+    cot_pos fail_pos;
     uint32_t source_ts; /* source timestamp of the last transaction applied */
-    double delay_s;     /* now - source_ts, 0 when caught up and idle; -1 unknown */
-    uint64_t inserts;   /* committed row changes by kind */
+    /* now - source time of the oldest transaction not applied (the last
+     * applied one while a backlog drains); 0 when caught up and idle; -1
+     * unknown. Known in ERROR too when the pipeline is behind. */
+    double delay_s;
+    uint64_t inserts; /* committed row changes by kind */
     uint64_t updates;
     uint64_t deletes;
     uint64_t transactions;
