@@ -109,6 +109,11 @@ const char *doctor_hint(const char *msg, int errnum, char *out, size_t cap)
     if (errnum <= 0) errnum = errno_in(msg);
     char key[200];
     url_key(msg, key, sizeof(key));
+    if (strstr(msg, "blocked on the target for more than read_timeout"))
+        return put(out, cap,
+                   "a wait on the target, not the network (retriable): end or kill the session "
+                   "the error names, or raise the target's read_timeout for slow statements; "
+                   "cotter retries by itself");
     switch (errnum) {
     case 1045:
     case 1698:

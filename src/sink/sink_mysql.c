@@ -23,6 +23,7 @@
  */
 #include "sink/sink.h"
 #include "client/mysql_conn.h"
+#include "client/mysql_wait.h"
 #include "sql/ddl_rewrite.h"
 #include "sink/sink_mysql_sql.h"
 #include "sink/sink_mysql_convert.h"
@@ -35,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define TAG            "sink"
 #define STMT_PREVIEW   200
@@ -49,6 +51,8 @@ typedef struct sink_mysql {
     char *user;            /* for GRANT hints */
     char role[192];        /* "target NAME" */
     MYSQL *my;
+    unsigned long thread_id; /* my's connection id on the target */
+    int read_timeout_s;
     mysql_conn_opts ddl_opts; /* the DDL connection's: the target's, ddl_timeout to read */
     const cot_url *url;       /* the config's */
     bool ddl_own;             /* DDL on a connection of its own (a longer ddl_timeout) */
@@ -215,9 +219,28 @@ static void sink__put_string(sink_mysql *sk, buf *b, const char *s)
     b->data[b->len] = '\0';
 }
 
+/* sink__fail_net_check marks the sink broken after a connection error. A
+ * "lost connection" that is the read_timeout cutting a statement still
+ * waiting on the target (a lock, a slow trigger) is told apart and named:
+ * the message says what it waits for (COT_ERR_SQL_RETRY). */
 static cot_err sink__fail_net_check(sink_mysql *sk, cot_err err)
 {
-    if (err == COT_ERR_NET) sk->broken = true;
+    if (err != COT_ERR_NET) return err;
+    sk->broken = true;
+    char why[1600];
+    if (sk->my && mysql_errno(sk->my) == 2013 && sk->url &&
+        mysql_wait_explain(sk->url, &sk->ddl_opts, sk->thread_id, sk->read_timeout_s, why,
+                           sizeof(why))) {
+        const char *msg = cot_err_msg(), *stmt = strstr(msg, "; statement: ");
+        const char *failed = strstr(msg, " failed: ");
+        char head[400], tail[400];
+        if (failed) /* "target 'x': upsert of 3 rows on db.t" */
+            snprintf(head, sizeof(head), "%.*s", (int)(failed - msg), msg);
+        else
+            snprintf(head, sizeof(head), "%s", sk->role);
+        snprintf(tail, sizeof(tail), "%s", stmt ? stmt : "");
+        err = cot_err_set(COT_ERR_SQL_RETRY, "%s: %s (SQL_RETRY, retriable)%s", head, why, tail);
+    }
     return err;
 }
 
@@ -533,8 +556,8 @@ static void sink__lock_name(const char *pipeline, bool worker, uint32_t k, char 
         snprintf(out, cap, "cotter/%.40s/main", pipeline);
 }
 
-static cot_err sink__lock_once(sink_mysql *sk, const char *name, bool release, char *holder,
-                               size_t cap);
+static cot_err sink__lock_once(sink_mysql *sk, const char *name, bool release, int wait_s,
+                               char *holder, size_t cap);
 
 /* sink__lock takes (release false) or waits for and gives back (release
  * true) the session lock name, waiting at most LOCK_WAIT_S. A lock still
@@ -544,9 +567,18 @@ static cot_err sink__lock_once(sink_mysql *sk, const char *name, bool release, c
  * stays) and the lock taken after all. */
 static cot_err sink__lock(sink_mysql *sk, const char *name, bool release)
 {
+    /* one GET_LOCK waits less than read_timeout, or the wait ends as a lost connection */
+    int step = sk->read_timeout_s - 1 < LOCK_WAIT_S ? sk->read_timeout_s - 1 : LOCK_WAIT_S;
+    if (step < 0) step = 0;
     for (int attempt = 0;; attempt++) {
         char holder[32] = "";
-        cot_err rc = sink__lock_once(sk, name, release, holder, sizeof(holder));
+        cot_err rc;
+        for (int waited = 0;;) {
+            rc = sink__lock_once(sk, name, release, step, holder, sizeof(holder));
+            waited += step ? step : 1;
+            if (rc != COT_ERR_SQL_RETRY || waited >= LOCK_WAIT_S) break;
+            if (!step) sleep(1);
+        }
         if (rc != COT_ERR_SQL_RETRY || attempt > 0 || !holder[0] ||
             strspn(holder, "0123456789") != strlen(holder))
             return rc;
@@ -565,14 +597,14 @@ static cot_err sink__lock(sink_mysql *sk, const char *name, bool release)
 
 /* sink__lock_once is one GET_LOCK of sink__lock; holder gets the id of the
  * connection holding the lock when it was not free. */
-static cot_err sink__lock_once(sink_mysql *sk, const char *name, bool release, char *holder,
-                               size_t cap)
+static cot_err sink__lock_once(sink_mysql *sk, const char *name, bool release, int wait_s,
+                               char *holder, size_t cap)
 {
     buf *q = &sk->q;
     buf_reset(q);
     buf_puts(q, "SELECT GET_LOCK(");
     sink__put_string(sk, q, name);
-    buf_printf(q, ",%d), IS_USED_LOCK(", LOCK_WAIT_S);
+    buf_printf(q, ",%d), IS_USED_LOCK(", wait_s);
     sink__put_string(sk, q, name);
     buf_puts(q, ")");
     if (release) {
@@ -633,6 +665,8 @@ static cot_err sink_mysql_open(const sink_conf *conf, sink **out)
     sk->ddl_opts.read_timeout_s = conf->ddl_timeout_s;
     sk->ddl_own = conf->ddl_timeout_s > conf->read_timeout_s;
     cot_err rc = mysql_conn_open(conf->url, &opts, &sk->my);
+    sk->read_timeout_s = conf->read_timeout_s;
+    if (!rc) sk->thread_id = mysql_thread_id(sk->my);
     if (!rc)
         mysql_set_local_infile_handler(sk->my, bulk__init, bulk__read, bulk__end, bulk__error, sk);
     if (!rc) {

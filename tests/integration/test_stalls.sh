@@ -13,6 +13,12 @@
 #      after case 1's alarm was notified and resolved; the NET error alarm is
 #      sent (notified: true), not muted as a repeat (before: notified: false,
 #      nothing logged).
+#   3. a row lock on the target outlasts read_timeout (7 s, shorter than
+#      innodb_lock_wait_timeout): the error names the row lock and the
+#      blocking connection (before: "Lost connection (errno 2013, NET)" and
+#      "check host and port"); once the holder commits the row arrives.
+#   4. LOCK TABLES ... WRITE on the target: the error names the metadata
+#      lock, LOCK TABLES and the holding connection (metadata_lock_info).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../lib/mariadb.sh"
@@ -42,6 +48,34 @@ print(sum(1 for e in a['history'] if e['rule'] == sys.argv[1] and e['state'] == 
 }
 alarms_dump() { api "/api/alarms?limit=0"; }
 
+# hold_start NAME SQL...: a client (pymysql, as an application would) runs
+# the statements on the target and keeps its session open until hold_end
+cat >"$HARNESS_DIR/hold.py" <<'PY'
+import os, sys, time, pymysql
+port, idfile, stopfile = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+c = pymysql.connect(host="127.0.0.1", port=port, user="root", autocommit=False)
+cur = c.cursor()
+for sql in sys.argv[4:]:
+    cur.execute(sql)
+cur.execute("SELECT CONNECTION_ID()")
+open(idfile + ".tmp", "w").write(str(cur.fetchone()[0]))
+os.rename(idfile + ".tmp", idfile)
+while not os.path.exists(stopfile):
+    time.sleep(0.1)
+c.commit()
+cur.execute("UNLOCK TABLES")
+PY
+hold_start() {
+  local name=$1; shift
+  rm -f "$HARNESS_DIR/$name.id" "$HARNESS_DIR/$name.stop"
+  /usr/bin/python3 "$HARNESS_DIR/hold.py" "$dst_PORT" "$HARNESS_DIR/$name.id" "$HARNESS_DIR/$name.stop" "$@" &
+  harness_track $!
+  local i
+  for (( i = 0; i < 100; i++ )); do [ -s "$HARNESS_DIR/$name.id" ] && break; sleep 0.1; done
+  [ -s "$HARNESS_DIR/$name.id" ] || fail "the lock holder $name did not start"
+}
+hold_end() { touch "$HARNESS_DIR/$1.stop"; }
+
 mdb_start src "binlog_row_metadata=FULL" || fail "source did not start"
 mdb_start dst || fail "target did not start"
 for s in src dst; do
@@ -49,6 +83,7 @@ for s in src dst; do
 done
 
 COTTER_MANAGER_PORT=$(cotter__manager_port) || fail "no free port"
+COTTER_TARGET_EXTRA="read_timeout: 7s"
 cotter_config src dst "st.*"
 cat >>"$COTTER_CFG" <<EOF2
 alarms:
@@ -109,6 +144,31 @@ cotter_log_since "$mark" | grep -qE 'WARN +\[alarm\] CRITICAL error alarm of pip
 mdb_start dst || fail "target did not restart"
 wait_synced src dst st 60 || fail "the row of the outage did not arrive"
 wait_until 30 check "/api/alarms?limit=0" 'a["firing"] == []' || fail "alarms still firing: $(alarms_dump)"
+
+section "3. a row lock held on the target is named, with the blocking connection"
+mdb_sql dst "INSERT INTO st.t VALUES (100, 0)" || fail "row 100 on target"
+mdb_sql src "SET sql_log_bin=0; INSERT INTO st.t VALUES (100, 0)" || fail "row 100 on source"
+hold_start rowlock "SELECT * FROM st.t WHERE id = 100 FOR UPDATE"
+holder=$(cat "$HARNESS_DIR/rowlock.id")
+mdb_sql src "UPDATE st.t SET v = 1 WHERE id = 100"
+wait_until 30 check /api/pipeline/status '"row lock" in ((a["pipelines"][0]["last_error"] or {}).get("message") or "")' \
+  || fail "the row lock was not named: $(cat "$HARNESS_DIR/api.json")"
+check /api/pipeline/status "\"held by connection $holder \" in a['pipelines'][0]['last_error']['message'] and 'SQL_RETRY' in a['pipelines'][0]['last_error']['message'] and 'Lost connection' not in a['pipelines'][0]['last_error']['message'] and 'not the network' in a['pipelines'][0]['last_error']['hint']" \
+  || fail "the error does not name the blocking connection $holder, or still reads as a network fault: $(cat "$HARNESS_DIR/api.json")"
+hold_end rowlock
+wait_synced src dst st 60 || fail "the update did not arrive once the lock was released"
+
+section "4. LOCK TABLES on the target is named, with the holding connection"
+mdb_sql dst "INSTALL SONAME 'metadata_lock_info'" || fail "metadata_lock_info plugin"
+hold_start tablelock "LOCK TABLES st.t WRITE"
+holder=$(cat "$HARNESS_DIR/tablelock.id")
+mdb_sql src "INSERT INTO st.t VALUES (101, 1)"
+wait_until 30 check /api/pipeline/status '"metadata lock" in ((a["pipelines"][0]["last_error"] or {}).get("message") or "")' \
+  || fail "the metadata lock was not named: $(cat "$HARNESS_DIR/api.json")"
+check /api/pipeline/status "\"held by connection $holder \" in a['pipelines'][0]['last_error']['message'] and 'LOCK TABLES' in a['pipelines'][0]['last_error']['message']" \
+  || fail "the error does not name LOCK TABLES of connection $holder: $(cat "$HARNESS_DIR/api.json")"
+hold_end tablelock
+wait_synced src dst st 60 || fail "the insert did not arrive once the table was unlocked"
 
 cotter_stop
 echo "PASS test_stalls"
