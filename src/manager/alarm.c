@@ -39,10 +39,18 @@
 #define RECOVERY_SPACING_S 10 /* auto-recovery restarts of a channel at least this far apart */
 #define RECOVERY_MAX       60
 
-typedef enum ae_rule { R_DELAY = 0, R_STALL, R_ERROR, R_ERROR_RATE, R_CHECK, R__COUNT } ae_rule;
+typedef enum ae_rule {
+    R_DELAY = 0,
+    R_STALL,
+    R_ERROR,
+    R_ERROR_RATE,
+    R_CHECK,
+    R_DRIFT,
+    R__COUNT
+} ae_rule;
 typedef enum ae_sev { SEV_NONE = 0, SEV_WARNING, SEV_CRITICAL } ae_sev;
 
-static const char *const rule_names[] = {"delay", "stall", "error", "error_rate", "check"};
+static const char *const rule_names[] = {"delay", "stall", "error", "error_rate", "check", "drift"};
 static const char *const sev_names[] = {"none", "warning", "critical"};
 
 typedef struct ae_slot {
@@ -84,6 +92,10 @@ typedef struct ae_pipe {
     cot_pos fail_pos; /* the streak is over once the committed position passes this */
     cot_err fail_code;
     char fail_msg[300];
+    /* drift: source changes not applied as they are (missing rows, dead letters) */
+    uint64_t drift_seen_missing, drift_seen_skipped; /* totals at the last tick */
+    uint64_t drift_missing, drift_skipped;           /* new ones of the current spell */
+    double drift_t;                                  /* last time a new one was seen, 0: never */
     /* error-rate samples, one per tick, oldest at s_head */
     ae_sample *samples;
     size_t s_cap, s_head, s_n;
@@ -503,6 +515,34 @@ static void ae__eval_pipe(alarm_engine *ae, ae_pipe *p)
              (unsigned long long)diffs);
     ae__update(ae, p, R_CHECK, enabled && diffs ? SEV_WARNING : SEV_NONE, (double)diffs, 0,
                diffs ? msg : "the last consistency check found no difference", "check");
+
+    /* drift: a source change that found no target row to change (the target
+     * lacks the row), or a row the target refused (on_error: skip); firing
+     * while new ones came within the error window */
+    if (st.missing < p->drift_seen_missing || st.skipped < p->drift_seen_skipped) {
+        p->drift_seen_missing = st.missing; /* counters restarted with the process */
+        p->drift_seen_skipped = st.skipped;
+    }
+    if (st.missing > p->drift_seen_missing || st.skipped > p->drift_seen_skipped) {
+        if (!p->drift_t || now - p->drift_t >= ae->a->error_window_s)
+            p->drift_missing = p->drift_skipped = 0;
+        p->drift_missing += st.missing - p->drift_seen_missing;
+        p->drift_skipped += st.skipped - p->drift_seen_skipped;
+        p->drift_seen_missing = st.missing;
+        p->drift_seen_skipped = st.skipped;
+        p->drift_t = now;
+    }
+    bool drifting = enabled && p->drift_t && now - p->drift_t < ae->a->error_window_s;
+    snprintf(msg, sizeof(msg),
+             "%llu source change(s) not applied as on the source: %llu UPDATE/DELETE row(s) "
+             "matched no target row (the target lacks them), %llu row(s) refused and kept in "
+             "cotter.dead_letters (on_error: skip); the log names each; cotter check finds the "
+             "differences, cotter repair fixes them",
+             (unsigned long long)(p->drift_missing + p->drift_skipped),
+             (unsigned long long)p->drift_missing, (unsigned long long)p->drift_skipped);
+    ae__update(ae, p, R_DRIFT, drifting ? SEV_WARNING : SEV_NONE,
+               (double)(p->drift_missing + p->drift_skipped), 0,
+               drifting ? msg : "no new change left unapplied within the error window", "drift");
 }
 
 void alarm_engine_tick(alarm_engine *ae)

@@ -132,6 +132,11 @@ static void api__pipeline_json(manager *m, int i, buf *b)
                st.source_ts, (unsigned long long)st.inserts, (unsigned long long)st.updates,
                (unsigned long long)st.deletes, (unsigned long long)st.transactions,
                (unsigned long long)st.batches, st.rows_per_s, st.queue_rows, st.queue_bytes);
+    /* source changes not applied as they are: refused (dead letters), lost to
+     * the target row (conflicts), or with no target row to change (missing) */
+    buf_printf(b, ",\"not_applied\":{\"skipped\":%llu,\"conflicts\":%llu,\"missing\":%llu}",
+               (unsigned long long)st.skipped, (unsigned long long)st.conflicts,
+               (unsigned long long)st.missing);
     const snapshot_progress *sp = &st.snapshot; /* the initial load (docs/snapshot.md) */
     buf_printf(b,
                ",\"snapshot\":{\"active\":%s,\"tables\":%u,\"tables_done\":%u,"

@@ -214,6 +214,7 @@ void pipeline_status_get(pipeline *pl, pipeline_status *out)
     out->skipped += spc.skipped;
     out->conflicts = spc.conflicts;
     out->overflows = spc.clamped + spc.nulled;
+    out->missing = spc.missing;
     out->behind = out->source_end.file[0] && cot_pos_cmp(&out->pos, &out->source_end) < 0;
     if (out->state != PS_RUNNING) {
         /* not streaming: known only when transactions read are waiting */

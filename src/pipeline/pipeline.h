@@ -63,6 +63,7 @@ typedef struct pipeline_status {
     uint64_t skipped;   /* rows sent to cotter.dead_letters (on_error: skip, on_overflow) */
     uint64_t conflicts; /* changes not applied: the target row won (tables[].conflict) */
     uint64_t overflows; /* values clamped or stored as NULL (tables[].on_overflow) */
+    uint64_t missing;   /* source UPDATE/DELETE rows that matched no target row (drift) */
     double rows_per_s;  /* applied rows per second, smoothed over the last seconds */
     size_t queue_rows;
     size_t queue_bytes;

@@ -36,12 +36,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
-#define TAG            "sink"
-#define STMT_PREVIEW   200
-#define MIN_STMT_BYTES (16 * 1024)
-#define PACKET_MARGIN  (64 * 1024)
+#define TAG               "sink"
+#define STMT_PREVIEW      200
+#define MIN_STMT_BYTES    (16 * 1024)
+#define PACKET_MARGIN     (64 * 1024)
+#define MISSING_LOG_PER_S 10 /* log lines a second about changes that found no target row */
 
 typedef struct sink_mysql {
     sink base; /* first: the pipeline holds a sink * */
@@ -73,9 +75,12 @@ typedef struct sink_mysql {
     sql_tdesc *last_td;
     buf q; /* scratch for queries */
     sink_stats stats;
-    sink_stats batch; /* counts of the open batch, added to stats at commit */
-    sink_conv *cv;    /* value conversion, on_overflow and conflict policies */
-    bool dl_ready;    /* cotter.dead_letters was created at open (no CREATE in a batch) */
+    sink_stats batch;          /* counts of the open batch, added to stats at commit */
+    sink_conv *cv;             /* value conversion, on_overflow and conflict policies */
+    time_t missing_log_t;      /* the second of the last log line of a change with no row */
+    uint32_t missing_logged;   /* lines logged in that second */
+    uint64_t missing_unlogged; /* such changes since, not logged one by one */
+    bool dl_ready;             /* cotter.dead_letters was created at open (no CREATE in a batch) */
     /* bulk upserts: runs of whole-row upserts sent as LOAD DATA LOCAL text */
     buf bulk;
     size_t bulk_sent;   /* bytes of bulk the server has read */
@@ -404,6 +409,43 @@ static void sink__grant_hint(sink_mysql *sk, char *out, size_t cap, const char *
              schema, sk->user);
 }
 
+/* sink__check_matched compares the rows statement idx of the packet
+ * changed with the source rows it carries: an UPDATE or DELETE that
+ * matched fewer rows (CLIENT_FOUND_ROWS: matched, not changed) found no
+ * target row for the others. That is drift, never silent: counted
+ * (missing) and logged, at most MISSING_LOG_PER_S lines a second, the
+ * next one saying how many were not. */
+static void sink__check_matched(sink_mysql *sk, uint32_t idx, my_ulonglong matched)
+{
+    const sql_stmt *st = &sk->sb.stmts[idx];
+    if (!st->td || matched == (my_ulonglong)-1) return;
+    if (st->kind != SQL_UPDATE && st->kind != SQL_DELETE && st->kind != SQL_DELETE_KEYS) return;
+    if (matched >= st->n_rows) return;
+    uint64_t missed = st->n_rows - matched;
+    sink_conv_count_missing(sk->cv, missed);
+    time_t now = time(NULL);
+    if (now != sk->missing_log_t) sk->missing_logged = 0;
+    if (now == sk->missing_log_t && sk->missing_logged >= MISSING_LOG_PER_S) {
+        sk->missing_unlogged += missed;
+        return;
+    }
+    size_t len = sql_builder_stmt_len(&sk->sb, idx);
+    LOG_W(TAG,
+          "%s: %s of %u row%s on %s.%s matched %llu row%s on the target: %llu source change%s "
+          "found no row to change (%s); the target has drifted from the source, cotter check "
+          "finds the rows and cotter repair fixes them%s; statement: %.*s%s",
+          sk->role, sql_kind_name(st->kind), st->n_rows, st->n_rows == 1 ? "" : "s", st->td->schema,
+          st->td->name, (unsigned long long)matched, matched == 1 ? "" : "s",
+          (unsigned long long)missed, missed == 1 ? "" : "s",
+          st->td->key_name ? "missing by key" : "no row with all these values: a table without key",
+          sk->missing_unlogged ? " (more such changes before, counted, not logged)" : "",
+          (int)(len > STMT_PREVIEW ? STMT_PREVIEW : len), sk->sb.pkt.data + st->off,
+          len > STMT_PREVIEW ? "..." : "");
+    sk->missing_log_t = now;
+    sk->missing_logged++;
+    sk->missing_unlogged = 0;
+}
+
 /* sink__send sends the packet and reads one result per statement. On
  * failure names the statement that failed and empties the packet. */
 static cot_err sink__send(sink_mysql *sk)
@@ -424,6 +466,7 @@ static cot_err sink__send(sink_mysql *sk)
     while (!failed) {
         MYSQL_RES *res = mysql_store_result(sk->my);
         if (res) mysql_free_result(res);
+        if (idx < sb->n_stmts) sink__check_matched(sk, idx, mysql_affected_rows(sk->my));
         int st = mysql_next_result(sk->my);
         if (st < 0) break;
         idx++;

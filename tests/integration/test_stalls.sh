@@ -19,6 +19,9 @@
 #      "check host and port"); once the holder commits the row arrives.
 #   4. LOCK TABLES ... WRITE on the target: the error names the metadata
 #      lock, LOCK TABLES and the holding connection (metadata_lock_info).
+#   5. drift: a source DELETE of a keyless row and a keyed DELETE of a row the
+#      target does not have (before: dropped without a word) are counted
+#      (not_applied.missing), logged with the table, and raise the drift alarm.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../lib/mariadb.sh"
@@ -79,7 +82,8 @@ hold_end() { touch "$HARNESS_DIR/$1.stop"; }
 mdb_start src "binlog_row_metadata=FULL" || fail "source did not start"
 mdb_start dst || fail "target did not start"
 for s in src dst; do
-  mdb_sql "$s" "CREATE DATABASE st; CREATE TABLE st.t (id INT PRIMARY KEY, v INT)" || fail "schema"
+  mdb_sql "$s" "CREATE DATABASE st; CREATE TABLE st.t (id INT PRIMARY KEY, v INT);
+                CREATE TABLE st.k (a INT, b INT)" || fail "schema"
 done
 
 COTTER_MANAGER_PORT=$(cotter__manager_port) || fail "no free port"
@@ -169,6 +173,26 @@ check /api/pipeline/status "\"held by connection $holder \" in a['pipelines'][0]
   || fail "the error does not name LOCK TABLES of connection $holder: $(cat "$HARNESS_DIR/api.json")"
 hold_end tablelock
 wait_synced src dst st 60 || fail "the insert did not arrive once the table was unlocked"
+
+section "5. drift: changes that find no target row are counted, logged and alarmed"
+mdb_sql src "INSERT INTO st.k VALUES (1, 1), (2, 2)"
+wait_synced src dst st 30 || fail "keyless rows not synced"
+mark=$(cotter_log_mark)
+mdb_sql dst "DELETE FROM st.k WHERE a = 2" || fail "drift on target"
+mdb_sql src "SET sql_log_bin=0; INSERT INTO st.t VALUES (200, 0)" || fail "row 200 on source only"
+mdb_sql src "DELETE FROM st.k WHERE a = 2; DELETE FROM st.t WHERE id = 200; INSERT INTO st.t VALUES (201, 1)"
+wait_synced src dst st 30 || fail "the changes after the drift did not arrive"
+wait_until 20 check /api/pipeline/status 'a["pipelines"][0]["not_applied"]["missing"] == 2' \
+  || fail "the two changes that found no target row were not counted: $(cat "$HARNESS_DIR/api.json")"
+wait_until 20 check "/api/alarms?limit=0" 'any(f["rule"] == "drift" and "2 UPDATE/DELETE row(s) matched no target row" in f["message"] for f in a["firing"])' \
+  || fail "no drift alarm: $(alarms_dump)"
+cotter_log_since "$mark" | grep -qE 'WARN +\[sink\] .*delete of 1 row on st\.k matched 0 rows on the target' \
+  || fail "the keyless DELETE that matched no row was not logged"
+cotter_log_since "$mark" | grep -qE 'WARN +\[sink\] .*on st\.t matched 0 rows on the target' \
+  || fail "the keyed DELETE of a missing row was not logged"
+metrics=$(api /metrics) || fail "GET /metrics"
+echo "$metrics" | grep -qE '^cotter_rows_missing_total\{pipeline="p1",channel="c1"\} 2$' \
+  || fail "metrics: cotter_rows_missing_total is not 2: $(echo "$metrics" | grep missing)"
 
 cotter_stop
 echo "PASS test_stalls"
