@@ -136,6 +136,11 @@ bool mysql_wait_explain(const cot_url *url, const mysql_conn_opts *opts, unsigne
             found = true;
             char why[1200];
             if (wait__row_lock(my, thread_id, why, sizeof(why))) {
+            } else if (strstr(c[2], "free space") || strstr(c[2], "disk space")) {
+                snprintf(why, sizeof(why),
+                         "the target's disk is full: the server waits for free space (state "
+                         "'%s'); free space on its data directory",
+                         c[2]);
             } else if (strstr(c[2], "metadata lock") || strstr(c[2], "table level lock")) {
                 wait__mdl(my, thread_id, c[2], why, sizeof(why));
             } else {

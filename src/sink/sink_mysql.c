@@ -53,7 +53,8 @@ typedef struct sink_mysql {
     char *user;            /* for GRANT hints */
     char role[192];        /* "target NAME" */
     MYSQL *my;
-    unsigned long thread_id; /* my's connection id on the target */
+    unsigned long thread_id;       /* my's connection id on the target */
+    unsigned long long max_packet; /* the target's max_allowed_packet, 0: unknown */
     int read_timeout_s;
     mysql_conn_opts ddl_opts; /* the DDL connection's: the target's, ddl_timeout to read */
     const cot_url *url;       /* the config's */
@@ -446,6 +447,37 @@ static void sink__check_matched(sink_mysql *sk, uint32_t idx, my_ulonglong match
     sk->missing_unlogged = 0;
 }
 
+/* sink__too_big refuses a packet larger than the target's
+ * max_allowed_packet (a row bigger than the limit: the builder cannot split
+ * it). Sent, the server would drop the connection ("server has gone away")
+ * at every retry; the message names the setting and the size it needs. */
+static cot_err sink__too_big(sink_mysql *sk)
+{
+    sql_builder *sb = &sk->sb;
+    uint32_t big = 0;
+    for (uint32_t i = 1; i < sb->n_stmts; i++)
+        if (sql_builder_stmt_len(sb, i) > sql_builder_stmt_len(sb, big)) big = i;
+    const sql_stmt *st = sb->n_stmts ? &sb->stmts[big] : NULL;
+    size_t len = st ? sql_builder_stmt_len(sb, big) : sb->pkt.len;
+    char what[400] = "a statement";
+    if (st && st->td)
+        snprintf(what, sizeof(what), "%s of %u row%s on %s.%s", sql_kind_name(st->kind), st->n_rows,
+                 st->n_rows == 1 ? "" : "s", st->td->schema, st->td->name);
+    /* room for the rest of the packet, rounded up to a MiB */
+    unsigned long long need = ((unsigned long long)sb->pkt.len + (1 << 20)) >> 20 << 20;
+    cot_err_set(COT_ERR_SQL,
+                "%s: %s is %zu bytes of SQL (%zu in the packet), more than the target's "
+                "max_allowed_packet (%llu bytes): the server would drop the connection; raise "
+                "max_allowed_packet on the target to at least %llu (SET GLOBAL "
+                "max_allowed_packet = %llu, and in its my.cnf); the pipeline then goes on by "
+                "itself; statement: %.*s...",
+                sk->role, what, len, sb->pkt.len, sk->max_packet, need, need,
+                (int)(len > STMT_PREVIEW ? STMT_PREVIEW : len), st ? sb->pkt.data + st->off : "");
+    sql_builder_clear(sb);
+    sink__dead_free(sk);
+    return COT_ERR_SQL;
+}
+
 /* sink__send sends the packet and reads one result per statement. On
  * failure names the statement that failed and empties the packet. */
 static cot_err sink__send(sink_mysql *sk)
@@ -461,6 +493,7 @@ static cot_err sink__send(sink_mysql *sk)
         sink__dead_free(sk);
         return COT_OK;
     }
+    if (sk->max_packet && sb->pkt.len + 64 > sk->max_packet) return sink__too_big(sk);
     uint32_t idx = 0;
     bool failed = mysql_real_query(sk->my, sb->pkt.data, (unsigned long)sb->pkt.len) != 0;
     while (!failed) {
@@ -555,6 +588,7 @@ static cot_err sink__prepare(sink_mysql *sk, size_t max_bytes)
     unsigned long long packet = row && row[0] ? strtoull(row[0], NULL, 10) : 0;
     bool have_table = row && row[1] && strcmp(row[1], "0") != 0;
     mysql_free_result(res);
+    sk->max_packet = packet;
 
     if (!max_bytes) max_bytes = 1024 * 1024;
     /* A packet holds statements up to ~2 x max_bytes; keep it under the server's limit. */
