@@ -26,6 +26,11 @@
 #      error names the setting, the size needed and the table, and is not a
 #      network fault (before: "server has gone away" (NET), retried for ever);
 #      once the setting is raised the row arrives.
+#   7. the same config started twice: the second process exits with a message
+#      naming the first (data_dir lock) and never connects; with its own
+#      data_dir but the same manager port it cannot bind the API and exits
+#      before any pipeline starts (before: it went on and killed the first
+#      one's target connection). The first one never notices.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../lib/mariadb.sh"
@@ -213,6 +218,28 @@ check /api/pipeline/status "'max_allowed_packet (1048576 bytes)' in a['pipelines
   || fail "the error does not name the table, the limit and the setting to raise: $(cat "$HARNESS_DIR/api.json")"
 mdb_sql dst "SET GLOBAL max_allowed_packet = 16777216" || fail "raise max_allowed_packet"
 wait_synced src dst st 60 || fail "the big row did not arrive once max_allowed_packet was raised"
+
+section "7. a second cotter that cannot start never touches a target"
+mark=$(cotter_log_mark)
+conns_before=$(mdb_sql dst "SELECT GROUP_CONCAT(ID ORDER BY ID) FROM information_schema.PROCESSLIST WHERE USER = 'root' AND ID <> CONNECTION_ID()")
+timeout 20 "$COTTER_BIN" run -c "$COTTER_CFG" >"$HARNESS_DIR/second.log" 2>&1
+rc=$?
+assert_eq 1 "$rc" "exit code of a second cotter on the same data_dir"
+grep -q "another cotter (pid $COTTER_PID) is running with data_dir" "$HARNESS_DIR/second.log" \
+  || fail "the second cotter does not name the first: $(cat "$HARNESS_DIR/second.log")"
+sed -e "s|^data_dir: .*|data_dir: $HARNESS_DIR/var-b|" "$COTTER_CFG" >"$HARNESS_DIR/second.yaml"
+timeout 20 "$COTTER_BIN" run -c "$HARNESS_DIR/second.yaml" >"$HARNESS_DIR/second-b.log" 2>&1
+rc=$?
+assert_eq 1 "$rc" "exit code of a second cotter whose API port is taken"
+grep -qE "not starting any pipeline" "$HARNESS_DIR/second-b.log" "$HARNESS_DIR/var-b/logs/cotter.log" \
+  || fail "the second cotter does not say why it stopped: $(cat "$HARNESS_DIR/second-b.log")"
+grep -qE "connected to|CONNECTING" "$HARNESS_DIR/second-b.log" "$HARNESS_DIR/var-b/logs/cotter.log" \
+  && fail "the second cotter connected to a target although it could not start"
+conns_after=$(mdb_sql dst "SELECT GROUP_CONCAT(ID ORDER BY ID) FROM information_schema.PROCESSLIST WHERE USER = 'root' AND ID <> CONNECTION_ID()")
+assert_eq "$conns_before" "$conns_after" "cotter's target connections (ids) across the failed starts"
+mdb_sql src "INSERT INTO st.t VALUES (300, 3)"
+wait_synced src dst st 30 || fail "the first cotter stopped applying"
+cotter_log_since "$mark" | grep -E "$RE_ERROR|killing it" && fail "the first cotter was disturbed"
 
 cotter_stop
 echo "PASS test_stalls"
