@@ -184,6 +184,10 @@ const char *doctor_hint(const char *msg, int errnum, char *out, size_t cap)
         return put(out, cap,
                    "column missing (SCHEMA): add the column to the target table or exclude it in "
                    "the mapping; cotter doctor lists every mapping problem");
+    case 4052: /* ER_SLAVE_SAME_ID */
+        return put(out, cap,
+                   "two replicas of the source use one server_id (CONFIG): give cotter's source "
+                   "a server_id no other replica of it uses, or stop the other reader");
     case 1021: /* ER_DISK_FULL */
     case 1114: /* ER_RECORD_FILE_FULL */
         return put(out, cap,

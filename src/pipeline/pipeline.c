@@ -1464,10 +1464,14 @@ counted:;
     }
     session__publish_stages(&ss, stage);
     if (rc == COT_ERR_STOPPED) rc = COT_OK;
+    /* what ended the session; closing the connections below must not lose it */
+    char why[sizeof(pl->st.last_error)];
+    snprintf(why, sizeof(why), "%s", rc ? cot_err_msg() : "");
     queue_close(&ss.q);
     pthread_join(load_thread, NULL);
     if (atomic_load(&ss.load_failed)) {
         rc = cot_err_set(ss.load_rc, "%s", ss.load_error);
+        snprintf(why, sizeof(why), "%s", ss.load_error);
     }
     par_pool_close(ss.pp);
     *progressed = atomic_load(&ss.committed_batches) > 0;
@@ -1478,6 +1482,7 @@ counted:;
     binlog_reader_close(br);
     queue_deinit(&ss.q);
     ss.ops->close(ss.sk);
+    if (rc) cot_err_set(rc, "%s", why[0] ? why : "the session ended without a message");
     return rc;
 }
 

@@ -43,10 +43,12 @@ bool cot_err_retriable(cot_err err)
 
 cot_err cot_err_set(cot_err err, const char *fmt, ...)
 {
+    char msg[sizeof(err_msg)]; /* an argument may be cot_err_msg() itself */
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err_msg, sizeof(err_msg), fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    memcpy(err_msg, msg, sizeof(err_msg));
     err_code = err;
     return err;
 }

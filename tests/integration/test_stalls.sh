@@ -31,6 +31,9 @@
 #      data_dir but the same manager port it cannot bind the API and exits
 #      before any pipeline starts (before: it went on and killed the first
 #      one's target connection). The first one never notices.
+#   8. another replica (mariadb-binlog) reads the source with cotter's
+#      server_id: the status and the error alarm name the duplicate server_id
+#      (before: ERROR lines with an empty message, nothing in the API).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../lib/mariadb.sh"
@@ -240,6 +243,22 @@ assert_eq "$conns_before" "$conns_after" "cotter's target connections (ids) acro
 mdb_sql src "INSERT INTO st.t VALUES (300, 3)"
 wait_synced src dst st 30 || fail "the first cotter stopped applying"
 cotter_log_since "$mark" | grep -E "$RE_ERROR|killing it" && fail "the first cotter was disturbed"
+
+section "8. a duplicate server_id on the source is named"
+sid=$(sed -n 's/.*server_id: \([0-9]*\).*/\1/p' "$COTTER_CFG" | head -1)
+mariadb-binlog --read-from-remote-server --host=127.0.0.1 --port="$src_PORT" --user=root \
+  --stop-never --stop-never-slave-server-id="$sid" binlog.000001 >/dev/null 2>&1 &
+other=$!
+harness_track $other
+wait_until 30 check /api/pipeline/status '"same server_id" in ((a["pipelines"][0]["last_error"] or {}).get("message") or "")' \
+  || fail "the duplicate server_id was not named: $(cat "$HARNESS_DIR/api.json")"
+check /api/pipeline/status "'server_id $sid' in a['pipelines'][0]['last_error']['message'] and 'server_id' in a['pipelines'][0]['last_error']['hint']" \
+  || fail "the error does not name server_id $sid: $(cat "$HARNESS_DIR/api.json")"
+wait_until 20 check "/api/alarms?limit=0" 'any(f["rule"] == "error" and "same server_id" in f["message"] for f in a["firing"])' \
+  || fail "the error alarm does not name the duplicate server_id: $(alarms_dump)"
+kill "$other" 2>/dev/null; wait "$other" 2>/dev/null
+mdb_sql src "INSERT INTO st.t VALUES (400, 4)"
+wait_synced src dst st 60 || fail "no sync once the other reader left"
 
 cotter_stop
 echo "PASS test_stalls"
