@@ -135,12 +135,15 @@ bool mysql_wait_explain(const cot_url *url, const mysql_conn_opts *opts, unsigne
             (strcmp(c[0], "Query") == 0 || strcmp(c[0], "Execute") == 0)) {
             found = true;
             char why[1200];
+            bool waits_lock = true; /* has not changed anything yet: safe to end */
             if (wait__row_lock(my, thread_id, why, sizeof(why))) {
-            } else if (strstr(c[2], "free space") || strstr(c[2], "disk space")) {
+            } else if (strstr(c[2], "free space") || strstr(c[2], "free some space") ||
+                       strstr(c[2], "disk space")) {
                 snprintf(why, sizeof(why),
                          "the target's disk is full: the server waits for free space (state "
                          "'%s'); free space on its data directory",
                          c[2]);
+                waits_lock = false;
             } else if (strstr(c[2], "metadata lock") || strstr(c[2], "table level lock")) {
                 wait__mdl(my, thread_id, c[2], why, sizeof(why));
             } else {
@@ -149,14 +152,18 @@ bool mysql_wait_explain(const cot_url *url, const mysql_conn_opts *opts, unsigne
                          "trigger, a missing index on the key cotter applies by, or a busy "
                          "server; raise the target's read_timeout if that is expected",
                          c[1], c[2]);
+                waits_lock = false;
             }
             snprintf(out, cap,
                      "blocked on the target for more than read_timeout (%d s), not a network "
                      "fault: %s",
                      read_timeout_s, why);
-            /* the abandoned statement would hold its locks until it ends */
+            /* a statement waiting for a lock has changed nothing and would hold
+             * its own locks until it gets them: it is ended. One that runs
+             * (or waits for disk space) is left to finish: killing a write to
+             * a non-transactional table half way can leave it crashed. */
             snprintf(sql, sizeof(sql), "KILL CONNECTION %lu", thread_id);
-            if (mysql_query(my, sql) != 0)
+            if (waits_lock && mysql_query(my, sql) != 0)
                 snprintf(out + strlen(out), cap - strlen(out),
                          "; could not end cotter's abandoned connection %lu: %s", thread_id,
                          mysql_error(my));

@@ -34,6 +34,9 @@
 #   8. another replica (mariadb-binlog) reads the source with cotter's
 #      server_id: the status and the error alarm name the duplicate server_id
 #      (before: ERROR lines with an empty message, nothing in the API).
+#   9. a full disk on the target (a MyISAM table on a 3 MB tmpfs; skipped when
+#      tmpfs cannot be mounted): the server waits for free space, cotter names
+#      it; once the file system grows the rows arrive.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../lib/mariadb.sh"
@@ -91,6 +94,23 @@ hold_start() {
 }
 hold_end() { touch "$HARNESS_DIR/$1.stop"; }
 
+# a small file system for the full-disk case, outside HARNESS_DIR (unmounted at exit)
+SMALL=$(mktemp -d /tmp/cotter-small.XXXXXX)
+if mount -t tmpfs -o size=3m tmpfs "$SMALL" 2>/dev/null; then
+  chmod 777 "$SMALL"
+else
+  rmdir "$SMALL"; SMALL=""
+fi
+stalls__exit() {
+  local rc=$?
+  (exit $rc)
+  cotter__cleanup
+  rc=$?
+  if [ -n "$SMALL" ]; then umount -l "$SMALL" 2>/dev/null; rmdir "$SMALL" 2>/dev/null; fi
+  exit $rc
+}
+trap stalls__exit EXIT
+
 mdb_start src "binlog_row_metadata=FULL" || fail "source did not start"
 mdb_start dst || fail "target did not start"
 for s in src dst; do
@@ -98,6 +118,9 @@ for s in src dst; do
                 CREATE TABLE st.k (a INT, b INT); CREATE TABLE st.b (id INT PRIMARY KEY, d LONGBLOB)" \
     || fail "schema"
 done
+mdb_sql src "CREATE TABLE st.f (id INT PRIMARY KEY, d LONGBLOB)" || fail "schema"
+mdb_sql dst "CREATE TABLE st.f (id INT PRIMARY KEY, d LONGBLOB) ENGINE=MyISAM${SMALL:+ DATA DIRECTORY='$SMALL'}" \
+  || fail "schema"
 
 COTTER_MANAGER_PORT=$(cotter__manager_port) || fail "no free port"
 COTTER_TARGET_EXTRA="read_timeout: 7s"
@@ -126,7 +149,7 @@ wait_until 30 check "/api/alarms?limit=0" 'any(f["rule"] == "error" for f in a["
 wait_until 30 check "/api/alarms?limit=0" 'any(f["rule"] == "stall" for f in a["firing"])' \
   || fail "no stall alarm while one transaction keeps failing on a quiet source: $(alarms_dump)"
 # the transaction is retried several times (each attempt sleeps 6 s in RUNNING)
-sleep 12
+sleep 8
 assert_eq 1 "$(n_events error firing)" "error alarm firings while the same transaction fails"
 assert_eq 0 "$(n_events error resolved)" "error alarm resolutions while the transaction still fails"
 assert_eq 0 "$(n_events stall resolved)" "stall alarm resolutions while the position does not move"
@@ -259,6 +282,24 @@ wait_until 20 check "/api/alarms?limit=0" 'any(f["rule"] == "error" and "same se
 kill "$other" 2>/dev/null; wait "$other" 2>/dev/null
 mdb_sql src "INSERT INTO st.t VALUES (400, 4)"
 wait_synced src dst st 60 || fail "no sync once the other reader left"
+
+section "9. a full disk on the target is named"
+if [ -z "$SMALL" ]; then
+  note "skipped: tmpfs cannot be mounted here"
+else
+  for i in 1 2 3 4; do
+    mdb_sql src "INSERT INTO st.f VALUES ($i, REPEAT('y', 1000000))" || fail "row $i"
+  done
+  wait_until 40 check /api/pipeline/status "'disk is full' in ((a['pipelines'][0]['last_error'] or {}).get('message') or '') and 'on st.f' in a['pipelines'][0]['last_error']['message'] and 'disk is full' in a['pipelines'][0]['last_error'].get('hint', '')" \
+    || fail "the full disk was not named with the table: $(cat "$HARNESS_DIR/api.json")"
+  mount -o remount,size=32m "$SMALL" || fail "remount"
+  # the server re-checks for space once a minute: the operator ends the wait
+  for id in $(mdb_sql dst "SELECT ID FROM information_schema.PROCESSLIST WHERE STATE LIKE '%free%space%'"); do
+    mdb_sql dst "KILL $id" 2>/dev/null
+  done
+  mdb_sql dst "REPAIR TABLE st.f" >/dev/null || fail "repair"
+  wait_synced src dst st 60 || fail "the rows did not arrive once there was space"
+fi
 
 cotter_stop
 echo "PASS test_stalls"
