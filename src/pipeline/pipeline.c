@@ -486,6 +486,9 @@ size_t pipeline_tables_get(pipeline *pl, pipeline_table_count *out, size_t cap)
 static void loader__account(loader *ld, const cot_chunk *ck)
 {
     for (uint32_t i = 0; i < ck->n_changes; i++) {
+        /* cotter's own tables (snapshot marks, positions of another
+         * pipeline) are bookkeeping, not the user's rows: not counted */
+        if (strcmp(ck->changes[i].tbl->schema, "cotter") == 0) continue;
         pipeline_table_count *t = loader__table_slot(ld, ck->changes[i].tbl);
         switch (ck->changes[i].op) {
         case OP_INSERT:

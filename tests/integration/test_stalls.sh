@@ -158,6 +158,12 @@ check "/api/alarms?limit=0" 'any(f["rule"] == "error" and "refused by the test t
 check /api/pipeline/status 'a["pipelines"][0]["behind"] is True and (a["pipelines"][0]["delay_s"] or 0) > 0' \
   || fail "the status does not show the pipeline behind with a delay: $(cat "$HARNESS_DIR/api.json")"
 pos_stuck=$(cotter_stored_position dst)
+# `cotter status`: one line per pipeline, the cause in it, however long the message
+"$COTTER_BIN" status --url "http://127.0.0.1:$COTTER_MANAGER_PORT" >"$HARNESS_DIR/status.out" 2>&1 \
+  || fail "cotter status: $(cat "$HARNESS_DIR/status.out")"
+line=$(grep '^p1 ' "$HARNESS_DIR/status.out")
+[[ $line == *"refused by the test trigger"* ]] || fail "cotter status does not show the cause: $line"
+[ "${#line}" -le 320 ] || fail "cotter status line is ${#line} characters wide: $line"
 
 mdb_sql dst "DROP TRIGGER st.slow_refusal" || fail "drop trigger"
 wait_synced src dst st 60 || fail "the refused row did not arrive once the trigger was gone"
@@ -170,6 +176,9 @@ assert_eq 1 "$(n_events stall resolved)" "stall alarm resolutions"
 check "/api/alarms?limit=0" '[e["notified"] for e in a["history"] if e["rule"] == "error"] == [True, True]' \
   || fail "the error alarm or its recovery was not notified: $(alarms_dump)"
 check /api/pipeline/status 'a["pipelines"][0]["behind"] is False' || fail "still behind: $(cat "$HARNESS_DIR/api.json")"
+"$COTTER_BIN" status --url "http://127.0.0.1:$COTTER_MANAGER_PORT" >"$HARNESS_DIR/status.out" 2>&1
+grep -q '^p1 .*(recovered) ' "$HARNESS_DIR/status.out" \
+  || fail "cotter status does not mark the old error as recovered: $(cat "$HARNESS_DIR/status.out")"
 
 section "2. a new incident within alarms.repeat is notified"
 mark=$(cotter_log_mark)
