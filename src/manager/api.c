@@ -124,7 +124,11 @@ static void api__pipeline_json(manager *m, int i, buf *b)
     } else {
         buf_puts(b, "null");
     }
-    buf_printf(b, ",\"behind\":%s", st.behind ? "true" : "false");
+    buf_printf(b, ",\"behind\":%s,\"target_wait_s\":", st.behind ? "true" : "false");
+    if (st.target_wait_s > 0)
+        buf_printf(b, "%.1f", st.target_wait_s);
+    else
+        buf_puts(b, "null");
     buf_printf(b,
                ",\"source_ts\":%u,\"applied\":{\"insert\":%llu,\"update\":%llu,\"delete\":%llu,"
                "\"transactions\":%llu,\"batches\":%llu},\"rows_per_s\":%.1f,"

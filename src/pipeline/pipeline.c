@@ -42,10 +42,13 @@ struct pipeline {
     atomic_bool stop;
     atomic_bool finished;  /* the supervisor thread has returned */
     atomic_bool caught_up; /* the source had nothing more to send */
-    pthread_mutex_t mu;    /* guards st and the rate sample */
-    double rate_t;         /* when rows_per_s was last sampled (monotonic s) */
-    uint64_t rate_rows;    /* applied rows at that time */
-    pthread_cond_t wake;   /* backoff sleep, interrupted by stop */
+    /* monotonic ms when the load thread took its current chunk, 0 while it
+     * waits for one: how long the target has kept it */
+    atomic_llong load_busy_ms;
+    pthread_mutex_t mu;  /* guards st and the rate sample */
+    double rate_t;       /* when rows_per_s was last sampled (monotonic s) */
+    uint64_t rate_rows;  /* applied rows at that time */
+    pthread_cond_t wake; /* backoff sleep, interrupted by stop */
     pipeline_status st;
     /* source time of the oldest transaction read and not yet committed (a
      * lower bound once a part of the backlog is committed), 0: none */
@@ -163,6 +166,7 @@ pipeline *pipeline_new(const cot_config *cfg, const cfg_channel *ch, const cfg_p
     pl->pc = pc;
     atomic_init(&pl->stop, false);
     atomic_init(&pl->caught_up, false);
+    atomic_init(&pl->load_busy_ms, 0);
     atomic_init(&pl->finished, false);
     pthread_mutex_init(&pl->mu, NULL);
     pthread_cond_init(&pl->wake, NULL);
@@ -216,6 +220,9 @@ void pipeline_status_get(pipeline *pl, pipeline_status *out)
     out->overflows = spc.clamped + spc.nulled;
     out->missing = spc.missing;
     out->behind = out->source_end.file[0] && cot_pos_cmp(&out->pos, &out->source_end) < 0;
+    long long busy = atomic_load(&pl->load_busy_ms);
+    double waited = busy ? clock_now_s() - (double)busy / 1000.0 : 0;
+    out->target_wait_s = out->state == PS_RUNNING && waited >= 2 ? waited : 0;
     if (out->state != PS_RUNNING) {
         /* not streaming: known only when transactions read are waiting */
         if (out->behind && pend_ts) out->delay_s = difftime(time(NULL), (time_t)pend_ts);
@@ -907,8 +914,10 @@ static void *session__load_main(void *arg)
         if (stopping && !ld.batch_open) break;
         if (stopping && !ld.in_tx) timeout = 0;
         if (t_work) ld.busy_s += clock_now_s() - t_work;
+        atomic_store(&ss->pl->load_busy_ms, 0);
         cot_chunk *ck = queue_pop(&ss->q, timeout);
         t_work = clock_now_s();
+        atomic_store(&ss->pl->load_busy_ms, (long long)(t_work * 1000.0));
         if (!ck && ss->pp && (rc = par_error(ss->pp)) != COT_OK) break; /* a worker failed */
         if (!ck) {
             bool closed = loader__queue_done(ss);
@@ -968,6 +977,7 @@ static void *session__load_main(void *arg)
         if (rc) break;
         if (loader__queue_done(ss) || atomic_load(&ss->pl->stop)) break;
     }
+    atomic_store(&ss->pl->load_busy_ms, 0);
     queue_close(&ss->q); /* a select thread waiting for room gives up now */
     if (ss->pp) {        /* let the workers finish the batches they were given */
         cot_err d = par_drain(ss->pp);

@@ -46,6 +46,11 @@ typedef struct pipeline_status {
      * pipeline could not stream; "" file when unknown */
     cot_pos source_end;
     bool behind; /* the source has events the target has not applied (pos < source_end) */
+    /* seconds the load stage has been waiting for the target to answer one
+     * call (a statement, a commit) when that is 2 s or more, else 0: a
+     * statement blocked on the target shows within seconds, long before
+     * read_timeout names the cause */
+    double target_wait_s;
     /* where the last failure happened: the start of the source transaction
      * the load was applying, else the position committed at the time; the
      * failure is over once pos moves past it */

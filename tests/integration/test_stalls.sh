@@ -16,7 +16,8 @@
 #   3. a row lock on the target outlasts read_timeout (7 s, shorter than
 #      innodb_lock_wait_timeout): the error names the row lock and the
 #      blocking connection (before: "Lost connection (errno 2013, NET)" and
-#      "check host and port"); once the holder commits the row arrives.
+#      "check host and port"); the status shows the wait (target_wait_s)
+#      within seconds; once the holder commits the row arrives.
 #   4. LOCK TABLES ... WRITE on the target: the error names the metadata
 #      lock, LOCK TABLES and the holding connection (metadata_lock_info).
 #   5. drift: a source DELETE of a keyless row and a keyed DELETE of a row the
@@ -200,6 +201,9 @@ mdb_sql src "SET sql_log_bin=0; INSERT INTO st.t VALUES (100, 0)" || fail "row 1
 hold_start rowlock "SELECT * FROM st.t WHERE id = 100 FOR UPDATE"
 holder=$(cat "$HARNESS_DIR/rowlock.id")
 mdb_sql src "UPDATE st.t SET v = 1 WHERE id = 100"
+# blocked shows within seconds, long before read_timeout (7 s) ends the statement
+wait_until 6 check /api/pipeline/status '(a["pipelines"][0]["target_wait_s"] or 0) >= 2' \
+  || fail "the blocked statement does not show in the status within seconds: $(cat "$HARNESS_DIR/api.json")"
 wait_until 30 check /api/pipeline/status '"row lock" in ((a["pipelines"][0]["last_error"] or {}).get("message") or "")' \
   || fail "the row lock was not named: $(cat "$HARNESS_DIR/api.json")"
 check /api/pipeline/status "\"held by connection $holder \" in a['pipelines'][0]['last_error']['message'] and 'SQL_RETRY' in a['pipelines'][0]['last_error']['message'] and 'Lost connection' not in a['pipelines'][0]['last_error']['message'] and 'not the network' in a['pipelines'][0]['last_error']['hint']" \
