@@ -97,6 +97,74 @@ static bool wants_help(int argc, char **argv)
 }
 
 /* mkdir_p creates path and its parents; false with cot_err set on failure. */
+/* run__target_glob writes the target-side glob of mapping tm: its to:
+ * template with {schema} / {table} as "*", else its match. */
+static void run__target_glob(const cfg_table_map *tm, char *out, size_t cap)
+{
+    const char *t = tm->to ? tm->to : tm->match;
+    size_t o = 0;
+    while (*t && o + 1 < cap) {
+        if (strncmp(t, "{schema}", 8) == 0 || strncmp(t, "{table}", 7) == 0) {
+            out[o++] = '*';
+            t += t[1] == 's' ? 8 : 7;
+        } else {
+            out[o++] = *t++;
+        }
+    }
+    out[o] = '\0';
+}
+
+/* run__globs_meet says whether globs a and b may name one table (either
+ * matches the other taken as a name). */
+static bool run__globs_meet(const char *a, const char *b)
+{
+    for (int k = 0; k < 2; k++) {
+        const char *name = k ? a : b, *pat = k ? b : a;
+        const char *dot = strchr(name, '.');
+        if (!dot) continue;
+        char schema[256];
+        snprintf(schema, sizeof(schema), "%.*s", (int)(dot - name), name);
+        if (table_glob_match(pat, schema, dot + 1)) return true;
+    }
+    return false;
+}
+
+/* run_warn_shared_tables warns when two pipelines write the same target
+ * table: their rows can overwrite each other, and neither one's check or
+ * conflict policy sees the other's writes. */
+static void run_warn_shared_tables(const cot_config *cfg)
+{
+    for (int c = 0; c < cfg->n_channels; c++)
+        for (int p = 0; p < cfg->channels[c].n_pipelines; p++) {
+            const cfg_pipeline *a = &cfg->channels[c].pipelines[p];
+            for (int d = c; d < cfg->n_channels; d++)
+                for (int q = d == c ? p + 1 : 0; q < cfg->channels[d].n_pipelines; q++) {
+                    const cfg_pipeline *b = &cfg->channels[d].pipelines[q];
+                    if (a->target != b->target) continue;
+                    for (int i = 0; i < a->n_tables; i++)
+                        for (int j = 0; j < b->n_tables; j++) {
+                            char ga[300], gb[300];
+                            run__target_glob(&a->tables[i], ga, sizeof(ga));
+                            run__target_glob(&b->tables[j], gb, sizeof(gb));
+                            if (!run__globs_meet(ga, gb)) continue;
+                            LOG_W("daemon",
+                                  "pipelines %s and %s both write %s on target '%s' (mappings "
+                                  "at %s:%d and %s:%d): two writers on one table overwrite "
+                                  "each other's rows, and neither's conflict policy or check "
+                                  "sees the other's; map each target table from one pipeline",
+                                  a->name, b->name,
+                                  !strpbrk(ga, "*?[")   ? ga
+                                  : !strpbrk(gb, "*?[") ? gb
+                                                        : ga,
+                                  a->target_name, cfg->path, a->tables[i].line, cfg->path,
+                                  b->tables[j].line);
+                            goto next_pair;
+                        }
+                next_pair:;
+                }
+        }
+}
+
 /* run_lock_data_dir takes DATA_DIR/cotter.pid (flock, held until exit) so
  * that a second `cotter run` with the same data_dir stops before it touches
  * a source or a target: two would take each other's session locks on the
@@ -253,6 +321,7 @@ static int cmd_run(int argc, char **argv)
         config_free(cfg);
         return 1;
     }
+    run_warn_shared_tables(cfg);
     if (!run_lock_data_dir(cfg->data_dir)) {
         fprintf(stderr, "cotter: %s\n", cot_err_msg());
         config_free(cfg);

@@ -31,7 +31,8 @@
 #      naming the first (data_dir lock) and never connects; with its own
 #      data_dir but the same manager port it cannot bind the API and exits
 #      before any pipeline starts (before: it went on and killed the first
-#      one's target connection). The first one never notices.
+#      one's target connection). The first one never notices. Two pipelines
+#      writing one target table are warned about at start.
 #   8. another replica (mariadb-binlog) reads the source with cotter's
 #      server_id: the status and the error alarm name the duplicate server_id
 #      (before: ERROR lines with an empty message, nothing in the API).
@@ -261,11 +262,16 @@ wait_synced src dst st 60 || fail "the big row did not arrive once max_allowed_p
 section "7. a second cotter that cannot start never touches a target"
 mark=$(cotter_log_mark)
 conns_before=$(mdb_sql dst "SELECT GROUP_CONCAT(ID ORDER BY ID) FROM information_schema.PROCESSLIST WHERE USER = 'root' AND ID <> CONNECTION_ID()")
-timeout 20 "$COTTER_BIN" run -c "$COTTER_CFG" >"$HARNESS_DIR/second.log" 2>&1
+# the second config also has a pipeline p2 writing st.t on the same target: warned at start
+sed -e 's|^channels:$|channels:\n  c2:\n    pipelines:\n      - { name: p2, source: src, target: dst, tables: [ { match: "st.t" } ] }|' \
+  "$COTTER_CFG" >"$HARNESS_DIR/two.yaml"
+timeout 20 "$COTTER_BIN" run -c "$HARNESS_DIR/two.yaml" >"$HARNESS_DIR/second.log" 2>&1
 rc=$?
 assert_eq 1 "$rc" "exit code of a second cotter on the same data_dir"
 grep -q "another cotter (pid $COTTER_PID) is running with data_dir" "$HARNESS_DIR/second.log" \
   || fail "the second cotter does not name the first: $(cat "$HARNESS_DIR/second.log")"
+grep -qE "WARN +\[daemon\] pipelines (p1 and p2|p2 and p1) both write st\.t on target 'dst'" "$HARNESS_DIR/second.log" \
+  || fail "two pipelines writing st.t were not warned about: $(cat "$HARNESS_DIR/second.log")"
 sed -e "s|^data_dir: .*|data_dir: $HARNESS_DIR/var-b|" "$COTTER_CFG" >"$HARNESS_DIR/second.yaml"
 timeout 20 "$COTTER_BIN" run -c "$HARNESS_DIR/second.yaml" >"$HARNESS_DIR/second-b.log" 2>&1
 rc=$?
