@@ -8,7 +8,7 @@ PKGS=(
   libmariadb-dev libyaml-dev libsqlite3-dev zlib1g-dev libcmocka-dev libmicrohttpd-dev
   libcurl4-openssl-dev
   mariadb-server mariadb-client sqlite3
-  sysbench curl python3 percona-toolkit jq openssl mydumper
+  sysbench curl python3 python3-pymysql percona-toolkit jq openssl mydumper
   chromium nodejs
   python3-pymysql
 )

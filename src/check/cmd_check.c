@@ -161,6 +161,8 @@ static void on_progress(void *ctx, const check_table_result *r, bool done)
     fflush(stderr);
 }
 
+#define HUMAN_KEYS 20 /* differing keys named per table in the text report */
+
 static void print_human(const check_report *rep, bool repair, bool dry_run)
 {
     FILE *out = dry_run ? stderr : stdout; /* dry-run SQL owns stdout */
@@ -180,6 +182,13 @@ static void print_human(const check_report *rep, bool repair, bool dry_run)
                 (unsigned long long)r->missing, (unsigned long long)r->extra,
                 (unsigned long long)r->different, r->seconds, status);
         if (r->error) fprintf(out, "    %s\n", r->error);
+        /* the keys of the differing rows: the first few (--json lists more) */
+        uint32_t shown = r->n_diffs < HUMAN_KEYS ? r->n_diffs : HUMAN_KEYS;
+        for (uint32_t k = 0; k < shown; k++)
+            fprintf(out, "    %-9s %s\n", check_kind_name((check_kind)r->diffs[k].kind),
+                    r->diffs[k].json);
+        unsigned long long more = r->n_diffs - shown + r->diffs_omitted;
+        if (more) fprintf(out, "    ... and %llu more (--json lists up to 1000)\n", more);
         if (r->aged_out)
             fprintf(out,
                     "    %llu target rows aged out: the source has them but the where: (it reads "

@@ -110,6 +110,19 @@ const char *doctor_hint(const char *msg, int errnum, char *out, size_t cap)
     if (errnum <= 0) errnum = errno_in(msg);
     char key[200];
     url_key(msg, key, sizeof(key));
+    if (strstr(msg, "more than the target's max_allowed_packet"))
+        return put(out, cap,
+                   "a row larger than the target accepts (max_allowed_packet): raise it on the "
+                   "target as the error says; the pipeline goes on by itself");
+    if (strstr(msg, "the target's disk is full") || strstr(msg, "No space left on device"))
+        return put(out, cap,
+                   "the target's disk is full: free space on the target's data directory; the "
+                   "pipeline goes on by itself");
+    if (strstr(msg, "blocked on the target for more than read_timeout"))
+        return put(out, cap,
+                   "a wait on the target, not the network (retriable): end or kill the session "
+                   "the error names, or raise the target's read_timeout for slow statements; "
+                   "cotter retries by itself");
     switch (errnum) {
     case 1045:
     case 1698:
@@ -172,6 +185,16 @@ const char *doctor_hint(const char *msg, int errnum, char *out, size_t cap)
         return put(out, cap,
                    "column missing (SCHEMA): add the column to the target table or exclude it in "
                    "the mapping; cotter doctor lists every mapping problem");
+    case 4052: /* ER_SLAVE_SAME_ID */
+        return put(out, cap,
+                   "two replicas of the source use one server_id (CONFIG): give cotter's source "
+                   "a server_id no other replica of it uses, or stop the other reader");
+    case 1021: /* ER_DISK_FULL */
+    case 1114: /* ER_RECORD_FILE_FULL */
+        return put(out, cap,
+                   "the target's disk (or the table's space) is full: free space on the "
+                   "target's data directory (or raise the table's size limit); the pipeline "
+                   "retries and goes on by itself");
     case 1205:
     case 1213:
         return put(out, cap,

@@ -24,7 +24,9 @@
 #include "util/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <mysql.h>
+#include <sys/file.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +99,109 @@ static bool wants_help(int argc, char **argv)
 }
 
 /* mkdir_p creates path and its parents; false with cot_err set on failure. */
+/* run__target_glob writes the target-side glob of mapping tm: its to:
+ * template with {schema} / {table} as "*", else its match. */
+static void run__target_glob(const cfg_table_map *tm, char *out, size_t cap)
+{
+    const char *t = tm->to ? tm->to : tm->match;
+    size_t o = 0;
+    while (*t && o + 1 < cap) {
+        if (strncmp(t, "{schema}", 8) == 0 || strncmp(t, "{table}", 7) == 0) {
+            out[o++] = '*';
+            t += t[1] == 's' ? 8 : 7;
+        } else {
+            out[o++] = *t++;
+        }
+    }
+    out[o] = '\0';
+}
+
+/* run__globs_meet says whether globs a and b may name one table (either
+ * matches the other taken as a name). */
+static bool run__globs_meet(const char *a, const char *b)
+{
+    for (int k = 0; k < 2; k++) {
+        const char *name = k ? a : b, *pat = k ? b : a;
+        const char *dot = strchr(name, '.');
+        if (!dot) continue;
+        char schema[256];
+        snprintf(schema, sizeof(schema), "%.*s", (int)(dot - name), name);
+        if (table_glob_match(pat, schema, dot + 1)) return true;
+    }
+    return false;
+}
+
+/* run_warn_shared_tables warns when two pipelines write the same target
+ * table: their rows can overwrite each other, and neither one's check or
+ * conflict policy sees the other's writes. */
+static void run_warn_shared_tables(const cot_config *cfg)
+{
+    for (int c = 0; c < cfg->n_channels; c++)
+        for (int p = 0; p < cfg->channels[c].n_pipelines; p++) {
+            const cfg_pipeline *a = &cfg->channels[c].pipelines[p];
+            for (int d = c; d < cfg->n_channels; d++)
+                for (int q = d == c ? p + 1 : 0; q < cfg->channels[d].n_pipelines; q++) {
+                    const cfg_pipeline *b = &cfg->channels[d].pipelines[q];
+                    if (a->target != b->target) continue;
+                    for (int i = 0; i < a->n_tables; i++)
+                        for (int j = 0; j < b->n_tables; j++) {
+                            char ga[300], gb[300];
+                            run__target_glob(&a->tables[i], ga, sizeof(ga));
+                            run__target_glob(&b->tables[j], gb, sizeof(gb));
+                            if (!run__globs_meet(ga, gb)) continue;
+                            LOG_W("daemon",
+                                  "pipelines %s and %s both write %s on target '%s' (mappings "
+                                  "at %s:%d and %s:%d): two writers on one table overwrite "
+                                  "each other's rows, and neither's conflict policy or check "
+                                  "sees the other's; map each target table from one pipeline",
+                                  a->name, b->name,
+                                  !strpbrk(ga, "*?[")   ? ga
+                                  : !strpbrk(gb, "*?[") ? gb
+                                                        : ga,
+                                  a->target_name, cfg->path, a->tables[i].line, cfg->path,
+                                  b->tables[j].line);
+                            goto next_pair;
+                        }
+                next_pair:;
+                }
+        }
+}
+
+/* run_lock_data_dir takes DATA_DIR/cotter.pid (flock, held until exit) so
+ * that a second `cotter run` with the same data_dir stops before it touches
+ * a source or a target: two would take each other's session locks on the
+ * targets and kill each other's connections. Returns false (message in
+ * cot_err_msg) when another process holds it. */
+static bool run_lock_data_dir(const char *data_dir)
+{
+    char path[1100];
+    snprintf(path, sizeof(path), "%s/cotter.pid", data_dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        cot_err_set(COT_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+        return false;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        char pid[32] = "";
+        ssize_t r = pread(fd, pid, sizeof(pid) - 1, 0);
+        pid[r > 0 ? r : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        cot_err_set(COT_ERR_CONFIG,
+                    "another cotter (pid %s) is running with data_dir %s: not starting, and not "
+                    "connecting to any source or target (two processes on one data_dir would "
+                    "take each other's target connections over); stop that one first, or give "
+                    "this one its own data_dir",
+                    pid[0] ? pid : "?", data_dir);
+        close(fd);
+        return false;
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len)
+        LOG_W("daemon", "cannot write %s: %s", path, strerror(errno));
+    return true; /* fd stays open: the lock lasts as long as the process */
+}
+
 static bool mkdir_p(const char *path)
 {
     char tmp[1024];
@@ -120,6 +225,7 @@ static bool mkdir_p(const char *path)
 typedef struct run_slot {
     pipeline *pl;
     cot_pos saved; /* last position copied to the meta store */
+    bool paused;   /* its channel was PAUSED at start: not started */
 } run_slot;
 
 static void run_write_status(run_slot *slots, int n, const char *status_dir, meta_store *ms,
@@ -217,6 +323,12 @@ static int cmd_run(int argc, char **argv)
         config_free(cfg);
         return 1;
     }
+    run_warn_shared_tables(cfg);
+    if (!run_lock_data_dir(cfg->data_dir)) {
+        fprintf(stderr, "cotter: %s\n", cot_err_msg());
+        config_free(cfg);
+        return 1;
+    }
     snprintf(log_path, sizeof(log_path), "%s/cotter.log", logs_dir);
     if (!log_open_file(log_path)) LOG_W("daemon", "%s; logging to stderr only", cot_err_msg());
     log_ring *ring = log_ring_new(cfg->log_memory_lines); /* GET /api/logs */
@@ -250,12 +362,9 @@ static int cmd_run(int argc, char **argv)
                           "`cotter channel start %s` resumes it",
                           cfg->channels[c].name, paused_by[0] ? paused_by : "an operator",
                           (long long)paused_at, cfg->channels[c].name);
+                slots[k].paused = true;
                 k++;
                 continue;
-            }
-            if (pipeline_start(slots[k].pl) != COT_OK) {
-                LOG_E("daemon", "%s", cot_err_msg());
-                return 1;
             }
             k++;
         }
@@ -265,15 +374,30 @@ static int cmd_run(int argc, char **argv)
     for (int i = 0; i < n; i++) pls[i] = slots[i].pl;
     manager *mgr = NULL;
     int signals = 0, exit_code = 0;
+    /* the HTTP API first: a process that cannot serve it (the port is taken,
+     * often by the same config started twice) exits before any pipeline
+     * connects to a source or a target */
+    if (manager_start(cfg, pls, n, &mgr) != COT_OK) {
+        LOG_E("daemon", "%s; not starting any pipeline", cot_err_msg());
+        for (int i = 0; i < n; i++) pipeline_free(slots[i].pl);
+        free(slots);
+        free(pls);
+        meta_store_close(ms);
+        log_ring_free(ring);
+        config_free(cfg);
+        mysql_library_end();
+        log_close();
+        return 1;
+    }
+    for (int i = 0; i < n; i++) {
+        if (slots[i].paused) continue;
+        if (pipeline_start(slots[i].pl) != COT_OK) {
+            LOG_E("daemon", "%s", cot_err_msg());
+            return 1;
+        }
+    }
     alarm_engine *alarms = alarm_engine_new(cfg, pls, n);
     check_schedule *checks = check_schedule_start(cfg); /* check.schedule; NULL when none */
-    if (manager_start(cfg, pls, n, &mgr) != COT_OK) {
-        /* shut down as on SIGTERM (the pipelines just started), then exit 1 */
-        LOG_E("daemon", "%s", cot_err_msg());
-        exit_code = 1;
-        signals = 1;
-        for (int i = 0; i < n; i++) pipeline_stop(slots[i].pl);
-    }
 
     manager_attach(mgr, alarms, ring);
     if (mgr) alarm_engine_set_restart(alarms, manager_channel_restart, mgr);

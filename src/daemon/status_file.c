@@ -51,13 +51,13 @@ void status_json(buf *out, const char *channel, const char *pipeline, const pipe
     buf_printf(out,
                ",\"source_ts\":%u,\"applied\":{\"insert\":%llu,\"update\":%llu,\"delete\":%llu,"
                "\"transactions\":%llu,\"batches\":%llu,\"skipped\":%llu,\"conflicts\":%llu,"
-               "\"overflows\":%llu},\"rows_per_s\":%.1f,"
+               "\"overflows\":%llu,\"missing\":%llu},\"rows_per_s\":%.1f,"
                "\"queue\":{\"rows\":%zu,\"bytes\":%zu}",
                st->source_ts, (unsigned long long)st->inserts, (unsigned long long)st->updates,
                (unsigned long long)st->deletes, (unsigned long long)st->transactions,
                (unsigned long long)st->batches, (unsigned long long)st->skipped,
-               (unsigned long long)st->conflicts, (unsigned long long)st->overflows, st->rows_per_s,
-               st->queue_rows, st->queue_bytes);
+               (unsigned long long)st->conflicts, (unsigned long long)st->overflows,
+               (unsigned long long)st->missing, st->rows_per_s, st->queue_rows, st->queue_bytes);
     const snapshot_progress *sp = &st->snapshot;
     buf_printf(out,
                ",\"snapshot\":{\"active\":%s,\"tables\":%u,\"tables_done\":%u,\"rows\":%llu,"

@@ -4,8 +4,14 @@
  *   quiet --condition--> firing(severity) --condition clears--> quiet
  *             |                 |  severity changes: notified again
  *             |                 |  still firing after `repeat`: reminder
- *             \-- fired again within `repeat` of the last notice, at the same
- *                 or a lower severity: recorded, not sent (nor its recovery)
+ *             \-- fired again within `repeat` of the last notice, for the
+ *                 same incident, at the same or a lower severity: recorded,
+ *                 not sent (nor its recovery)
+ *
+ * An incident is what an alarm is about: for the error rule the error
+ * class and the position where the pipeline fails; for the delay, stall
+ * and error-rate rules one spell of trouble, from the pipeline leaving
+ * "streaming and caught up" to its return. A new incident always notifies.
  *
  * Events (firing, resolved) go to the history ring and alarms.log always,
  * to the notifiers unless suppressed. A pipeline STOPPED for a few ticks in
@@ -33,10 +39,18 @@
 #define RECOVERY_SPACING_S 10 /* auto-recovery restarts of a channel at least this far apart */
 #define RECOVERY_MAX       60
 
-typedef enum ae_rule { R_DELAY = 0, R_STALL, R_ERROR, R_ERROR_RATE, R_CHECK, R__COUNT } ae_rule;
+typedef enum ae_rule {
+    R_DELAY = 0,
+    R_STALL,
+    R_ERROR,
+    R_ERROR_RATE,
+    R_CHECK,
+    R_DRIFT,
+    R__COUNT
+} ae_rule;
 typedef enum ae_sev { SEV_NONE = 0, SEV_WARNING, SEV_CRITICAL } ae_sev;
 
-static const char *const rule_names[] = {"delay", "stall", "error", "error_rate", "check"};
+static const char *const rule_names[] = {"delay", "stall", "error", "error_rate", "check", "drift"};
 static const char *const sev_names[] = {"none", "warning", "critical"};
 
 typedef struct ae_slot {
@@ -45,6 +59,8 @@ typedef struct ae_slot {
     bool sent;        /* this firing was notified */
     double last_sent; /* monotonic time of the last notice of a firing, 0: never */
     ae_sev last_sent_sev;
+    char incident[200];           /* what this firing is about (see the header) */
+    char last_sent_incident[200]; /* the incident of the last notice */
     double value, threshold;
     char message[600];
 } ae_slot;
@@ -64,14 +80,22 @@ typedef struct ae_pipe {
     /* stall */
     cot_pos last_pos;
     double pos_t;
+    /* spells of trouble (behind, or not streaming), counted: an incident of
+     * the delay, stall and error-rate rules */
+    unsigned long spell;
+    bool in_trouble;
     /* error streak */
     time_t seen_err_at;
     uint64_t seen_failed;
     bool failing;
     double fail_t;
-    uint64_t fail_batches;
+    cot_pos fail_pos; /* the streak is over once the committed position passes this */
     cot_err fail_code;
     char fail_msg[300];
+    /* drift: source changes not applied as they are (missing rows, dead letters) */
+    uint64_t drift_seen_missing, drift_seen_skipped; /* totals at the last tick */
+    uint64_t drift_missing, drift_skipped;           /* new ones of the current spell */
+    double drift_t;                                  /* last time a new one was seen, 0: never */
     /* error-rate samples, one per tick, oldest at s_head */
     ae_sample *samples;
     size_t s_cap, s_head, s_n;
@@ -242,16 +266,19 @@ static void ae__emit(alarm_engine *ae, ae_pipe *p, ae_rule rule, const ae_slot *
                            .message = s->message};
         notifier_post(ae->nf, &ev);
     } else {
-        LOG_D("alarm", "%s %s alarm of pipeline %s suppressed (alarms.repeat): %s", state,
-              rule_names[rule], pname, s->message);
+        LOG_I("alarm",
+              "%s %s alarm of pipeline %s (channel %s) not notified: the same incident (%s) was "
+              "notified less than alarms.repeat ago: %s",
+              state, rule_names[rule], pname, channel, s->incident, s->message);
     }
     buf_deinit(&b);
 }
 
 /* ae__update moves slot `rule` of p to severity sev (SEV_NONE: condition
- * clear) with the current value and message. mu held. */
+ * clear) with the current value and message; incident names what a
+ * firing is about (see the header). mu held. */
 static void ae__update(alarm_engine *ae, ae_pipe *p, ae_rule rule, ae_sev sev, double value,
-                       double threshold, const char *msg)
+                       double threshold, const char *msg, const char *incident)
 {
     ae_slot *s = &p->slots[rule];
     double now = clock_now_s();
@@ -264,12 +291,14 @@ static void ae__update(alarm_engine *ae, ae_pipe *p, ae_rule rule, ae_sev sev, d
     if (sev != SEV_NONE && s->sev == SEV_NONE) {
         s->sev = sev;
         s->since = time(NULL);
+        snprintf(s->incident, sizeof(s->incident), "%s", incident ? incident : "");
         bool suppress = repeat > 0 && s->last_sent > 0 && now - s->last_sent < repeat &&
-                        sev <= s->last_sent_sev;
+                        sev <= s->last_sent_sev && strcmp(s->incident, s->last_sent_incident) == 0;
         s->sent = !suppress;
         if (s->sent) {
             s->last_sent = now;
             s->last_sent_sev = sev;
+            memcpy(s->last_sent_incident, s->incident, sizeof(s->incident));
         }
         ae__emit(ae, p, rule, s, sev, "firing", s->sent, false);
     } else if (sev != SEV_NONE && sev != s->sev) {
@@ -277,6 +306,7 @@ static void ae__update(alarm_engine *ae, ae_pipe *p, ae_rule rule, ae_sev sev, d
         s->sent = true;
         s->last_sent = now;
         s->last_sent_sev = sev;
+        memcpy(s->last_sent_incident, s->incident, sizeof(s->incident));
         ae__emit(ae, p, rule, s, sev, "firing", true, false);
     } else if (sev != SEV_NONE) {
         if (repeat > 0 && s->sent && now - s->last_sent >= repeat) {
@@ -348,9 +378,10 @@ static void ae__eval_pipe(alarm_engine *ae, ae_pipe *p)
         if (++p->stopped_ticks < STOPPED_TICKS) return;
         /* paused or shutting down: nothing to watch */
         for (int k = 0; k < R__COUNT; k++)
-            ae__update(ae, p, (ae_rule)k, SEV_NONE, 0, 0, "the pipeline is stopped");
+            ae__update(ae, p, (ae_rule)k, SEV_NONE, 0, 0, "the pipeline is stopped", NULL);
         p->have_delay = false;
         p->failing = false;
+        p->in_trouble = false;
         p->s_n = 0;
         p->pos_t = now;
         p->seen_err_at = st.last_error_at;
@@ -360,10 +391,16 @@ static void ae__eval_pipe(alarm_engine *ae, ae_pipe *p)
     p->stopped_ticks = 0;
     bool enabled = r->enabled;
     bool running = st.state == PS_RUNNING;
+    /* caught up: streaming with every transaction the source has applied */
+    bool caught_up = running && !st.behind && st.delay_s == 0;
+    if (!caught_up && !p->in_trouble) p->spell++;
+    p->in_trouble = !caught_up;
+    char spell[64];
+    snprintf(spell, sizeof(spell), "trouble #%lu", p->spell);
 
-    /* delay: measured while running, estimated while the pipeline cannot apply */
+    /* delay: measured while known, estimated while the pipeline cannot tell */
     double d = -1;
-    if (running && st.delay_s >= 0) {
+    if (st.delay_s >= 0) {
         d = st.delay_s;
         p->have_delay = true;
         p->last_delay = d;
@@ -389,34 +426,44 @@ static void ae__eval_pipe(alarm_engine *ae, ae_pipe *p)
         snprintf(msg, sizeof(msg), "delay %.0f s%s (threshold %.0f s)", d,
                  running ? "" : " and growing: the pipeline cannot apply", thr);
         if (sev == SEV_NONE) snprintf(msg, sizeof(msg), "delay back to %.0f s", d);
-        ae__update(ae, p, R_DELAY, sev, d, thr, msg);
+        ae__update(ae, p, R_DELAY, sev, d, thr, msg, spell);
     }
 
-    /* stall: the committed position does not move while the pipeline is behind */
-    bool caught_up = running && st.delay_s == 0;
-    if (caught_up || st.pos.pos != p->last_pos.pos || strcmp(st.pos.file, p->last_pos.file) != 0) {
+    /* stall: the committed position does not move while the source has
+     * events not applied, whatever the state */
+    if (!st.behind || cot_pos_cmp(&st.pos, &p->last_pos) != 0) {
         p->last_pos = st.pos;
         p->pos_t = now;
     }
     double still = now - p->pos_t;
     bool stalled = enabled && r->stall_s && still >= r->stall_s;
-    snprintf(msg, sizeof(msg), "position %s:%llu has not moved for %.0f s while behind the source",
-             st.pos.file[0] ? st.pos.file : "?", (unsigned long long)st.pos.pos, still);
+    char at[300], end[300];
+    cot_pos_format(&st.pos, at, sizeof(at));
+    cot_pos_format(&st.source_end, end, sizeof(end));
+    snprintf(msg, sizeof(msg),
+             "position %s has not moved for %.0f s while the source has events up to %s not "
+             "applied (pipeline %s%s%s)",
+             st.pos.file[0] ? at : "?", still, end, pipeline_state_name(st.state),
+             st.last_error[0] && !running ? ": " : "",
+             st.last_error[0] && !running ? st.last_error : "");
     ae__update(ae, p, R_STALL, stalled ? SEV_CRITICAL : SEV_NONE, still, r->stall_s,
-               stalled ? msg : "the position moves again");
+               stalled ? msg : "the position moves again", spell);
 
-    /* error: a streak of failed sessions, cleared by a commit or by catching up */
+    /* error: a streak of failed sessions, over once the committed position
+     * moves past where the pipeline failed, or once it streams caught up */
     if (st.last_error_at != p->seen_err_at || st.sessions_failed != p->seen_failed) {
         p->seen_err_at = st.last_error_at;
         p->seen_failed = st.sessions_failed;
         if (!p->failing) {
             p->failing = true;
             p->fail_t = now;
+            p->fail_pos = st.fail_pos;
+        } else if (cot_pos_cmp(&st.fail_pos, &p->fail_pos) > 0) {
+            p->fail_pos = st.fail_pos;
         }
-        p->fail_batches = st.batches;
         p->fail_code = st.last_error_code;
         snprintf(p->fail_msg, sizeof(p->fail_msg), "%s", st.last_error);
-    } else if (p->failing && (st.batches > p->fail_batches ||
+    } else if (p->failing && ((p->fail_pos.file[0] && cot_pos_cmp(&st.pos, &p->fail_pos) > 0) ||
                               (caught_up && difftime(time(NULL), st.last_error_at) >= 5))) {
         p->failing = false;
     }
@@ -425,8 +472,16 @@ static void ae__eval_pipe(alarm_engine *ae, ae_pipe *p)
     snprintf(msg, sizeof(msg), "failing for %.0f s (%s, %s): %s", now - p->fail_t,
              cot_err_name(p->fail_code),
              cot_err_retriable(p->fail_code) ? "retriable" : "needs a fix", p->fail_msg);
+    char incident[400];
+    cot_pos_format(&p->fail_pos, at, sizeof(at));
+    snprintf(incident, sizeof(incident), "%s at %s", cot_err_name(p->fail_code),
+             p->fail_pos.file[0] ? at : "the start");
+    char done[400];
+    cot_pos_format(&st.pos, at, sizeof(at));
+    snprintf(done, sizeof(done), "the pipeline applies again: the position moved to %s",
+             st.pos.file[0] ? at : "?");
     ae__update(ae, p, R_ERROR, err_fire ? SEV_CRITICAL : SEV_NONE, now - p->fail_t,
-               r->error_after_s, err_fire ? msg : "the pipeline applies again");
+               r->error_after_s, err_fire ? msg : done, incident);
     if (err_fire && cot_err_retriable(p->fail_code)) ae__recover(ae, p);
 
     /* error rate over the window */
@@ -450,7 +505,7 @@ static void ae__eval_pipe(alarm_engine *ae, ae_pipe *p)
              "refused rows, %llu applied transactions)",
              rate, ae->a->error_window_s, (unsigned long long)bad, (unsigned long long)good);
     ae__update(ae, p, R_ERROR_RATE, rate_fire ? SEV_WARNING : SEV_NONE, rate, r->error_rate_pct,
-               rate_fire ? msg : "the error rate is back under the threshold");
+               rate_fire ? msg : "the error rate is back under the threshold", spell);
 
     /* the latest scheduled consistency check (check.schedule) found differences */
     uint64_t diffs = check_results_differences(pipeline_name(p->pl));
@@ -459,7 +514,35 @@ static void ae__eval_pipe(alarm_engine *ae, ae_pipe *p)
              "target; GET /api/checks names them, cotter repair fixes them",
              (unsigned long long)diffs);
     ae__update(ae, p, R_CHECK, enabled && diffs ? SEV_WARNING : SEV_NONE, (double)diffs, 0,
-               diffs ? msg : "the last consistency check found no difference");
+               diffs ? msg : "the last consistency check found no difference", "check");
+
+    /* drift: a source change that found no target row to change (the target
+     * lacks the row), or a row the target refused (on_error: skip); firing
+     * while new ones came within the error window */
+    if (st.missing < p->drift_seen_missing || st.skipped < p->drift_seen_skipped) {
+        p->drift_seen_missing = st.missing; /* counters restarted with the process */
+        p->drift_seen_skipped = st.skipped;
+    }
+    if (st.missing > p->drift_seen_missing || st.skipped > p->drift_seen_skipped) {
+        if (!p->drift_t || now - p->drift_t >= ae->a->error_window_s)
+            p->drift_missing = p->drift_skipped = 0;
+        p->drift_missing += st.missing - p->drift_seen_missing;
+        p->drift_skipped += st.skipped - p->drift_seen_skipped;
+        p->drift_seen_missing = st.missing;
+        p->drift_seen_skipped = st.skipped;
+        p->drift_t = now;
+    }
+    bool drifting = enabled && p->drift_t && now - p->drift_t < ae->a->error_window_s;
+    snprintf(msg, sizeof(msg),
+             "%llu source change(s) not applied as on the source: %llu UPDATE/DELETE row(s) "
+             "matched no target row (the target lacks them), %llu row(s) refused and kept in "
+             "cotter.dead_letters (on_error: skip); the log names each; cotter check finds the "
+             "differences, cotter repair fixes them",
+             (unsigned long long)(p->drift_missing + p->drift_skipped),
+             (unsigned long long)p->drift_missing, (unsigned long long)p->drift_skipped);
+    ae__update(ae, p, R_DRIFT, drifting ? SEV_WARNING : SEV_NONE,
+               (double)(p->drift_missing + p->drift_skipped), 0,
+               drifting ? msg : "no new change left unapplied within the error window", "drift");
 }
 
 void alarm_engine_tick(alarm_engine *ae)

@@ -115,6 +115,20 @@ static void api__pipeline_json(manager *m, int i, buf *b)
         buf_printf(b, "%.3f", st.delay_s);
     else
         buf_puts(b, "null");
+    /* how far the source is known to go; behind: it has events not applied */
+    buf_puts(b, ",\"source_end\":");
+    if (st.source_end.file[0]) {
+        buf_puts(b, "{\"file\":");
+        mgr_json_str(b, st.source_end.file);
+        buf_printf(b, ",\"pos\":%llu}", (unsigned long long)st.source_end.pos);
+    } else {
+        buf_puts(b, "null");
+    }
+    buf_printf(b, ",\"behind\":%s,\"target_wait_s\":", st.behind ? "true" : "false");
+    if (st.target_wait_s > 0)
+        buf_printf(b, "%.1f", st.target_wait_s);
+    else
+        buf_puts(b, "null");
     buf_printf(b,
                ",\"source_ts\":%u,\"applied\":{\"insert\":%llu,\"update\":%llu,\"delete\":%llu,"
                "\"transactions\":%llu,\"batches\":%llu,\"skipped\":%llu,\"conflicts\":%llu,"
@@ -124,6 +138,11 @@ static void api__pipeline_json(manager *m, int i, buf *b)
                (unsigned long long)st.batches, (unsigned long long)st.skipped,
                (unsigned long long)st.conflicts, (unsigned long long)st.overflows, st.rows_per_s,
                st.queue_rows, st.queue_bytes);
+    /* source changes not applied as they are: refused (dead letters), lost to
+     * the target row (conflicts), or with no target row to change (missing) */
+    buf_printf(b, ",\"not_applied\":{\"skipped\":%llu,\"conflicts\":%llu,\"missing\":%llu}",
+               (unsigned long long)st.skipped, (unsigned long long)st.conflicts,
+               (unsigned long long)st.missing);
     const snapshot_progress *sp = &st.snapshot; /* the initial load (docs/snapshot.md) */
     buf_printf(b,
                ",\"snapshot\":{\"active\":%s,\"tables\":%u,\"tables_done\":%u,"

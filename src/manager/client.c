@@ -722,6 +722,8 @@ static void client__print_state(const client *cl, const char *state, int width)
     printf("%s%-*s%s", c, width, state, c[0] ? "\033[0m" : "");
 }
 
+#define CLIENT_ERR_WIDTH 160 /* bytes of the last error shown in a status row */
+
 /* client__pipeline_row formats the columns of one pipeline (from the full
  * pipeline status) into the caller's buffers. */
 typedef struct client_row {
@@ -762,6 +764,22 @@ static void client__pipeline_row(const jv *p, client_row *row)
                  jv_str(le, "message", "?"), hint[0] ? " | hint: " : "", hint);
         for (char *c = row->err; *c; c++)
             if (*c == '\n' || *c == '\t') *c = ' ';
+        /* one line per pipeline: the whole message is in `cotter logs` and the API */
+        size_t cut = CLIENT_ERR_WIDTH;
+        if (strlen(row->err) > cut) {
+            while (cut > 0 && ((unsigned char)row->err[cut] & 0xC0) == 0x80) cut--;
+            snprintf(row->err + cut, sizeof(row->err) - cut, "...");
+        }
+        /* recovered: streaming with nothing left to apply, and a commit since */
+        const char *applied = jv_str(p, "last_applied_at", "");
+        const jv *behind = jv_get(p, "behind");
+        bool caught_up = behind && behind->type == JV_BOOL && !behind->b;
+        if (strcmp(row->state, "RUNNING") == 0 && caught_up && applied[0] &&
+            strcmp(applied, jv_str(le, "at", "")) >= 0) { /* ISO times compare */
+            char was[sizeof(row->err)];
+            snprintf(was, sizeof(was), "%s", row->err);
+            snprintf(row->err, sizeof(row->err), "(recovered) %s", was);
+        }
     } else {
         snprintf(row->err, sizeof(row->err), "-");
     }

@@ -213,6 +213,8 @@ void metrics_render(manager *m, buf *out)
         {"cotter_values_overflowed_total", "counter",
          "Values that did not fit their target column and were clamped or stored as NULL "
          "(tables[].on_overflow)."},
+        {"cotter_rows_missing_total", "counter",
+         "Source UPDATE/DELETE rows that matched no target row: the target drifted."},
     };
     for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
         metrics__family(out, fams[f].name, fams[f].type, fams[f].help);
@@ -248,6 +250,9 @@ void metrics_render(manager *m, buf *out)
                 break;
             case 10:
                 v = st[i].overflows;
+                break;
+            case 11:
+                v = st[i].missing;
                 break;
             default:
                 v = st[i].skipped;

@@ -44,11 +44,22 @@ struct pipeline {
     atomic_bool stop;
     atomic_bool finished;  /* the supervisor thread has returned */
     atomic_bool caught_up; /* the source had nothing more to send */
-    pthread_mutex_t mu;    /* guards st and the rate sample */
-    double rate_t;         /* when rows_per_s was last sampled (monotonic s) */
-    uint64_t rate_rows;    /* applied rows at that time */
-    pthread_cond_t wake;   /* backoff sleep, interrupted by stop */
+    /* monotonic ms when the load thread took its current chunk, 0 while it
+     * waits for one: how long the target has kept it */
+    atomic_llong load_busy_ms;
+    pthread_mutex_t mu;  /* guards st and the rate sample */
+    double rate_t;       /* when rows_per_s was last sampled (monotonic s) */
+    uint64_t rate_rows;  /* applied rows at that time */
+    pthread_cond_t wake; /* backoff sleep, interrupted by stop */
     pipeline_status st;
+    /* source time of the oldest transaction read and not yet committed (a
+     * lower bound once a part of the backlog is committed), 0: none */
+    uint32_t pend_ts;
+    /* the start of the source transaction the load failed on, for the
+     * next pipeline__set_error (under mu) */
+    cot_pos fail_at;
+    bool have_fail_at;
+    double probe_t; /* when the source's end was last read while not streaming (supervisor) */
     /* after a parallel batch failed, apply on one connection until the
      * position passes this ("" file: no such limit); sessions only */
     cot_pos serial_until;
@@ -141,6 +152,8 @@ static void pipeline__set_error(pipeline *pl, cot_err rc, const char *msg)
     redact_secrets_inplace(pl->st.last_error, sizeof(pl->st.last_error)); /* status, API, alarms */
     pl->st.last_error_at = time(NULL);
     pl->st.last_error_code = rc;
+    pl->st.fail_pos = pl->have_fail_at ? pl->fail_at : pl->st.pos;
+    pl->have_fail_at = false;
     doctor_hint(msg, 0, pl->st.hint, sizeof(pl->st.hint));
     pl->st.sessions_failed++;
     if ((unsigned)rc < COT_ERR__COUNT) pl->st.errors_by_class[rc]++;
@@ -156,6 +169,7 @@ pipeline *pipeline_new(const cot_config *cfg, const cfg_channel *ch, const cfg_p
     pl->pc = pc;
     atomic_init(&pl->stop, false);
     atomic_init(&pl->caught_up, false);
+    atomic_init(&pl->load_busy_ms, 0);
     atomic_init(&pl->finished, false);
     pthread_mutex_init(&pl->mu, NULL);
     pthread_cond_init(&pl->wake, NULL);
@@ -200,18 +214,54 @@ void pipeline_status_get(pipeline *pl, pipeline_status *out)
         pl->rate_rows = rows;
     }
     *out = pl->st;
+    uint32_t pend_ts = pl->pend_ts;
     pthread_mutex_unlock(&pl->mu);
     sink_policy_counts spc; /* kept by the sinks, committed batches only */
     sink_policy_counts_get(pl->pc->name, &spc);
     out->skipped += spc.skipped;
     out->conflicts = spc.conflicts;
     out->overflows = spc.clamped + spc.nulled;
-    if (out->state != PS_RUNNING) return;
-    if (atomic_load(&pl->caught_up) && out->queue_rows == 0)
+    out->missing = spc.missing;
+    out->behind = out->source_end.file[0] && cot_pos_cmp(&out->pos, &out->source_end) < 0;
+    long long busy = atomic_load(&pl->load_busy_ms);
+    double waited = busy ? clock_now_s() - (double)busy / 1000.0 : 0;
+    out->target_wait_s = out->state == PS_RUNNING && waited >= 2 ? waited : 0;
+    if (out->state != PS_RUNNING) {
+        /* not streaming: known only when transactions read are waiting */
+        if (out->behind && pend_ts) out->delay_s = difftime(time(NULL), (time_t)pend_ts);
+        if (out->delay_s < -0.5)
+            out->delay_s = -1;
+        else if (out->delay_s < 0)
+            out->delay_s = 0;
+        return;
+    }
+    if (atomic_load(&pl->caught_up) && !out->behind)
         out->delay_s = 0;
+    else if (out->behind && pend_ts)
+        out->delay_s = difftime(time(NULL), (time_t)pend_ts);
     else if (out->source_ts)
         out->delay_s = difftime(time(NULL), (time_t)out->source_ts);
     if (out->delay_s < 0) out->delay_s = 0;
+}
+
+/* pipeline__read_to records (caller holds mu) that the source has a
+ * transaction ending at end with source time ts (0: unknown). */
+static void pipeline__read_to(pipeline *pl, const cot_pos *end, uint32_t ts)
+{
+    if (!end->file[0]) return;
+    if (!pl->st.source_end.file[0] || cot_pos_cmp(end, &pl->st.source_end) > 0)
+        pl->st.source_end = *end;
+    if (!pl->pend_ts && ts && cot_pos_cmp(end, &pl->st.pos) > 0) pl->pend_ts = ts;
+}
+
+/* pipeline__applied_to records (caller holds mu) a commit up to the
+ * committed position: what is still waiting is at least as recent as ts. */
+static void pipeline__applied_to(pipeline *pl, uint32_t ts)
+{
+    if (!pl->st.source_end.file[0] || cot_pos_cmp(&pl->st.pos, &pl->st.source_end) >= 0)
+        pl->pend_ts = 0;
+    else if (pl->pend_ts && ts > pl->pend_ts)
+        pl->pend_ts = ts;
 }
 
 /* ---- routing --------------------------------------------------------- */
@@ -451,6 +501,9 @@ size_t pipeline_tables_get(pipeline *pl, pipeline_table_count *out, size_t cap)
 static void loader__account(loader *ld, const cot_chunk *ck)
 {
     for (uint32_t i = 0; i < ck->n_changes; i++) {
+        /* cotter's own tables (snapshot marks, positions of another
+         * pipeline) are bookkeeping, not the user's rows: not counted */
+        if (strcmp(ck->changes[i].tbl->schema, "cotter") == 0) continue;
         pipeline_table_count *t = loader__table_slot(ld, ck->changes[i].tbl);
         switch (ck->changes[i].op) {
         case OP_INSERT:
@@ -805,6 +858,7 @@ static void session__par_committed(void *ctx, const cot_pos *pos, uint32_t ts, c
     pl->st.applied_at = time(NULL);
     pl->st.pos = *pos;
     if (ts) pl->st.source_ts = ts;
+    pipeline__applied_to(pl, ts);
     pl->st.inserts += c->ins;
     pl->st.updates += c->upd;
     pl->st.deletes += c->del;
@@ -861,6 +915,7 @@ static cot_err loader__commit(loader *ld)
     pthread_mutex_lock(&pl->mu);
     pl->st.pos = ld->last_pos;
     if (ld->last_ts) pl->st.source_ts = ld->last_ts;
+    pipeline__applied_to(pl, ld->last_ts);
     pipeline__tables_add(pl, ld->tc, ld->n_tc);
     ld->n_tc = 0;
     ld->tc_last_tbl = NULL;
@@ -917,8 +972,10 @@ static void *session__load_main(void *arg)
         if (stopping && !ld.batch_open) break;
         if (stopping && !ld.in_tx) timeout = 0;
         if (t_work) ld.busy_s += clock_now_s() - t_work;
+        atomic_store(&ss->pl->load_busy_ms, 0);
         cot_chunk *ck = queue_pop(&ss->q, timeout);
         t_work = clock_now_s();
+        atomic_store(&ss->pl->load_busy_ms, (long long)(t_work * 1000.0));
         if (!ck && ss->pp && (rc = par_error(ss->pp)) != COT_OK) break; /* a worker failed */
         if (!ck) {
             bool closed = loader__queue_done(ss);
@@ -935,9 +992,16 @@ static void *session__load_main(void *arg)
             }
             bool tx_end = ck->tx_end;
             cot_pos where = tx_end ? ck->end_pos : ld.last_pos;
+            cot_pos tx_start = ck->start_pos;
             bool is_ddl = ck->kind == CK_DDL;
             rc = loader__take(&ld, ck);
             if (rc && !is_ddl) rc = loader__replay(&ld, rc);
+            if (rc && tx_start.file[0]) { /* the failure is over once the position passes it */
+                pthread_mutex_lock(&ss->pl->mu);
+                ss->pl->fail_at = tx_start;
+                ss->pl->have_fail_at = true;
+                pthread_mutex_unlock(&ss->pl->mu);
+            }
             if (rc) {
                 char pos[300], msg[1400];
                 cot_pos_format(&where, pos, sizeof(pos));
@@ -971,6 +1035,7 @@ static void *session__load_main(void *arg)
         if (rc) break;
         if (loader__queue_done(ss) || atomic_load(&ss->pl->stop)) break;
     }
+    atomic_store(&ss->pl->load_busy_ms, 0);
     queue_close(&ss->q); /* a select thread waiting for room gives up now */
     if (ss->pp) {        /* let the workers finish the batches they were given */
         cot_err d = par_drain(ss->pp);
@@ -1039,6 +1104,11 @@ static cot_err session__emit_rows(void *ctx, cot_chunk *ck);
 static cot_err session__emit(void *ctx, cot_chunk *ck)
 {
     session *ss = ctx;
+    if (ck->tx_end) { /* the source has this much: applied or not, it is known */
+        pthread_mutex_lock(&ss->pl->mu);
+        pipeline__read_to(ss->pl, &ck->end_pos, ck->ts);
+        pthread_mutex_unlock(&ss->pl->mu);
+    }
     cot_err src = snapshot_filter(ss->sn, ck);
     if (src) {
         cot_chunk_free(ck);
@@ -1477,10 +1547,14 @@ counted:;
     }
     session__publish_stages(&ss, stage);
     if (rc == COT_ERR_STOPPED) rc = COT_OK;
+    /* what ended the session; closing the connections below must not lose it */
+    char why[sizeof(pl->st.last_error)];
+    snprintf(why, sizeof(why), "%s", rc ? cot_err_msg() : "");
     queue_close(&ss.q);
     pthread_join(load_thread, NULL);
     if (atomic_load(&ss.load_failed)) {
         rc = cot_err_set(ss.load_rc, "%s", ss.load_error);
+        snprintf(why, sizeof(why), "%s", ss.load_error);
     }
     par_pool_close(ss.pp);
     *progressed = atomic_load(&ss.committed_batches) > 0;
@@ -1491,6 +1565,7 @@ counted:;
     binlog_reader_close(br);
     queue_deinit(&ss.q);
     ss.ops->close(ss.sk);
+    if (rc) cot_err_set(rc, "%s", why[0] ? why : "the session ended without a message");
     return rc;
 }
 
@@ -1500,6 +1575,42 @@ counted:;
  * the fix is picked up within seconds while someone works on it. */
 #define PIPELINE_FIX_RETRY_MS 5000u
 #define PIPELINE_FIX_FAST_S   600
+
+#define PROBE_SPACING_S 5 /* read the source's end at most this often while failing */
+
+/* pipeline__probe_source reads the source's end of binlog while the
+ * pipeline cannot stream (its target is down, a transaction keeps
+ * failing), so that the status and the alarms know whether the target is
+ * behind. A source that cannot be reached leaves what was known. */
+static void pipeline__probe_source(pipeline *pl)
+{
+    const cfg_pipeline *pc = pl->pc;
+    double now = clock_now_s();
+    if (pl->probe_t && now - pl->probe_t < PROBE_SPACING_S) return;
+    pl->probe_t = now;
+    char role[192];
+    snprintf(role, sizeof(role), "source '%s'", pc->source_name);
+    int t = pc->source->connect_timeout_s > 0 && pc->source->connect_timeout_s < 3
+                ? pc->source->connect_timeout_s
+                : 3;
+    mysql_conn_opts mo = {
+        .role = role, .connect_timeout_s = t, .read_timeout_s = t, .write_timeout_s = t};
+    MYSQL *ctl = NULL;
+    cot_pos end;
+    char msg[sizeof(pl->st.last_error)];
+    snprintf(msg, sizeof(msg), "%s", cot_err_msg()); /* the failure's message stays */
+    cot_err code = cot_err_code();
+    if (mysql_conn_open(&pc->source->url, &mo, &ctl) == COT_OK &&
+        binlog_source_end(ctl, pc->source_name, &end) == COT_OK) {
+        pthread_mutex_lock(&pl->mu);
+        pipeline__read_to(pl, &end, 0);
+        if (!pl->pend_ts && cot_pos_cmp(&pl->st.pos, &end) < 0)
+            pl->pend_ts = (uint32_t)time(NULL); /* written no later than now */
+        pthread_mutex_unlock(&pl->mu);
+    }
+    mysql_conn_close(ctl);
+    cot_err_set(code, "%s", msg);
+}
 
 static void *pipeline__main(void *arg)
 {
@@ -1560,6 +1671,7 @@ static void *pipeline__main(void *arg)
               wait_ms / 1000.0, next_s);
         pipeline__set_error(pl, rc, cot_err_msg());
         pipeline__set_state(pl, PS_ERROR);
+        pipeline__probe_source(pl);
         struct timespec until = clock_deadline(CLOCK_REALTIME, (long)wait_ms);
         pthread_mutex_lock(&pl->mu);
         while (!atomic_load(&pl->stop)) {

@@ -40,10 +40,27 @@ extern const double pipeline_latency_buckets[PIPELINE_LATENCY_BUCKETS];
 
 typedef struct pipeline_status {
     pipeline_state state;
-    cot_pos pos;        /* last position committed on the target */
+    cot_pos pos; /* last position committed on the target */
+    /* the furthest source position known: the end of the last transaction
+     * read from the binlog, or the source's end of binlog read while the
+     * pipeline could not stream; "" file when unknown */
+    cot_pos source_end;
+    bool behind; /* the source has events the target has not applied (pos < source_end) */
+    /* seconds the load stage has been waiting for the target to answer one
+     * call (a statement, a commit) when that is 2 s or more, else 0: a
+     * statement blocked on the target shows within seconds, long before
+     * read_timeout names the cause */
+    double target_wait_s;
+    /* where the last failure happened: the start of the source transaction
+     * the load was applying, else the position committed at the time; the
+     * failure is over once pos moves past it */
+    cot_pos fail_pos;
     uint32_t source_ts; /* source timestamp of the last transaction applied */
-    double delay_s;     /* now - source_ts, 0 when caught up and idle; -1 unknown */
-    uint64_t inserts;   /* committed row changes by kind */
+    /* now - source time of the oldest transaction not applied (the last
+     * applied one while a backlog drains); 0 when caught up and idle; -1
+     * unknown. Known in ERROR too when the pipeline is behind. */
+    double delay_s;
+    uint64_t inserts; /* committed row changes by kind */
     uint64_t updates;
     uint64_t deletes;
     uint64_t transactions;
@@ -51,6 +68,7 @@ typedef struct pipeline_status {
     uint64_t skipped;   /* rows sent to cotter.dead_letters (on_error: skip, on_overflow) */
     uint64_t conflicts; /* changes not applied: the target row won (tables[].conflict) */
     uint64_t overflows; /* values clamped or stored as NULL (tables[].on_overflow) */
+    uint64_t missing;   /* source UPDATE/DELETE rows that matched no target row (drift) */
     double rows_per_s;  /* applied rows per second, smoothed over the last seconds */
     size_t queue_rows;
     size_t queue_bytes;

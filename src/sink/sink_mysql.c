@@ -23,6 +23,7 @@
  */
 #include "sink/sink.h"
 #include "client/mysql_conn.h"
+#include "client/mysql_wait.h"
 #include "sql/ddl_rewrite.h"
 #include "sink/sink_mysql_sql.h"
 #include "sink/sink_mysql_convert.h"
@@ -36,11 +37,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
-#define TAG            "sink"
-#define STMT_PREVIEW   200
-#define MIN_STMT_BYTES (16 * 1024)
-#define PACKET_MARGIN  (64 * 1024)
+#define TAG               "sink"
+#define STMT_PREVIEW      200
+#define MIN_STMT_BYTES    (16 * 1024)
+#define PACKET_MARGIN     (64 * 1024)
+#define MISSING_LOG_PER_S 10 /* log lines a second about changes that found no target row */
 
 typedef struct sink_mysql {
     sink base; /* first: the pipeline holds a sink * */
@@ -50,6 +54,9 @@ typedef struct sink_mysql {
     char *user;            /* for GRANT hints */
     char role[192];        /* "target NAME" */
     MYSQL *my;
+    unsigned long thread_id;       /* my's connection id on the target */
+    unsigned long long max_packet; /* the target's max_allowed_packet, 0: unknown */
+    int read_timeout_s;
     mysql_conn_opts ddl_opts; /* the DDL connection's: the target's, ddl_timeout to read */
     const cot_url *url;       /* the config's */
     bool ddl_own;             /* DDL on a connection of its own (a longer ddl_timeout) */
@@ -70,9 +77,12 @@ typedef struct sink_mysql {
     sql_tdesc *last_td;
     buf q; /* scratch for queries */
     sink_stats stats;
-    sink_stats batch; /* counts of the open batch, added to stats at commit */
-    sink_conv *cv;    /* value conversion, on_overflow and conflict policies */
-    bool dl_ready;    /* cotter.dead_letters was created at open (no CREATE in a batch) */
+    sink_stats batch;          /* counts of the open batch, added to stats at commit */
+    sink_conv *cv;             /* value conversion, on_overflow and conflict policies */
+    time_t missing_log_t;      /* the second of the last log line of a change with no row */
+    uint32_t missing_logged;   /* lines logged in that second */
+    uint64_t missing_unlogged; /* such changes since, not logged one by one */
+    bool dl_ready;             /* cotter.dead_letters was created at open (no CREATE in a batch) */
     /* bulk upserts: runs of whole-row upserts sent as LOAD DATA LOCAL text */
     buf bulk;
     size_t bulk_sent;   /* bytes of bulk the server has read */
@@ -214,9 +224,28 @@ static void sink__put_string(sink_mysql *sk, buf *b, const char *s)
     mysql_conn_put_string(sk->my, b, s, strlen(s));
 }
 
+/* sink__fail_net_check marks the sink broken after a connection error. A
+ * "lost connection" that is the read_timeout cutting a statement still
+ * waiting on the target (a lock, a slow trigger) is told apart and named:
+ * the message says what it waits for (COT_ERR_SQL_RETRY). */
 static cot_err sink__fail_net_check(sink_mysql *sk, cot_err err)
 {
-    if (err == COT_ERR_NET) sk->broken = true;
+    if (err != COT_ERR_NET) return err;
+    sk->broken = true;
+    char why[1600];
+    if (sk->my && mysql_errno(sk->my) == 2013 && sk->url &&
+        mysql_wait_explain(sk->url, &sk->ddl_opts, sk->thread_id, sk->read_timeout_s, why,
+                           sizeof(why))) {
+        const char *msg = cot_err_msg(), *stmt = strstr(msg, "; statement: ");
+        const char *failed = strstr(msg, " failed: ");
+        char head[400], tail[400];
+        if (failed) /* "target 'x': upsert of 3 rows on db.t" */
+            snprintf(head, sizeof(head), "%.*s", (int)(failed - msg), msg);
+        else
+            snprintf(head, sizeof(head), "%s", sk->role);
+        snprintf(tail, sizeof(tail), "%s", stmt ? stmt : "");
+        err = cot_err_set(COT_ERR_SQL_RETRY, "%s: %s (SQL_RETRY, retriable)%s", head, why, tail);
+    }
     return err;
 }
 
@@ -381,6 +410,74 @@ static void sink__grant_hint(sink_mysql *sk, char *out, size_t cap, const char *
              schema, sk->user);
 }
 
+/* sink__check_matched compares the rows statement idx of the packet
+ * changed with the source rows it carries: an UPDATE or DELETE that
+ * matched fewer rows (CLIENT_FOUND_ROWS: matched, not changed) found no
+ * target row for the others. That is drift, never silent: counted
+ * (missing) and logged, at most MISSING_LOG_PER_S lines a second, the
+ * next one saying how many were not. */
+static void sink__check_matched(sink_mysql *sk, uint32_t idx, my_ulonglong matched)
+{
+    const sql_stmt *st = &sk->sb.stmts[idx];
+    if (!st->td || matched == (my_ulonglong)-1) return;
+    if (st->kind != SQL_UPDATE && st->kind != SQL_DELETE && st->kind != SQL_DELETE_KEYS) return;
+    if (matched >= st->n_rows) return;
+    uint64_t missed = st->n_rows - matched;
+    sink_conv_count_missing(sk->cv, missed);
+    time_t now = time(NULL);
+    if (now != sk->missing_log_t) sk->missing_logged = 0;
+    if (now == sk->missing_log_t && sk->missing_logged >= MISSING_LOG_PER_S) {
+        sk->missing_unlogged += missed;
+        return;
+    }
+    size_t len = sql_builder_stmt_len(&sk->sb, idx);
+    LOG_W(TAG,
+          "%s: %s of %u row%s on %s.%s matched %llu row%s on the target: %llu source change%s "
+          "found no row to change (%s); the target has drifted from the source, cotter check "
+          "finds the rows and cotter repair fixes them%s; statement: %.*s%s",
+          sk->role, sql_kind_name(st->kind), st->n_rows, st->n_rows == 1 ? "" : "s", st->td->schema,
+          st->td->name, (unsigned long long)matched, matched == 1 ? "" : "s",
+          (unsigned long long)missed, missed == 1 ? "" : "s",
+          st->td->key_name ? "missing by key" : "no row with all these values: a table without key",
+          sk->missing_unlogged ? " (more such changes before, counted, not logged)" : "",
+          (int)(len > STMT_PREVIEW ? STMT_PREVIEW : len), sk->sb.pkt.data + st->off,
+          len > STMT_PREVIEW ? "..." : "");
+    sk->missing_log_t = now;
+    sk->missing_logged++;
+    sk->missing_unlogged = 0;
+}
+
+/* sink__too_big refuses a packet larger than the target's
+ * max_allowed_packet (a row bigger than the limit: the builder cannot split
+ * it). Sent, the server would drop the connection ("server has gone away")
+ * at every retry; the message names the setting and the size it needs. */
+static cot_err sink__too_big(sink_mysql *sk)
+{
+    sql_builder *sb = &sk->sb;
+    uint32_t big = 0;
+    for (uint32_t i = 1; i < sb->n_stmts; i++)
+        if (sql_builder_stmt_len(sb, i) > sql_builder_stmt_len(sb, big)) big = i;
+    const sql_stmt *st = sb->n_stmts ? &sb->stmts[big] : NULL;
+    size_t len = st ? sql_builder_stmt_len(sb, big) : sb->pkt.len;
+    char what[400] = "a statement";
+    if (st && st->td)
+        snprintf(what, sizeof(what), "%s of %u row%s on %s.%s", sql_kind_name(st->kind), st->n_rows,
+                 st->n_rows == 1 ? "" : "s", st->td->schema, st->td->name);
+    /* room for the rest of the packet, rounded up to a MiB */
+    unsigned long long need = ((unsigned long long)sb->pkt.len + (1 << 20)) >> 20 << 20;
+    cot_err_set(COT_ERR_SQL,
+                "%s: %s is %zu bytes of SQL (%zu in the packet), more than the target's "
+                "max_allowed_packet (%llu bytes): the server would drop the connection; raise "
+                "max_allowed_packet on the target to at least %llu (SET GLOBAL "
+                "max_allowed_packet = %llu, and in its my.cnf); the pipeline then goes on by "
+                "itself; statement: %.*s...",
+                sk->role, what, len, sb->pkt.len, sk->max_packet, need, need,
+                (int)(len > STMT_PREVIEW ? STMT_PREVIEW : len), st ? sb->pkt.data + st->off : "");
+    sql_builder_clear(sb);
+    sink__dead_free(sk);
+    return COT_ERR_SQL;
+}
+
 /* sink__send sends the packet and reads one result per statement. On
  * failure names the statement that failed and empties the packet. */
 static cot_err sink__send(sink_mysql *sk)
@@ -396,11 +493,13 @@ static cot_err sink__send(sink_mysql *sk)
         sink__dead_free(sk);
         return COT_OK;
     }
+    if (sk->max_packet && sb->pkt.len + 64 > sk->max_packet) return sink__too_big(sk);
     uint32_t idx = 0;
     bool failed = mysql_real_query(sk->my, sb->pkt.data, (unsigned long)sb->pkt.len) != 0;
     while (!failed) {
         MYSQL_RES *res = mysql_store_result(sk->my);
         if (res) mysql_free_result(res);
+        if (idx < sb->n_stmts) sink__check_matched(sk, idx, mysql_affected_rows(sk->my));
         int st = mysql_next_result(sk->my);
         if (st < 0) break;
         idx++;
@@ -498,6 +597,7 @@ static cot_err sink__prepare(sink_mysql *sk, size_t max_bytes)
     unsigned long long packet = row && row[0] ? strtoull(row[0], NULL, 10) : 0;
     bool have_table = row && row[1] && strcmp(row[1], "0") != 0;
     mysql_free_result(res);
+    sk->max_packet = packet;
 
     if (!max_bytes) max_bytes = 1024 * 1024;
     /* A packet holds statements up to ~2 x max_bytes; keep it under the server's limit. */
@@ -542,8 +642,8 @@ static void sink__lock_name(const char *pipeline, bool worker, uint32_t k, char 
         snprintf(out, cap, "cotter/%.40s/main", pipeline);
 }
 
-static cot_err sink__lock_once(sink_mysql *sk, const char *name, bool release, char *holder,
-                               size_t cap);
+static cot_err sink__lock_once(sink_mysql *sk, const char *name, bool release, int wait_s,
+                               char *holder, size_t cap);
 
 /* sink__lock takes (release false) or waits for and gives back (release
  * true) the session lock name, waiting at most LOCK_WAIT_S. A lock still
@@ -553,9 +653,18 @@ static cot_err sink__lock_once(sink_mysql *sk, const char *name, bool release, c
  * stays) and the lock taken after all. */
 static cot_err sink__lock(sink_mysql *sk, const char *name, bool release)
 {
+    /* one GET_LOCK waits less than read_timeout, or the wait ends as a lost connection */
+    int step = sk->read_timeout_s - 1 < LOCK_WAIT_S ? sk->read_timeout_s - 1 : LOCK_WAIT_S;
+    if (step < 0) step = 0;
     for (int attempt = 0;; attempt++) {
         char holder[32] = "";
-        cot_err rc = sink__lock_once(sk, name, release, holder, sizeof(holder));
+        cot_err rc;
+        for (int waited = 0;;) {
+            rc = sink__lock_once(sk, name, release, step, holder, sizeof(holder));
+            waited += step ? step : 1;
+            if (rc != COT_ERR_SQL_RETRY || waited >= LOCK_WAIT_S) break;
+            if (!step) sleep(1);
+        }
         if (rc != COT_ERR_SQL_RETRY || attempt > 0 || !holder[0] ||
             strspn(holder, "0123456789") != strlen(holder))
             return rc;
@@ -574,14 +683,14 @@ static cot_err sink__lock(sink_mysql *sk, const char *name, bool release)
 
 /* sink__lock_once is one GET_LOCK of sink__lock; holder gets the id of the
  * connection holding the lock when it was not free. */
-static cot_err sink__lock_once(sink_mysql *sk, const char *name, bool release, char *holder,
-                               size_t cap)
+static cot_err sink__lock_once(sink_mysql *sk, const char *name, bool release, int wait_s,
+                               char *holder, size_t cap)
 {
     buf *q = &sk->q;
     buf_reset(q);
     buf_puts(q, "SELECT GET_LOCK(");
     sink__put_string(sk, q, name);
-    buf_printf(q, ",%d), IS_USED_LOCK(", LOCK_WAIT_S);
+    buf_printf(q, ",%d), IS_USED_LOCK(", wait_s);
     sink__put_string(sk, q, name);
     buf_puts(q, ")");
     if (release) {
@@ -642,6 +751,8 @@ static cot_err sink_mysql_open(const sink_conf *conf, sink **out)
     sk->ddl_opts.read_timeout_s = conf->ddl_timeout_s;
     sk->ddl_own = conf->ddl_timeout_s > conf->read_timeout_s;
     cot_err rc = mysql_conn_open(conf->url, &opts, &sk->my);
+    sk->read_timeout_s = conf->read_timeout_s;
+    if (!rc) sk->thread_id = mysql_thread_id(sk->my);
     if (!rc)
         mysql_set_local_infile_handler(sk->my, bulk__init, bulk__read, bulk__end, bulk__error, sk);
     if (!rc) {

@@ -102,6 +102,7 @@ static void policy__counts_add(const char *pipeline, const sink_policy_counts *a
         r->counts.clamped += add->clamped;
         r->counts.nulled += add->nulled;
         r->counts.skipped += add->skipped;
+        r->counts.missing += add->missing;
     }
     pthread_mutex_unlock(&reg_mu);
 }
@@ -997,6 +998,11 @@ const sink_conv_policy *sink_conv_policy_of(sink_conv *cv, const sql_tdesc *td)
 void sink_conv_count_conflict(sink_conv *cv)
 {
     cv->batch.conflicts++;
+}
+
+void sink_conv_count_missing(sink_conv *cv, uint64_t n)
+{
+    cv->batch.missing += n;
 }
 
 void sink_conv_batch_end(sink_conv *cv, bool committed)

@@ -32,6 +32,9 @@ typedef struct sink_policy_counts {
     uint64_t clamped;   /* values clamped (on_overflow: clamp) */
     uint64_t nulled;    /* values stored as NULL (on_overflow: null) */
     uint64_t skipped;   /* rows sent to cotter.dead_letters (on_overflow: skip_row) */
+    /* source UPDATE/DELETE rows that matched no target row: the target
+     * drifted (a row missing there), the change could not be applied */
+    uint64_t missing;
 } sink_policy_counts;
 
 /* sink_policy_register makes pc's mappings known to the sinks of pipeline
@@ -99,6 +102,8 @@ bool sink_conv_same(sink_conv *cv, const sql_tdesc *td, const cot_change *ch);
 const sink_conv_policy *sink_conv_policy_of(sink_conv *cv, const sql_tdesc *td);
 /* sink_conv_count_conflict counts one conflict in the open batch. */
 void sink_conv_count_conflict(sink_conv *cv);
+/* sink_conv_count_missing counts n source rows that matched no target row. */
+void sink_conv_count_missing(sink_conv *cv, uint64_t n);
 
 /* ---- pure helpers (unit tested) ----------------------------------------- */
 

@@ -21,6 +21,7 @@ struct binlog_reader {
     MARIADB_RPL *rpl;
     MARIADB_RPL_EVENT *event;
     char name[128];
+    uint32_t server_id; /* the replica id cotter registers with */
 };
 
 /* reader__error sets cot_err from conn's last error, adding what a failed
@@ -97,6 +98,7 @@ cot_err binlog_reader_open(const binlog_reader_conf *conf, const cot_pos *start,
     binlog_reader *br = calloc(1, sizeof(*br));
     if (!br) abort();
     snprintf(br->name, sizeof(br->name), "%s", conf->name);
+    br->server_id = conf->server_id;
     cot_err rc = COT_OK;
     int hb = conf->heartbeat_s > 0 ? conf->heartbeat_s : 1;
     int rt = conf->read_timeout_s > 0 ? conf->read_timeout_s : 30;
@@ -168,9 +170,23 @@ cot_err binlog_reader_next(binlog_reader *br, const uint8_t **ev, size_t *len)
         snprintf(what, sizeof(what), "reading the binlog of source '%s'", br->name);
         if (no == 0)
             return cot_err_set(COT_ERR_NET, "source '%s' ended the binlog stream", br->name);
+        if (strstr(mysql_error(br->repl), "same server_uuid/server_id"))
+            return cot_err_set(
+                COT_ERR_CONFIG,
+                "source '%s' dropped cotter's binlog connection: another replica connected with "
+                "the same server_id %u (%s; errno %u). The source keeps one binlog connection "
+                "per server_id, so the two would keep dropping each other: give this source a "
+                "server_id no other replica of it uses (sources.%s.server_id; pipelines that "
+                "share a source use it, +1, +2 ...), or stop the other reader",
+                br->name, br->server_id, mysql_error(br->repl), no, br->name);
         cot_err rc = reader__error(br->repl, what);
         /* whatever broke the stream, the fix is to reconnect from the last position */
-        return rc == COT_ERR_SQL ? cot_err_set(COT_ERR_NET, "%s", cot_err_msg()) : rc;
+        if (rc == COT_ERR_SQL) {
+            char msg[2048]; /* cot_err_set must not read the buffer it writes */
+            snprintf(msg, sizeof(msg), "%s", cot_err_msg());
+            rc = cot_err_set(COT_ERR_NET, "%s", msg);
+        }
+        return rc;
     }
     br->event = e;
     if (e->raw_data_ofs > e->raw_data_size) {

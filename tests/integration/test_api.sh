@@ -173,7 +173,7 @@ expect 200 GET /api/channel/2/status "$ADMIN"
 assert_eq "$by_name" "$(jget '(d["id"], d["name"], d["state"], [p["name"] for p in d["pipelines"]])')" \
   "channel by number = by name"
 assert_eq "(2, 'c2', 'RUNNING', ['p2'])" "$by_name" "channel c2 status"
-assert_eq "['applied', 'batches', 'bytes_applied', 'channel', 'delay_s', 'id', 'last_applied_at', 'last_error', 'name', 'position', 'queue', 'rows_per_s', 'snapshot', 'source_ts', 'stages', 'started_at', 'state', 'tables']" \
+assert_eq "['applied', 'batches', 'behind', 'bytes_applied', 'channel', 'delay_s', 'id', 'last_applied_at', 'last_error', 'name', 'not_applied', 'position', 'queue', 'rows_per_s', 'snapshot', 'source_end', 'source_ts', 'stages', 'started_at', 'state', 'tables', 'target_wait_s']" \
   "$(jget 'sorted(d["pipelines"][0].keys())')" "pipeline document keys"
 expect_error 404 channel_not_found GET /api/channel/3/status "$READ"
 expect_error 404 channel_not_found GET /api/channel/0/status "$READ"

@@ -117,6 +117,11 @@ section "3. --table, text report"
 "$COTTER_BIN" check -c "$COTTER_CFG" --table app.pairs >"$HARNESS_DIR/human.txt"; rc=$?
 assert_eq 1 "$rc" "check --table app.pairs"
 grep -q "app.pairs .* differs" "$HARNESS_DIR/human.txt" || fail "human report: $(cat "$HARNESS_DIR/human.txt")"
+# issue 18: the text report names the differing keys, not only how many
+grep -qF 'missing   {"a":"7","b":"k0"}' "$HARNESS_DIR/human.txt" \
+  || fail "human report does not name the missing key: $(cat "$HARNESS_DIR/human.txt")"
+grep -qF 'different {"a":"50","b":"k1"}' "$HARNESS_DIR/human.txt" \
+  || fail "human report does not name the different key: $(cat "$HARNESS_DIR/human.txt")"
 grep -q "app.users" "$HARNESS_DIR/human.txt" && fail "--table app.pairs also checked app.users"
 
 out=$("$COTTER_BIN" check -c "$COTTER_CFG" --table app.users --json)

@@ -58,6 +58,13 @@ mdb_sql dst "SELECT row_image FROM cotter.dead_letters WHERE op='INSERT' ORDER B
 status="$COTTER_DATA/status/$COTTER_PIPELINE.json"
 for _ in $(seq 1 30); do grep '"skipped":3' "$status" >/dev/null 2>&1 && break; sleep 0.2; done
 grep '"skipped":3' "$status" >/dev/null || fail "status does not count 3 skipped rows: $(cat "$status")"
+# issue 18: skipping is never silent: the drift alarm names the dead letters
+for _ in $(seq 1 30); do
+  curl -sf "http://127.0.0.1:$COTTER_MANAGER_PORT/api/alarms" | grep -q '"rule":"drift".*3 row(s) refused and kept in cotter.dead_letters' && break
+  sleep 0.5
+done
+curl -sf "http://127.0.0.1:$COTTER_MANAGER_PORT/api/alarms" | grep -q '"rule":"drift".*3 row(s) refused and kept in cotter.dead_letters' \
+  || fail "no drift alarm for the skipped rows: $(curl -sf "http://127.0.0.1:$COTTER_MANAGER_PORT/api/alarms")"
 # and the position moved past them: a restart does not skip them again
 cotter_stop
 cotter_start

@@ -192,6 +192,9 @@ assert_eq "5" "$(mdb_sql dst "SELECT COUNT(*) FROM cotter.snapshots WHERE pipeli
 st=$(cat "$(cotter_status_file)")
 echo "$st" | grep -q '"snapshot":{"active":false,"tables":5,"tables_done":5' ||
   fail "status file lacks the finished snapshot: $st"
+# issue 18: cotter's own bookkeeping rows are not counted as applied rows
+tables=$(curl -sf "http://127.0.0.1:$COTTER_MANAGER_PORT/api/pipeline/status") || fail "GET /api/pipeline/status"
+grep -q '"table":"cotter\.' <<<"$tables" && fail "cotter's own tables in the per-table counts: $tables"
 cotter_stop
 
 # ------------------------------------------------------------------ 2

@@ -72,6 +72,34 @@ static void test_hint_position(void **state)
     assert_contains(h, "not an event boundary");
 }
 
+/* issue 18: a stall names its cause, not "check host and port" */
+static void test_hint_stall_causes(void **state)
+{
+    (void)state;
+    char h[512];
+    doctor_hint("target 'dst': upsert of 1 row on st.t: blocked on the target for more than "
+                "read_timeout (7 s), not a network fault: waiting 7 s for a row lock held by "
+                "connection 21 (SQL_RETRY, retriable); statement: INSERT ...",
+                0, h, sizeof(h));
+    assert_contains(h, "not the network");
+    doctor_hint("target 'dst': upsert of 1 row on st.b is 4194400 bytes of SQL (4194400 in the "
+                "packet), more than the target's max_allowed_packet (1048576 bytes): ...",
+                0, h, sizeof(h));
+    assert_contains(h, "max_allowed_packet");
+    doctor_hint("target 'dst': upsert of 1 row on st.t failed: The table 't' is full (errno "
+                "1114, SQLSTATE HY000, SQL, not retriable)",
+                0, h, sizeof(h));
+    assert_contains(h, "disk");
+    doctor_hint("target 'dst': insert failed: Disk full (/var/lib/mysql/t.ibd); waiting for "
+                "someone to free some space... (errno 1021)",
+                0, h, sizeof(h));
+    assert_contains(h, "free space");
+    doctor_hint("target 'dst': Error writing file './st/t.ibd' (Errcode: 28 \"No space left on "
+                "device\") (errno 3)",
+                0, h, sizeof(h));
+    assert_contains(h, "disk is full");
+}
+
 static void test_hint_other(void **state)
 {
     (void)state;
@@ -209,10 +237,15 @@ static void test_results(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hint_auth),     cmocka_unit_test(test_hint_grant),
-        cmocka_unit_test(test_hint_position), cmocka_unit_test(test_hint_other),
-        cmocka_unit_test(test_grants),        cmocka_unit_test(test_types),
-        cmocka_unit_test(test_charsets),      cmocka_unit_test(test_results),
+        cmocka_unit_test(test_hint_auth),
+        cmocka_unit_test(test_hint_grant),
+        cmocka_unit_test(test_hint_position),
+        cmocka_unit_test(test_hint_other),
+        cmocka_unit_test(test_hint_stall_causes),
+        cmocka_unit_test(test_grants),
+        cmocka_unit_test(test_types),
+        cmocka_unit_test(test_charsets),
+        cmocka_unit_test(test_results),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

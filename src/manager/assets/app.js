@@ -533,8 +533,12 @@
     const tables = tablesBox(p.tables);
     if (tables) card.append(tables);
     if (p.last_error) {
-      const old = p.state === 'RUNNING' && p.started_at && p.last_error.at &&
-        Date.parse(p.last_error.at) < Date.parse(p.started_at);
+      // recovered: streaming again, and either a batch was committed after
+      // the error or nothing is left to apply (a stuck pipeline stays red)
+      const errAt = Date.parse(p.last_error.at);
+      const old = p.state === 'RUNNING' && p.last_error.at &&
+        ((p.last_applied_at && Date.parse(p.last_applied_at) > errAt) ||
+         (p.behind === false && Date.now() - errAt > 5000));
       card.append(h('div', { class: 'error-box' + (old ? ' old' : ''), 'data-field': 'last-error' },
         h('div', { class: 'when' }, (old ? 'Last error (recovered since) · ' : 'Last error · ') +
           fmtTime(p.last_error.at) + ' (' + fmtAgo(p.last_error.at) + ')'),
