@@ -11,6 +11,7 @@
 #include "pipeline/row_filter.h"
 #include "pipeline/transform.h"
 #include "snapshot/snapshot_key.h"
+#include "source/schema.h"
 #include "sql/ddl_rewrite.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -343,6 +344,57 @@ static void snap__table_free(snap_table *t)
     free(t);
 }
 
+/* ---- ENUM and SET as the stream reads them ------------------------------- */
+
+bool snapshot_column_members(cot_column *cc, const char *data_type, const char *column_type)
+{
+    bool is_enum = data_type && strcasecmp(data_type, "enum") == 0;
+    bool is_set = data_type && strcasecmp(data_type, "set") == 0;
+    if ((!is_enum && !is_set) || !column_type ||
+        !schema_members_parse(column_type, &cc->members, &cc->n_members))
+        return false;
+    /* a TABLE_MAP's form: CT_STRING, the real type and the value's size in
+     * bytes in the metadata (a SET of more than 32 members takes 8) */
+    uint32_t size = is_enum ? (cc->n_members > 255 ? 2 : 1) : (cc->n_members + 7) / 8;
+    if (size > 4) size = 8;
+    cc->type = CT_STRING;
+    cc->meta = (uint16_t)((is_enum ? CT_ENUM : CT_SET) << 8 | size);
+    return true;
+}
+
+/* snap__member returns the 1-based index of member p (len bytes) of cc, 0
+ * when it is none of them. */
+static uint32_t snap__member(const cot_column *cc, const char *p, size_t len)
+{
+    for (uint32_t m = 0; m < cc->n_members; m++)
+        if (strlen(cc->members[m]) == len && memcmp(cc->members[m], p, len) == 0) return m + 1;
+    return 0;
+}
+
+bool snapshot_member_value(const cot_column *cc, const char *p, unsigned long len, cot_value *v)
+{
+    if (!cc->members || !p) return false;
+    if ((cc->meta >> 8) != CT_SET) {
+        uint32_t m = snap__member(cc, p, len);
+        if (!m && len) return false;
+        v->kind = VK_ENUM;
+        v->u = m; /* '' that is no member: the error value, index 0 */
+        return true;
+    }
+    uint64_t bits = 0;
+    for (unsigned long i = 0; i < len;) {
+        unsigned long j = i;
+        while (j < len && p[j] != ',') j++;
+        uint32_t m = snap__member(cc, p + i, j - i);
+        if (!m || m > 64) return false;
+        bits |= 1ull << (m - 1);
+        i = j + 1;
+    }
+    v->kind = VK_SET;
+    v->u = bits;
+    return true;
+}
+
 /* snap__describe reads t's columns and picks its copy key: the primary key,
  * else the first unique key over NOT NULL columns of comparable types. */
 static cot_err snap__describe(snapshot *sn, snap_table *t)
@@ -399,6 +451,7 @@ static cot_err snap__describe(snapshot *sn, snap_table *t)
         cc->charset = c->charset ? cot_charset_intern(c->charset)
                                  : (c->cls == SC_BINARY ? cot_charset_intern("binary") : NULL);
         cc->collation = c->cls == SC_BINARY ? COT_COLLATION_BINARY : 0;
+        (void)snapshot_column_members(cc, row[1], c->column_type);
         t->n_cols++;
     }
     mysql_free_result(res);
@@ -1713,8 +1766,9 @@ static void *snap__worker_run(void *arg)
         }
         cot_change *ch = cot_chunk_add(ck, OP_INSERT, t->tbl);
         ch->after = cot_chunk_values(ck, t->n_cols);
-        for (uint32_t i = 0; i < t->n_cols; i++)
-            snap__value(ck, &t->cols[i], row[i], lens[i], &ch->after[i]);
+        for (uint32_t i = 0; i < t->n_cols; i++) /* ENUM / SET: as the stream's rows */
+            if (!snapshot_member_value(&t->tbl->cols[i], row[i], lens[i], &ch->after[i]))
+                snap__value(ck, &t->cols[i], row[i], lens[i], &ch->after[i]);
         for (uint32_t k = 0; k < t->n_key; k++) {
             /* the key as text, for the next window's lower bound (key columns are NOT NULL) */
             const char *kp = row[t->key[k]] ? row[t->key[k]] : "";

@@ -7,7 +7,10 @@
 #     not copied again at a restart (rows_copied unchanged, log line);
 #  3. cotter's own objects: no `cotter` DDL in the source's binlog at a
 #     restart that copies a table (mariadb-binlog before/after), and no
-#     cotter.snapshot_watermarks on the target;
+#     cotter.snapshot_watermarks on the target; a where: on an ENUM / SET
+#     column keeps the same rows in the copy as in the stream, the ones the
+#     source selects by member index / bitmask (issue 11: the copy read
+#     them as text, so `tier >= 3` kept no copied row);
 #  4. `cotter snapshot --where` selects the rows the stream's filter would:
 #     byte-wise text, not the source's case-insensitive collation; a
 #     subquery is refused (issue 11);
@@ -51,6 +54,14 @@ INSERT INTO people VALUES (1, 'abc'), (2, 'ABC'), (3, 'Abc'), (4, 'abd'), (5, 'a
 CREATE DATABASE shop2;
 CREATE TABLE shop2.extra (id INT NOT NULL PRIMARY KEY, v VARCHAR(10)) ENGINE=InnoDB;
 INSERT INTO shop2.extra SELECT seq, CONCAT('e', seq) FROM seq_1_to_500;
+CREATE DATABASE tiers;
+CREATE TABLE tiers.e (id INT NOT NULL PRIMARY KEY, tier ENUM('bronze','silver','gold','platinum'))
+  ENGINE=InnoDB;
+CREATE TABLE tiers.s (id INT NOT NULL PRIMARY KEY, tags SET('a','b','c','d')) ENGINE=InnoDB;
+INSERT INTO tiers.e SELECT seq, ELT(1 + seq % 5, 'bronze', 'silver', 'gold', 'platinum', NULL)
+  FROM seq_1_to_40;
+INSERT INTO tiers.s SELECT seq, IF(seq % 17 = 0, NULL, MAKE_SET(seq % 16, 'a', 'b', 'c', 'd'))
+  FROM seq_1_to_40;
 SQL
 
 SRC_URL="mysql://repl:replpw@127.0.0.1:$src_PORT"
@@ -124,12 +135,49 @@ section "3. a restart that copies a table: no cotter DDL in the source's binlog"
 before=$(own_ddl)
 note "statements naming cotter in the source's binlog before the restart: $before"
 state_cfg "shop.*" "shop2.*"
+# ENUM / SET filters, compared by index / bitmask and by member names
+cat >>"$COTTER_CFG" <<'EOC'
+          - match: "tiers.e"
+            where: "tier >= 3 OR tier = 'silver'"
+          - match: "tiers.s"
+            where: "tags > 5 OR tags = 'a,c'"
+EOC
 mark=$(cotter_log_mark)
 cotter_start
 cotter_wait_streaming 60
 wait_done "$mark" 60
 wait_synced src dst shop2 60 || fail "shop2 differs after its copy"
 assert_eq "$(rows src shop2.extra)" "$(rows dst shop2.extra)" "shop2.extra source vs target"
+# the same rows again, through the stream (ids + 1000)
+mdb src -e "INSERT INTO tiers.e SELECT id + 1000, tier FROM tiers.e;
+            INSERT INTO tiers.s SELECT id + 1000, tags FROM tiers.s" || fail "inserting tiers rows"
+# what the source selects by index / bitmask (tier+0, tags+0: SQL's own reading)
+want_e=$(mdb_sql src "SELECT id, tier FROM tiers.e WHERE tier+0 >= 3 OR tier = 'silver' ORDER BY id")
+want_s=$(mdb_sql src "SELECT id, tags FROM tiers.s WHERE tags+0 > 5 OR tags = 'a,c' ORDER BY id")
+for (( i = 0; i < 300; i++ )); do
+  [ "$(rows dst tiers.e)" = "$want_e" ] && [ "$(rows dst tiers.s)" = "$want_s" ] && break
+  sleep 0.1
+done
+for t in e s; do
+  copied=$(mdb_sql dst "SELECT * FROM tiers.$t WHERE id < 1000 ORDER BY 1")
+  streamed=$(mdb_sql dst "SELECT id - 1000, $([ $t = e ] && echo tier || echo tags) FROM tiers.$t
+                          WHERE id > 1000 ORDER BY 1")
+  note "tiers.$t: rows copied $(echo "$copied" | grep -c .), streamed $(echo "$streamed" | grep -c .)"
+  assert_eq "$streamed" "$copied" "tiers.$t: rows the copy kept vs rows the stream kept"
+done
+assert_eq "$want_e" "$(rows dst tiers.e)" "tiers.e on the target vs the source's tier+0 >= 3 OR tier = 'silver'"
+assert_eq "$want_s" "$(rows dst tiers.s)" "tiers.s on the target vs the source's tags+0 > 5 OR tags = 'a,c'"
+# an on-demand copy's --where reads them the same way
+mdb dst -e "DELETE FROM tiers.e" || fail "emptying dst tiers.e"
+out=$("$COTTER_BIN" snapshot -c "$COTTER_CFG" --pipeline p1 --table tiers.e --where "tier < 4" \
+      --timeout 60 2>&1) || fail "cotter snapshot of tiers.e failed: $out"
+want_e=$(mdb_sql src "SELECT id, tier FROM tiers.e WHERE (tier+0 >= 3 OR tier = 'silver')
+                      AND tier+0 < 4 ORDER BY id")
+for (( i = 0; i < 100; i++ )); do
+  [ "$(rows dst tiers.e)" = "$want_e" ] && break
+  sleep 0.1
+done
+assert_eq "$want_e" "$(rows dst tiers.e)" "tiers.e copied with --where \"tier < 4\" vs the source's tier+0 < 4"
 if cotter_log_since "$mark" | grep -q "snapshot of shop.late"; then
   fail "shop.late* was copied again at the restart: $(cotter_log_since "$mark" | grep -m1 'snapshot of shop.late')"
 fi
