@@ -155,6 +155,10 @@ struct snapshot {
     bool keys_due;
     cot_pos keys_at;
     uint32_t turn; /* snap__next_table's round robin */
+    /* "schema.table\0..." of the tables with a finished row in
+     * cotter.snapshots that are not in tables: read at open, added to by
+     * snap__ddl_created */
+    buf recorded;
 };
 
 static char *xstrdup(const char *s)
@@ -1332,6 +1336,7 @@ cot_err snapshot_open(const snapshot_conf *conf, snapshot **out)
     arena_init(&sn->wmem);
     snap_keyset_init(&sn->keys);
     buf_init(&sn->kbuf);
+    buf_init(&sn->recorded);
     sn->mark_base = ((uint64_t)time(NULL) << 16 ^ (uint64_t)rand()) << 8;
 
     MYSQL *tgt = NULL;
@@ -1374,6 +1379,8 @@ cot_err snapshot_open(const snapshot_conf *conf, snapshot **out)
             recs[nr].history = row[5] ? xstrdup(row[5]) : NULL;
             recs[nr].changed = snap__resolve(sn, &recs[nr]);
             if (!recs[nr].done) pending = true;
+            if (recs[nr].done)
+                buf_append(&sn->recorded, recs[nr].table, strlen(recs[nr].table) + 1);
             nr++;
         }
         n_recs = nr;
@@ -1487,6 +1494,7 @@ void snapshot_free(snapshot *sn)
     mysql_conn_close(sn->ctl);
     snap_keyset_deinit(&sn->keys);
     buf_deinit(&sn->kbuf);
+    buf_deinit(&sn->recorded);
     arena_deinit(&sn->wmem);
     free(sn);
 }
@@ -2558,11 +2566,29 @@ static void snap__keyless_clear(snapshot *sn, cot_chunk *ck)
           t->schema, t->name);
 }
 
+/* snap__recorded says whether schema.name has a finished row in
+ * cotter.snapshots that sn->tables does not hold. */
+static bool snap__recorded(const snapshot *sn, const char *schema, const char *name)
+{
+    size_t ls = strlen(schema), ln = strlen(name);
+    for (size_t at = 0; at < sn->recorded.len;) {
+        const char *e = sn->recorded.data + at;
+        size_t le = strlen(e);
+        if (le == ls + 1 + ln && memcmp(e, schema, ls) == 0 && e[ls] == '.' &&
+            memcmp(e + ls + 1, name, ln) == 0)
+            return true;
+        at += le + 1;
+    }
+    return false;
+}
+
 /* snap__ddl_created records, for every mapped table that DDL ck creates
  * (CREATE TABLE, CREATE TABLE LIKE, or the new name of a RENAME), a finished
  * copy in cotter.snapshots: the stream carries that table from its first
  * row, so no later start copies it again. The row goes into the stream
- * ahead of the DDL. Tables this session is still copying are left alone. */
+ * ahead of the DDL. A table that already has a row (copied or recorded
+ * before, or being copied) keeps it: a CREATE TABLE IF NOT EXISTS of a
+ * copied table creates nothing, and its rows_copied and history stand. */
 static cot_err snap__ddl_created(snapshot *sn, const cot_chunk *ck)
 {
     if (sn->pc->snapshot != SNAPSHOT_INITIAL || !ck->ddl) return COT_OK;
@@ -2575,12 +2601,24 @@ static cot_err snap__ddl_created(snapshot *sn, const cot_chunk *ck)
         const ddl_table *dt = &info.tables[i];
         bool made = (create && dt->role == DDL_ROLE_SUBJECT) || dt->role == DDL_ROLE_RENAME_TO;
         if (!made || !dt->src_schema[0]) continue;
-        snap_table *cur = snap__find(sn, dt->src_schema, dt->src_name);
-        if (cur && !cur->done) continue;
+        if (snap__find(sn, dt->src_schema, dt->src_name) ||
+            snap__recorded(sn, dt->src_schema, dt->src_name)) {
+            LOG_D(TAG,
+                  "pipeline %s: %s.%s, named by a CREATE in the binlog, already has its row in "
+                  "cotter.snapshots: kept",
+                  sn->pc->name, dt->src_schema, dt->src_name);
+            continue;
+        }
         snap_table *t = snap__table_new(sn, dt->src_schema, dt->src_name);
         if (!t) continue; /* not mapped */
         t->done = true;
         rc = sn->conf.push(sn->conf.ctx, snap__progress_chunk(sn, t));
+        if (!rc) {
+            buf_puts(&sn->recorded, t->schema);
+            buf_putc(&sn->recorded, '.');
+            buf_puts(&sn->recorded, t->name);
+            buf_append(&sn->recorded, "", 1);
+        }
         if (!rc)
             LOG_I(TAG,
                   "pipeline %s: %s.%s is created by a DDL in the binlog, so the stream carries it "

@@ -4,7 +4,11 @@
 #  1. foreign keys: order_items (FK to products) and a cycle a <-> b are
 #     created on the target and copied (issue 11: errno 150 before);
 #  2. a table created by a DDL while streaming is carried by the stream and
-#     not copied again at a restart (rows_copied unchanged, log line);
+#     not copied again at a restart (rows_copied unchanged, log line); a
+#     CREATE TABLE IF NOT EXISTS of a table copied before (as a MySQL
+#     source logs it; see people_ifne) keeps its row of cotter.snapshots
+#     (issue 11: rows_copied 0, history emptied), in the session that
+#     copied it and in a later one;
 #  3. cotter's own objects: no `cotter` DDL in the source's binlog at a
 #     restart that copies a table (mariadb-binlog before/after), and no
 #     cotter.snapshot_watermarks on the target; a where: on an ENUM / SET
@@ -110,6 +114,25 @@ note "foreign keys on the target: $(fks dst | tr '\t\n' ' ;')"
 
 # ------------------------------------------------------------------ 2
 section "2. a table created by DDL while streaming is not copied again"
+snap_row() { # TABLE: its row of cotter.snapshots
+  mdb_sql dst "SELECT done, rows_copied, IFNULL(history, '-'), IFNULL(last_key, '-')
+               FROM cotter.snapshots WHERE pipeline='p1' AND source_table='shop.$1'" | tr '\t' ' '
+}
+# people_ifne: puts into the source's binlog the `CREATE TABLE IF NOT EXISTS
+# people` a MySQL source logs even when the table exists (MariaDB logs
+# nothing then): the table is moved aside, unlogged, for that statement.
+people_ifne() {
+  mdb src shop -e "SET SESSION sql_log_bin=0; RENAME TABLE people TO people_aside;
+    SET SESSION sql_log_bin=1;
+    CREATE TABLE IF NOT EXISTS people (id INT NOT NULL PRIMARY KEY, name VARCHAR(20) NOT NULL)
+      ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE utf8mb4_general_ci;
+    SET SESSION sql_log_bin=0; DROP TABLE people; RENAME TABLE people_aside TO people;
+    SET SESSION sql_log_bin=1" || fail "CREATE TABLE IF NOT EXISTS shop.people"
+}
+people_row=$(snap_row people)
+note "cotter.snapshots row of shop.people after its copy: $people_row"
+case "$people_row" in "1 5 "*) ;; *) fail "shop.people's row after its copy: '$people_row'" ;; esac
+people_ifne
 mdb src shop <<'SQL' || fail "creating shop.late"
 CREATE TABLE late (id INT NOT NULL PRIMARY KEY, v VARCHAR(10)) ENGINE=InnoDB;
 INSERT INTO late SELECT seq, CONCAT('l', seq) FROM seq_1_to_3000;
@@ -128,6 +151,8 @@ late_row() { # TABLE
 for t in late late_like; do
   assert_eq "1 0" "$(late_row $t)" "cotter.snapshots row of shop.$t (done, rows_copied)"
 done
+assert_eq "$people_row" "$(snap_row people)" \
+  "cotter.snapshots row of shop.people after a CREATE TABLE IF NOT EXISTS of it"
 cotter_stop
 
 # ------------------------------------------------------------------ 3
@@ -184,6 +209,12 @@ fi
 for t in late late_like; do
   assert_eq "1 0" "$(late_row $t)" "cotter.snapshots row of shop.$t after the restart"
 done
+# a session after the one that copied it
+people_ifne
+mdb src shop -e "INSERT INTO late VALUES (5000, 'after')" || fail "inserting into shop.late"
+wait_synced src dst shop 60 || fail "shop differs after a CREATE TABLE IF NOT EXISTS"
+assert_eq "$people_row" "$(snap_row people)" \
+  "cotter.snapshots row of shop.people after a CREATE TABLE IF NOT EXISTS of it (later session)"
 
 # ------------------------------------------------------------------ 4
 section "4. cotter snapshot --where: the rows the stream's filter takes"
