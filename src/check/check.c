@@ -1508,13 +1508,36 @@ static const char results_ddl[] = "CREATE TABLE IF NOT EXISTS `cotter`.`check_re
                                   "KEY (pipeline, source_table, id)"
                                   ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
 
-/* store_prepare creates cotter.check_results; false (logged) if it cannot. */
+/* store_prepare makes sure cotter.check_results exists; false (logged) if
+ * it cannot. The schema and the table are created only when
+ * information_schema does not list them: a check writes no DDL into the
+ * target's binlog, and a user without CREATE can store results in a table
+ * an administrator created. */
 static bool store_prepare(check_ctx *cx)
 {
-    if (mysql_conn_exec_str(cx->tgt, cx->tgt_role, "CREATE DATABASE IF NOT EXISTS `cotter`") ||
-        mysql_conn_exec_str(cx->tgt, cx->tgt_role, results_ddl)) {
-        LOG_W(TAG, "%s: results are not stored in cotter.check_results: %s", cx->tgt_role,
-              cot_err_msg());
+    static const char have_q[] =
+        "SELECT (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA='cotter' AND "
+        "TABLE_NAME='check_results') * 2 + (SELECT COUNT(*) FROM information_schema.SCHEMATA "
+        "WHERE SCHEMA_NAME='cotter')";
+    MYSQL_RES *res = NULL;
+    MYSQL_ROW row;
+    long have = -1;
+    if (mysql_real_query(cx->tgt, have_q, sizeof(have_q) - 1) == 0 &&
+        (res = mysql_store_result(cx->tgt)) && (row = mysql_fetch_row(res)) && row[0])
+        have = strtol(row[0], NULL, 10);
+    if (res) mysql_free_result(res);
+    cot_err rc = COT_OK;
+    if (have < 0)
+        rc = mysql_conn_error(cx->tgt, "%s: looking for cotter.check_results", cx->tgt_role);
+    if (!rc && !(have & 1))
+        rc = mysql_conn_exec_str(cx->tgt, cx->tgt_role, "CREATE DATABASE IF NOT EXISTS `cotter`");
+    if (!rc && !(have & 2)) rc = mysql_conn_exec_str(cx->tgt, cx->tgt_role, results_ddl);
+    if (rc) {
+        LOG_W(TAG,
+              "%s: results are not stored in cotter.check_results: %s (grant the user CREATE "
+              "and INSERT on `cotter`.*, or have an administrator run one check, which creates "
+              "the table, and grant INSERT on it)",
+              cx->tgt_role, cot_err_msg());
         return false;
     }
     return true;

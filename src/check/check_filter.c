@@ -2,9 +2,9 @@
  * The mapping's where: for check and repair (contract in the header): the
  * source table is described as the copy describes it (snapshot_column_*),
  * the filter bound to that description, and each row's filter columns
- * converted with the copy's conversion into one reused value array; ENUM
+ * converted with the copy's conversion into one reused value array (ENUM
  * and SET columns with known member names become the index / bitmask the
- * stream's rows carry.
+ * stream's rows carry, as in the copy: snapshot_member_value).
  */
 #include "check/check_filter.h"
 
@@ -13,23 +13,17 @@
 #include "event/event.h"
 #include "pipeline/row_filter.h"
 #include "snapshot/snapshot.h"
-#include "source/schema.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* How a filter column's text is read: as the copy reads it, or, for an
- * ENUM or SET column whose member names are known, as the stream reads it
- * (index / bitmask), so `kind = 2` means what it means to the stream. */
-enum { READ_COPY = 0, READ_ENUM, READ_SET };
 
 struct check_filter {
     row_filter *rf;
     cot_table *tbl; /* the source table as the copy describes it */
     uint32_t *cols; /* indexes of the columns the filter reads */
     uint8_t *cls;   /* their value classes (snapshot_column_describe) */
-    uint8_t *read;  /* READ_* */
+    uint8_t *read;  /* 1: an ENUM or SET column with member names */
     uint32_t n_cols;
     cot_value *row; /* tbl->n_cols values; only cols[] are set */
     cot_chunk *ck;  /* arena of the converted values, reset per row */
@@ -85,13 +79,7 @@ cot_err check_filter_new(MYSQL *src, const char *role, const cfg_table_map *tm, 
         if (!cc->name) abort();
         cc->nullable = true;
         cls_all[i] = snapshot_column_describe(cc, row[1], row[2], row[3]);
-        bool is_enum = row[1] && strcmp(row[1], "enum") == 0;
-        if ((is_enum || (row[1] && strcmp(row[1], "set") == 0)) && row[2] &&
-            schema_members_parse(row[2], &cc->members, &cc->n_members)) {
-            cc->type = CT_STRING; /* as a TABLE_MAP: the real type in the metadata */
-            cc->meta = (uint16_t)((is_enum ? CT_ENUM : CT_SET) << 8 | 1);
-            read_all[i] = is_enum ? READ_ENUM : READ_SET;
-        }
+        read_all[i] = snapshot_column_members(cc, row[1], row[2]);
     }
     mysql_free_result(res);
     /* flags 0: byte-wise text, as the stream's and the copy's filters */
@@ -142,49 +130,12 @@ bool check_filter_timed(const check_filter *cf)
     return cf->timed;
 }
 
-/* member_index returns the 1-based index of the member p (len bytes) of
- * column cc, 0 when it is none of them. */
-static uint32_t member_index(const cot_column *cc, const char *p, size_t len)
-{
-    for (uint32_t m = 0; m < cc->n_members; m++)
-        if (strlen(cc->members[m]) == len && memcmp(cc->members[m], p, len) == 0) return m + 1;
-    return 0;
-}
-
-/* enum_value reads the text of an ENUM (its member name) or SET (member
- * names joined by commas) value as the stream's index or bitmask; false
- * when a name is not a member (then the value stays text). */
-static bool enum_value(const cot_column *cc, bool set, const char *p, unsigned long len,
-                       cot_value *v)
-{
-    if (!set) {
-        uint32_t m = member_index(cc, p, len);
-        if (!m && len) return false;
-        v->kind = VK_ENUM;
-        v->u = m;
-        return true;
-    }
-    uint64_t bits = 0;
-    for (unsigned long i = 0; i < len;) {
-        unsigned long j = i;
-        while (j < len && p[j] != ',') j++;
-        uint32_t m = member_index(cc, p + i, j - i);
-        if (!m || m > 64) return false;
-        bits |= 1ull << (m - 1);
-        i = j + 1;
-    }
-    v->kind = VK_SET;
-    v->u = bits;
-    return true;
-}
-
 int check_filter_row(check_filter *cf, char **vals, const unsigned long *lens, int64_t now)
 {
     arena_reset(&cf->ck->mem);
     for (uint32_t i = 0; i < cf->n_cols; i++) {
         cot_value *v = &cf->row[cf->cols[i]];
-        if (cf->read[i] != READ_COPY && vals[i] &&
-            enum_value(&cf->tbl->cols[cf->cols[i]], cf->read[i] == READ_SET, vals[i], lens[i], v))
+        if (cf->read[i] && snapshot_member_value(&cf->tbl->cols[cf->cols[i]], vals[i], lens[i], v))
             continue;
         snapshot_value(cf->ck, cf->cls[i], vals[i], lens[i], v);
     }

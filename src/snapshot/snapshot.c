@@ -11,6 +11,7 @@
 #include "pipeline/row_filter.h"
 #include "pipeline/transform.h"
 #include "snapshot/snapshot_key.h"
+#include "source/schema.h"
 #include "sql/ddl_rewrite.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -154,6 +155,10 @@ struct snapshot {
     bool keys_due;
     cot_pos keys_at;
     uint32_t turn; /* snap__next_table's round robin */
+    /* "schema.table\0..." of the tables with a finished row in
+     * cotter.snapshots that are not in tables: read at open, added to by
+     * snap__ddl_created */
+    buf recorded;
 };
 
 static char *xstrdup(const char *s)
@@ -338,6 +343,57 @@ static void snap__table_free(snap_table *t)
     free(t);
 }
 
+/* ---- ENUM and SET as the stream reads them ------------------------------- */
+
+bool snapshot_column_members(cot_column *cc, const char *data_type, const char *column_type)
+{
+    bool is_enum = data_type && strcasecmp(data_type, "enum") == 0;
+    bool is_set = data_type && strcasecmp(data_type, "set") == 0;
+    if ((!is_enum && !is_set) || !column_type ||
+        !schema_members_parse(column_type, &cc->members, &cc->n_members))
+        return false;
+    /* a TABLE_MAP's form: CT_STRING, the real type and the value's size in
+     * bytes in the metadata (a SET of more than 32 members takes 8) */
+    uint32_t size = is_enum ? (cc->n_members > 255 ? 2 : 1) : (cc->n_members + 7) / 8;
+    if (size > 4) size = 8;
+    cc->type = CT_STRING;
+    cc->meta = (uint16_t)((is_enum ? CT_ENUM : CT_SET) << 8 | size);
+    return true;
+}
+
+/* snap__member returns the 1-based index of member p (len bytes) of cc, 0
+ * when it is none of them. */
+static uint32_t snap__member(const cot_column *cc, const char *p, size_t len)
+{
+    for (uint32_t m = 0; m < cc->n_members; m++)
+        if (strlen(cc->members[m]) == len && memcmp(cc->members[m], p, len) == 0) return m + 1;
+    return 0;
+}
+
+bool snapshot_member_value(const cot_column *cc, const char *p, unsigned long len, cot_value *v)
+{
+    if (!cc->members || !p) return false;
+    if ((cc->meta >> 8) != CT_SET) {
+        uint32_t m = snap__member(cc, p, len);
+        if (!m && len) return false;
+        v->kind = VK_ENUM;
+        v->u = m; /* '' that is no member: the error value, index 0 */
+        return true;
+    }
+    uint64_t bits = 0;
+    for (unsigned long i = 0; i < len;) {
+        unsigned long j = i;
+        while (j < len && p[j] != ',') j++;
+        uint32_t m = snap__member(cc, p + i, j - i);
+        if (!m || m > 64) return false;
+        bits |= 1ull << (m - 1);
+        i = j + 1;
+    }
+    v->kind = VK_SET;
+    v->u = bits;
+    return true;
+}
+
 /* snap__describe reads t's columns and picks its copy key: the primary key,
  * else the first unique key over NOT NULL columns of comparable types. */
 static cot_err snap__describe(snapshot *sn, snap_table *t)
@@ -394,6 +450,7 @@ static cot_err snap__describe(snapshot *sn, snap_table *t)
         cc->charset = c->charset ? cot_charset_intern(c->charset)
                                  : (c->cls == SC_BINARY ? cot_charset_intern("binary") : NULL);
         cc->collation = c->cls == SC_BINARY ? COT_COLLATION_BINARY : 0;
+        (void)snapshot_column_members(cc, row[1], c->column_type);
         t->n_cols++;
     }
     mysql_free_result(res);
@@ -1274,6 +1331,7 @@ cot_err snapshot_open(const snapshot_conf *conf, snapshot **out)
     arena_init(&sn->wmem);
     snap_keyset_init(&sn->keys);
     buf_init(&sn->kbuf);
+    buf_init(&sn->recorded);
     sn->mark_base = ((uint64_t)time(NULL) << 16 ^ (uint64_t)rand()) << 8;
 
     MYSQL *tgt = NULL;
@@ -1316,6 +1374,8 @@ cot_err snapshot_open(const snapshot_conf *conf, snapshot **out)
             recs[nr].history = row[5] ? xstrdup(row[5]) : NULL;
             recs[nr].changed = snap__resolve(sn, &recs[nr]);
             if (!recs[nr].done) pending = true;
+            if (recs[nr].done)
+                buf_append(&sn->recorded, recs[nr].table, strlen(recs[nr].table) + 1);
             nr++;
         }
         n_recs = nr;
@@ -1429,6 +1489,7 @@ void snapshot_free(snapshot *sn)
     mysql_conn_close(sn->ctl);
     snap_keyset_deinit(&sn->keys);
     buf_deinit(&sn->kbuf);
+    buf_deinit(&sn->recorded);
     arena_deinit(&sn->wmem);
     free(sn);
 }
@@ -1708,8 +1769,9 @@ static void *snap__worker_run(void *arg)
         }
         cot_change *ch = cot_chunk_add(ck, OP_INSERT, t->tbl);
         ch->after = cot_chunk_values(ck, t->n_cols);
-        for (uint32_t i = 0; i < t->n_cols; i++)
-            snap__value(ck, &t->cols[i], row[i], lens[i], &ch->after[i]);
+        for (uint32_t i = 0; i < t->n_cols; i++) /* ENUM / SET: as the stream's rows */
+            if (!snapshot_member_value(&t->tbl->cols[i], row[i], lens[i], &ch->after[i]))
+                snap__value(ck, &t->cols[i], row[i], lens[i], &ch->after[i]);
         for (uint32_t k = 0; k < t->n_key; k++) {
             /* the key as text, for the next window's lower bound (key columns are NOT NULL) */
             const char *kp = row[t->key[k]] ? row[t->key[k]] : "";
@@ -2504,11 +2566,29 @@ static void snap__keyless_clear(snapshot *sn, cot_chunk *ck)
           t->schema, t->name);
 }
 
+/* snap__recorded says whether schema.name has a finished row in
+ * cotter.snapshots that sn->tables does not hold. */
+static bool snap__recorded(const snapshot *sn, const char *schema, const char *name)
+{
+    size_t ls = strlen(schema), ln = strlen(name);
+    for (size_t at = 0; at < sn->recorded.len;) {
+        const char *e = sn->recorded.data + at;
+        size_t le = strlen(e);
+        if (le == ls + 1 + ln && memcmp(e, schema, ls) == 0 && e[ls] == '.' &&
+            memcmp(e + ls + 1, name, ln) == 0)
+            return true;
+        at += le + 1;
+    }
+    return false;
+}
+
 /* snap__ddl_created records, for every mapped table that DDL ck creates
  * (CREATE TABLE, CREATE TABLE LIKE, or the new name of a RENAME), a finished
  * copy in cotter.snapshots: the stream carries that table from its first
  * row, so no later start copies it again. The row goes into the stream
- * ahead of the DDL. Tables this session is still copying are left alone. */
+ * ahead of the DDL. A table that already has a row (copied or recorded
+ * before, or being copied) keeps it: a CREATE TABLE IF NOT EXISTS of a
+ * copied table creates nothing, and its rows_copied and history stand. */
 static cot_err snap__ddl_created(snapshot *sn, const cot_chunk *ck)
 {
     if (sn->pc->snapshot != SNAPSHOT_INITIAL || !ck->ddl) return COT_OK;
@@ -2521,12 +2601,24 @@ static cot_err snap__ddl_created(snapshot *sn, const cot_chunk *ck)
         const ddl_table *dt = &info.tables[i];
         bool made = (create && dt->role == DDL_ROLE_SUBJECT) || dt->role == DDL_ROLE_RENAME_TO;
         if (!made || !dt->src_schema[0]) continue;
-        snap_table *cur = snap__find(sn, dt->src_schema, dt->src_name);
-        if (cur && !cur->done) continue;
+        if (snap__find(sn, dt->src_schema, dt->src_name) ||
+            snap__recorded(sn, dt->src_schema, dt->src_name)) {
+            LOG_D(TAG,
+                  "pipeline %s: %s.%s, named by a CREATE in the binlog, already has its row in "
+                  "cotter.snapshots: kept",
+                  sn->pc->name, dt->src_schema, dt->src_name);
+            continue;
+        }
         snap_table *t = snap__table_new(sn, dt->src_schema, dt->src_name);
         if (!t) continue; /* not mapped */
         t->done = true;
         rc = sn->conf.push(sn->conf.ctx, snap__progress_chunk(sn, t));
+        if (!rc) {
+            buf_puts(&sn->recorded, t->schema);
+            buf_putc(&sn->recorded, '.');
+            buf_puts(&sn->recorded, t->name);
+            buf_append(&sn->recorded, "", 1);
+        }
         if (!rc)
             LOG_I(TAG,
                   "pipeline %s: %s.%s is created by a DDL in the binlog, so the stream carries it "

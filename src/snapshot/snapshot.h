@@ -123,6 +123,20 @@ uint8_t snapshot_column_describe(cot_column *cc, const char *data_type, const ch
  * arena. */
 void snapshot_value(cot_chunk *ck, uint8_t cls, const char *p, unsigned long len, cot_value *v);
 
+/* snapshot_column_members: when cc is an ENUM or SET column (DATA_TYPE
+ * data_type) whose member names COLUMN_TYPE column_type lists, stores them
+ * in cc and gives cc the form a TABLE_MAP gives it (CT_STRING, the real type
+ * in meta), as the stream's decoder does; returns true then. */
+bool snapshot_column_members(cot_column *cc, const char *data_type, const char *column_type);
+
+/* snapshot_member_value reads the text of a value (p NULL: SQL NULL) of a
+ * column marked by snapshot_column_members as the stream's rows carry it:
+ * an ENUM's member index, a SET's bitmask. So a row filter sees the same
+ * value on copied, checked and streamed rows. false, v untouched, when cc
+ * has no member names, p is NULL, or a name is none of the members (the
+ * value is then read as text). */
+bool snapshot_member_value(const cot_column *cc, const char *p, unsigned long len, cot_value *v);
+
 /* snapshot_is_own_ddl says whether DDL statement sql (default schema
  * default_schema, may be NULL) is about cotter's own schema only: CREATE or
  * DROP DATABASE cotter, or table statements naming only cotter.* tables.

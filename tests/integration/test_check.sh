@@ -5,7 +5,9 @@
 # whole chunk dropped; a keyless table, a composite key, a column subset
 # with a rename, a constant and a where: filter) and check must name exactly
 # those keys (--json) and exit 1; repair --dry-run changes nothing; repair
-# fixes them; a second check exits 0; an unreachable target exits 2.
+# fixes them; a second check exits 0 and writes no cotter DDL into the
+# target's binlog, a user without CREATE stores its results; an unreachable
+# target exits 2.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../lib/mariadb.sh"
@@ -156,7 +158,37 @@ assert_eq "mallory-gone" "$(mdb_sql dst "SELECT IF(name = 'user 99', 'mallory-go
 assert_eq 99 "$(mdb_sql dst "SELECT extra_col FROM crm.contacts WHERE id = 6")" "an unmapped target column is left alone"
 assert_eq "2" "$(mdb_sql dst "SELECT COUNT(*) FROM app.logs WHERE msg = 'boot'")" "keyless duplicate restored"
 
-section "6. unreachable target: exit 2"
+section "6. a check writes no cotter DDL into the target's binlog; a user without CREATE stores results"
+# (issue 11: every check ran CREATE DATABASE / CREATE TABLE IF NOT EXISTS on
+# the target, which the binlog records, and a user without CREATE stored nothing)
+own_ddl() { # statements of the target's binlogs that name cotter's schema
+  local f n=0 c
+  for f in "$dst_DIR"/data/binlog.[0-9]*; do
+    c=$(mariadb-binlog "$f" 2>/dev/null | grep -ciE '^(CREATE|DROP|ALTER) .*cotter')
+    n=$(( n + c ))
+  done
+  echo "$n"
+}
+stored() { mdb_sql dst "SELECT COUNT(*) FROM cotter.check_results"; }
+ddl_before=$(own_ddl)
+stored_before=$(stored)
+"$COTTER_BIN" check -c "$COTTER_CFG" --json >/dev/null 2>"$HARNESS_DIR/again.err"; rc=$?
+assert_eq 0 "$rc" "check once more"
+note "statements naming cotter in the target's binlog: $ddl_before before this check, $(own_ddl) after"
+assert_eq "$ddl_before" "$(own_ddl)" "statements naming cotter in the target's binlog (before vs after a check)"
+assert_eq $(( stored_before + 4 )) "$(stored)" "results stored by the check"
+q dst "CREATE USER 'chk'@'127.0.0.1' IDENTIFIED BY 'chkpw';
+GRANT SELECT ON app.* TO 'chk'@'127.0.0.1'; GRANT SELECT ON crm.* TO 'chk'@'127.0.0.1';
+GRANT SELECT, INSERT ON cotter.* TO 'chk'@'127.0.0.1'"
+sed "s|dst: { url: \"$(mdb_url dst)\" }|dst: { url: \"mysql://chk:chkpw@127.0.0.1:$dst_PORT\" }|" \
+  "$COTTER_CFG" >"$HARNESS_DIR/chk.yaml"
+grep -q "chk:chkpw" "$HARNESS_DIR/chk.yaml" || fail "the config does not use the chk user"
+"$COTTER_BIN" check -c "$HARNESS_DIR/chk.yaml" --json >/dev/null 2>"$HARNESS_DIR/chk.err"; rc=$?
+assert_eq 0 "$rc" "check as a user without CREATE: $(tail -3 "$HARNESS_DIR/chk.err")"
+grep -q "not stored" "$HARNESS_DIR/chk.err" && fail "results not stored: $(grep "not stored" "$HARNESS_DIR/chk.err")"
+assert_eq $(( stored_before + 8 )) "$(stored)" "results stored by the check as a user without CREATE"
+
+section "7. unreachable target: exit 2"
 sed -i "s|dst: { url: \"$(mdb_url dst)\" }|dst: { url: \"mysql://root@127.0.0.1:1\", connect_timeout: 2s }|" "$COTTER_CFG"
 "$COTTER_BIN" check -c "$COTTER_CFG" --json >"$HARNESS_DIR/down.json" 2>&1; rc=$?
 assert_eq 2 "$rc" "check with the target down"

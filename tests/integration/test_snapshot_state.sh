@@ -4,10 +4,17 @@
 #  1. foreign keys: order_items (FK to products) and a cycle a <-> b are
 #     created on the target and copied (issue 11: errno 150 before);
 #  2. a table created by a DDL while streaming is carried by the stream and
-#     not copied again at a restart (rows_copied unchanged, log line);
+#     not copied again at a restart (rows_copied unchanged, log line); a
+#     CREATE TABLE IF NOT EXISTS of a table copied before (as a MySQL
+#     source logs it; see people_ifne) keeps its row of cotter.snapshots
+#     (issue 11: rows_copied 0, history emptied), in the session that
+#     copied it and in a later one;
 #  3. cotter's own objects: no `cotter` DDL in the source's binlog at a
 #     restart that copies a table (mariadb-binlog before/after), and no
-#     cotter.snapshot_watermarks on the target;
+#     cotter.snapshot_watermarks on the target; a where: on an ENUM / SET
+#     column keeps the same rows in the copy as in the stream, the ones the
+#     source selects by member index / bitmask (issue 11: the copy read
+#     them as text, so `tier >= 3` kept no copied row);
 #  4. `cotter snapshot --where` selects the rows the stream's filter would:
 #     byte-wise text, not the source's case-insensitive collation; a
 #     subquery is refused (issue 11);
@@ -51,6 +58,14 @@ INSERT INTO people VALUES (1, 'abc'), (2, 'ABC'), (3, 'Abc'), (4, 'abd'), (5, 'a
 CREATE DATABASE shop2;
 CREATE TABLE shop2.extra (id INT NOT NULL PRIMARY KEY, v VARCHAR(10)) ENGINE=InnoDB;
 INSERT INTO shop2.extra SELECT seq, CONCAT('e', seq) FROM seq_1_to_500;
+CREATE DATABASE tiers;
+CREATE TABLE tiers.e (id INT NOT NULL PRIMARY KEY, tier ENUM('bronze','silver','gold','platinum'))
+  ENGINE=InnoDB;
+CREATE TABLE tiers.s (id INT NOT NULL PRIMARY KEY, tags SET('a','b','c','d')) ENGINE=InnoDB;
+INSERT INTO tiers.e SELECT seq, ELT(1 + seq % 5, 'bronze', 'silver', 'gold', 'platinum', NULL)
+  FROM seq_1_to_40;
+INSERT INTO tiers.s SELECT seq, IF(seq % 17 = 0, NULL, MAKE_SET(seq % 16, 'a', 'b', 'c', 'd'))
+  FROM seq_1_to_40;
 SQL
 
 SRC_URL="mysql://repl:replpw@127.0.0.1:$src_PORT"
@@ -99,6 +114,25 @@ note "foreign keys on the target: $(fks dst | tr '\t\n' ' ;')"
 
 # ------------------------------------------------------------------ 2
 section "2. a table created by DDL while streaming is not copied again"
+snap_row() { # TABLE: its row of cotter.snapshots
+  mdb_sql dst "SELECT done, rows_copied, IFNULL(history, '-'), IFNULL(last_key, '-')
+               FROM cotter.snapshots WHERE pipeline='p1' AND source_table='shop.$1'" | tr '\t' ' '
+}
+# people_ifne: puts into the source's binlog the `CREATE TABLE IF NOT EXISTS
+# people` a MySQL source logs even when the table exists (MariaDB logs
+# nothing then): the table is moved aside, unlogged, for that statement.
+people_ifne() {
+  mdb src shop -e "SET SESSION sql_log_bin=0; RENAME TABLE people TO people_aside;
+    SET SESSION sql_log_bin=1;
+    CREATE TABLE IF NOT EXISTS people (id INT NOT NULL PRIMARY KEY, name VARCHAR(20) NOT NULL)
+      ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE utf8mb4_general_ci;
+    SET SESSION sql_log_bin=0; DROP TABLE people; RENAME TABLE people_aside TO people;
+    SET SESSION sql_log_bin=1" || fail "CREATE TABLE IF NOT EXISTS shop.people"
+}
+people_row=$(snap_row people)
+note "cotter.snapshots row of shop.people after its copy: $people_row"
+case "$people_row" in "1 5 "*) ;; *) fail "shop.people's row after its copy: '$people_row'" ;; esac
+people_ifne
 mdb src shop <<'SQL' || fail "creating shop.late"
 CREATE TABLE late (id INT NOT NULL PRIMARY KEY, v VARCHAR(10)) ENGINE=InnoDB;
 INSERT INTO late SELECT seq, CONCAT('l', seq) FROM seq_1_to_3000;
@@ -117,6 +151,8 @@ late_row() { # TABLE
 for t in late late_like; do
   assert_eq "1 0" "$(late_row $t)" "cotter.snapshots row of shop.$t (done, rows_copied)"
 done
+assert_eq "$people_row" "$(snap_row people)" \
+  "cotter.snapshots row of shop.people after a CREATE TABLE IF NOT EXISTS of it"
 cotter_stop
 
 # ------------------------------------------------------------------ 3
@@ -124,18 +160,61 @@ section "3. a restart that copies a table: no cotter DDL in the source's binlog"
 before=$(own_ddl)
 note "statements naming cotter in the source's binlog before the restart: $before"
 state_cfg "shop.*" "shop2.*"
+# ENUM / SET filters, compared by index / bitmask and by member names
+cat >>"$COTTER_CFG" <<'EOC'
+          - match: "tiers.e"
+            where: "tier >= 3 OR tier = 'silver'"
+          - match: "tiers.s"
+            where: "tags > 5 OR tags = 'a,c'"
+EOC
 mark=$(cotter_log_mark)
 cotter_start
 cotter_wait_streaming 60
 wait_done "$mark" 60
 wait_synced src dst shop2 60 || fail "shop2 differs after its copy"
 assert_eq "$(rows src shop2.extra)" "$(rows dst shop2.extra)" "shop2.extra source vs target"
+# the same rows again, through the stream (ids + 1000)
+mdb src -e "INSERT INTO tiers.e SELECT id + 1000, tier FROM tiers.e;
+            INSERT INTO tiers.s SELECT id + 1000, tags FROM tiers.s" || fail "inserting tiers rows"
+# what the source selects by index / bitmask (tier+0, tags+0: SQL's own reading)
+want_e=$(mdb_sql src "SELECT id, tier FROM tiers.e WHERE tier+0 >= 3 OR tier = 'silver' ORDER BY id")
+want_s=$(mdb_sql src "SELECT id, tags FROM tiers.s WHERE tags+0 > 5 OR tags = 'a,c' ORDER BY id")
+for (( i = 0; i < 300; i++ )); do
+  [ "$(rows dst tiers.e)" = "$want_e" ] && [ "$(rows dst tiers.s)" = "$want_s" ] && break
+  sleep 0.1
+done
+for t in e s; do
+  copied=$(mdb_sql dst "SELECT * FROM tiers.$t WHERE id < 1000 ORDER BY 1")
+  streamed=$(mdb_sql dst "SELECT id - 1000, $([ $t = e ] && echo tier || echo tags) FROM tiers.$t
+                          WHERE id > 1000 ORDER BY 1")
+  note "tiers.$t: rows copied $(echo "$copied" | grep -c .), streamed $(echo "$streamed" | grep -c .)"
+  assert_eq "$streamed" "$copied" "tiers.$t: rows the copy kept vs rows the stream kept"
+done
+assert_eq "$want_e" "$(rows dst tiers.e)" "tiers.e on the target vs the source's tier+0 >= 3 OR tier = 'silver'"
+assert_eq "$want_s" "$(rows dst tiers.s)" "tiers.s on the target vs the source's tags+0 > 5 OR tags = 'a,c'"
+# an on-demand copy's --where reads them the same way
+mdb dst -e "DELETE FROM tiers.e" || fail "emptying dst tiers.e"
+out=$("$COTTER_BIN" snapshot -c "$COTTER_CFG" --pipeline p1 --table tiers.e --where "tier < 4" \
+      --timeout 60 2>&1) || fail "cotter snapshot of tiers.e failed: $out"
+want_e=$(mdb_sql src "SELECT id, tier FROM tiers.e WHERE (tier+0 >= 3 OR tier = 'silver')
+                      AND tier+0 < 4 ORDER BY id")
+for (( i = 0; i < 100; i++ )); do
+  [ "$(rows dst tiers.e)" = "$want_e" ] && break
+  sleep 0.1
+done
+assert_eq "$want_e" "$(rows dst tiers.e)" "tiers.e copied with --where \"tier < 4\" vs the source's tier+0 < 4"
 if cotter_log_since "$mark" | grep -q "snapshot of shop.late"; then
   fail "shop.late* was copied again at the restart: $(cotter_log_since "$mark" | grep -m1 'snapshot of shop.late')"
 fi
 for t in late late_like; do
   assert_eq "1 0" "$(late_row $t)" "cotter.snapshots row of shop.$t after the restart"
 done
+# a session after the one that copied it
+people_ifne
+mdb src shop -e "INSERT INTO late VALUES (5000, 'after')" || fail "inserting into shop.late"
+wait_synced src dst shop 60 || fail "shop differs after a CREATE TABLE IF NOT EXISTS"
+assert_eq "$people_row" "$(snap_row people)" \
+  "cotter.snapshots row of shop.people after a CREATE TABLE IF NOT EXISTS of it (later session)"
 
 # ------------------------------------------------------------------ 4
 section "4. cotter snapshot --where: the rows the stream's filter takes"
