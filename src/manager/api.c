@@ -132,12 +132,13 @@ static void api__pipeline_json(manager *m, int i, buf *b)
     buf_printf(b,
                ",\"source_ts\":%u,\"applied\":{\"insert\":%llu,\"update\":%llu,\"delete\":%llu,"
                "\"transactions\":%llu,\"batches\":%llu,\"skipped\":%llu,\"conflicts\":%llu,"
-               "\"overflows\":%llu},\"rows_per_s\":%.1f,\"queue\":{\"rows\":%zu,\"bytes\":%zu}",
+               "\"overflows\":%llu,\"missing\":%llu},\"rows_per_s\":%.1f,"
+               "\"queue\":{\"rows\":%zu,\"bytes\":%zu}",
                st.source_ts, (unsigned long long)st.inserts, (unsigned long long)st.updates,
                (unsigned long long)st.deletes, (unsigned long long)st.transactions,
                (unsigned long long)st.batches, (unsigned long long)st.skipped,
-               (unsigned long long)st.conflicts, (unsigned long long)st.overflows, st.rows_per_s,
-               st.queue_rows, st.queue_bytes);
+               (unsigned long long)st.conflicts, (unsigned long long)st.overflows,
+               (unsigned long long)st.missing, st.rows_per_s, st.queue_rows, st.queue_bytes);
     /* source changes not applied as they are: refused (dead letters), lost to
      * the target row (conflicts), or with no target row to change (missing) */
     buf_printf(b, ",\"not_applied\":{\"skipped\":%llu,\"conflicts\":%llu,\"missing\":%llu}",
