@@ -43,6 +43,8 @@ typedef struct check_ctx {
     bool online;          /* the pipeline keeps its position on the target: wait for it */
     bool stalled;         /* it did not move during a wait: compare as is from then on */
     double last_throttle; /* when the pipeline's delay was last looked at */
+    double rate_t0;       /* rows-per-second budget: its start (0: not started) */
+    double rate_rows;     /* source rows read since rate_t0 */
 } check_ctx;
 
 /* The plan of one source table against its target table. */
@@ -296,6 +298,31 @@ static void throttle(check_ctx *cx)
         usleep((useconds_t)(step * 1e6));
         waited += step;
         if (step < 4) step *= 2;
+    }
+}
+
+/* rate_limit counts n_rows source rows just read and sleeps as long as
+ * reading them at opts->max_rows_per_s would have taken (in 0.25 s steps,
+ * ending early on a stop). Time spent elsewhere (a delay pause, a slow
+ * server) is credited for at most one second, so a pause is not followed
+ * by a burst. */
+static void rate_limit(check_ctx *cx, uint64_t n_rows)
+{
+    double limit = cx->opts->max_rows_per_s;
+    if (limit <= 0) return;
+    double now = now_s();
+    if (cx->rate_t0 == 0) cx->rate_t0 = now;
+    cx->rate_rows += (double)n_rows;
+    double due = cx->rate_t0 + cx->rate_rows / limit; /* when these rows may have been read */
+    if (now - due > 1.0) {
+        cx->rate_t0 = now - 1.0;
+        cx->rate_rows = 0;
+        return;
+    }
+    while (now < due && !(cx->opts->stop && atomic_load(cx->opts->stop))) {
+        double step = due - now < 0.25 ? due - now : 0.25;
+        usleep((useconds_t)(step * 1e6));
+        now = now_s();
     }
 }
 
@@ -1324,6 +1351,7 @@ static cot_err walk_keyed(check_ctx *cx, const check_plan *p, check_table_result
         n = check_chunk_next_size(n, el, target_s, 100, 1000000);
         if (o->progress) o->progress(o->progress_ctx, r, false);
         throttle(cx);
+        rate_limit(cx, cs);
         if (o->stop && atomic_load(o->stop)) {
             rc = cot_err_set(COT_ERR_STOPPED, "check of %s stopped", r->source);
             goto out;
@@ -1378,6 +1406,7 @@ static cot_err walk_keyless(check_ctx *cx, const check_plan *p, check_table_resu
     rs = rt = NULL;
     r->chunks = 1;
     r->rows = cs;
+    rate_limit(cx, cs);
     if (cs == ct && strcmp(xs, xt) == 0) goto out;
     if (cx->online && !cx->stalled) {
         bool differs = true;

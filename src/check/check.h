@@ -42,8 +42,9 @@ typedef struct check_opts {
     bool offline;           /* never wait for the pipeline: compare as the tables are now */
     double wait_s;      /* online: longest wait for the pipeline to apply past a position (0: 60) */
     double max_delay_s; /* online: pause while the pipeline lags more than this (0: never) */
-    bool store;         /* write each table's result to cotter.check_results on the target */
-    bool record;        /* also keep the results in this process (check_results.h) */
+    double max_rows_per_s;   /* read at most this many source rows a second (0: no limit) */
+    bool store;              /* write each table's result to cotter.check_results on the target */
+    bool record;             /* also keep the results in this process (check_results.h) */
     const atomic_bool *stop; /* set: end at the next chunk (NULL: never) */
     /* called after each chunk and when a table ends (done = true) */
     void (*progress)(void *ctx, const check_table_result *r, bool done);

@@ -141,9 +141,10 @@ const copt config_options[] = {
     {"check", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
      "Consistency checks inside `cotter run` (docs/check.md): scheduled, online (while the "
      "pipelines run) and throttled."},
-    {"check.schedule", COPT_DURATION, "0", 0, 365 * DAY, NULL, 1000, 0,
-     "Compare every pipeline's source and target this often (e.g. 6h), first one period after "
-     "start; differences are logged as errors and shown by GET /api/checks and "
+    {"check.schedule", COPT_DURATION, "1d", 0, 365 * DAY, NULL, 1000, 0,
+     "Compare every MySQL/MariaDB pipeline's source and target this often (e.g. 6h), first one "
+     "period after start, one table at a time, throttled (check.max_rows_per_s, "
+     "check.max_delay); differences are logged as errors and shown by GET /api/checks and "
      "cotter_check_differences (0: never; a pipeline's check.schedule overrides it)."},
     {"check.chunk_time", COPT_DURATION, "500ms", 10, 60 * SEC, NULL, 1, 0,
      "What one chunk's checksum should take: chunk sizes adapt to it (a bare number is "
@@ -151,6 +152,9 @@ const copt config_options[] = {
     {"check.max_delay", COPT_DURATION, "10s", 0, DAY, NULL, 1000, 0,
      "A scheduled check pauses while the pipeline is further behind its source than this, so "
      "it never makes a lagging pipeline lag more (0: never pauses)."},
+    {"check.max_rows_per_s", COPT_UINT, "20000", 0, 100000000, NULL, 0, 0,
+     "A scheduled check reads at most this many source rows a second (and as many target "
+     "rows), sleeping between chunks (0: no limit)."},
 
     {"sources", COPT_MAP, NULL, 0, 0, NULL, 0, COPT_REQUIRED,
      "Databases cotter reads the binlog of, by name (letters, digits, '_' and '-')."},

@@ -118,6 +118,13 @@ section "3. --table, text report"
 assert_eq 1 "$rc" "check --table app.pairs"
 grep -q "app.pairs .* differs" "$HARNESS_DIR/human.txt" || fail "human report: $(cat "$HARNESS_DIR/human.txt")"
 grep -q "app.users" "$HARNESS_DIR/human.txt" && fail "--table app.pairs also checked app.users"
+# the text report names the differing keys, as its help says (issue 18)
+grep -qF 'different {"a":"50","b":"k1"}' "$HARNESS_DIR/human.txt" || fail "text report: key of the different pair not named: $(cat "$HARNESS_DIR/human.txt")"
+grep -qF 'missing   {"a":"7","b":"k0"}' "$HARNESS_DIR/human.txt" || fail "text report: missing pair not named"
+grep -qF 'extra     {"a":"7","b":"zz"}' "$HARNESS_DIR/human.txt" || fail "text report: extra pair not named"
+"$COTTER_BIN" check -c "$COTTER_CFG" --table app.users --no-store >"$HARNESS_DIR/human.txt"
+assert_eq 20 "$(grep -cE '^    (missing|extra|different) +\{"id":"[0-9]+"\}$' "$HARNESS_DIR/human.txt")" "text report lists the first 20 keys"
+grep -qF '    ... and 986 more (--json lists up to --max-keys)' "$HARNESS_DIR/human.txt" || fail "text report: the rest is not counted: $(tail -3 "$HARNESS_DIR/human.txt")"
 
 out=$("$COTTER_BIN" check -c "$COTTER_CFG" --table app.users --json)
 assert_eq 1000 "$(jq '.tables[0].diffs | length' <<<"$out")" "keys listed are capped at 1000"
@@ -150,6 +157,30 @@ assert_eq 0 "$rc" "check after repair: $(jq -c '[.tables[] | select(.missing + .
 assert_eq "mallory-gone" "$(mdb_sql dst "SELECT IF(name = 'user 99', 'mallory-gone', name) FROM app.users WHERE id = 99")" "value restored"
 assert_eq 99 "$(mdb_sql dst "SELECT extra_col FROM crm.contacts WHERE id = 6")" "an unmapped target column is left alone"
 assert_eq "2" "$(mdb_sql dst "SELECT COUNT(*) FROM app.logs WHERE msg = 'boot'")" "keyless duplicate restored"
+
+section "5b. server text with control characters is escaped in check and doctor output (issue 17)"
+# a source table whose name holds ESC and a newline, and no target table: the
+# name comes back from the server inside the table's error
+evil=$'bad\e[31m\nname'
+q src "CREATE TABLE app.\`$evil\` (id INT PRIMARY KEY); INSERT INTO app.\`$evil\` VALUES (1)"
+"$COTTER_BIN" check -c "$COTTER_CFG" --table 'app.bad*' --no-store >"$HARNESS_DIR/evil.txt" 2>&1; rc=$?
+assert_eq 2 "$rc" "check of a table missing on the target: $(cat "$HARNESS_DIR/evil.txt")"
+grep -q $'\e' "$HARNESS_DIR/evil.txt" && fail "check printed a raw ESC: $(cat -A "$HARNESS_DIR/evil.txt")"
+grep -qF 'bad\x1b[31m\nname' "$HARNESS_DIR/evil.txt" || fail "check: the name is not shown escaped: $(cat -A "$HARNESS_DIR/evil.txt")"
+grep -q '^name' "$HARNESS_DIR/evil.txt" && fail "check: the newline in the name started a line: $(cat -A "$HARNESS_DIR/evil.txt")"
+"$COTTER_BIN" doctor -c "$COTTER_CFG" >"$HARNESS_DIR/doctor.txt" 2>&1
+grep -q $'\e' "$HARNESS_DIR/doctor.txt" && fail "doctor printed a raw ESC: $(cat -A "$HARNESS_DIR/doctor.txt")"
+grep -qF 'bad\x1b[31m\nname' "$HARNESS_DIR/doctor.txt" || fail "doctor: the name is not shown escaped: $(cat -A "$HARNESS_DIR/doctor.txt")"
+q src "DROP TABLE app.\`$evil\`"
+
+section "5c. --max-rows-per-s throttles the reads"
+t0=$(date +%s%N)
+"$COTTER_BIN" check -c "$COTTER_CFG" --table app.users --no-store --max-rows-per-s 2000 >/dev/null; rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+assert_eq 0 "$rc" "throttled check"
+# 5000 rows at 2000 rows/s: 2.5 s, less the one second of credit the limiter gives
+[ "$ms" -ge 1400 ] || fail "5000 rows at 2000 rows/s took only $ms ms"
+note "5000 rows at --max-rows-per-s 2000: $ms ms"
 
 section "6. unreachable target: exit 2"
 sed -i "s|dst: { url: \"$(mdb_url dst)\" }|dst: { url: \"mysql://root@127.0.0.1:1\", connect_timeout: 2s }|" "$COTTER_CFG"

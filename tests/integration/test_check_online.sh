@@ -7,6 +7,8 @@
 #  3. the target is broken while the channel runs (rows deleted, a value
 #     changed, extra rows): check names exactly those keys, repair fixes
 #     them, a second check is clean; a dropped target column is named;
+#  0. with no check: block the scheduled check is on (daily), shown in
+#     GET /api/checks;
 #  4. a scheduled check (check.schedule) inside `cotter run` finds a broken
 #     row, logs it at error level and shows it in GET /api/checks and the
 #     cotter_check_differences metric; results are kept in
@@ -37,6 +39,14 @@ q dst "$fill"
 cotter_config src dst "app.keyed" "app.items"
 cotter_start
 cotter_wait_streaming 30
+
+# the config says nothing of check: the scheduled check is on by default,
+# daily, first one day after start (issue 18); config-doc says so too
+api=$(curl -s "http://127.0.0.1:$COTTER_MANAGER_PORT/api/checks")
+assert_eq 86400 "$(jq '.schedules[0].every_s' <<<"$api")" "default schedule shown in GET /api/checks"
+next=$(date -d "$(jq -r '.schedules[0].next_at' <<<"$api")" +%s)
+[ $((next - $(date +%s))) -ge 86000 ] || fail "the first default check is not a day away: $api"
+"$COTTER_BIN" config-doc | grep -A6 '^## `check`$' | grep -qE '^\| `schedule` \| duration \| `1d` \|' || fail "config-doc: check.schedule default is not 1d"
 
 CHECK_OUT=""
 CHECK_RC=0
