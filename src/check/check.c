@@ -43,6 +43,7 @@ typedef struct check_ctx {
     bool online;          /* the pipeline keeps its position on the target: wait for it */
     bool stalled;         /* it did not move during a wait: compare as is from then on */
     double last_throttle; /* when the pipeline's delay was last looked at */
+    double last_busy;     /* when the source's running threads were last looked at */
     double rate_t0;       /* rows-per-second budget: its start (0: not started) */
     double rate_rows;     /* source rows read since rate_t0 */
 } check_ctx;
@@ -295,6 +296,55 @@ static void throttle(check_ctx *cx)
             LOG_I(TAG, "pipeline %s is %.0f s behind its source (max_delay %.0f s): check paused",
                   cx->pc->name, delay, max_delay);
         if (waited >= 60) return;
+        usleep((useconds_t)(step * 1e6));
+        waited += step;
+        if (step < 4) step *= 2;
+    }
+}
+
+/* source_running returns the source's Threads_running, or -1 when it
+ * cannot be read (then the check goes on: it is a courtesy, not a guard). */
+static long source_running(check_ctx *cx)
+{
+    MYSQL_RES *res = NULL;
+    buf q;
+    buf_init(&q);
+    buf_puts(&q, "SHOW GLOBAL STATUS LIKE 'Threads_running'");
+    cot_err rc = check__query(cx->src, cx->src_role, &q, &res);
+    buf_deinit(&q);
+    MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+    long n = !rc && row && row[1] ? strtol(row[1], NULL, 10) : -1;
+    mysql_free_result(res);
+    return n;
+}
+
+/* busy_pause pauses (at most 60 s per call, looked at once a second) while
+ * the source runs more threads than opts->max_source_threads, so a check
+ * yields to a busy source. */
+static void busy_pause(check_ctx *cx)
+{
+    uint32_t limit = cx->opts->max_source_threads;
+    if (limit == 0) return;
+    double now = now_s();
+    if (now - cx->last_busy < 1.0) return;
+    cx->last_busy = now;
+    double waited = 0, step = 0.25;
+    for (;;) {
+        long n = source_running(cx);
+        if (n < 0 || n <= (long)limit) {
+            if (waited > 0)
+                LOG_I(TAG,
+                      "pipeline %s: %ld threads running on the source, check resumes after "
+                      "%.1f s",
+                      cx->pc->name, n, waited);
+            return;
+        }
+        if (waited == 0)
+            LOG_I(TAG,
+                  "pipeline %s: %ld threads running on the source (max_source_threads %u): "
+                  "check paused",
+                  cx->pc->name, n, limit);
+        if (waited >= 60 || (cx->opts->stop && atomic_load(cx->opts->stop))) return;
         usleep((useconds_t)(step * 1e6));
         waited += step;
         if (step < 4) step *= 2;
@@ -1351,6 +1401,7 @@ static cot_err walk_keyed(check_ctx *cx, const check_plan *p, check_table_result
         n = check_chunk_next_size(n, el, target_s, 100, 1000000);
         if (o->progress) o->progress(o->progress_ctx, r, false);
         throttle(cx);
+        busy_pause(cx);
         rate_limit(cx, cs);
         if (o->stop && atomic_load(o->stop)) {
             rc = cot_err_set(COT_ERR_STOPPED, "check of %s stopped", r->source);
@@ -1642,6 +1693,7 @@ static int check_pipeline(const cfg_pipeline *pc, const check_opts *o, check_rep
         snprintf(r->target, sizeof(r->target), "%s.%s", p.tgt_schema, p.tgt_table);
         double t0 = now_s();
         time_t started = time(NULL);
+        busy_pause(&cx);
         rc = check__plan(&cx, tm, &p);
         if (!rc) {
             r->keyless = p.n_key == 0;

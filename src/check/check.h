@@ -42,7 +42,8 @@ typedef struct check_opts {
     bool offline;           /* never wait for the pipeline: compare as the tables are now */
     double wait_s;      /* online: longest wait for the pipeline to apply past a position (0: 60) */
     double max_delay_s; /* online: pause while the pipeline lags more than this (0: never) */
-    double max_rows_per_s;   /* read at most this many source rows a second (0: no limit) */
+    double max_rows_per_s;       /* read at most this many source rows a second (0: no limit) */
+    uint32_t max_source_threads; /* pause while the source runs more threads (0: never) */
     bool store;              /* write each table's result to cotter.check_results on the target */
     bool record;             /* also keep the results in this process (check_results.h) */
     const atomic_bool *stop; /* set: end at the next chunk (NULL: never) */

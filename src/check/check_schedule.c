@@ -65,6 +65,7 @@ static void *schedule__main(void *arg)
             cs->cfg->check_chunk_time_ms ? cs->cfg->check_chunk_time_ms / 1000.0 : 0.5;
         o.max_delay_s = cs->cfg->check_max_delay_s;
         o.max_rows_per_s = cs->cfg->check_max_rows_per_s;
+        o.max_source_threads = cs->cfg->check_max_source_threads;
         o.store = true;
         o.record = true;
         o.stop = &cs->stop;

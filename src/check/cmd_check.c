@@ -40,7 +40,8 @@ static void usage(FILE *out, bool repair)
         fprintf(out, "Usage: cotter check -c FILE [--pipeline P] [--table T] [--json]\n"
                      "                    [--chunk-size N] [--chunk-time SECONDS] [--max-keys N]\n"
                      "                    [--keyless-limit N] [--offline] [--wait SECONDS]\n"
-                     "                    [--max-rows-per-s N] [--no-store]\n"
+                     "                    [--max-rows-per-s N] [--max-source-threads N]\n"
+                     "                    [--no-store]\n"
                      "\n"
                      "Compares every mapped table of each pipeline (or only P, or tables whose\n"
                      "source or target schema.table matches the glob T) between source and\n"
@@ -52,7 +53,8 @@ static void usage(FILE *out, bool repair)
                      "differ; --json lists them all (at most --max-keys per table, 1000). Tables\n"
                      "without a usable key are compared as a whole, and diffed row by row up to\n"
                      "--keyless-limit rows (100000). --max-rows-per-s reads at most N source\n"
-                     "rows a second (no limit by default).\n"
+                     "rows a second (no limit by default); --max-source-threads pauses (up to\n"
+                     "60 s at a time) while the source runs more than N threads.\n"
                      "\n"
                      "Online: when the pipeline keeps a position on the target (it runs, or ran),\n"
                      "a chunk or row that differs is compared again after the pipeline has\n"
@@ -138,6 +140,10 @@ static int parse(int argc, char **argv, bool repair, cli *c)
         } else if (strcmp(a, "--max-rows-per-s") == 0) {
             if (!parse_u64(a, v, 100000000, &n)) return 2;
             c->o.max_rows_per_s = (double)n;
+            i++;
+        } else if (strcmp(a, "--max-source-threads") == 0) {
+            if (!parse_u64(a, v, 100000, &n)) return 2;
+            c->o.max_source_threads = (uint32_t)n;
             i++;
         } else if (strcmp(a, "--keyless-limit") == 0) {
             if (!parse_u64(a, v, 100000000, &n)) return 2;

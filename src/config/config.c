@@ -1527,6 +1527,8 @@ static cot_err ld_top(cfg_ld *ld, yaml_node_t *root)
     cfg->check_max_delay_s = (uint32_t)check_u;
     if ((rc = ld_uint(ld, blk, "check", sub, "max_rows_per_s", &check_u))) return rc;
     cfg->check_max_rows_per_s = (uint32_t)check_u;
+    if ((rc = ld_uint(ld, blk, "check", sub, "max_source_threads", &check_u))) return rc;
+    cfg->check_max_source_threads = (uint32_t)check_u;
 
     if ((rc = ld_endpoints(ld, root, "sources", true, &cfg->sources, &cfg->n_sources))) return rc;
     if ((rc = ld_endpoints(ld, root, "targets", false, &cfg->targets, &cfg->n_targets))) return rc;

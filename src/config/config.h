@@ -178,6 +178,7 @@ typedef struct cot_config {
     uint32_t check_chunk_time_ms;       /* aim of one check chunk's checksum */
     uint32_t check_max_delay_s;         /* scheduled check pauses while a pipeline lags more */
     uint32_t check_max_rows_per_s;      /* scheduled check reads at most this many rows/s; 0 any */
+    uint32_t check_max_source_threads;  /* scheduled check pauses past this Threads_running */
     uint64_t manager_audit_max_size;    /* bytes; rotate the audit log past it (0: never) */
     uint64_t manager_audit_retention_s; /* delete rotated audit files older (0: never) */
     cfg_alarms alarms;

@@ -155,6 +155,10 @@ const copt config_options[] = {
     {"check.max_rows_per_s", COPT_UINT, "20000", 0, 100000000, NULL, 0, 0,
      "A scheduled check reads at most this many source rows a second (and as many target "
      "rows), sleeping between chunks (0: no limit)."},
+    {"check.max_source_threads", COPT_UINT, "32", 0, 100000, NULL, 0, 0,
+     "A scheduled check pauses (up to 60 s at a time) while the source runs more threads than "
+     "this (SHOW GLOBAL STATUS Threads_running, cotter's own connections included), so it "
+     "yields to a busy source (0: never pauses)."},
 
     {"sources", COPT_MAP, NULL, 0, 0, NULL, 0, COPT_REQUIRED,
      "Databases cotter reads the binlog of, by name (letters, digits, '_' and '-')."},

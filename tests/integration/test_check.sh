@@ -173,7 +173,7 @@ grep -q $'\e' "$HARNESS_DIR/doctor.txt" && fail "doctor printed a raw ESC: $(cat
 grep -qF 'bad\x1b[31m\nname' "$HARNESS_DIR/doctor.txt" || fail "doctor: the name is not shown escaped: $(cat -A "$HARNESS_DIR/doctor.txt")"
 q src "DROP TABLE app.\`$evil\`"
 
-section "5c. --max-rows-per-s throttles the reads"
+section "5c. --max-rows-per-s throttles the reads, --max-source-threads yields to a busy source"
 t0=$(date +%s%N)
 "$COTTER_BIN" check -c "$COTTER_CFG" --table app.users --no-store --max-rows-per-s 2000 >/dev/null; rc=$?
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
@@ -181,6 +181,21 @@ assert_eq 0 "$rc" "throttled check"
 # 5000 rows at 2000 rows/s: 2.5 s, less the one second of credit the limiter gives
 [ "$ms" -ge 1400 ] || fail "5000 rows at 2000 rows/s took only $ms ms"
 note "5000 rows at --max-rows-per-s 2000: $ms ms"
+# a busy source: three sessions running SELECT SLEEP(3) (plus the check's own
+# query) are more than 3 threads running, so the check waits for them to end
+sleepers=()
+for _ in 1 2 3; do mdb_sql src "SELECT SLEEP(3)" >/dev/null & sleepers+=($!); done
+for _ in $(seq 1 50); do
+  [ "$(mdb_sql src "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO = 'SELECT SLEEP(3)'")" = 3 ] && break
+  sleep 0.05
+done
+t0=$(date +%s%N)
+"$COTTER_BIN" check -c "$COTTER_CFG" --table app.pairs --no-store --max-source-threads 3 >/dev/null; rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+wait "${sleepers[@]}"
+assert_eq 0 "$rc" "check with --max-source-threads"
+[ "$ms" -ge 2000 ] || fail "the check did not wait for the busy source: $ms ms"
+note "600 rows while 3 sessions ran SLEEP(3), --max-source-threads 3: $ms ms"
 
 section "6. unreachable target: exit 2"
 sed -i "s|dst: { url: \"$(mdb_url dst)\" }|dst: { url: \"mysql://root@127.0.0.1:1\", connect_timeout: 2s }|" "$COTTER_CFG"

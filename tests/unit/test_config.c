@@ -214,7 +214,8 @@ static const char full_cfg[] =
     "  schedule: 2d                        # @check.schedule\n"
     "  chunk_time: 250ms                   # @check.chunk_time\n"
     "  max_delay: 30s                      # @check.max_delay\n"
-    "  max_rows_per_s: 5000                # @check.max_rows_per_s\n";
+    "  max_rows_per_s: 5000                # @check.max_rows_per_s\n"
+    "  max_source_threads: 12              # @check.max_source_threads\n";
 
 static void test_full_config(void **state)
 {
@@ -250,6 +251,7 @@ static void test_full_config(void **state)
     assert_int_equal(cfg->check_chunk_time_ms, 250);
     assert_int_equal(cfg->check_max_delay_s, 30);
     assert_int_equal(cfg->check_max_rows_per_s, 5000);
+    assert_int_equal(cfg->check_max_source_threads, 12);
     assert_int_equal(cfg->alarms.history, 77);
     assert_false(cfg->alarms.log);
     assert_string_equal(cfg->alarms.webhook_url, "https://hooks.example/x");
@@ -404,6 +406,7 @@ static void test_defaults(void **state)
     /* the scheduled check is on by default: daily, throttled (issue 18) */
     assert_int_equal(cfg->check_schedule_s, 86400);
     assert_int_equal(cfg->check_max_rows_per_s, 20000);
+    assert_int_equal(cfg->check_max_source_threads, 32);
     assert_int_equal(cfg->check_max_delay_s, 10);
     cfg_endpoint *src = &cfg->sources[0], *dst = &cfg->targets[0];
     assert_int_equal(src->server_id, 6001);
