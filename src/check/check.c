@@ -1583,6 +1583,32 @@ static bool store_prepare(check_ctx *cx)
     return true;
 }
 
+bool check_last_started(const cfg_pipeline *pc, time_t *out)
+{
+    check_ctx cx;
+    memset(&cx, 0, sizeof(cx));
+    snprintf(cx.tgt_role, sizeof(cx.tgt_role), "target %s", pc->target_name);
+    if (!cot_url_is_mysql(&pc->target->url)) return false;
+    if (open_side(&cx, pc->target, cx.tgt_role, &cx.tgt)) {
+        mysql_conn_close(cx.tgt);
+        return false;
+    }
+    buf q;
+    buf_init(&q);
+    buf_puts(&q, "SELECT UNIX_TIMESTAMP(MAX(started_at)) FROM `cotter`.`check_results` WHERE "
+                 "pipeline = ");
+    check_sql_literal(&q, pc->name, strlen(pc->name), "varchar");
+    MYSQL_RES *res = NULL;
+    cot_err rc = check__query(cx.tgt, cx.tgt_role, &q, &res);
+    buf_deinit(&q);
+    MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+    bool found = !rc && row && row[0];
+    if (found) *out = (time_t)strtoll(row[0], NULL, 10);
+    mysql_free_result(res);
+    mysql_conn_close(cx.tgt);
+    return found;
+}
+
 /* store_result appends r to cotter.check_results (a failure is logged). */
 static void store_result(check_ctx *cx, const check_table_result *r, time_t started)
 {

@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 typedef struct check_table_result check_table_result;
 
@@ -94,6 +95,12 @@ typedef struct check_report {
 int check_run(const cot_config *cfg, const check_opts *opts, check_report *rep);
 
 void check_report_free(check_report *rep);
+
+/* check_last_started reads when pipeline pc's latest stored check started
+ * (cotter.check_results on its target, scheduled or CLI) into *out. Returns
+ * false when there is none or it cannot be read (the table is missing, the
+ * target down). Connects and disconnects; any thread. */
+bool check_last_started(const cfg_pipeline *pc, time_t *out);
 
 /* cmd_check / cmd_repair run `cotter check` / `cotter repair` with the
  * arguments after the subcommand and return the exit status (0, 1, 2). */

@@ -8,7 +8,8 @@
 #     changed, extra rows): check names exactly those keys, repair fixes
 #     them, a second check is clean; a dropped target column is named;
 #  0. with no check: block the scheduled check is on (daily), shown in
-#     GET /api/checks;
+#     GET /api/checks; after a restart it is planned one day after the
+#     latest stored check (section 4);
 #  4. a scheduled check (check.schedule) inside `cotter run` finds a broken
 #     row, logs it at error level and shows it in GET /api/checks and the
 #     cotter_check_differences metric; results are kept in
@@ -123,6 +124,19 @@ check --offline --no-store
 assert_eq 0 "$CHECK_RC" "offline check once the pipeline caught up after the writers stopped"
 
 section "4. scheduled check inside cotter run: log, GET /api/checks, metric"
+cotter_stop
+# the default schedule resumes from the latest stored check: one that started
+# 23 h ago puts the next one about an hour after this start, not a day
+q dst "UPDATE cotter.check_results SET started_at = NOW() - INTERVAL 23 HOUR WHERE pipeline = 'p1'"
+cotter_start
+cotter_wait_streaming 30
+for _ in $(seq 1 50); do
+  api=$(curl -s "http://127.0.0.1:$COTTER_MANAGER_PORT/api/checks")
+  left=$(( $(date -d "$(jq -r '.schedules[0].next_at' <<<"$api")" +%s) - $(date +%s) ))
+  [ "$left" -lt 86000 ] && break
+  sleep 0.1
+done
+[ "$left" -ge 3400 ] && [ "$left" -le 3700 ] || fail "the next default check should be ~3600 s away after one stored 23 h ago, got $left s: $api"
 cotter_stop
 echo "check: { schedule: 2s, chunk_time: 200ms, max_delay: 10s }" >>"$COTTER_CFG"
 q dst "UPDATE app.items SET name = 'broken' WHERE id = 777"
