@@ -1589,7 +1589,14 @@ bool check_last_started(const cfg_pipeline *pc, time_t *out)
     memset(&cx, 0, sizeof(cx));
     snprintf(cx.tgt_role, sizeof(cx.tgt_role), "target %s", pc->target_name);
     if (!cot_url_is_mysql(&pc->target->url)) return false;
-    if (open_side(&cx, pc->target, cx.tgt_role, &cx.tgt)) {
+    /* short timeouts: the scheduler's stop waits for this read */
+    const cfg_endpoint *ep = pc->target;
+    mysql_conn_opts mo = {.role = cx.tgt_role,
+                          .connect_timeout_s =
+                              ep->connect_timeout_s < 5 ? ep->connect_timeout_s : 5,
+                          .read_timeout_s = 5,
+                          .write_timeout_s = 5};
+    if (mysql_conn_open(&ep->url, &mo, &cx.tgt)) {
         mysql_conn_close(cx.tgt);
         return false;
     }

@@ -99,7 +99,8 @@ void check_report_free(check_report *rep);
 /* check_last_started reads when pipeline pc's latest stored check started
  * (cotter.check_results on its target, scheduled or CLI) into *out. Returns
  * false when there is none or it cannot be read (the table is missing, the
- * target down). Connects and disconnects; any thread. */
+ * target down). Connects (timeouts of at most 5 s) and disconnects; any
+ * thread. */
 bool check_last_started(const cfg_pipeline *pc, time_t *out);
 
 /* cmd_check / cmd_repair run `cotter check` / `cotter repair` with the

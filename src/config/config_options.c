@@ -143,8 +143,9 @@ const copt config_options[] = {
      "pipelines run) and throttled."},
     {"check.schedule", COPT_DURATION, "1d", 0, 365 * DAY, NULL, 1000, 0,
      "Compare every MySQL/MariaDB pipeline's source and target this often (e.g. 6h), first one "
-     "period after start, one table at a time, throttled (check.max_rows_per_s, "
-     "check.max_delay); differences are logged as errors and shown by GET /api/checks and "
+     "period after the latest check stored on the target (or after start), one table at a "
+     "time, throttled (check.max_rows_per_s, check.max_delay, check.max_source_threads); "
+     "differences are logged as errors and shown by GET /api/checks and "
      "cotter_check_differences (0: never; a pipeline's check.schedule overrides it)."},
     {"check.chunk_time", COPT_DURATION, "500ms", 10, 60 * SEC, NULL, 1, 0,
      "What one chunk's checksum should take: chunk sizes adapt to it (a bare number is "
