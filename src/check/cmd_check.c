@@ -167,10 +167,20 @@ static int parse(int argc, char **argv, bool repair, cli *c)
 static void on_progress(void *ctx, const check_table_result *r, bool done)
 {
     (void)ctx;
-    fprintf(stderr, "\r\033[K%s %s -> %s: %llu chunks, %llu rows, %llu differ%s", r->pipeline,
-            r->source, r->target, (unsigned long long)r->chunks, (unsigned long long)r->rows,
-            (unsigned long long)(r->missing + r->extra + r->different), done ? "\n" : "");
+    buf b;
+    buf_init(&b);
+    buf_puts(&b, "\r\033[K"); /* cotter's own terminal control: back to the line's start */
+    log_text_escape(&b, r->pipeline);
+    buf_putc(&b, ' ');
+    log_text_escape(&b, r->source);
+    buf_puts(&b, " -> ");
+    log_text_escape(&b, r->target);
+    buf_printf(&b, ": %llu chunks, %llu rows, %llu differ%s", (unsigned long long)r->chunks,
+               (unsigned long long)r->rows,
+               (unsigned long long)(r->missing + r->extra + r->different), done ? "\n" : "");
+    fwrite(b.data, 1, b.len, stderr);
     fflush(stderr);
+    buf_deinit(&b);
 }
 
 /* TEXT_KEYS is how many differing keys per table the text report lists;
