@@ -140,7 +140,7 @@ check_schedule *check_schedule_start(const cot_config *cfg)
         for (int p = 0; p < cfg->channels[c].n_pipelines; p++) {
             const cfg_pipeline *pc = &cfg->channels[c].pipelines[p];
             uint32_t every = pc->check_schedule_s ? pc->check_schedule_s : cfg->check_schedule_s;
-            if (!every || !cot_url_is_mysql(&pc->source->url) ||
+            if (!every || !pc->check_enabled || !cot_url_is_mysql(&pc->source->url) ||
                 !cot_url_is_mysql(&pc->target->url))
                 continue;
             pipes[k].pc = pc;

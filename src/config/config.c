@@ -1152,6 +1152,7 @@ static cot_err ld_pipeline(cfg_ld *ld, yaml_node_t *pmap, const char *path, cfg_
         if ((rc = ld_block(ld, pmap, pattern, path, "check", &cblk, csub, sizeof(csub)))) return rc;
         if ((rc = ld_duration(ld, cblk, pat, csub, "schedule", &u))) return rc;
         pl->check_schedule_s = (uint32_t)u;
+        if ((rc = ld_bool(ld, cblk, pat, csub, "enabled", &pl->check_enabled))) return rc;
     }
     if (pl->retry_max_ms < pl->retry_min_ms) {
         line = blk ? ld_line(blk) : pl->line;

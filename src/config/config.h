@@ -116,6 +116,7 @@ typedef struct cfg_pipeline {
     uint32_t retry_max_ms;
     uint32_t retry_times;      /* give up after this many failed sessions in a row; 0 never */
     uint32_t check_schedule_s; /* scheduled check period; 0: cot_config.check_schedule_s */
+    bool check_enabled;        /* false: no scheduled check of this pipeline */
     uint32_t load_parallelism; /* target connections applying at once (1: serial) */
     uint32_t load_bulk_rows;   /* upserts of one table sent as LOAD DATA from this many; 0: never */
 } cfg_pipeline;

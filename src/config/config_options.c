@@ -306,6 +306,9 @@ const copt config_options[] = {
      "This pipeline's scheduled consistency check."},
     {P ".check.schedule", COPT_DURATION, "0", 0, 365 * DAY, NULL, 1000, 0,
      "Check this pipeline this often (e.g. 6h); 0: as the top-level check.schedule."},
+    {P ".check.enabled", COPT_BOOL, "true", 0, 0, NULL, 0, 0,
+     "false: no scheduled check of this pipeline, whatever check.schedule says (cotter check "
+     "still checks it)."},
     {P ".load", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
      "The load stage's connections to the target."},
     {P ".load.parallelism", COPT_UINT, "1", 1, 64, NULL, 0, 0,

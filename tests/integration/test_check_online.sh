@@ -171,4 +171,11 @@ for _ in $(seq 1 50); do
 done
 assert_eq 0 "$(jq '[.firing[] | select(.rule == "check")] | length' <<<"$alarms")" "check alarm cleared after the fix"
 cotter_stop
+
+# a pipeline's check: { enabled: false } opts it out of the schedule
+sed -i 's|^        retry: {|        check: { enabled: false }\n        retry: {|' "$COTTER_CFG"
+cotter_start
+cotter_wait_streaming 30
+assert_eq 0 "$(curl -s "http://127.0.0.1:$COTTER_MANAGER_PORT/api/checks" | jq '.schedules | length')" "no schedule for a pipeline with check.enabled false"
+cotter_stop
 note "online check: all passed"

@@ -144,6 +144,7 @@ static const char full_cfg[] =
     "          times: 12                   # @channels.*.pipelines[].retry.times\n"
     "        check:\n"
     "          schedule: 6h                # @channels.*.pipelines[].check.schedule\n"
+    "          enabled: false              # @channels.*.pipelines[].check.enabled\n"
     "        load:\n"
     "          parallelism: 8              # @channels.*.pipelines[].load.parallelism\n"
     "          bulk_rows: 0                # @channels.*.pipelines[].load.bulk_rows\n"
@@ -354,6 +355,7 @@ static void test_full_config(void **state)
     assert_int_equal(pl->retry_max_ms, 120000);
     assert_int_equal(pl->retry_times, 12);
     assert_int_equal(pl->check_schedule_s, 6 * 3600);
+    assert_false(pl->check_enabled);
     assert_int_equal(pl->load_parallelism, 8);
     assert_int_equal(pl->load_bulk_rows, 0);
     assert_false(pl->snapshot_defer_indexes);
@@ -430,6 +432,7 @@ static void test_defaults(void **state)
     assert_int_equal(pl->batch_bytes, 8u << 20);
     assert_int_equal(pl->batch_ms, 200);
     assert_true(pl->batch_merge);
+    assert_true(pl->check_enabled);
     assert_false(pl->dry_run);
     assert_int_equal(pl->queue_rows, 10000);
     assert_int_equal(pl->queue_bytes, 16u << 20);
