@@ -43,6 +43,9 @@ typedef struct check_ctx {
     bool online;          /* the pipeline keeps its position on the target: wait for it */
     bool stalled;         /* it did not move during a wait: compare as is from then on */
     double last_throttle; /* when the pipeline's delay was last looked at */
+    double last_busy;     /* when the source's running threads were last looked at */
+    double rate_t0;       /* rows-per-second budget: its start (0: not started) */
+    double rate_rows;     /* source rows read since rate_t0 */
 } check_ctx;
 
 /* The plan of one source table against its target table. */
@@ -296,6 +299,80 @@ static void throttle(check_ctx *cx)
         usleep((useconds_t)(step * 1e6));
         waited += step;
         if (step < 4) step *= 2;
+    }
+}
+
+/* source_running returns the source's Threads_running, or -1 when it
+ * cannot be read (then the check goes on: it is a courtesy, not a guard). */
+static long source_running(check_ctx *cx)
+{
+    MYSQL_RES *res = NULL;
+    buf q;
+    buf_init(&q);
+    buf_puts(&q, "SHOW GLOBAL STATUS LIKE 'Threads_running'");
+    cot_err rc = check__query(cx->src, cx->src_role, &q, &res);
+    buf_deinit(&q);
+    MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+    long n = !rc && row && row[1] ? strtol(row[1], NULL, 10) : -1;
+    mysql_free_result(res);
+    return n;
+}
+
+/* busy_pause pauses (at most 60 s per call, looked at once a second) while
+ * the source runs more threads than opts->max_source_threads, so a check
+ * yields to a busy source. */
+static void busy_pause(check_ctx *cx)
+{
+    uint32_t limit = cx->opts->max_source_threads;
+    if (limit == 0) return;
+    double now = now_s();
+    if (now - cx->last_busy < 1.0) return;
+    cx->last_busy = now;
+    double waited = 0, step = 0.25;
+    for (;;) {
+        long n = source_running(cx);
+        if (n < 0 || n <= (long)limit) {
+            if (waited > 0)
+                LOG_I(TAG,
+                      "pipeline %s: %ld threads running on the source, check resumes after "
+                      "%.1f s",
+                      cx->pc->name, n, waited);
+            return;
+        }
+        if (waited == 0)
+            LOG_I(TAG,
+                  "pipeline %s: %ld threads running on the source (max_source_threads %u): "
+                  "check paused",
+                  cx->pc->name, n, limit);
+        if (waited >= 60 || (cx->opts->stop && atomic_load(cx->opts->stop))) return;
+        usleep((useconds_t)(step * 1e6));
+        waited += step;
+        if (step < 4) step *= 2;
+    }
+}
+
+/* rate_limit counts n_rows source rows just read and sleeps as long as
+ * reading them at opts->max_rows_per_s would have taken (in 0.25 s steps,
+ * ending early on a stop). Time spent elsewhere (a delay pause, a slow
+ * server) is credited for at most one second, so a pause is not followed
+ * by a burst. */
+static void rate_limit(check_ctx *cx, uint64_t n_rows)
+{
+    double limit = cx->opts->max_rows_per_s;
+    if (limit <= 0) return;
+    double now = now_s();
+    if (cx->rate_t0 == 0) cx->rate_t0 = now;
+    cx->rate_rows += (double)n_rows;
+    double due = cx->rate_t0 + cx->rate_rows / limit; /* when these rows may have been read */
+    if (now - due > 1.0) {
+        cx->rate_t0 = now - 1.0;
+        cx->rate_rows = 0;
+        return;
+    }
+    while (now < due && !(cx->opts->stop && atomic_load(cx->opts->stop))) {
+        double step = due - now < 0.25 ? due - now : 0.25;
+        usleep((useconds_t)(step * 1e6));
+        now = now_s();
     }
 }
 
@@ -1341,6 +1418,8 @@ static cot_err walk_keyed(check_ctx *cx, const check_plan *p, check_table_result
         n = check_chunk_next_size(n, el, target_s, 100, 1000000);
         if (o->progress) o->progress(o->progress_ctx, r, false);
         throttle(cx);
+        busy_pause(cx);
+        rate_limit(cx, cs);
         if (o->stop && atomic_load(o->stop)) {
             rc = cot_err_set(COT_ERR_STOPPED, "check of %s stopped", r->source);
             goto out;
@@ -1395,6 +1474,7 @@ static cot_err walk_keyless(check_ctx *cx, const check_plan *p, check_table_resu
     rs = rt = NULL;
     r->chunks = 1;
     r->rows = cs;
+    rate_limit(cx, cs);
     if (cs == ct && strcmp(xs, xt) == 0) goto out;
     if (cx->online && !cx->stalled) {
         bool differs = true;
@@ -1543,6 +1623,39 @@ static bool store_prepare(check_ctx *cx)
     return true;
 }
 
+bool check_last_started(const cfg_pipeline *pc, time_t *out)
+{
+    check_ctx cx;
+    memset(&cx, 0, sizeof(cx));
+    snprintf(cx.tgt_role, sizeof(cx.tgt_role), "target %s", pc->target_name);
+    if (!cot_url_is_mysql(&pc->target->url)) return false;
+    /* short timeouts: the scheduler's stop waits for this read */
+    const cfg_endpoint *ep = pc->target;
+    mysql_conn_opts mo = {.role = cx.tgt_role,
+                          .connect_timeout_s =
+                              ep->connect_timeout_s < 5 ? ep->connect_timeout_s : 5,
+                          .read_timeout_s = 5,
+                          .write_timeout_s = 5};
+    if (mysql_conn_open(&ep->url, &mo, &cx.tgt)) {
+        mysql_conn_close(cx.tgt);
+        return false;
+    }
+    buf q;
+    buf_init(&q);
+    buf_puts(&q, "SELECT UNIX_TIMESTAMP(MAX(started_at)) FROM `cotter`.`check_results` WHERE "
+                 "pipeline = ");
+    check_sql_literal(&q, pc->name, strlen(pc->name), "varchar");
+    MYSQL_RES *res = NULL;
+    cot_err rc = check__query(cx.tgt, cx.tgt_role, &q, &res);
+    buf_deinit(&q);
+    MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+    bool found = !rc && row && row[0];
+    if (found) *out = (time_t)strtoll(row[0], NULL, 10);
+    mysql_free_result(res);
+    mysql_conn_close(cx.tgt);
+    return found;
+}
+
 /* store_result appends r to cotter.check_results (a failure is logged). */
 static void store_result(check_ctx *cx, const check_table_result *r, time_t started)
 {
@@ -1653,6 +1766,7 @@ static int check_pipeline(const cfg_pipeline *pc, const check_opts *o, check_rep
         snprintf(r->target, sizeof(r->target), "%s.%s", p.tgt_schema, p.tgt_table);
         double t0 = now_s();
         time_t started = time(NULL);
+        busy_pause(&cx);
         rc = check__plan(&cx, tm, &p);
         if (!rc) {
             r->keyless = p.n_key == 0;

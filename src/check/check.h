@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 typedef struct check_table_result check_table_result;
 
@@ -42,8 +43,10 @@ typedef struct check_opts {
     bool offline;           /* never wait for the pipeline: compare as the tables are now */
     double wait_s;      /* online: longest wait for the pipeline to apply past a position (0: 60) */
     double max_delay_s; /* online: pause while the pipeline lags more than this (0: never) */
-    bool store;         /* write each table's result to cotter.check_results on the target */
-    bool record;        /* also keep the results in this process (check_results.h) */
+    double max_rows_per_s;       /* read at most this many source rows a second (0: no limit) */
+    uint32_t max_source_threads; /* pause while the source runs more threads (0: never) */
+    bool store;              /* write each table's result to cotter.check_results on the target */
+    bool record;             /* also keep the results in this process (check_results.h) */
     const atomic_bool *stop; /* set: end at the next chunk (NULL: never) */
     /* called after each chunk and when a table ends (done = true) */
     void (*progress)(void *ctx, const check_table_result *r, bool done);
@@ -92,6 +95,13 @@ typedef struct check_report {
 int check_run(const cot_config *cfg, const check_opts *opts, check_report *rep);
 
 void check_report_free(check_report *rep);
+
+/* check_last_started reads when pipeline pc's latest stored check started
+ * (cotter.check_results on its target, scheduled or CLI) into *out. Returns
+ * false when there is none or it cannot be read (the table is missing, the
+ * target down). Connects (timeouts of at most 5 s) and disconnects; any
+ * thread. */
+bool check_last_started(const cfg_pipeline *pc, time_t *out);
 
 /* cmd_check / cmd_repair run `cotter check` / `cotter repair` with the
  * arguments after the subcommand and return the exit status (0, 1, 2). */

@@ -39,9 +39,36 @@ struct check_schedule {
     void *on_diff_ctx;
 };
 
+/* OVERDUE_DELAY_S: a check that fell due while cotter was down runs this
+ * long after start (or one period, if shorter), never at start-up. */
+#define OVERDUE_DELAY_S 600
+
+/* schedule__resume plans each pipeline's first check one period after its
+ * latest stored one (cotter.check_results), so restarts more often than the
+ * period do not postpone the check forever; without a stored check it stays
+ * one period after start. */
+static void schedule__resume(check_schedule *cs)
+{
+    for (int i = 0; i < cs->n_pipes && !atomic_load(&cs->stop); i++) {
+        sched_pipe *sp = &cs->pipes[i];
+        time_t last = 0;
+        if (!check_last_started(sp->pc, &last)) continue;
+        time_t now = time(NULL);
+        time_t next = last + (time_t)sp->every_s;
+        if (next <= now)
+            next = now + (sp->every_s < OVERDUE_DELAY_S ? sp->every_s : OVERDUE_DELAY_S);
+        if (next >= sp->next_at) continue;
+        sp->next_at = next;
+        check_results_schedule(sp->pc->name, sp->every_s, next, false);
+        LOG_I(TAG, "pipeline %s: last check stored at %lld, the next in %lld s", sp->pc->name,
+              (long long)last, (long long)(next - now));
+    }
+}
+
 static void *schedule__main(void *arg)
 {
     check_schedule *cs = arg;
+    schedule__resume(cs);
     while (!atomic_load(&cs->stop)) {
         int due = 0;
         for (int i = 1; i < cs->n_pipes; i++)
@@ -64,6 +91,8 @@ static void *schedule__main(void *arg)
         o.chunk_target_s =
             cs->cfg->check_chunk_time_ms ? cs->cfg->check_chunk_time_ms / 1000.0 : 0.5;
         o.max_delay_s = cs->cfg->check_max_delay_s;
+        o.max_rows_per_s = cs->cfg->check_max_rows_per_s;
+        o.max_source_threads = cs->cfg->check_max_source_threads;
         o.store = true;
         o.record = true;
         o.stop = &cs->stop;
@@ -111,7 +140,7 @@ check_schedule *check_schedule_start(const cot_config *cfg)
         for (int p = 0; p < cfg->channels[c].n_pipelines; p++) {
             const cfg_pipeline *pc = &cfg->channels[c].pipelines[p];
             uint32_t every = pc->check_schedule_s ? pc->check_schedule_s : cfg->check_schedule_s;
-            if (!every || !cot_url_is_mysql(&pc->source->url) ||
+            if (!every || !pc->check_enabled || !cot_url_is_mysql(&pc->source->url) ||
                 !cot_url_is_mysql(&pc->target->url))
                 continue;
             pipes[k].pc = pc;

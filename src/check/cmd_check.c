@@ -40,6 +40,7 @@ static void usage(FILE *out, bool repair)
         fprintf(out, "Usage: cotter check -c FILE [--pipeline P] [--table T] [--json]\n"
                      "                    [--chunk-size N] [--chunk-time SECONDS] [--max-keys N]\n"
                      "                    [--keyless-limit N] [--offline] [--wait SECONDS]\n"
+                     "                    [--max-rows-per-s N] [--max-source-threads N]\n"
                      "                    [--no-store]\n"
                      "\n"
                      "Compares every mapped table of each pipeline (or only P, or tables whose\n"
@@ -47,10 +48,13 @@ static void usage(FILE *out, bool repair)
                      "target, honouring the mapping's columns, renames, constants and where:.\n"
                      "Chunks of the key (first --chunk-size rows, 1000, then sized to take\n"
                      "--chunk-time, 0.5 s) are checksummed on both servers; differing chunks are\n"
-                     "diffed row by row and each missing, extra or different row is named by key.\n"
-                     "--json prints a document with the differing keys (at most --max-keys per\n"
-                     "table, 1000). Tables without a usable key are compared as a whole, and\n"
-                     "diffed row by row up to --keyless-limit rows (100000).\n"
+                     "diffed row by row and each missing, extra or different row is named by key:\n"
+                     "the text report lists the first 20 keys of each table and how many more\n"
+                     "differ; --json lists them all (at most --max-keys per table, 1000). Tables\n"
+                     "without a usable key are compared as a whole, and diffed row by row up to\n"
+                     "--keyless-limit rows (100000). --max-rows-per-s reads at most N source\n"
+                     "rows a second (no limit by default); --max-source-threads pauses (up to\n"
+                     "60 s at a time) while the source runs more than N threads.\n"
                      "\n"
                      "Online: when the pipeline keeps a position on the target (it runs, or ran),\n"
                      "a chunk or row that differs is compared again after the pipeline has\n"
@@ -133,6 +137,14 @@ static int parse(int argc, char **argv, bool repair, cli *c)
             if (!parse_u64(a, v, 10000000, &n)) return 2;
             c->o.max_keys = (uint32_t)n;
             i++;
+        } else if (strcmp(a, "--max-rows-per-s") == 0) {
+            if (!parse_u64(a, v, 100000000, &n)) return 2;
+            c->o.max_rows_per_s = (double)n;
+            i++;
+        } else if (strcmp(a, "--max-source-threads") == 0) {
+            if (!parse_u64(a, v, 100000, &n)) return 2;
+            c->o.max_source_threads = (uint32_t)n;
+            i++;
         } else if (strcmp(a, "--keyless-limit") == 0) {
             if (!parse_u64(a, v, 100000000, &n)) return 2;
             c->o.keyless_limit = n;
@@ -155,17 +167,59 @@ static int parse(int argc, char **argv, bool repair, cli *c)
 static void on_progress(void *ctx, const check_table_result *r, bool done)
 {
     (void)ctx;
-    fprintf(stderr, "\r\033[K%s %s -> %s: %llu chunks, %llu rows, %llu differ%s", r->pipeline,
-            r->source, r->target, (unsigned long long)r->chunks, (unsigned long long)r->rows,
-            (unsigned long long)(r->missing + r->extra + r->different), done ? "\n" : "");
+    buf b;
+    buf_init(&b);
+    buf_puts(&b, "\r\033[K"); /* cotter's own terminal control: back to the line's start */
+    log_text_escape(&b, r->pipeline);
+    buf_putc(&b, ' ');
+    log_text_escape(&b, r->source);
+    buf_puts(&b, " -> ");
+    log_text_escape(&b, r->target);
+    buf_printf(&b, ": %llu chunks, %llu rows, %llu differ%s", (unsigned long long)r->chunks,
+               (unsigned long long)r->rows,
+               (unsigned long long)(r->missing + r->extra + r->different), done ? "\n" : "");
+    fwrite(b.data, 1, b.len, stderr);
     fflush(stderr);
+    buf_deinit(&b);
 }
 
-#define HUMAN_KEYS 20 /* differing keys named per table in the text report */
+/* TEXT_KEYS is how many differing keys per table the text report lists;
+ * --json lists up to --max-keys. */
+#define TEXT_KEYS 20
+
+/* esc returns s with control characters escaped (log_text_escape), held in
+ * *b until the next call with the same b. */
+static const char *esc(buf *b, const char *s)
+{
+    buf_reset(b);
+    log_text_escape(b, s);
+    buf_putc(b, '\0');
+    return b->data;
+}
+
+/* print_keys lists the first TEXT_KEYS differing keys of r, one a line, and
+ * how many more there are. */
+static void print_keys(FILE *out, const check_table_result *r)
+{
+    buf b;
+    buf_init(&b);
+    uint32_t shown = r->n_diffs < TEXT_KEYS ? r->n_diffs : TEXT_KEYS;
+    for (uint32_t k = 0; k < shown; k++)
+        fprintf(out, "    %-9s %s\n", check_kind_name((check_kind)r->diffs[k].kind),
+                esc(&b, r->diffs[k].json));
+    uint64_t total = r->missing + r->extra + r->different;
+    if (total > shown)
+        fprintf(out, "    ... and %llu more (--json lists up to --max-keys)\n",
+                (unsigned long long)(total - shown));
+    buf_deinit(&b);
+}
 
 static void print_human(const check_report *rep, bool repair, bool dry_run)
 {
     FILE *out = dry_run ? stderr : stdout; /* dry-run SQL owns stdout */
+    buf b1, b2;
+    buf_init(&b1);
+    buf_init(&b2);
     fprintf(out, "%-24s %-24s %8s %10s %8s %8s %9s %8s  %s\n", "source table", "target table",
             "chunks", "rows", "missing", "extra", "different", "time", "status");
     for (uint32_t i = 0; i < rep->n_tables; i++) {
@@ -177,18 +231,13 @@ static void print_human(const check_report *rep, bool repair, bool dry_run)
             status = "differs (keyless, too large to name rows)";
         else if (r->missing || r->extra || r->different)
             status = repair ? (dry_run ? "differs (SQL printed)" : "repaired") : "differs";
-        fprintf(out, "%-24s %-24s %8llu %10llu %8llu %8llu %9llu %7.2fs  %s\n", r->source,
-                r->target, (unsigned long long)r->chunks, (unsigned long long)r->rows,
+        fprintf(out, "%-24s ", esc(&b1, r->source));
+        fprintf(out, "%-24s %8llu %10llu %8llu %8llu %9llu %7.2fs  %s\n", esc(&b2, r->target),
+                (unsigned long long)r->chunks, (unsigned long long)r->rows,
                 (unsigned long long)r->missing, (unsigned long long)r->extra,
                 (unsigned long long)r->different, r->seconds, status);
-        if (r->error) fprintf(out, "    %s\n", r->error);
-        /* the keys of the differing rows: the first few (--json lists more) */
-        uint32_t shown = r->n_diffs < HUMAN_KEYS ? r->n_diffs : HUMAN_KEYS;
-        for (uint32_t k = 0; k < shown; k++)
-            fprintf(out, "    %-9s %s\n", check_kind_name((check_kind)r->diffs[k].kind),
-                    r->diffs[k].json);
-        unsigned long long more = r->n_diffs - shown + r->diffs_omitted;
-        if (more) fprintf(out, "    ... and %llu more (--json lists up to 1000)\n", more);
+        if (r->error) fprintf(out, "    %s\n", esc(&b1, r->error));
+        if (!r->error && !r->not_itemized) print_keys(out, r);
         if (r->aged_out)
             fprintf(out,
                     "    %llu target rows aged out: the source has them but the where: (it reads "
@@ -199,7 +248,9 @@ static void print_human(const check_report *rep, bool repair, bool dry_run)
                     (unsigned long long)r->repaired_upserts,
                     (unsigned long long)r->repaired_deletes);
     }
-    if (rep->error) fprintf(out, "error: %s\n", rep->error);
+    if (rep->error) fprintf(out, "error: %s\n", esc(&b1, rep->error));
+    buf_deinit(&b1);
+    buf_deinit(&b2);
 }
 
 static void print_json(const check_report *rep, int status)

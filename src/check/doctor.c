@@ -954,8 +954,13 @@ static void usage(FILE *out)
             "(bad configuration or usage).\n");
 }
 
+/* print_text prints the report grouped by subject; every string that may
+ * hold a server's text (messages, names) has its control characters escaped
+ * (log_text_escape). */
 static void print_text(const cot_config *cfg, const doctor_report *rep, FILE *out)
 {
+    buf b;
+    buf_init(&b);
     fprintf(out, "cotter doctor: %s\n", cfg->path ? cfg->path : "");
     /* grouped by subject, subjects in the order they first appear */
     for (size_t g = 0; g < rep->n; g++) {
@@ -963,14 +968,26 @@ static void print_text(const cot_config *cfg, const doctor_report *rep, FILE *ou
         bool seen = false;
         for (size_t j = 0; j < g && !seen; j++) seen = strcmp(rep->items[j].subject, subject) == 0;
         if (seen) continue;
-        fprintf(out, "\n%s\n", subject);
+        buf_reset(&b);
+        log_text_escape(&b, subject);
+        fprintf(out, "\n%.*s\n", (int)b.len, b.data);
         for (size_t i = g; i < rep->n; i++) {
             const doctor_item *it = &rep->items[i];
             if (strcmp(it->subject, subject) != 0) continue;
-            fprintf(out, "  %-4s  %s: %s\n", doctor_level_name(it->level), it->check, it->message);
-            if (it->level != DOCTOR_OK && it->fix[0]) fprintf(out, "        fix: %s\n", it->fix);
+            buf_reset(&b);
+            buf_printf(&b, "  %-4s  ", doctor_level_name(it->level));
+            log_text_escape(&b, it->check);
+            buf_puts(&b, ": ");
+            log_text_escape(&b, it->message);
+            if (it->level != DOCTOR_OK && it->fix[0]) {
+                buf_puts(&b, "\n        fix: ");
+                log_text_escape(&b, it->fix);
+            }
+            buf_putc(&b, '\n');
+            fwrite(b.data, 1, b.len, out);
         }
     }
+    buf_deinit(&b);
     fprintf(out, "\n%zu OK, %zu WARN, %zu FAIL: %s\n", rep->n_ok, rep->n_warn, rep->n_fail,
             rep->n_fail   ? "problems found"
             : rep->n_warn ? "healthy, with warnings"

@@ -1152,6 +1152,7 @@ static cot_err ld_pipeline(cfg_ld *ld, yaml_node_t *pmap, const char *path, cfg_
         if ((rc = ld_block(ld, pmap, pattern, path, "check", &cblk, csub, sizeof(csub)))) return rc;
         if ((rc = ld_duration(ld, cblk, pat, csub, "schedule", &u))) return rc;
         pl->check_schedule_s = (uint32_t)u;
+        if ((rc = ld_bool(ld, cblk, pat, csub, "enabled", &pl->check_enabled))) return rc;
     }
     if (pl->retry_max_ms < pl->retry_min_ms) {
         line = blk ? ld_line(blk) : pl->line;
@@ -1525,6 +1526,10 @@ static cot_err ld_top(cfg_ld *ld, yaml_node_t *root)
     cfg->check_chunk_time_ms = (uint32_t)check_u;
     if ((rc = ld_duration(ld, blk, "check", sub, "max_delay", &check_u))) return rc;
     cfg->check_max_delay_s = (uint32_t)check_u;
+    if ((rc = ld_uint(ld, blk, "check", sub, "max_rows_per_s", &check_u))) return rc;
+    cfg->check_max_rows_per_s = (uint32_t)check_u;
+    if ((rc = ld_uint(ld, blk, "check", sub, "max_source_threads", &check_u))) return rc;
+    cfg->check_max_source_threads = (uint32_t)check_u;
 
     if ((rc = ld_endpoints(ld, root, "sources", true, &cfg->sources, &cfg->n_sources))) return rc;
     if ((rc = ld_endpoints(ld, root, "targets", false, &cfg->targets, &cfg->n_targets))) return rc;

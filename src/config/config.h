@@ -116,6 +116,7 @@ typedef struct cfg_pipeline {
     uint32_t retry_max_ms;
     uint32_t retry_times;      /* give up after this many failed sessions in a row; 0 never */
     uint32_t check_schedule_s; /* scheduled check period; 0: cot_config.check_schedule_s */
+    bool check_enabled;        /* false: no scheduled check of this pipeline */
     uint32_t load_parallelism; /* target connections applying at once (1: serial) */
     uint32_t load_bulk_rows;   /* upserts of one table sent as LOAD DATA from this many; 0: never */
 } cfg_pipeline;
@@ -177,6 +178,8 @@ typedef struct cot_config {
     uint32_t check_schedule_s;          /* scheduled check period of every pipeline; 0 never */
     uint32_t check_chunk_time_ms;       /* aim of one check chunk's checksum */
     uint32_t check_max_delay_s;         /* scheduled check pauses while a pipeline lags more */
+    uint32_t check_max_rows_per_s;      /* scheduled check reads at most this many rows/s; 0 any */
+    uint32_t check_max_source_threads;  /* scheduled check pauses past this Threads_running */
     uint64_t manager_audit_max_size;    /* bytes; rotate the audit log past it (0: never) */
     uint64_t manager_audit_retention_s; /* delete rotated audit files older (0: never) */
     cfg_alarms alarms;

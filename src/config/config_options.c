@@ -141,9 +141,11 @@ const copt config_options[] = {
     {"check", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
      "Consistency checks inside `cotter run` (docs/check.md): scheduled, online (while the "
      "pipelines run) and throttled."},
-    {"check.schedule", COPT_DURATION, "0", 0, 365 * DAY, NULL, 1000, 0,
-     "Compare every pipeline's source and target this often (e.g. 6h), first one period after "
-     "start; differences are logged as errors and shown by GET /api/checks and "
+    {"check.schedule", COPT_DURATION, "1d", 0, 365 * DAY, NULL, 1000, 0,
+     "Compare every MySQL/MariaDB pipeline's source and target this often (e.g. 6h), first one "
+     "period after the latest check stored on the target (or after start), one table at a "
+     "time, throttled (check.max_rows_per_s, check.max_delay, check.max_source_threads); "
+     "differences are logged as errors and shown by GET /api/checks and "
      "cotter_check_differences (0: never; a pipeline's check.schedule overrides it)."},
     {"check.chunk_time", COPT_DURATION, "500ms", 10, 60 * SEC, NULL, 1, 0,
      "What one chunk's checksum should take: chunk sizes adapt to it (a bare number is "
@@ -151,6 +153,13 @@ const copt config_options[] = {
     {"check.max_delay", COPT_DURATION, "10s", 0, DAY, NULL, 1000, 0,
      "A scheduled check pauses while the pipeline is further behind its source than this, so "
      "it never makes a lagging pipeline lag more (0: never pauses)."},
+    {"check.max_rows_per_s", COPT_UINT, "20000", 0, 100000000, NULL, 0, 0,
+     "A scheduled check reads at most this many source rows a second (and as many target "
+     "rows), sleeping between chunks (0: no limit)."},
+    {"check.max_source_threads", COPT_UINT, "32", 0, 100000, NULL, 0, 0,
+     "A scheduled check pauses (up to 60 s at a time) while the source runs more threads than "
+     "this (SHOW GLOBAL STATUS Threads_running, cotter's own connections included), so it "
+     "yields to a busy source (0: never pauses)."},
 
     {"sources", COPT_MAP, NULL, 0, 0, NULL, 0, COPT_REQUIRED,
      "Databases cotter reads the binlog of, by name (letters, digits, '_' and '-')."},
@@ -297,6 +306,9 @@ const copt config_options[] = {
      "This pipeline's scheduled consistency check."},
     {P ".check.schedule", COPT_DURATION, "0", 0, 365 * DAY, NULL, 1000, 0,
      "Check this pipeline this often (e.g. 6h); 0: as the top-level check.schedule."},
+    {P ".check.enabled", COPT_BOOL, "true", 0, 0, NULL, 0, 0,
+     "false: no scheduled check of this pipeline, whatever check.schedule says (cotter check "
+     "still checks it)."},
     {P ".load", COPT_BLOCK, NULL, 0, 0, NULL, 0, 0,
      "The load stage's connections to the target."},
     {P ".load.parallelism", COPT_UINT, "1", 1, 64, NULL, 0, 0,

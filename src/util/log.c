@@ -7,6 +7,7 @@
  * a terminal.
  */
 #include "util/log.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/redact.h"
 
@@ -118,32 +119,50 @@ static size_t json_escape_into(char *out, size_t cap, const char *s)
     return n;
 }
 
-/* text_escape_into copies s into out with control characters (C0, DEL and
- * the C1 range U+0080..U+009F) written as \n, \t, \r or \xNN; returns
- * bytes used. */
-static size_t text_escape_into(char *out, size_t cap, const char *s)
+/* text_escape_one writes the escaped form of the character at s into out
+ * (at least 8 bytes): control characters (C0, DEL and the C1 range
+ * U+0080..U+009F) as \n, \t, \r, \xNN or \u00NN, anything else as
+ * itself. Sets *used to the bytes of s read; returns the bytes written. */
+static size_t text_escape_one(const char *s, char *out, size_t *used)
 {
     static const char hex[] = "0123456789abcdef";
-    size_t n = 0;
-    for (; *s && n + 9 < cap; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9f) {
-            n += (size_t)snprintf(out + n, cap - n, "\\u%04x", (unsigned char)s[1]);
-            s++;
-        } else if (c == '\n' || c == '\t' || c == '\r') {
-            out[n++] = '\\';
-            out[n++] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
-        } else if (c < 0x20 || c == 0x7f) {
-            out[n++] = '\\';
-            out[n++] = 'x';
-            out[n++] = hex[c >> 4];
-            out[n++] = hex[c & 15];
-        } else {
-            out[n++] = (char)c;
-        }
+    unsigned char c = (unsigned char)s[0];
+    *used = 1;
+    if (c == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9f) {
+        *used = 2;
+        return (size_t)snprintf(out, 8, "\\u%04x", (unsigned char)s[1]);
     }
+    if (c == '\n' || c == '\t' || c == '\r') {
+        out[0] = '\\';
+        out[1] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+        return 2;
+    }
+    if (c < 0x20 || c == 0x7f) {
+        out[0] = '\\';
+        out[1] = 'x';
+        out[2] = hex[c >> 4];
+        out[3] = hex[c & 15];
+        return 4;
+    }
+    out[0] = (char)c;
+    return 1;
+}
+
+/* text_escape_into copies s into out with control characters escaped
+ * (text_escape_one), cut to fit cap; returns bytes used. */
+static size_t text_escape_into(char *out, size_t cap, const char *s)
+{
+    size_t n = 0, used = 0;
+    for (; *s && n + 9 < cap; s += used) n += text_escape_one(s, out + n, &used);
     out[n] = '\0';
     return n;
+}
+
+void log_text_escape(buf *out, const char *s)
+{
+    char one[8];
+    size_t used = 0;
+    for (; s && *s; s += used) buf_append(out, one, text_escape_one(s, one, &used));
 }
 
 void log_msg(log_level level, const char *tag, const char *fmt, ...)

@@ -6,6 +6,8 @@
 #ifndef COT_LOG_H
 #define COT_LOG_H
 
+#include "util/buf.h"
+
 #include <stdbool.h>
 
 typedef enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG } log_level;
@@ -32,6 +34,12 @@ typedef void (*log_hook_fn)(void *ctx, log_level level, const char *ts, const ch
 void log_set_hook(log_hook_fn fn, void *ctx);
 /* log_level_name returns "ERROR", "WARN", "INFO" or "DEBUG". */
 const char *log_level_name(log_level level);
+
+/* log_text_escape appends s to out as text log lines show it: control
+ * characters (C0, DEL, C1) become the visible \n, \t, \r, \xNN or \u00NN,
+ * so text from a server or a request printed by the CLI can neither forge
+ * lines nor drive a terminal. s NULL appends nothing. */
+void log_text_escape(buf *out, const char *s);
 
 void log_msg(log_level level, const char *tag, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -119,12 +119,14 @@ section "3. --table, text report"
 "$COTTER_BIN" check -c "$COTTER_CFG" --table app.pairs >"$HARNESS_DIR/human.txt"; rc=$?
 assert_eq 1 "$rc" "check --table app.pairs"
 grep -q "app.pairs .* differs" "$HARNESS_DIR/human.txt" || fail "human report: $(cat "$HARNESS_DIR/human.txt")"
-# issue 18: the text report names the differing keys, not only how many
-grep -qF 'missing   {"a":"7","b":"k0"}' "$HARNESS_DIR/human.txt" \
-  || fail "human report does not name the missing key: $(cat "$HARNESS_DIR/human.txt")"
-grep -qF 'different {"a":"50","b":"k1"}' "$HARNESS_DIR/human.txt" \
-  || fail "human report does not name the different key: $(cat "$HARNESS_DIR/human.txt")"
 grep -q "app.users" "$HARNESS_DIR/human.txt" && fail "--table app.pairs also checked app.users"
+# the text report names the differing keys, as its help says (issue 18)
+grep -qF 'different {"a":"50","b":"k1"}' "$HARNESS_DIR/human.txt" || fail "text report: key of the different pair not named: $(cat "$HARNESS_DIR/human.txt")"
+grep -qF 'missing   {"a":"7","b":"k0"}' "$HARNESS_DIR/human.txt" || fail "text report: missing pair not named"
+grep -qF 'extra     {"a":"7","b":"zz"}' "$HARNESS_DIR/human.txt" || fail "text report: extra pair not named"
+"$COTTER_BIN" check -c "$COTTER_CFG" --table app.users --no-store >"$HARNESS_DIR/human.txt"
+assert_eq 20 "$(grep -cE '^    (missing|extra|different) +\{"id":"[0-9]+"\}$' "$HARNESS_DIR/human.txt")" "text report lists the first 20 keys"
+grep -qF '    ... and 986 more (--json lists up to --max-keys)' "$HARNESS_DIR/human.txt" || fail "text report: the rest is not counted: $(tail -3 "$HARNESS_DIR/human.txt")"
 
 out=$("$COTTER_BIN" check -c "$COTTER_CFG" --table app.users --json)
 assert_eq 1000 "$(jq '.tables[0].diffs | length' <<<"$out")" "keys listed are capped at 1000"
@@ -157,6 +159,45 @@ assert_eq 0 "$rc" "check after repair: $(jq -c '[.tables[] | select(.missing + .
 assert_eq "mallory-gone" "$(mdb_sql dst "SELECT IF(name = 'user 99', 'mallory-gone', name) FROM app.users WHERE id = 99")" "value restored"
 assert_eq 99 "$(mdb_sql dst "SELECT extra_col FROM crm.contacts WHERE id = 6")" "an unmapped target column is left alone"
 assert_eq "2" "$(mdb_sql dst "SELECT COUNT(*) FROM app.logs WHERE msg = 'boot'")" "keyless duplicate restored"
+
+section "5b. server text with control characters is escaped in check and doctor output (issue 17)"
+# a source table whose name holds ESC and a newline, and no target table: the
+# name comes back from the server inside the table's error
+evil=$'bad\e[31m\nname'
+q src "CREATE TABLE app.\`$evil\` (id INT PRIMARY KEY); INSERT INTO app.\`$evil\` VALUES (1)"
+"$COTTER_BIN" check -c "$COTTER_CFG" --table 'app.bad*' --no-store >"$HARNESS_DIR/evil.txt" 2>&1; rc=$?
+assert_eq 2 "$rc" "check of a table missing on the target: $(cat "$HARNESS_DIR/evil.txt")"
+grep -q $'\e' "$HARNESS_DIR/evil.txt" && fail "check printed a raw ESC: $(cat -A "$HARNESS_DIR/evil.txt")"
+grep -qF 'bad\x1b[31m\nname' "$HARNESS_DIR/evil.txt" || fail "check: the name is not shown escaped: $(cat -A "$HARNESS_DIR/evil.txt")"
+grep -q '^name' "$HARNESS_DIR/evil.txt" && fail "check: the newline in the name started a line: $(cat -A "$HARNESS_DIR/evil.txt")"
+"$COTTER_BIN" doctor -c "$COTTER_CFG" >"$HARNESS_DIR/doctor.txt" 2>&1
+grep -q $'\e' "$HARNESS_DIR/doctor.txt" && fail "doctor printed a raw ESC: $(cat -A "$HARNESS_DIR/doctor.txt")"
+grep -qF 'bad\x1b[31m\nname' "$HARNESS_DIR/doctor.txt" || fail "doctor: the name is not shown escaped: $(cat -A "$HARNESS_DIR/doctor.txt")"
+q src "DROP TABLE app.\`$evil\`"
+
+section "5c. --max-rows-per-s throttles the reads, --max-source-threads yields to a busy source"
+t0=$(date +%s%N)
+"$COTTER_BIN" check -c "$COTTER_CFG" --table app.users --no-store --max-rows-per-s 2000 >/dev/null; rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+assert_eq 0 "$rc" "throttled check"
+# 5000 rows at 2000 rows/s: 2.5 s, less the one second of credit the limiter gives
+[ "$ms" -ge 1400 ] || fail "5000 rows at 2000 rows/s took only $ms ms"
+note "5000 rows at --max-rows-per-s 2000: $ms ms"
+# a busy source: three sessions running SELECT SLEEP(3) (plus the check's own
+# query) are more than 3 threads running, so the check waits for them to end
+sleepers=()
+for _ in 1 2 3; do mdb_sql src "SELECT SLEEP(3)" >/dev/null & sleepers+=($!); done
+for _ in $(seq 1 50); do
+  [ "$(mdb_sql src "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO = 'SELECT SLEEP(3)'")" = 3 ] && break
+  sleep 0.05
+done
+t0=$(date +%s%N)
+"$COTTER_BIN" check -c "$COTTER_CFG" --table app.pairs --no-store --max-source-threads 3 >/dev/null; rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+wait "${sleepers[@]}"
+assert_eq 0 "$rc" "check with --max-source-threads"
+[ "$ms" -ge 2000 ] || fail "the check did not wait for the busy source: $ms ms"
+note "600 rows while 3 sessions ran SLEEP(3), --max-source-threads 3: $ms ms"
 
 section "6. a check writes no cotter DDL into the target's binlog; a user without CREATE stores results"
 # (issue 11: every check ran CREATE DATABASE / CREATE TABLE IF NOT EXISTS on

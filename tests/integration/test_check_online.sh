@@ -7,6 +7,9 @@
 #  3. the target is broken while the channel runs (rows deleted, a value
 #     changed, extra rows): check names exactly those keys, repair fixes
 #     them, a second check is clean; a dropped target column is named;
+#  0. with no check: block the scheduled check is on (daily), shown in
+#     GET /api/checks; after a restart it is planned one day after the
+#     latest stored check (section 4);
 #  4. a scheduled check (check.schedule) inside `cotter run` finds a broken
 #     row, logs it at error level and shows it in GET /api/checks and the
 #     cotter_check_differences metric; results are kept in
@@ -37,6 +40,14 @@ q dst "$fill"
 cotter_config src dst "app.keyed" "app.items"
 cotter_start
 cotter_wait_streaming 30
+
+# the config says nothing of check: the scheduled check is on by default,
+# daily, first one day after start (issue 18); config-doc says so too
+api=$(curl -s "http://127.0.0.1:$COTTER_MANAGER_PORT/api/checks")
+assert_eq 86400 "$(jq '.schedules[0].every_s' <<<"$api")" "default schedule shown in GET /api/checks"
+next=$(date -d "$(jq -r '.schedules[0].next_at' <<<"$api")" +%s)
+[ $((next - $(date +%s))) -ge 86000 ] || fail "the first default check is not a day away: $api"
+"$COTTER_BIN" config-doc | grep -A6 '^## `check`$' | grep -qE '^\| `schedule` \| duration \| `1d` \|' || fail "config-doc: check.schedule default is not 1d"
 
 CHECK_OUT=""
 CHECK_RC=0
@@ -114,6 +125,19 @@ assert_eq 0 "$CHECK_RC" "offline check once the pipeline caught up after the wri
 
 section "4. scheduled check inside cotter run: log, GET /api/checks, metric"
 cotter_stop
+# the default schedule resumes from the latest stored check: one that started
+# 23 h ago puts the next one about an hour after this start, not a day
+q dst "UPDATE cotter.check_results SET started_at = NOW() - INTERVAL 23 HOUR WHERE pipeline = 'p1'"
+cotter_start
+cotter_wait_streaming 30
+for _ in $(seq 1 50); do
+  api=$(curl -s "http://127.0.0.1:$COTTER_MANAGER_PORT/api/checks")
+  left=$(( $(date -d "$(jq -r '.schedules[0].next_at' <<<"$api")" +%s) - $(date +%s) ))
+  [ "$left" -lt 86000 ] && break
+  sleep 0.1
+done
+[ "$left" -ge 3400 ] && [ "$left" -le 3700 ] || fail "the next default check should be ~3600 s away after one stored 23 h ago, got $left s: $api"
+cotter_stop
 echo "check: { schedule: 2s, chunk_time: 200ms, max_delay: 10s }" >>"$COTTER_CFG"
 q dst "UPDATE app.items SET name = 'broken' WHERE id = 777"
 mark=$(cotter_log_mark)
@@ -146,5 +170,12 @@ for _ in $(seq 1 50); do
   sleep 0.2
 done
 assert_eq 0 "$(jq '[.firing[] | select(.rule == "check")] | length' <<<"$alarms")" "check alarm cleared after the fix"
+cotter_stop
+
+# a pipeline's check: { enabled: false } opts it out of the schedule
+sed -i 's|^        retry: {|        check: { enabled: false }\n        retry: {|' "$COTTER_CFG"
+cotter_start
+cotter_wait_streaming 30
+assert_eq 0 "$(curl -s "http://127.0.0.1:$COTTER_MANAGER_PORT/api/checks" | jq '.schedules | length')" "no schedule for a pipeline with check.enabled false"
 cotter_stop
 note "online check: all passed"

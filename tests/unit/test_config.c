@@ -144,6 +144,7 @@ static const char full_cfg[] =
     "          times: 12                   # @channels.*.pipelines[].retry.times\n"
     "        check:\n"
     "          schedule: 6h                # @channels.*.pipelines[].check.schedule\n"
+    "          enabled: false              # @channels.*.pipelines[].check.enabled\n"
     "        load:\n"
     "          parallelism: 8              # @channels.*.pipelines[].load.parallelism\n"
     "          bulk_rows: 0                # @channels.*.pipelines[].load.bulk_rows\n"
@@ -211,9 +212,11 @@ static const char full_cfg[] =
     "    enabled: true                     # @alarms.auto_recovery.enabled\n"
     "    max_per_hour: 4                   # @alarms.auto_recovery.max_per_hour\n"
     "check:\n"
-    "  schedule: 1d                        # @check.schedule\n"
+    "  schedule: 2d                        # @check.schedule\n"
     "  chunk_time: 250ms                   # @check.chunk_time\n"
-    "  max_delay: 30s                      # @check.max_delay\n";
+    "  max_delay: 30s                      # @check.max_delay\n"
+    "  max_rows_per_s: 5000                # @check.max_rows_per_s\n"
+    "  max_source_threads: 12              # @check.max_source_threads\n";
 
 static void test_full_config(void **state)
 {
@@ -245,9 +248,11 @@ static void test_full_config(void **state)
     assert_int_equal(cfg->alarms.rules.error_rate_pct, 15);
     assert_int_equal(cfg->alarms.error_window_s, 120);
     assert_int_equal(cfg->alarms.repeat_s, 3600);
-    assert_int_equal(cfg->check_schedule_s, 86400);
+    assert_int_equal(cfg->check_schedule_s, 2 * 86400);
     assert_int_equal(cfg->check_chunk_time_ms, 250);
     assert_int_equal(cfg->check_max_delay_s, 30);
+    assert_int_equal(cfg->check_max_rows_per_s, 5000);
+    assert_int_equal(cfg->check_max_source_threads, 12);
     assert_int_equal(cfg->alarms.history, 77);
     assert_false(cfg->alarms.log);
     assert_string_equal(cfg->alarms.webhook_url, "https://hooks.example/x");
@@ -350,6 +355,7 @@ static void test_full_config(void **state)
     assert_int_equal(pl->retry_max_ms, 120000);
     assert_int_equal(pl->retry_times, 12);
     assert_int_equal(pl->check_schedule_s, 6 * 3600);
+    assert_false(pl->check_enabled);
     assert_int_equal(pl->load_parallelism, 8);
     assert_int_equal(pl->load_bulk_rows, 0);
     assert_false(pl->snapshot_defer_indexes);
@@ -399,6 +405,11 @@ static void test_defaults(void **state)
     assert_null(cfg->manager_tls_key);
     assert_string_equal(cfg->log_level, "info");
     assert_false(cfg->log_json);
+    /* the scheduled check is on by default: daily, throttled (issue 18) */
+    assert_int_equal(cfg->check_schedule_s, 86400);
+    assert_int_equal(cfg->check_max_rows_per_s, 20000);
+    assert_int_equal(cfg->check_max_source_threads, 32);
+    assert_int_equal(cfg->check_max_delay_s, 10);
     cfg_endpoint *src = &cfg->sources[0], *dst = &cfg->targets[0];
     assert_int_equal(src->server_id, 6001);
     assert_int_equal(src->connect_timeout_s, 5);
@@ -421,6 +432,7 @@ static void test_defaults(void **state)
     assert_int_equal(pl->batch_bytes, 8u << 20);
     assert_int_equal(pl->batch_ms, 200);
     assert_true(pl->batch_merge);
+    assert_true(pl->check_enabled);
     assert_false(pl->dry_run);
     assert_int_equal(pl->queue_rows, 10000);
     assert_int_equal(pl->queue_bytes, 16u << 20);

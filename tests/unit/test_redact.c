@@ -231,6 +231,21 @@ static void test_log_lines(void **state)
     assert_non_null(strstr(text, "IDENTIFIED BY '<redacted>'\\u000anext\"}\n"));
 }
 
+/* log_text_escape: what the CLI prints of a server's text (issue 17) */
+static void test_text_escape(void **state)
+{
+    (void)state;
+    buf b;
+    buf_init(&b);
+    log_text_escape(&b, "a\x1b[31m\nb\tc\rd\x7f \xc2\x9b e \xc3\xa9 f");
+    buf_putc(&b, '\0');
+    assert_string_equal(b.data, "a\\x1b[31m\\nb\\tc\\rd\\x7f \\u009b e \xc3\xa9 f");
+    buf_reset(&b);
+    log_text_escape(&b, NULL);
+    assert_int_equal(b.len, 0);
+    buf_deinit(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -241,6 +256,7 @@ int main(void)
         cmocka_unit_test(test_quoted_in_messages),
         cmocka_unit_test(test_inplace_and_paths),
         cmocka_unit_test(test_log_lines),
+        cmocka_unit_test(test_text_escape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
