@@ -66,6 +66,7 @@ binlog_stream *binlog_stream_new(const binlog_stream_conf *conf, const cot_pos *
     bs->conf = *conf;
     if (!bs->conf.chunk_rows) bs->conf.chunk_rows = 2000;
     if (!bs->conf.chunk_bytes) bs->conf.chunk_bytes = 4u << 20;
+    if (!bs->conf.max_event_size) bs->conf.max_event_size = BINLOG_MAX_EVENT_SIZE;
     binlog_fde_default(&bs->fde, conf->checksum_alg);
     bs->cur = *start;
     bs->emitted = *start;
@@ -206,7 +207,7 @@ static cot_err stream__query(binlog_stream *bs, const binlog_header *h, const ui
 {
     binlog_query q;
     arena_reset(&bs->scratch);
-    cot_err rc = binlog_query_parse(&bs->fde, ev, len, &bs->scratch, &q);
+    cot_err rc = binlog_query_parse(&bs->fde, ev, len, bs->conf.max_event_size, &bs->scratch, &q);
     if (rc) {
         cot_err_prefix("at %s: ", where);
         return rc;
@@ -339,7 +340,7 @@ static cot_err stream__rows(binlog_stream *bs, const binlog_header *h, const uin
     if (bs->state == TX_NONE || bs->state == TX_GTID_SEEN) stream__set_state(bs, TX_OPEN);
     if (!te->tbl) return COT_OK; /* table not mapped */
     cot_chunk *ck = stream__chunk(bs);
-    rc = binlog_rows_decode(&bs->fde, ev, len, te->tbl, ck);
+    rc = binlog_rows_decode(&bs->fde, ev, len, te->tbl, bs->conf.max_event_size, ck);
     if (rc) {
         cot_err_prefix("at %s (%s.%s): ", where, te->tbl->src_schema, te->tbl->src_name);
         return rc;
@@ -364,6 +365,13 @@ cot_err binlog_stream_feed(binlog_stream *bs, const uint8_t *ev, size_t len)
     if (h.log_pos >= h.event_size && h.log_pos != 0)
         snprintf(where, sizeof(where), "%s:%llu", bs->cur.file,
                  (unsigned long long)(h.log_pos - h.event_size));
+    if (len > bs->conf.max_event_size)
+        return cot_err_set(COT_ERR_MALFORMED,
+                           "source '%s' at %s: a %s event of %zu bytes, more than max_event_size "
+                           "(%zu bytes): the event is corrupt or was forged; if the source really "
+                           "writes events that big, raise the source's max_event_size",
+                           bs->conf.source_name, where, binlog_event_type_name(h.type), len,
+                           bs->conf.max_event_size);
 
     if (h.type == BEV_FORMAT_DESCRIPTION) {
         rc = binlog_fde_parse(ev, len, &bs->fde);

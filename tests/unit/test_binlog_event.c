@@ -151,7 +151,7 @@ static void fx_decode(const char *name, fx *f)
             uint32_t slot = fx_table_slot(f, rh.table_id);
             assert_non_null(f->tables[slot]);
             f->table_of[i] = slot;
-            if (binlog_rows_decode(&f->fde, ev, len, f->tables[slot], f->ck) != COT_OK)
+            if (binlog_rows_decode(&f->fde, ev, len, f->tables[slot], 0, f->ck) != COT_OK)
                 fail_msg("%s at %llu: %s", name, (unsigned long long)f->fe.off[i], cot_err_msg());
             f->rows_events++;
         }
@@ -764,11 +764,11 @@ static void test_compressed_matches_full(void **state)
         for (int k = 0; k < 4; k++) p[9 + k] = (uint8_t)(clean >> (8 * k));
         cot_chunk *ck = cot_chunk_new();
         cot_table *tbl = a.tables[a.table_of[i]];
-        assert_int_equal(binlog_rows_decode(&none, p, clean, tbl, ck), COT_OK);
+        assert_int_equal(binlog_rows_decode(&none, p, clean, tbl, 0, ck), COT_OK);
         uint32_t n_ok = ck->n_changes;
         assert_true(n_ok > 0);
         p[clean - 6] ^= 0xff; /* inside the deflate data / its adler32 */
-        assert_int_equal(binlog_rows_decode(&none, p, clean, tbl, ck), COT_ERR_MALFORMED);
+        assert_int_equal(binlog_rows_decode(&none, p, clean, tbl, 0, ck), COT_ERR_MALFORMED);
         assert_true(strstr(cot_err_msg(), "compressed data") != NULL);
         assert_true(strstr(cot_err_msg(), tbl->src_name) != NULL);
         assert_int_equal(ck->n_changes, n_ok);
@@ -788,7 +788,7 @@ static void test_compressed_matches_full(void **state)
     for (size_t i = 0; i < fe.n; i++) {
         if (fe.ev[i][4] != BEV_MARIA_QUERY_COMPRESSED) continue;
         binlog_query q;
-        assert_int_equal(binlog_query_parse(&fde, fe.ev[i], fe.len[i], &ar, &q), COT_OK);
+        assert_int_equal(binlog_query_parse(&fde, fe.ev[i], fe.len[i], 0, &ar, &q), COT_OK);
         const char *want = "CREATE TABLE t_int (";
         if (q.sql_len >= strlen(want) && memcmp(q.sql, want, strlen(want)) == 0) {
             seen = true;
@@ -796,7 +796,7 @@ static void test_compressed_matches_full(void **state)
             assert_memory_equal(q.db, "fx", 2);
         }
         /* without an arena a compressed statement cannot be inflated */
-        assert_int_equal(binlog_query_parse(&fde, fe.ev[i], fe.len[i], NULL, &q),
+        assert_int_equal(binlog_query_parse(&fde, fe.ev[i], fe.len[i], 0, NULL, &q),
                          COT_ERR_UNSUPPORTED);
     }
     assert_true(seen);
@@ -869,7 +869,7 @@ static void test_control_events(void **state)
             if (!g.standalone) gtid_trx = true;
         } else if (h.type == BEV_QUERY && !query) {
             binlog_query q;
-            assert_int_equal(binlog_query_parse(&fde, fe.ev[i], fe.len[i], NULL, &q), COT_OK);
+            assert_int_equal(binlog_query_parse(&fde, fe.ev[i], fe.len[i], 0, NULL, &q), COT_OK);
             const char *want = "DROP DATABASE IF EXISTS fx";
             assert_int_equal(q.sql_len, strlen(want));
             assert_memory_equal(q.sql, want, q.sql_len);
@@ -1003,7 +1003,7 @@ static void test_old_types_and_json_column(void **state)
     size_t len;
     uint8_t *ev = mk_event(BEV_WRITE_ROWS_V1, 1, &b, &len);
     cot_chunk *ck = cot_chunk_new();
-    if (binlog_rows_decode(&fde, ev, len, t, ck) != COT_OK) fail_msg("%s", cot_err_msg());
+    if (binlog_rows_decode(&fde, ev, len, t, 0, ck) != COT_OK) fail_msg("%s", cot_err_msg());
     assert_int_equal(ck->n_changes, 1);
     const cot_value *v = ck->changes[0].after;
     ASSERT_TEXT(v[0], VK_TEMPORAL, "-12:34:56");
@@ -1019,7 +1019,7 @@ static void test_old_types_and_json_column(void **state)
     /* a broken JSON value is an error naming the column */
     b.d[b.n - 2 - 3 - 13 + 5] = 0x7f; /* key offset of the JSON object */
     ev = mk_event(BEV_WRITE_ROWS_V1, 1, &b, &len);
-    assert_int_equal(binlog_rows_decode(&fde, ev, len, t, ck), COT_ERR_MALFORMED);
+    assert_int_equal(binlog_rows_decode(&fde, ev, len, t, 0, ck), COT_ERR_MALFORMED);
     assert_true(strstr(cot_err_msg(), "column 5") != NULL);
     assert_int_equal(ck->n_changes, 1);
     free(ev);
@@ -1066,8 +1066,9 @@ static void test_v2_rows_events(void **state)
         size_t v2_len;
         uint8_t *v2 = to_v2(v1, v1_len, &v2_len);
         cot_chunk *a = cot_chunk_new(), *b = cot_chunk_new();
-        assert_int_equal(binlog_rows_decode(&none, v1, v1_len, tbl, a), COT_OK);
-        if (binlog_rows_decode(&none, v2, v2_len, tbl, b) != COT_OK) fail_msg("%s", cot_err_msg());
+        assert_int_equal(binlog_rows_decode(&none, v1, v1_len, tbl, 0, a), COT_OK);
+        if (binlog_rows_decode(&none, v2, v2_len, tbl, 0, b) != COT_OK)
+            fail_msg("%s", cot_err_msg());
         binlog_rows_head rh;
         assert_int_equal(binlog_rows_head_parse(&none, v2, v2_len, &rh), COT_OK);
         assert_int_equal(rh.table_id, tbl->table_id);
@@ -1085,7 +1086,7 @@ static void test_v2_rows_events(void **state)
         }
         /* extra-data length below its own 2 bytes is malformed */
         v2[27] = 1;
-        assert_int_equal(binlog_rows_decode(&none, v2, v2_len, tbl, b), COT_ERR_MALFORMED);
+        assert_int_equal(binlog_rows_decode(&none, v2, v2_len, tbl, 0, b), COT_ERR_MALFORMED);
         cot_chunk_free(a);
         cot_chunk_free(b);
         free(v1);
@@ -1111,7 +1112,7 @@ static void test_column_count_mismatch(void **state)
     for (size_t i = 0; i < f.fe.n && !tried; i++) {
         if (f.fe.ev[i][4] != BEV_WRITE_ROWS_V1 || f.tables[f.table_of[i]] != real) continue;
         tried = true;
-        cot_err rc = binlog_rows_decode(&f.fde, f.fe.ev[i], f.fe.len[i], narrow, ck);
+        cot_err rc = binlog_rows_decode(&f.fde, f.fe.ev[i], f.fe.len[i], narrow, 0, ck);
         assert_int_equal(rc, COT_ERR_SCHEMA);
         assert_true(strstr(cot_err_msg(), "fx.t_int has 11 columns") != NULL);
         assert_true(strstr(cot_err_msg(), "has 10") != NULL);
@@ -1150,7 +1151,7 @@ static cot_err parse_any(const binlog_fde *fde, const uint8_t *ev, size_t len, c
     case BEV_QUERY:
     case BEV_MARIA_QUERY_COMPRESSED: {
         binlog_query q;
-        return binlog_query_parse(fde, ev, len, a, &q);
+        return binlog_query_parse(fde, ev, len, 0, a, &q);
     }
     case BEV_ROTATE: {
         binlog_rotate r;
@@ -1171,7 +1172,7 @@ static cot_err parse_any(const binlog_fde *fde, const uint8_t *ev, size_t len, c
     default:
         if (binlog_is_rows_event(ev[4]) && tbl) {
             uint32_t before = ck->n_changes;
-            cot_err rc = binlog_rows_decode(fde, ev, len, tbl, ck);
+            cot_err rc = binlog_rows_decode(fde, ev, len, tbl, 0, ck);
             if (rc != COT_OK) assert_int_equal(ck->n_changes, before);
             return rc;
         }
@@ -1454,7 +1455,7 @@ static void json_ok(const uint8_t *p, size_t n, const char *want)
     uint8_t *copy = malloc(n ? n : 1);
     assert_non_null(copy);
     if (n) memcpy(copy, p, n);
-    if (json_binary_to_text(copy, n, &b) != COT_OK) fail_msg("%s", cot_err_msg());
+    if (json_binary_to_text(copy, n, 0, &b) != COT_OK) fail_msg("%s", cot_err_msg());
     assert_int_equal(b.len, strlen(want));
     assert_memory_equal(b.data, want, b.len);
     buf_deinit(&b);
@@ -1468,7 +1469,7 @@ static void json_bad(const uint8_t *p, size_t n)
     uint8_t *copy = malloc(n ? n : 1);
     assert_non_null(copy);
     memcpy(copy, p, n);
-    assert_int_equal(json_binary_to_text(copy, n, &b), COT_ERR_MALFORMED);
+    assert_int_equal(json_binary_to_text(copy, n, 0, &b), COT_ERR_MALFORMED);
     buf_deinit(&b);
     free(copy);
 }
@@ -1573,7 +1574,7 @@ static void test_json_binary(void **state)
         }
         buf b;
         buf_init(&b);
-        cot_err rc = json_binary_to_text(v, n, &b);
+        cot_err rc = json_binary_to_text(v, n, 0, &b);
         if (depth == 100) {
             assert_int_equal(rc, COT_OK);
             assert_int_equal(b.len, 2 * 101);
