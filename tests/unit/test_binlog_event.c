@@ -25,6 +25,7 @@
 #include "source/binlog_event.h"
 #include "source/binlog_file.h"
 #include "source/binlog_print.h"
+#include "source/binlog_stream.h"
 #include "source/json_binary.h"
 #include "source/row_decode_internal.h"
 #include "util/buf.h"
@@ -1446,6 +1447,284 @@ static void test_print(void **state)
     assert_int_equal(cnt.bytes, n);
 }
 
+/* ---- hostile input (issue 17: secure by default) ----------------------------- */
+
+/* json_laughs writes a binary JSON array nested `depth` deep whose two
+ * entries at every level point at the same child (a DAG): 10 * depth + 5
+ * bytes whose text, followed naively, doubles with every level. */
+static size_t json_laughs(uint8_t *out, unsigned depth)
+{
+    size_t n = 0;
+    out[n++] = 0x02; /* small array */
+    for (unsigned i = 0; i < depth; i++) {
+        unsigned size = 10 * (depth - i) + 4;
+        const uint8_t level[10] = {2,  0, (uint8_t)size, (uint8_t)(size >> 8), 0x02, 10, 0, 0x02,
+                                   10, 0};
+        memcpy(out + n, level, sizeof(level));
+        n += sizeof(level);
+    }
+    const uint8_t empty[4] = {0, 0, 4, 0};
+    memcpy(out + n, empty, sizeof(empty));
+    return n + sizeof(empty);
+}
+
+static void test_hostile_json(void **state)
+{
+    (void)state;
+    uint8_t v[1024];
+    buf b;
+    buf_init(&b);
+    /* sharing below the bound is harmless: [[], []] */
+    size_t n = json_laughs(v, 1);
+    assert_int_equal(json_binary_to_text(v, n, 0, &b), COT_OK);
+    assert_string_equal(b.data, "[[], []]");
+    /* 2^20 copies of the innermost array from 205 bytes: refused, and the
+     * text never grows much past 16 bytes per byte of binary */
+    n = json_laughs(v, 20);
+    buf_reset(&b);
+    assert_int_equal(json_binary_to_text(v, n, 0, &b), COT_ERR_MALFORMED);
+    assert_non_null(strstr(cot_err_msg(), "share subtrees"));
+    assert_true(b.len <= JSON_BINARY_TEXT_RATIO * n + JSON_BINARY_TEXT_SLACK + 64);
+    /* the caller's bound is kept too: {"a": 1} is 8 bytes of text */
+    static const uint8_t obj[] = {0x00, 0x01, 0x00, 0x0c, 0x00, 0x0b, 0x00,
+                                  0x01, 0x00, 0x05, 0x01, 0x00, 'a'};
+    buf_reset(&b);
+    assert_int_equal(json_binary_to_text(obj, sizeof(obj), 8, &b), COT_OK);
+    buf_reset(&b);
+    assert_int_equal(json_binary_to_text(obj, sizeof(obj), 4, &b), COT_ERR_MALFORMED);
+    /* a value pointing back at its own container: a cycle */
+    static const uint8_t self[] = {0x02, 0x01, 0x00, 0x07, 0x00, 0x02, 0x00, 0x00};
+    buf_reset(&b);
+    assert_int_equal(json_binary_to_text(self, sizeof(self), 0, &b), COT_ERR_MALFORMED);
+    assert_non_null(strstr(cot_err_msg(), "points back"));
+    /* a key pointing into the container's entries */
+    static const uint8_t key_back[] = {0x00, 0x01, 0x00, 0x0c, 0x00, 0x00, 0x00,
+                                       0x01, 0x00, 0x05, 0x01, 0x00, 'a'};
+    buf_reset(&b);
+    assert_int_equal(json_binary_to_text(key_back, sizeof(key_back), 0, &b), COT_ERR_MALFORMED);
+    assert_non_null(strstr(cot_err_msg(), "points back"));
+    buf_deinit(&b);
+}
+
+/* zblock returns a MariaDB compressed block: 0x84, the declared length in 4
+ * big-endian bytes, then zlib's compression of raw_len zero bytes (or, when
+ * junk_len is set, junk_len bytes that are no zlib stream at all). */
+static uint8_t *zblock(size_t raw_len, uint32_t declared, size_t junk_len, size_t *n)
+{
+    uLongf zlen = junk_len ? (uLongf)junk_len : compressBound((uLong)raw_len);
+    uint8_t *blk = calloc(5 + zlen, 1);
+    assert_non_null(blk);
+    blk[0] = 0x84;
+    for (int i = 0; i < 4; i++) blk[1 + i] = (uint8_t)(declared >> (24 - 8 * i));
+    if (!junk_len) {
+        uint8_t *raw = calloc(raw_len ? raw_len : 1, 1);
+        assert_non_null(raw);
+        assert_int_equal(compress2(blk + 5, &zlen, raw, (uLong)raw_len, 9), Z_OK);
+        free(raw);
+    } else {
+        memset(blk + 5, 0x5a, zlen);
+    }
+    *n = 5 + zlen;
+    return blk;
+}
+
+/* mk_big_event wraps head (hn bytes) and tail (tn bytes) in a 19-byte
+ * header, no checksum, in an exact-size heap block. */
+static uint8_t *mk_big_event(uint8_t type, const uint8_t *head, size_t hn, const uint8_t *tail,
+                             size_t tn, size_t *len)
+{
+    *len = 19 + hn + tn;
+    uint8_t *ev = calloc(*len, 1);
+    assert_non_null(ev);
+    ev[4] = type;
+    for (int i = 0; i < 4; i++) ev[9 + i] = (uint8_t)(*len >> (8 * i));
+    memcpy(ev + 19, head, hn);
+    if (tn) memcpy(ev + 19 + hn, tail, tn);
+    return ev;
+}
+
+/* query_compressed builds a QUERY_COMPRESSED event for db "d" around blk. */
+static uint8_t *query_compressed(const uint8_t *blk, size_t bn, size_t *len)
+{
+    bb h = {.n = 0};
+    bb_le(&h, 1, 4); /* thread id */
+    bb_le(&h, 0, 4); /* exec time */
+    bb_u8(&h, 1);    /* db length */
+    bb_le(&h, 0, 2); /* error code */
+    bb_le(&h, 0, 2); /* status variables length */
+    bb_put(&h, "d", 2);
+    return mk_big_event(BEV_MARIA_QUERY_COMPRESSED, h.d, h.n, blk, bn, len);
+}
+
+static void test_hostile_compressed_query(void **state)
+{
+    (void)state;
+    binlog_fde fde;
+    binlog_fde_default(&fde, BINLOG_CHECKSUM_NONE);
+    arena a;
+    arena_init(&a);
+    binlog_query q;
+    size_t bn, len;
+    /* 4 MiB of statement in a few KiB: fine under 8 MiB, refused under 1 MiB */
+    uint8_t *blk = zblock(4u << 20, 4u << 20, 0, &bn);
+    uint8_t *ev = query_compressed(blk, bn, &len);
+    assert_true(len < 64 * 1024);
+    assert_int_equal(binlog_query_parse(&fde, ev, len, 8u << 20, &a, &q), COT_OK);
+    assert_int_equal(q.sql_len, 4u << 20);
+    arena_reset(&a);
+    assert_int_equal(binlog_query_parse(&fde, ev, len, 1u << 20, &a, &q), COT_ERR_MALFORMED);
+    assert_non_null(strstr(cot_err_msg(), "max_event_size"));
+    assert_true(a.used < 1024); /* refused before the buffer was allocated */
+    free(ev);
+    free(blk);
+    /* a claim of 4 GiB backed by enough junk to pass zlib's ratio check:
+     * refused against the default bound before anything is allocated */
+    blk = zblock(0, 0xfffffff0u, 0xfffffff0u / 1032 + 1, &bn);
+    ev = query_compressed(blk, bn, &len);
+    arena_reset(&a);
+    assert_int_equal(binlog_query_parse(&fde, ev, len, 0, &a, &q), COT_ERR_MALFORMED);
+    assert_non_null(strstr(cot_err_msg(), "max_event_size"));
+    assert_true(a.used < 1024);
+    free(ev);
+    free(blk);
+    arena_deinit(&a);
+}
+
+static void test_hostile_compressed_rows(void **state)
+{
+    (void)state;
+    binlog_fde fde;
+    binlog_fde_default(&fde, BINLOG_CHECKSUM_NONE);
+    const uint8_t types[] = {CT_LONG};
+    const uint16_t meta[] = {0};
+    cot_table *t = mk_table(1, types, meta);
+    /* 65536 rows of (null bitmap, INT 0) = 5 zero bytes each, compressed */
+    size_t raw = 5u << 16, bn, len;
+    uint8_t *blk = zblock(raw, (uint32_t)raw, 0, &bn);
+    bb h = {.n = 0};
+    bb_le(&h, 77, 6); /* table id */
+    bb_le(&h, 1, 2);  /* STMT_END */
+    bb_u8(&h, 1);     /* columns */
+    bb_u8(&h, 0x01);  /* present */
+    uint8_t *ev = mk_big_event(BEV_MARIA_WRITE_ROWS_COMPRESSED_V1, h.d, h.n, blk, bn, &len);
+    cot_chunk *ck = cot_chunk_new();
+    /* the declared inflated size over the bound */
+    assert_int_equal(binlog_rows_decode(&fde, ev, len, t, 64 * 1024, ck), COT_ERR_MALFORMED);
+    assert_non_null(strstr(cot_err_msg(), "max_event_size"));
+    assert_int_equal(ck->n_changes, 0);
+    assert_true(ck->mem.used < 1024);
+    /* inflates within 1 MiB, but the 65536 decoded rows take more than 2 MiB */
+    assert_int_equal(binlog_rows_decode(&fde, ev, len, t, 1u << 20, ck), COT_ERR_MALFORMED);
+    assert_non_null(strstr(cot_err_msg(), "twice max_event_size"));
+    assert_int_equal(ck->n_changes, 0);
+    /* within the default bound it is an ordinary event */
+    cot_chunk_free(ck);
+    ck = cot_chunk_new();
+    if (binlog_rows_decode(&fde, ev, len, t, 0, ck) != COT_OK) fail_msg("%s", cot_err_msg());
+    assert_int_equal(ck->n_changes, 1u << 16);
+    free(ev);
+    free(blk);
+    cot_chunk_free(ck);
+    cot_table_unref(t);
+}
+
+static void test_hostile_wide_rows(void **state)
+{
+    (void)state;
+    binlog_fde fde;
+    binlog_fde_default(&fde, BINLOG_CHECKSUM_NONE);
+    /* 4096 columns (MySQL's most), only the first in the image and NULL:
+     * one byte of row image stands for 4096 values (~96 KiB) */
+    enum { N_COLS = 4096, N_ROWS = 200 };
+    uint8_t *types = calloc(N_COLS, 1);
+    uint16_t *meta = calloc(N_COLS, sizeof(uint16_t));
+    assert_non_null(types);
+    assert_non_null(meta);
+    memset(types, CT_TINY, N_COLS);
+    cot_table *t = mk_table(N_COLS, types, meta);
+    size_t hn = 6 + 2 + 3 + N_COLS / 8;
+    uint8_t *head = calloc(hn, 1);
+    assert_non_null(head);
+    head[0] = 77;   /* table id */
+    head[6] = 1;    /* STMT_END */
+    head[8] = 0xfc; /* 2-byte column count */
+    head[9] = N_COLS & 0xff;
+    head[10] = N_COLS >> 8;
+    head[11] = 0x01; /* present: column 1 */
+    uint8_t rows[N_ROWS];
+    memset(rows, 0x01, sizeof(rows)); /* null bitmap: NULL */
+    size_t len;
+    uint8_t *ev = mk_big_event(BEV_WRITE_ROWS_V1, head, hn, rows, sizeof(rows), &len);
+    cot_chunk *ck = cot_chunk_new();
+    assert_int_equal(binlog_rows_decode(&fde, ev, len, t, 1u << 20, ck), COT_ERR_MALFORMED);
+    assert_non_null(strstr(cot_err_msg(), "twice max_event_size"));
+    assert_int_equal(ck->n_changes, 0);
+    assert_true(ck->mem.used < (2u << 20) + N_COLS * sizeof(cot_value) + 1024);
+    if (binlog_rows_decode(&fde, ev, len, t, 0, ck) != COT_OK) fail_msg("%s", cot_err_msg());
+    assert_int_equal(ck->n_changes, N_ROWS);
+    assert_int_equal(ck->changes[N_ROWS - 1].after[0].kind, VK_NULL);
+    free(ev);
+    free(head);
+    free(types);
+    free(meta);
+    cot_chunk_free(ck);
+    cot_table_unref(t);
+}
+
+static bool route_none(void *ctx, const char *schema, const char *table, char *out_schema,
+                       size_t schema_cap, char *out_table, size_t table_cap)
+{
+    (void)ctx, (void)schema, (void)table, (void)out_schema, (void)schema_cap, (void)out_table,
+        (void)table_cap;
+    return false;
+}
+
+static cot_err emit_free(void *ctx, cot_chunk *ck)
+{
+    (void)ctx;
+    cot_chunk_free(ck);
+    return COT_OK;
+}
+
+static void test_hostile_stream_bounds(void **state)
+{
+    (void)state;
+    binlog_stream_conf conf = {
+        .source_name = "src", .route = route_none, .emit = emit_free, .max_event_size = 64 * 1024};
+    cot_pos start = {.file = "binlog.000007", .pos = 1234};
+    binlog_stream *bs = binlog_stream_new(&conf, &start);
+    /* an ordinary statement over max_event_size */
+    size_t sql_n = 70000, len;
+    char *sql = malloc(sql_n);
+    assert_non_null(sql);
+    memset(sql, ' ', sql_n);
+    memcpy(sql, "SELECT 1", 8);
+    bb h = {.n = 0};
+    bb_le(&h, 1, 4);
+    bb_le(&h, 0, 4);
+    bb_u8(&h, 1);
+    bb_le(&h, 0, 2);
+    bb_le(&h, 0, 2);
+    bb_put(&h, "d", 2);
+    uint8_t *ev = mk_big_event(BEV_QUERY, h.d, h.n, (const uint8_t *)sql, sql_n, &len);
+    assert_int_equal(binlog_stream_feed(bs, ev, len), COT_ERR_MALFORMED);
+    assert_non_null(strstr(cot_err_msg(), "binlog.000007:1234"));
+    assert_non_null(strstr(cot_err_msg(), "max_event_size"));
+    free(ev);
+    free(sql);
+    /* a small compressed statement declaring 1 MiB: refused, with file:pos */
+    size_t bn;
+    uint8_t *blk = zblock(1u << 20, 1u << 20, 0, &bn);
+    ev = query_compressed(blk, bn, &len);
+    assert_true(len < 64 * 1024);
+    assert_int_equal(binlog_stream_feed(bs, ev, len), COT_ERR_MALFORMED);
+    assert_non_null(strstr(cot_err_msg(), "binlog.000007:1234"));
+    assert_non_null(strstr(cot_err_msg(), "max_event_size"));
+    free(ev);
+    free(blk);
+    binlog_stream_free(bs);
+}
+
 /* ---- binary JSON ------------------------------------------------------------- */
 
 static void json_ok(const uint8_t *p, size_t n, const char *want)
@@ -1682,6 +1961,11 @@ int main(void)
         cmocka_unit_test(test_decimal_edges),
         cmocka_unit_test(test_crc32_matches_zlib),
         cmocka_unit_test(test_event_type_names),
+        cmocka_unit_test(test_hostile_json),
+        cmocka_unit_test(test_hostile_compressed_query),
+        cmocka_unit_test(test_hostile_compressed_rows),
+        cmocka_unit_test(test_hostile_wide_rows),
+        cmocka_unit_test(test_hostile_stream_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
