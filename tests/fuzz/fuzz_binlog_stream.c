@@ -51,8 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while (off < size) {
         size_t left = size - off, n = left;
         if (left >= 13) {
-            n = (size_t)data[off + 9] | (size_t)data[off + 10] << 8 |
-                (size_t)data[off + 11] << 16 | (size_t)data[off + 12] << 24;
+            n = (size_t)data[off + 9] | (size_t)data[off + 10] << 8 | (size_t)data[off + 11] << 16 |
+                (size_t)data[off + 12] << 24;
             if (n < 19 || n > left) n = left;
         }
         uint8_t *ev = malloc(n);
