@@ -806,6 +806,10 @@ cot_err binlog_tablemap_parse(const binlog_fde *fde, const uint8_t *ev, size_t l
         why = "bad column count";
         goto malformed;
     }
+    if (n_cols > BINLOG_MAX_COLUMNS) {
+        why = "more columns than a MySQL/MariaDB table can have (4096)";
+        goto malformed;
+    }
     tm->n_cols = (uint32_t)n_cols;
     const uint8_t *types = cur_bytes(&c, tm->n_cols);
     uint64_t meta_len = cur_lenenc(&c);

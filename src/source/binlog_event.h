@@ -69,6 +69,9 @@ enum binlog_event_type {
  * (`max_bytes` 0 below) on what one event may expand to: the inflated size
  * of a compressed event, and half the memory its decoded rows may take. */
 #define BINLOG_MAX_EVENT_SIZE ((size_t)1 << 30)
+/* BINLOG_MAX_COLUMNS: MySQL and MariaDB tables have at most 4096 columns, so
+ * a TABLE_MAP naming more is refused (each column costs memory per row). */
+#define BINLOG_MAX_COLUMNS    4096
 #define BINLOG_CHECKSUM_NONE  0
 #define BINLOG_CHECKSUM_CRC32 1
 

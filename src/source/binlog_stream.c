@@ -30,6 +30,8 @@ typedef struct tmap_entry {
     uint8_t *body; /* TABLE_MAP bytes after the common header, for change detection */
     size_t body_len;
     cot_table *tbl; /* routed table (target names), NULL when skipped */
+    size_t cost;    /* bytes this entry holds: body and table columns */
+    uint64_t tx_no; /* the transaction that last mapped it */
 } tmap_entry;
 
 struct binlog_stream {
@@ -48,7 +50,9 @@ struct binlog_stream {
     tmap_entry *tmap;
     uint32_t n_tmap;
     uint32_t cap_tmap;
-    arena scratch; /* TABLE_MAP parsing */
+    size_t tmap_bytes; /* sum of the entries' cost, at most 2 * max_event_size */
+    uint64_t tx_no;    /* transactions ended so far */
+    arena scratch;     /* TABLE_MAP parsing */
 };
 
 static void stream__set_state(binlog_stream *bs, tx_state st)
@@ -81,6 +85,25 @@ static void stream__tmap_clear(binlog_stream *bs)
         cot_table_unref(bs->tmap[i].tbl);
     }
     bs->n_tmap = 0;
+    bs->tmap_bytes = 0;
+}
+
+/* stream__tmap_evict drops the entries no TABLE_MAP of the open transaction
+ * named (each transaction maps its tables again before its rows). */
+static void stream__tmap_evict(binlog_stream *bs)
+{
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < bs->n_tmap; i++) {
+        tmap_entry *te = &bs->tmap[i];
+        if (te->tx_no == bs->tx_no) {
+            bs->tmap[k++] = *te;
+            continue;
+        }
+        bs->tmap_bytes -= te->cost;
+        free(te->body);
+        cot_table_unref(te->tbl);
+    }
+    bs->n_tmap = k;
 }
 
 void binlog_stream_free(binlog_stream *bs)
@@ -141,6 +164,7 @@ static cot_err stream__end_tx(binlog_stream *bs, uint32_t ts)
 {
     cot_chunk *ck = bs->ck;
     bs->ck = NULL;
+    bs->tx_no++;
     stream__set_state(bs, TX_NONE);
     bs->standalone = false;
     if (!ck || ck->n_changes == 0) {
@@ -274,7 +298,10 @@ static cot_err stream__table_map(binlog_stream *bs, const uint8_t *ev, size_t le
     uint64_t table_id = (uint64_t)body[0] | (uint64_t)body[1] << 8 | (uint64_t)body[2] << 16 |
                         (uint64_t)body[3] << 24 | (uint64_t)body[4] << 32 | (uint64_t)body[5] << 40;
     tmap_entry *te = stream__tmap_find(bs, table_id);
-    if (te && te->body_len == body_len && memcmp(te->body, body, body_len) == 0) return COT_OK;
+    if (te && te->body_len == body_len && memcmp(te->body, body, body_len) == 0) {
+        te->tx_no = bs->tx_no;
+        return COT_OK;
+    }
 
     arena_reset(&bs->scratch);
     binlog_tablemap tm;
@@ -282,6 +309,23 @@ static cot_err stream__table_map(binlog_stream *bs, const uint8_t *ev, size_t le
     if (rc) {
         cot_err_prefix("at %s: ", where);
         return rc;
+    }
+    /* the kept maps are bounded like one event's rows: the ones of earlier
+     * transactions go first, those of the open one must fit */
+    size_t cost = body_len + (size_t)tm.n_cols * sizeof(cot_column);
+    size_t budget = bs->conf.max_event_size > SIZE_MAX / 2 ? SIZE_MAX : 2 * bs->conf.max_event_size;
+    size_t held = bs->tmap_bytes - (te ? te->cost : 0);
+    if (held + cost > budget) {
+        stream__tmap_evict(bs);
+        te = stream__tmap_find(bs, table_id);
+        held = bs->tmap_bytes - (te ? te->cost : 0);
+        if (held + cost > budget)
+            return cot_err_set(COT_ERR_MALFORMED,
+                               "at %s: the TABLE_MAP events of one transaction would take more "
+                               "than %zu bytes (twice max_event_size, %u tables mapped): the "
+                               "stream is corrupt or was forged; if the source really writes "
+                               "transactions like this, raise the source's max_event_size",
+                               where, budget, bs->n_tmap);
     }
     cot_table *tbl = NULL;
     char ts[256], tt[256];
@@ -309,9 +353,13 @@ static cot_err stream__table_map(binlog_stream *bs, const uint8_t *ev, size_t le
         memset(te, 0, sizeof(*te));
         te->table_id = table_id;
     } else {
+        bs->tmap_bytes -= te->cost;
         free(te->body);
         cot_table_unref(te->tbl);
     }
+    te->cost = cost;
+    te->tx_no = bs->tx_no;
+    bs->tmap_bytes += cost;
     te->body = malloc(body_len);
     if (!te->body) abort();
     memcpy(te->body, body, body_len);

@@ -1725,6 +1725,103 @@ static void test_hostile_stream_bounds(void **state)
     binlog_stream_free(bs);
 }
 
+/* tablemap_event builds a TABLE_MAP for syn.t with n_cols INT columns and,
+ * when name_len is set, a COLUMN_NAME field naming each with name_len bytes. */
+static uint8_t *tablemap_event(uint64_t table_id, uint32_t n_cols, size_t name_len, size_t *len)
+{
+    size_t cap = 64 + (size_t)n_cols * (4 + name_len);
+    uint8_t *body = calloc(cap, 1);
+    assert_non_null(body);
+    size_t n = 0;
+    for (int i = 0; i < 6; i++) body[n++] = (uint8_t)(table_id >> (8 * i));
+    n += 2; /* flags */
+    body[n++] = 3;
+    memcpy(body + n, "syn", 4);
+    n += 4;
+    body[n++] = 1;
+    memcpy(body + n, "t", 2);
+    n += 2;
+    body[n++] = 0xfc; /* column count, 2 bytes */
+    body[n++] = (uint8_t)n_cols;
+    body[n++] = (uint8_t)(n_cols >> 8);
+    memset(body + n, CT_LONG, n_cols);
+    n += n_cols;
+    body[n++] = 0;         /* no column metadata for INT */
+    n += (n_cols + 7) / 8; /* not nullable */
+    if (name_len) {
+        size_t field = (size_t)n_cols * (1 + name_len);
+        assert_true(name_len < 251 && field < 65536);
+        body[n++] = 4; /* COLUMN_NAME */
+        body[n++] = 0xfc;
+        body[n++] = (uint8_t)field;
+        body[n++] = (uint8_t)(field >> 8);
+        for (uint32_t i = 0; i < n_cols; i++) {
+            body[n++] = (uint8_t)name_len;
+            memset(body + n, 'c', name_len);
+            n += name_len;
+        }
+    }
+    assert_true(n <= cap);
+    uint8_t *ev = mk_big_event(BEV_TABLE_MAP, body, n, NULL, 0, len);
+    free(body);
+    return ev;
+}
+
+static void test_hostile_table_maps(void **state)
+{
+    (void)state;
+    binlog_fde fde;
+    binlog_fde_default(&fde, BINLOG_CHECKSUM_NONE);
+    arena a;
+    arena_init(&a);
+    binlog_tablemap tm;
+    size_t len;
+    /* a table has at most 4096 columns */
+    uint8_t *ev = tablemap_event(1, 4096, 0, &len);
+    assert_int_equal(binlog_tablemap_parse(&fde, ev, len, &a, &tm), COT_OK);
+    assert_int_equal(tm.n_cols, 4096);
+    free(ev);
+    ev = tablemap_event(1, 4097, 0, &len);
+    assert_int_equal(binlog_tablemap_parse(&fde, ev, len, &a, &tm), COT_ERR_MALFORMED);
+    assert_non_null(strstr(cot_err_msg(), "4096"));
+    free(ev);
+    arena_deinit(&a);
+
+    /* the stream keeps each table id's map; under max_event_size 64 KiB
+     * the maps of one transaction may take 128 KiB (each here ~26 KiB) */
+    binlog_stream_conf conf = {
+        .source_name = "src", .route = route_none, .emit = emit_free, .max_event_size = 64 * 1024};
+    cot_pos start = {.file = "binlog.000009", .pos = 4};
+    bb xid = {.n = 0};
+    bb_le(&xid, 42, 8);
+    size_t xid_len;
+    uint8_t *xid_ev = mk_event(BEV_XID, 1, &xid, &xid_len);
+    /* many transactions of two big maps each: older maps are dropped */
+    binlog_stream *bs = binlog_stream_new(&conf, &start);
+    for (uint64_t tx = 0; tx < 20; tx++) {
+        for (uint64_t k = 0; k < 2; k++) {
+            ev = tablemap_event(1 + tx * 2 + k, 100, 200, &len);
+            if (binlog_stream_feed(bs, ev, len) != COT_OK) fail_msg("%s", cot_err_msg());
+            free(ev);
+        }
+        assert_int_equal(binlog_stream_feed(bs, xid_ev, xid_len), COT_OK);
+    }
+    binlog_stream_free(bs);
+    /* one transaction mapping ten of them is refused, with file:pos */
+    bs = binlog_stream_new(&conf, &start);
+    cot_err rc = COT_OK;
+    for (uint64_t id = 1; id <= 10 && rc == COT_OK; id++) {
+        ev = tablemap_event(id, 100, 200, &len);
+        rc = binlog_stream_feed(bs, ev, len);
+        free(ev);
+    }
+    assert_int_equal(rc, COT_ERR_MALFORMED);
+    assert_non_null(strstr(cot_err_msg(), "TABLE_MAP events of one transaction"));
+    assert_non_null(strstr(cot_err_msg(), "binlog.000009:4"));
+    binlog_stream_free(bs);
+    free(xid_ev);
+}
+
 /* ---- binary JSON ------------------------------------------------------------- */
 
 static void json_ok(const uint8_t *p, size_t n, const char *want)
@@ -1966,6 +2063,7 @@ int main(void)
         cmocka_unit_test(test_hostile_compressed_rows),
         cmocka_unit_test(test_hostile_wide_rows),
         cmocka_unit_test(test_hostile_stream_bounds),
+        cmocka_unit_test(test_hostile_table_maps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
