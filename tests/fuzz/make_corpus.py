@@ -156,6 +156,10 @@ def main():
     # [[], []] with both entries on one child: sharing, small enough to pass
     json_seeds.append(bytes([0x02, 0x02, 0x00, 0x0e, 0x00, 0x02, 0x0a, 0x00, 0x02, 0x0a, 0x00,
                              0x00, 0x00, 0x04, 0x00]))
+    # found by fuzz_json_binary's text bound on the converter before issue 17: an object
+    # whose only value points back at the object itself
+    json_seeds.append(bytes([0x00, 0x01, 0x00, 0x0c, 0x00, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00,
+                             0x00, 0x00]))
     for k, s in enumerate(json_seeds):
         if k < 5:
             write(ev_dir, "json-%d" % k, bytes([5]) + s)
