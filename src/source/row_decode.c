@@ -584,8 +584,9 @@ static rd_fail decode_value(rd_ctx *x, cur *c, const cot_column *col, cot_value 
         } else if (col->type == CT_JSON) {
             buf_reset(&x->json);
             size_t used = rd_decoded(x);
-            size_t room = used < x->max_decoded ? x->max_decoded - used : 0;
-            if (json_binary_to_text(p, n, room, &x->json) != COT_OK) return RD_JSON;
+            if (used >= x->max_decoded) return RD_TOO_BIG; /* (0 would mean no bound) */
+            if (json_binary_to_text(p, n, x->max_decoded - used, &x->json) != COT_OK)
+                return RD_JSON;
             set_text(x, v, VK_JSON, x->json.data, x->json.len);
         } else {
             set_bytes(x, v, blob_kind(col), p, n);
