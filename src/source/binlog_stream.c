@@ -341,6 +341,7 @@ static cot_err stream__table_map(binlog_stream *bs, const uint8_t *ev, size_t le
         }
     }
     if (!te) {
+        if (bs->n_tmap >= TABLE_MAP_MAX) stream__tmap_evict(bs);
         if (bs->n_tmap >= TABLE_MAP_MAX) stream__tmap_clear(bs);
         if (bs->n_tmap == bs->cap_tmap) {
             uint32_t cap = bs->cap_tmap ? bs->cap_tmap * 2 : 16;
