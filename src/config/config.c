@@ -654,6 +654,7 @@ static cot_err ld_endpoints(cfg_ld *ld, yaml_node_t *root, const char *key, bool
             ep->server_id = (uint32_t)u;
             if ((rc = ld_duration(ld, v, pattern, path, "heartbeat", &u))) break;
             ep->heartbeat_s = (int)u;
+            if ((rc = ld_size(ld, v, pattern, path, "max_event_size", &ep->max_event_size))) break;
             /* a source has no write timeout of its own: its query connection uses a target's
              * default */
             if ((rc = ld_duration(ld, NULL, "targets.*", path, "write_timeout", &u))) break;

@@ -27,6 +27,8 @@ typedef struct cfg_endpoint {
     int write_timeout_s;
     int ddl_timeout_s; /* targets: read timeout of DDL and index builds (>= read_timeout_s) */
     int heartbeat_s;   /* sources: heartbeat period asked from the server */
+    /* sources: largest binlog event accepted (and inflated size of a compressed one) */
+    uint64_t max_event_size;
 } cfg_endpoint;
 
 typedef struct cfg_table_map {

@@ -179,6 +179,12 @@ const copt config_options[] = {
     {"sources.*.heartbeat", COPT_DURATION, "1s", 1 * SEC, HOUR, NULL, 1000, 0,
      "Heartbeat period asked from the source while its binlog is idle; keeps the stored "
      "position current."},
+    {"sources.*.max_event_size", COPT_SIZE, "1GB", 64 * KB, 1 * GB, NULL, 0, 0,
+     "Largest binlog event accepted from the source, and the most a MariaDB compressed event "
+     "may inflate to; one event's decoded rows may take twice this. A bigger event stops the "
+     "pipeline with an error naming its file:pos. The default is the most any replica "
+     "accepts; lower it to the source's max_allowed_packet to bound what a forged event can "
+     "make cotter allocate."},
 
     {"targets", COPT_MAP, NULL, 0, 0, NULL, 0, COPT_REQUIRED,
      "Databases cotter writes to, by name (letters, digits, '_' and '-')."},

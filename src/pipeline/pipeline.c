@@ -1468,6 +1468,7 @@ counted:;
         .chunk_rows = pc->batch_rows ? pc->batch_rows : 2000,
         .chunk_bytes = pc->queue_bytes ? pc->queue_bytes / 8 : (4u << 20),
         .checksum_alg = alg,
+        .max_event_size = (size_t)pc->source->max_event_size,
     };
     binlog_stream *bs = binlog_stream_new(&bsc, &start);
 

@@ -526,8 +526,8 @@ static void binlog__query_status(const uint8_t *st, size_t n, binlog_query *q)
     }
 }
 
-cot_err binlog_query_parse(const binlog_fde *fde, const uint8_t *ev, size_t len, arena *a,
-                           binlog_query *q)
+cot_err binlog_query_parse(const binlog_fde *fde, const uint8_t *ev, size_t len, size_t max_bytes,
+                           arena *a, binlog_query *q)
 {
     memset(q, 0, sizeof(*q));
     bool compressed = len > 4 && ev[4] == BEV_MARIA_QUERY_COMPRESSED;
@@ -562,7 +562,8 @@ cot_err binlog_query_parse(const binlog_fde *fde, const uint8_t *ev, size_t len,
                            "QUERY_COMPRESSED event: no arena given to inflate the statement");
     const uint8_t *out;
     size_t out_len;
-    rc = binlog__inflate(sql, n, a, &out, &out_len, "QUERY_COMPRESSED event");
+    rc = binlog__inflate(sql, n, max_bytes ? max_bytes : BINLOG_MAX_EVENT_SIZE, a, &out, &out_len,
+                         "QUERY_COMPRESSED event");
     if (rc != COT_OK) return rc;
     q->sql = (const char *)out;
     q->sql_len = out_len;
@@ -793,7 +794,7 @@ static bool tm_strvalues(cur *v, binlog_tablemap *tm, arena *a, uint8_t want, ch
         char **list = arena_alloc(a, (size_t)(count + 1) * sizeof(char *));
         for (uint64_t k = 0; k < count; k++) {
             uint64_t n = cur_lenenc(v);
-            const uint8_t *s = cur_bytes(v, (size_t)n);
+            const uint8_t *s = cur_bytes(v, n);
             if (!cur_ok(v)) return false;
             list[k] = arena_strndup(a, (const char *)s, (size_t)n);
         }
@@ -810,7 +811,7 @@ static bool tm_optional(cur *c, binlog_tablemap *tm, arena *a, bool maria)
     while (cur_left(c) > 0) {
         uint8_t t = cur_u8(c);
         uint64_t n = cur_lenenc(c);
-        const uint8_t *p = cur_bytes(c, (size_t)n);
+        const uint8_t *p = cur_bytes(c, n);
         if (!cur_ok(c)) return false;
         cur v = cur_make(p, (size_t)n);
         switch (t) {
@@ -839,7 +840,7 @@ static bool tm_optional(cur *c, binlog_tablemap *tm, arena *a, bool maria)
             char **names = arena_alloc(a, tm->n_cols * sizeof(char *));
             for (uint32_t i = 0; i < tm->n_cols; i++) {
                 uint64_t len = cur_lenenc(&v);
-                const uint8_t *s = cur_bytes(&v, (size_t)len);
+                const uint8_t *s = cur_bytes(&v, len);
                 if (!cur_ok(&v)) return false;
                 names[i] = arena_strndup(a, (const char *)s, (size_t)len);
             }
@@ -909,10 +910,14 @@ cot_err binlog_tablemap_parse(const binlog_fde *fde, const uint8_t *ev, size_t l
         why = "bad column count";
         goto malformed;
     }
+    if (n_cols > BINLOG_MAX_COLUMNS) {
+        why = "more columns than a MySQL/MariaDB table can have (4096)";
+        goto malformed;
+    }
     tm->n_cols = (uint32_t)n_cols;
     const uint8_t *types = cur_bytes(&c, tm->n_cols);
     uint64_t meta_len = cur_lenenc(&c);
-    const uint8_t *meta = cur_bytes(&c, (size_t)meta_len);
+    const uint8_t *meta = cur_bytes(&c, meta_len);
     const uint8_t *nulls = cur_bytes(&c, (tm->n_cols + 7) / 8);
     if (!cur_ok(&c)) goto malformed;
 

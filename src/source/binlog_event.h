@@ -63,7 +63,15 @@ enum binlog_event_type {
     BEV_MARIA_DELETE_ROWS_COMPRESSED = 171,
 };
 
-#define BINLOG_HEADER_LEN     19
+#define BINLOG_HEADER_LEN 19
+/* BINLOG_MAX_EVENT_SIZE is the largest event a MySQL/MariaDB replica accepts
+ * (the maximum of slave_max_allowed_packet, 1 GiB) and the default bound
+ * (`max_bytes` 0 below) on what one event may expand to: the inflated size
+ * of a compressed event, and half the memory its decoded rows may take. */
+#define BINLOG_MAX_EVENT_SIZE ((size_t)1 << 30)
+/* BINLOG_MAX_COLUMNS: MySQL and MariaDB tables have at most 4096 columns, so
+ * a TABLE_MAP naming more is refused (each column costs memory per row). */
+#define BINLOG_MAX_COLUMNS    4096
 #define BINLOG_CHECKSUM_NONE  0
 #define BINLOG_CHECKSUM_CRC32 1
 
@@ -124,9 +132,11 @@ typedef struct binlog_query {
     bool has_charset;
 } binlog_query;
 /* binlog_query_parse handles QUERY and MariaDB QUERY_COMPRESSED (needs a for
- * the inflated text; may be NULL for plain QUERY). */
-cot_err binlog_query_parse(const binlog_fde *fde, const uint8_t *ev, size_t len, arena *a,
-                           binlog_query *q);
+ * the inflated text; may be NULL for plain QUERY). A compressed statement
+ * declaring more than max_bytes (0: BINLOG_MAX_EVENT_SIZE) is refused as
+ * COT_ERR_MALFORMED before anything is allocated. */
+cot_err binlog_query_parse(const binlog_fde *fde, const uint8_t *ev, size_t len, size_t max_bytes,
+                           arena *a, binlog_query *q);
 
 typedef struct binlog_gtid {
     uint32_t domain_id; /* MariaDB; 0 for MySQL */
@@ -182,9 +192,14 @@ cot_err binlog_rows_head_parse(const binlog_fde *fde, const uint8_t *ev, size_t 
  * appends one cot_change per row to ck (values in ck->mem). tbl->cols gives
  * type, meta, signedness and collation of each column. Columns absent from
  * an image (MINIMAL/NOBLOB) are VK_ABSENT. Compressed events are inflated
- * first. On error, changes appended by this call are removed again. */
+ * first. max_bytes (0: BINLOG_MAX_EVENT_SIZE) bounds what a hostile event can
+ * make this allocate: a compressed event may declare at most max_bytes
+ * inflated, and the decoded rows (changes, values, JSON text, the inflated
+ * rows) may take at most 2 * max_bytes; past either the call fails with
+ * COT_ERR_MALFORMED. On error, changes appended by this call are removed
+ * again (their arena bytes stay until the chunk is freed). */
 cot_err binlog_rows_decode(const binlog_fde *fde, const uint8_t *ev, size_t len, cot_table *tbl,
-                           cot_chunk *ck);
+                           size_t max_bytes, cot_chunk *ck);
 
 /* binlog_event_type_name returns a name like "TABLE_MAP" or "UNKNOWN(200)" (static buffer per
  * thread). */

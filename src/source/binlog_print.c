@@ -334,7 +334,7 @@ static cot_err pr_event(printer *pr, const uint8_t *ev, size_t len, uint64_t off
                                " without a preceding TABLE_MAP (the file starts in the middle of "
                                "a transaction?)",
                                binlog_event_type_name(h.type), rh.table_id);
-        rc = binlog_rows_decode(&pr->fde, ev, len, t->tbl, pr->ck);
+        rc = binlog_rows_decode(&pr->fde, ev, len, t->tbl, 0, pr->ck);
         if (rc != COT_OK) return rc;
         pr->st->rows_events++;
         pr->st->rows += pr->ck->n_changes;
@@ -363,7 +363,7 @@ static cot_err pr_event(printer *pr, const uint8_t *ev, size_t len, uint64_t off
         arena a;
         arena_init(&a);
         binlog_query q;
-        rc = binlog_query_parse(&pr->fde, ev, len, &a, &q);
+        rc = binlog_query_parse(&pr->fde, ev, len, 0, &a, &q);
         if (rc == COT_OK && print) {
             buf_puts(b, " db=");
             put_statement(pr, b, q.db, q.db_len);

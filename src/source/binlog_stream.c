@@ -31,6 +31,8 @@ typedef struct tmap_entry {
     uint8_t *body; /* TABLE_MAP bytes after the common header, for change detection */
     size_t body_len;
     cot_table *tbl; /* routed table (target names), NULL when skipped */
+    size_t cost;    /* bytes this entry holds: body and table columns */
+    uint64_t tx_no; /* the transaction that last mapped it */
 } tmap_entry;
 
 struct binlog_stream {
@@ -49,7 +51,9 @@ struct binlog_stream {
     tmap_entry *tmap;
     uint32_t n_tmap;
     uint32_t cap_tmap;
-    arena scratch; /* TABLE_MAP parsing */
+    size_t tmap_bytes; /* sum of the entries' cost, at most 2 * max_event_size */
+    uint64_t tx_no;    /* transactions ended so far */
+    arena scratch;     /* TABLE_MAP parsing */
 };
 
 static void stream__set_state(binlog_stream *bs, tx_state st)
@@ -67,6 +71,7 @@ binlog_stream *binlog_stream_new(const binlog_stream_conf *conf, const cot_pos *
     bs->conf = *conf;
     if (!bs->conf.chunk_rows) bs->conf.chunk_rows = 2000;
     if (!bs->conf.chunk_bytes) bs->conf.chunk_bytes = 4u << 20;
+    if (!bs->conf.max_event_size) bs->conf.max_event_size = BINLOG_MAX_EVENT_SIZE;
     binlog_fde_default(&bs->fde, conf->checksum_alg);
     bs->cur = *start;
     bs->emitted = *start;
@@ -81,6 +86,25 @@ static void stream__tmap_clear(binlog_stream *bs)
         cot_table_unref(bs->tmap[i].tbl);
     }
     bs->n_tmap = 0;
+    bs->tmap_bytes = 0;
+}
+
+/* stream__tmap_evict drops the entries no TABLE_MAP of the open transaction
+ * named (each transaction maps its tables again before its rows). */
+static void stream__tmap_evict(binlog_stream *bs)
+{
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < bs->n_tmap; i++) {
+        tmap_entry *te = &bs->tmap[i];
+        if (te->tx_no == bs->tx_no) {
+            bs->tmap[k++] = *te;
+            continue;
+        }
+        bs->tmap_bytes -= te->cost;
+        free(te->body);
+        cot_table_unref(te->tbl);
+    }
+    bs->n_tmap = k;
 }
 
 void binlog_stream_free(binlog_stream *bs)
@@ -141,6 +165,7 @@ static cot_err stream__end_tx(binlog_stream *bs, uint32_t ts)
 {
     cot_chunk *ck = bs->ck;
     bs->ck = NULL;
+    bs->tx_no++;
     stream__set_state(bs, TX_NONE);
     bs->standalone = false;
     if (!ck || ck->n_changes == 0) {
@@ -171,7 +196,7 @@ static cot_err stream__query(binlog_stream *bs, const binlog_header *h, const ui
 {
     binlog_query q;
     arena_reset(&bs->scratch);
-    cot_err rc = binlog_query_parse(&bs->fde, ev, len, &bs->scratch, &q);
+    cot_err rc = binlog_query_parse(&bs->fde, ev, len, bs->conf.max_event_size, &bs->scratch, &q);
     if (rc) {
         cot_err_prefix("at %s: ", where);
         return rc;
@@ -254,7 +279,10 @@ static cot_err stream__table_map(binlog_stream *bs, const uint8_t *ev, size_t le
     uint64_t table_id = (uint64_t)body[0] | (uint64_t)body[1] << 8 | (uint64_t)body[2] << 16 |
                         (uint64_t)body[3] << 24 | (uint64_t)body[4] << 32 | (uint64_t)body[5] << 40;
     tmap_entry *te = stream__tmap_find(bs, table_id);
-    if (te && te->body_len == body_len && memcmp(te->body, body, body_len) == 0) return COT_OK;
+    if (te && te->body_len == body_len && memcmp(te->body, body, body_len) == 0) {
+        te->tx_no = bs->tx_no;
+        return COT_OK;
+    }
 
     arena_reset(&bs->scratch);
     binlog_tablemap tm;
@@ -262,6 +290,23 @@ static cot_err stream__table_map(binlog_stream *bs, const uint8_t *ev, size_t le
     if (rc) {
         cot_err_prefix("at %s: ", where);
         return rc;
+    }
+    /* the kept maps are bounded like one event's rows: the ones of earlier
+     * transactions go first, those of the open one must fit */
+    size_t cost = body_len + (size_t)tm.n_cols * sizeof(cot_column);
+    size_t budget = bs->conf.max_event_size > SIZE_MAX / 2 ? SIZE_MAX : 2 * bs->conf.max_event_size;
+    size_t held = bs->tmap_bytes - (te ? te->cost : 0);
+    if (held + cost > budget) {
+        stream__tmap_evict(bs);
+        te = stream__tmap_find(bs, table_id);
+        held = bs->tmap_bytes - (te ? te->cost : 0);
+        if (held + cost > budget)
+            return cot_err_set(COT_ERR_MALFORMED,
+                               "at %s: the TABLE_MAP events of one transaction would take more "
+                               "than %zu bytes (twice max_event_size, %u tables mapped): the "
+                               "stream is corrupt or was forged; if the source really writes "
+                               "transactions like this, raise the source's max_event_size",
+                               where, budget, bs->n_tmap);
     }
     cot_table *tbl = NULL;
     char ts[256], tt[256];
@@ -277,6 +322,7 @@ static cot_err stream__table_map(binlog_stream *bs, const uint8_t *ev, size_t le
         }
     }
     if (!te) {
+        if (bs->n_tmap >= TABLE_MAP_MAX) stream__tmap_evict(bs);
         if (bs->n_tmap >= TABLE_MAP_MAX) stream__tmap_clear(bs);
         if (bs->n_tmap == bs->cap_tmap) {
             uint32_t cap = bs->cap_tmap ? bs->cap_tmap * 2 : 16;
@@ -289,9 +335,13 @@ static cot_err stream__table_map(binlog_stream *bs, const uint8_t *ev, size_t le
         memset(te, 0, sizeof(*te));
         te->table_id = table_id;
     } else {
+        bs->tmap_bytes -= te->cost;
         free(te->body);
         cot_table_unref(te->tbl);
     }
+    te->cost = cost;
+    te->tx_no = bs->tx_no;
+    bs->tmap_bytes += cost;
     te->body = malloc(body_len);
     if (!te->body) abort();
     memcpy(te->body, body, body_len);
@@ -320,7 +370,7 @@ static cot_err stream__rows(binlog_stream *bs, const binlog_header *h, const uin
     if (bs->state == TX_NONE || bs->state == TX_GTID_SEEN) stream__set_state(bs, TX_OPEN);
     if (!te->tbl) return COT_OK; /* table not mapped */
     cot_chunk *ck = stream__chunk(bs);
-    rc = binlog_rows_decode(&bs->fde, ev, len, te->tbl, ck);
+    rc = binlog_rows_decode(&bs->fde, ev, len, te->tbl, bs->conf.max_event_size, ck);
     if (rc) {
         cot_err_prefix("at %s (%s.%s): ", where, te->tbl->src_schema, te->tbl->src_name);
         return rc;
@@ -345,6 +395,13 @@ cot_err binlog_stream_feed(binlog_stream *bs, const uint8_t *ev, size_t len)
     if (h.log_pos >= h.event_size && h.log_pos != 0)
         snprintf(where, sizeof(where), "%s:%llu", bs->cur.file,
                  (unsigned long long)(h.log_pos - h.event_size));
+    if (len > bs->conf.max_event_size)
+        return cot_err_set(COT_ERR_MALFORMED,
+                           "source '%s' at %s: a %s event of %zu bytes, more than max_event_size "
+                           "(%zu bytes): the event is corrupt or was forged; if the source really "
+                           "writes events that big, raise the source's max_event_size",
+                           bs->conf.source_name, where, binlog_event_type_name(h.type), len,
+                           bs->conf.max_event_size);
 
     if (h.type == BEV_FORMAT_DESCRIPTION) {
         rc = binlog_fde_parse(ev, len, &bs->fde);

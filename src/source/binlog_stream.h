@@ -39,10 +39,11 @@ typedef struct binlog_stream_conf {
     void *route_ctx;
     binlog_emit_fn emit;
     void *emit_ctx;
-    schema_cache *schema; /* borrowed */
-    uint32_t chunk_rows;  /* emit a partial chunk past this many rows */
-    size_t chunk_bytes;   /* ... or this many bytes */
-    uint8_t checksum_alg; /* the source's binlog_checksum until the first FDE */
+    schema_cache *schema;  /* borrowed */
+    uint32_t chunk_rows;   /* emit a partial chunk past this many rows */
+    size_t chunk_bytes;    /* ... or this many bytes */
+    uint8_t checksum_alg;  /* the source's binlog_checksum until the first FDE */
+    size_t max_event_size; /* largest event (inflated) accepted; 0: BINLOG_MAX_EVENT_SIZE */
 } binlog_stream_conf;
 
 binlog_stream *binlog_stream_new(const binlog_stream_conf *conf, const cot_pos *start);

@@ -6,7 +6,12 @@
  * Small containers use 2-byte counts/offsets, large ones 4-byte.
  *
  * Every offset and length is checked against the enclosing container's
- * size before it is followed; recursion depth is bounded.
+ * size before it is followed, and must point past the container's entries
+ * (MySQL writes keys and values after them; an offset into the header
+ * would make a cycle). Recursion depth is bounded, and so is the text: a
+ * hostile value can point many entries at one subtree, so its text would
+ * grow exponentially with its depth while its bytes do not. Every value
+ * writes at least one byte, so the text bound also bounds the work.
  */
 #include "source/json_binary.h"
 
@@ -39,6 +44,8 @@ enum {
 typedef struct jb {
     const uint8_t *start; /* the whole value, for offsets in messages */
     buf *out;
+    size_t out0;     /* out->len before this value */
+    size_t max_text; /* bytes this value's text may take */
     const char *why;
     size_t where;
 } jb;
@@ -220,8 +227,8 @@ static bool jb_container(jb *j, const uint8_t *p, size_t n, bool large, bool obj
     if (size > n || size < 2 * w) return jb_fail(j, p, "container size out of bounds");
     uint64_t key_entries = obj ? count * (w + 2) : 0;
     uint64_t val_entries = count * (1 + w);
-    if (2 * w + key_entries + val_entries > size)
-        return jb_fail(j, p, "container entries exceed its size");
+    uint64_t entries_end = 2 * w + key_entries + val_entries;
+    if (entries_end > size) return jb_fail(j, p, "container entries exceed its size");
     buf_putc(j->out, obj ? '{' : '[');
     for (uint64_t i = 0; i < count; i++) {
         if (i) buf_append(j->out, ", ", 2);
@@ -229,6 +236,8 @@ static bool jb_container(jb *j, const uint8_t *p, size_t n, bool large, bool obj
             const uint8_t *ke = p + 2 * w + i * (w + 2);
             uint64_t koff = le(ke, w), klen = le(ke + w, 2);
             if (koff > size || klen > size - koff) return jb_fail(j, ke, "key out of bounds");
+            if (koff < entries_end)
+                return jb_fail(j, ke, "key offset points back into the container's entries");
             jb_string(j->out, p + koff, (size_t)klen);
             buf_append(j->out, ": ", 2);
         }
@@ -239,6 +248,9 @@ static bool jb_container(jb *j, const uint8_t *p, size_t n, bool large, bool obj
         } else {
             uint64_t off = le(ve + 1, w);
             if (off >= size) return jb_fail(j, ve, "value offset out of bounds");
+            if (off < entries_end)
+                return jb_fail(j, ve,
+                               "value offset points back into the container's entries (a cycle)");
             if (!jb_value(j, t, p + off, (size_t)(size - off), depth + 1)) return false;
         }
     }
@@ -248,6 +260,10 @@ static bool jb_container(jb *j, const uint8_t *p, size_t n, bool large, bool obj
 
 static bool jb_value(jb *j, uint8_t type, const uint8_t *p, size_t n, int depth)
 {
+    /* checked before each value, so the text ends at most one value (whose
+     * own text is bounded by its bytes) past the bound */
+    if (j->out->len - j->out0 > j->max_text)
+        return jb_fail(j, p, "the text grows past its bound (entries share subtrees)");
     switch (type) {
     case JB_SMALL_OBJECT:
         return jb_container(j, p, n, false, true, depth);
@@ -319,14 +335,23 @@ static bool jb_value(jb *j, uint8_t type, const uint8_t *p, size_t n, int depth)
     return jb_fail(j, p, "scalar truncated");
 }
 
-cot_err json_binary_to_text(const uint8_t *p, size_t len, buf *out)
+cot_err json_binary_to_text(const uint8_t *p, size_t len, size_t max_text, buf *out)
 {
     if (len == 0) {
         buf_puts(out, "null");
         return COT_OK;
     }
-    jb j = {.start = p, .out = out, .why = NULL, .where = 0};
-    if (jb_value(&j, p[0], p + 1, len - 1, 0)) return COT_OK;
-    return cot_err_set(COT_ERR_MALFORMED, "binary JSON value (%zu bytes): %s at offset %zu", len,
-                       j.why, j.where);
+    size_t ratio_max = len > (SIZE_MAX - JSON_BINARY_TEXT_SLACK) / JSON_BINARY_TEXT_RATIO
+                           ? SIZE_MAX
+                           : len * JSON_BINARY_TEXT_RATIO + JSON_BINARY_TEXT_SLACK;
+    if (max_text == 0 || max_text > ratio_max) max_text = ratio_max;
+    jb j = {
+        .start = p, .out = out, .out0 = out->len, .max_text = max_text, .why = NULL, .where = 0};
+    bool ok = jb_value(&j, p[0], p + 1, len - 1, 0);
+    if (ok && out->len - j.out0 > max_text)
+        ok = jb_fail(&j, p, "the text grows past its bound (entries share subtrees)");
+    if (ok) return COT_OK;
+    return cot_err_set(COT_ERR_MALFORMED,
+                       "binary JSON value (%zu bytes): %s at offset %zu (text bound %zu bytes)",
+                       len, j.why, j.where, max_text);
 }

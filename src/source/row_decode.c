@@ -27,13 +27,25 @@ typedef enum rd_fail {
     RD_BAD_VALUE,   /* bytes are not a valid value of the type */
     RD_UNSUPPORTED, /* a type this decoder cannot read */
     RD_JSON,        /* the JSON converter failed; its message is set */
+    RD_TOO_BIG,     /* the decoded rows would take more than max_decoded */
 } rd_fail;
 
 typedef struct rd_ctx {
     cot_chunk *ck;
-    bool in_arena; /* row bytes already live in ck->mem (inflated event) */
-    buf json;      /* scratch for JSON text; freed at the end of the event */
+    bool in_arena;      /* row bytes already live in ck->mem (inflated event) */
+    buf json;           /* scratch for JSON text; freed at the end of the event */
+    size_t mem0;        /* ck->mem.used when this event's decoding began */
+    uint32_t changes0;  /* ck->n_changes then */
+    size_t max_decoded; /* bound on what this event's rows may take */
 } rd_ctx;
+
+/* rd_decoded returns the bytes this event's rows take so far: arena bytes
+ * (values, their text, the inflated rows) and the change records. */
+static size_t rd_decoded(const rd_ctx *x)
+{
+    return x->ck->mem.used - x->mem0 +
+           (size_t)(x->ck->n_changes - x->changes0) * sizeof(cot_change);
+}
 
 static const char empty_str[1] = "";
 
@@ -219,8 +231,8 @@ size_t binlog__decimal_text(const uint8_t *p, int precision, int scale, char *ou
 
 /* ---- inflation ---------------------------------------------------------- */
 
-cot_err binlog__inflate(const uint8_t *p, size_t n, arena *a, const uint8_t **out, size_t *out_len,
-                        const char *what)
+cot_err binlog__inflate(const uint8_t *p, size_t n, size_t max_out, arena *a, const uint8_t **out,
+                        size_t *out_len, const char *what)
 {
     if (n < 1) goto malformed;
     unsigned lenlen = p[0] & 7;
@@ -229,6 +241,13 @@ cot_err binlog__inflate(const uint8_t *p, size_t n, arena *a, const uint8_t **ou
     for (unsigned i = 0; i < lenlen; i++) ulen = (ulen << 8) | p[1 + i];
     /* zlib cannot expand more than ~1032:1; a bigger claim is corrupt */
     if (ulen > (uint64_t)(n - 1 - lenlen) * 1032 + 64) goto malformed;
+    if (ulen > max_out)
+        return cot_err_set(COT_ERR_MALFORMED,
+                           "%s: the compressed data (%zu bytes) declares %llu bytes uncompressed, "
+                           "more than max_event_size (%zu bytes): the event is corrupt or was "
+                           "forged; if the source really writes events that big, raise the "
+                           "source's max_event_size",
+                           what, n, (unsigned long long)ulen, max_out);
     uint8_t *dst = arena_alloc(a, ulen ? (size_t)ulen : 1);
     uLongf dlen = (uLongf)ulen;
     int zrc = uncompress(dst, &dlen, p + 1 + lenlen, (uLong)(n - 1 - lenlen));
@@ -564,7 +583,10 @@ static rd_fail decode_value(rd_ctx *x, cur *c, const cot_column *col, cot_value 
             set_bytes(x, v, VK_GEOMETRY, p, n);
         } else if (col->type == CT_JSON) {
             buf_reset(&x->json);
-            if (json_binary_to_text(p, n, &x->json) != COT_OK) return RD_JSON;
+            size_t used = rd_decoded(x);
+            if (used >= x->max_decoded) return RD_TOO_BIG; /* (0 would mean no bound) */
+            if (json_binary_to_text(p, n, x->max_decoded - used, &x->json) != COT_OK)
+                return RD_JSON;
             set_text(x, v, VK_JSON, x->json.data, x->json.len);
         } else {
             set_bytes(x, v, blob_kind(col), p, n);
@@ -645,6 +667,8 @@ static const char *fail_text(rd_fail f)
         return "this column type cannot be decoded";
     case RD_JSON:
         return "bad binary JSON";
+    case RD_TOO_BIG:
+        return "the decoded rows would take too much memory";
     }
     return "?";
 }
@@ -663,8 +687,9 @@ static void chunk_truncate(cot_chunk *ck, uint32_t n_changes, uint32_t n_tables)
 }
 
 cot_err binlog_rows_decode(const binlog_fde *fde, const uint8_t *ev, size_t len, cot_table *tbl,
-                           cot_chunk *ck)
+                           size_t max_bytes, cot_chunk *ck)
 {
+    if (max_bytes == 0) max_bytes = BINLOG_MAX_EVENT_SIZE;
     binlog_rows_head rh;
     cot_err rc = binlog_rows_head_parse(fde, ev, len, &rh);
     if (rc != COT_OK) return rc;
@@ -701,13 +726,17 @@ cot_err binlog_rows_decode(const binlog_fde *fde, const uint8_t *ev, size_t len,
     const uint8_t *present_a = rh.op == OP_UPDATE ? cur_bytes(&c, bm_len) : present_b;
     if (!cur_ok(&c)) goto malformed;
 
-    rd_ctx x = {.ck = ck, .in_arena = false};
+    rd_ctx x = {.ck = ck,
+                .in_arena = false,
+                .mem0 = ck->mem.used,
+                .changes0 = ck->n_changes,
+                .max_decoded = max_bytes > SIZE_MAX / 2 ? SIZE_MAX : 2 * max_bytes};
     const uint8_t *rows = c.p;
     cur r = c;
     if (rh.compressed) {
         const uint8_t *out;
         size_t out_len;
-        rc = binlog__inflate(c.p, cur_left(&c), &ck->mem, &out, &out_len, what);
+        rc = binlog__inflate(c.p, cur_left(&c), max_bytes, &ck->mem, &out, &out_len, what);
         if (rc != COT_OK) {
             cot_err_prefix("rows of %s.%s: ", tbl->src_schema, tbl->src_name);
             return rc;
@@ -746,11 +775,23 @@ cot_err binlog_rows_decode(const binlog_fde *fde, const uint8_t *ev, size_t len,
             }
         }
         row++;
+        if (ok && rd_decoded(&x) > x.max_decoded) {
+            /* a few bytes of row image can stand for many wide rows */
+            ok = false;
+            w.fail = RD_TOO_BIG;
+        }
     }
     buf_deinit(&x.json);
     if (ok) return COT_OK;
 
     chunk_truncate(ck, mark_changes, mark_tables);
+    if (w.fail == RD_TOO_BIG)
+        return cot_err_set(COT_ERR_MALFORMED,
+                           "%s event for %s.%s (%zu bytes): its rows would take more than %zu "
+                           "bytes once decoded (row %u), twice max_event_size: the event is "
+                           "corrupt or was forged; if the source really writes events that "
+                           "big, raise the source's max_event_size",
+                           what, tbl->src_schema, tbl->src_name, len, x.max_decoded, row);
     const cot_column *col = &tbl->cols[w.col];
     char ctx[400];
     snprintf(ctx, sizeof(ctx), "%s event for %s.%s, row %u, column %u%s%s%s (%s, meta %u): ", what,

@@ -40,9 +40,10 @@ unsigned binlog__post_header_len(const binlog_fde *fde, uint8_t type);
  * zlib stream) into a buffer allocated in a. On success *out / *out_len
  * describe the inflated bytes (owned by a). Returns COT_ERR_MALFORMED with
  * a message naming `what` when the block is not a valid stream of the
- * announced length. */
-cot_err binlog__inflate(const uint8_t *p, size_t n, arena *a, const uint8_t **out, size_t *out_len,
-                        const char *what);
+ * announced length, or announces more than max_out bytes (checked before
+ * anything is allocated). */
+cot_err binlog__inflate(const uint8_t *p, size_t n, size_t max_out, arena *a, const uint8_t **out,
+                        size_t *out_len, const char *what);
 
 /* binlog__string_real_type splits the TABLE_MAP metadata of a CT_STRING
  * column into its real type (CT_STRING, CT_ENUM or CT_SET) and, for CHAR,

@@ -33,10 +33,12 @@ static inline bool cur_ok(const cur *c)
     return !c->bad;
 }
 
-/* cur_need checks n bytes are readable; on failure marks the cursor bad. */
-static inline bool cur_need(cur *c, size_t n)
+/* cur_need checks n bytes are readable; on failure marks the cursor bad.
+ * n is 64-bit so a length read from the peer (a packed integer of up to 8
+ * bytes) is compared whole, never truncated to size_t on a 32-bit build. */
+static inline bool cur_need(cur *c, uint64_t n)
 {
-    if (c->bad || (size_t)(c->end - c->p) < n) {
+    if (c->bad || (uint64_t)(c->end - c->p) < n) {
         c->bad = true;
         return false;
     }
@@ -44,17 +46,17 @@ static inline bool cur_need(cur *c, size_t n)
 }
 
 /* cur_bytes returns a pointer to the next n bytes and advances, or NULL. */
-static inline const uint8_t *cur_bytes(cur *c, size_t n)
+static inline const uint8_t *cur_bytes(cur *c, uint64_t n)
 {
     if (!cur_need(c, n)) return NULL;
     const uint8_t *r = c->p;
-    c->p += n;
+    c->p += (size_t)n;
     return r;
 }
 
-static inline void cur_skip(cur *c, size_t n)
+static inline void cur_skip(cur *c, uint64_t n)
 {
-    if (cur_need(c, n)) c->p += n;
+    if (cur_need(c, n)) c->p += (size_t)n;
 }
 
 /* cur_uint_le reads an n-byte (n <= 8) little-endian unsigned integer. */

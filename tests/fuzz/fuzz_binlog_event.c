@@ -41,7 +41,7 @@ static void rows_against(const binlog_fde *fde, const uint8_t *tm_ev, size_t tm_
         cot_chunk *ck = cot_chunk_new();
         binlog_rows_head rh;
         if (binlog_rows_head_parse(fde, rows_ev, rows_len, &rh) == COT_OK) {
-            if (binlog_rows_decode(fde, rows_ev, rows_len, tbl, ck) == COT_OK) {
+            if (binlog_rows_decode(fde, rows_ev, rows_len, tbl, 0, ck) == COT_OK) {
                 /* touch every value so a bad pointer or length shows */
                 volatile uint8_t sink = 0;
                 for (uint32_t i = 0; i < ck->n_changes; i++) {
@@ -91,7 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     case 1: {
         binlog_query q;
-        (void)binlog_query_parse(&fde, ev, size, &a, &q);
+        (void)binlog_query_parse(&fde, ev, size, 0, &a, &q);
         break;
     }
     case 2: {
@@ -120,7 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 5: {
         buf b;
         buf_init(&b);
-        (void)json_binary_to_text(data, size, &b);
+        (void)json_binary_to_text(data, size, 0, &b);
         buf_deinit(&b);
         break;
     }

@@ -7,12 +7,19 @@
   tests/fuzz/corpus/fuzz_binlog_file/   small binlog files: the fixture's
       FORMAT_DESCRIPTION (checksum algorithm set to NONE) followed by a few
       events without their CRC32, so mutations reach the parsers.
+  tests/fuzz/corpus/fuzz_binlog_stream/ the same files without the magic.
+  tests/fuzz/corpus/fuzz_json_binary/   a bound byte + binary JSON values.
+  tests/fuzz/corpus/fuzz_rows_decode/   [flags][u16 len][TABLE_MAP][rows event].
+  tests/fuzz/corpus/fuzz_compressed/    [flags][u16 len][TABLE_MAP][kind][delta]
+      [uncompressed rows], from the compressed fixture's inflated rows.
+  tests/fuzz/corpus/fuzz_table_map/     a flavor byte + TABLE_MAP bodies.
 
 Usage: tests/fuzz/make_corpus.py  (from the repository root)
 """
 import os
 import shutil
 import struct
+import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIX = os.path.join(ROOT, "tests", "fixtures")
@@ -53,10 +60,40 @@ def write(dirname, fname, data):
         f.write(data)
 
 
+def rows_parts(ev):
+    """A rows event (CRC stripped) split into (kind, rows data): kind as the
+    fuzz_compressed target reads it, rows data inflated when compressed."""
+    t = ev[4]
+    v2 = t in (30, 31, 32, 169, 170, 171)
+    pos = 19 + 8
+    if v2:
+        pos += struct.unpack_from("<H", ev, pos)[0]
+    first = ev[pos]
+    if first < 0xfb:
+        n_cols, pos = first, pos + 1
+    elif first == 0xfc:
+        n_cols, pos = struct.unpack_from("<H", ev, pos + 1)[0], pos + 3
+    else:
+        n_cols, pos = int.from_bytes(ev[pos + 1:pos + 4], "little"), pos + 4
+    op = {23: 0, 24: 1, 25: 2, 30: 0, 31: 1, 32: 2, 166: 0, 167: 1, 168: 2, 169: 0, 170: 1,
+          171: 2}[t]
+    pos += ((n_cols + 7) // 8) * (2 if op == 1 else 1)
+    data = ev[pos:]
+    if t >= 166:
+        lenlen = data[0] & 7
+        data = zlib.decompress(data[1 + lenlen:])
+    return op | (4 if v2 else 0), data
+
+
 def main():
     ev_dir = os.path.join(OUT, "fuzz_binlog_event")
     file_dir = os.path.join(OUT, "fuzz_binlog_file")
-    for d in (ev_dir, file_dir):
+    stream_dir = os.path.join(OUT, "fuzz_binlog_stream")
+    json_dir = os.path.join(OUT, "fuzz_json_binary")
+    rows_dir = os.path.join(OUT, "fuzz_rows_decode")
+    comp_dir = os.path.join(OUT, "fuzz_compressed")
+    tm_dir = os.path.join(OUT, "fuzz_table_map")
+    for d in (ev_dir, file_dir, stream_dir, json_dir, rows_dir, comp_dir, tm_dir):
         shutil.rmtree(d, ignore_errors=True)
     selector = {15: 0, 2: 1, 165: 1, 4: 2, 16: 2, 162: 2, 19: 3}
     seen_types = {}
@@ -79,6 +116,21 @@ def main():
                       bytes([selector[t] | MARIADB]) + body)
             if t == 19:
                 last_tm = strip_crc(ev)
+                if seen_types.get((name, "tm"), 0) < 2:
+                    seen_types[(name, "tm")] = seen_types.get((name, "tm"), 0) + 1
+                    write(tm_dir, "%s-%03d" % (name, i), bytes([MARIADB]) + last_tm[19:])
+            if t in ROWS and last_tm and len(last_tm) + len(body) <= MAX_SEED:
+                k = seen_types.get((name, "rows"), 0)
+                if k < 4:
+                    seen_types[(name, "rows")] = k + 1
+                    write(rows_dir, "%s-%03d" % (name, i),
+                          bytes([MARIADB | (k & 3)]) + struct.pack("<H", len(last_tm)) +
+                          last_tm + body)
+                    kind, data = rows_parts(body)
+                    if len(last_tm) + len(data) <= MAX_SEED:
+                        write(comp_dir, "%s-%03d" % (name, i),
+                              bytes([MARIADB | (k & 3)]) + struct.pack("<H", len(last_tm)) +
+                              last_tm + bytes([kind, 0]) + data)
             if t in ROWS:
                 if heads < 2:
                     heads += 1
@@ -91,6 +143,7 @@ def main():
                         small_file += [last_tm, body]
         out = b"\xfebin" + b"".join(small_file)
         write(file_dir, "%s-small.bin" % name, out)
+        write(stream_dir, "%s-small" % name, b"".join(small_file))
     json_seeds = [
         bytes([0x00, 0x01, 0x00, 0x0c, 0x00, 0x0b, 0x00, 0x01, 0x00, 0x05, 0x01, 0x00, 0x61]),
         bytes([0x02, 0x04, 0x00, 0x13, 0x00, 0x04, 0x01, 0x00, 0x04, 0x00, 0x00, 0x05, 0xfe,
@@ -100,9 +153,19 @@ def main():
         bytes([0x0f, 0xf6, 0x04, 0x04, 0x02, 0x8c, 0x22]),
         bytes([0x0b, 0x9a, 0x99, 0x99, 0x99, 0x99, 0x99, 0xb9, 0x3f]),
     ]
+    # [[], []] with both entries on one child: sharing, small enough to pass
+    json_seeds.append(bytes([0x02, 0x02, 0x00, 0x0e, 0x00, 0x02, 0x0a, 0x00, 0x02, 0x0a, 0x00,
+                             0x00, 0x00, 0x04, 0x00]))
+    # found by fuzz_json_binary's text bound on the converter before issue 17: an object
+    # whose only value points back at the object itself
+    json_seeds.append(bytes([0x00, 0x01, 0x00, 0x0c, 0x00, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00,
+                             0x00, 0x00]))
     for k, s in enumerate(json_seeds):
-        write(ev_dir, "json-%d" % k, bytes([5]) + s)
-    print("%d event seeds, %d file seeds" % (len(os.listdir(ev_dir)), len(os.listdir(file_dir))))
+        if k < 5:
+            write(ev_dir, "json-%d" % k, bytes([5]) + s)
+        write(json_dir, "json-%d" % k, bytes([0]) + s)
+    for d in (ev_dir, file_dir, stream_dir, json_dir, rows_dir, comp_dir, tm_dir):
+        print("%s: %d seeds" % (os.path.basename(d), len(os.listdir(d))))
 
 
 if __name__ == "__main__":

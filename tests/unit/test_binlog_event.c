@@ -25,6 +25,7 @@
 #include "source/binlog_event.h"
 #include "source/binlog_file.h"
 #include "source/binlog_print.h"
+#include "source/binlog_stream.h"
 #include "source/json_binary.h"
 #include "source/row_decode_internal.h"
 #include "util/buf.h"
@@ -151,7 +152,7 @@ static void fx_decode(const char *name, fx *f)
             uint32_t slot = fx_table_slot(f, rh.table_id);
             assert_non_null(f->tables[slot]);
             f->table_of[i] = slot;
-            if (binlog_rows_decode(&f->fde, ev, len, f->tables[slot], f->ck) != COT_OK)
+            if (binlog_rows_decode(&f->fde, ev, len, f->tables[slot], 0, f->ck) != COT_OK)
                 fail_msg("%s at %llu: %s", name, (unsigned long long)f->fe.off[i], cot_err_msg());
             f->rows_events++;
         }
@@ -764,11 +765,11 @@ static void test_compressed_matches_full(void **state)
         for (int k = 0; k < 4; k++) p[9 + k] = (uint8_t)(clean >> (8 * k));
         cot_chunk *ck = cot_chunk_new();
         cot_table *tbl = a.tables[a.table_of[i]];
-        assert_int_equal(binlog_rows_decode(&none, p, clean, tbl, ck), COT_OK);
+        assert_int_equal(binlog_rows_decode(&none, p, clean, tbl, 0, ck), COT_OK);
         uint32_t n_ok = ck->n_changes;
         assert_true(n_ok > 0);
         p[clean - 6] ^= 0xff; /* inside the deflate data / its adler32 */
-        assert_int_equal(binlog_rows_decode(&none, p, clean, tbl, ck), COT_ERR_MALFORMED);
+        assert_int_equal(binlog_rows_decode(&none, p, clean, tbl, 0, ck), COT_ERR_MALFORMED);
         assert_true(strstr(cot_err_msg(), "compressed data") != NULL);
         assert_true(strstr(cot_err_msg(), tbl->src_name) != NULL);
         assert_int_equal(ck->n_changes, n_ok);
@@ -788,7 +789,7 @@ static void test_compressed_matches_full(void **state)
     for (size_t i = 0; i < fe.n; i++) {
         if (fe.ev[i][4] != BEV_MARIA_QUERY_COMPRESSED) continue;
         binlog_query q;
-        assert_int_equal(binlog_query_parse(&fde, fe.ev[i], fe.len[i], &ar, &q), COT_OK);
+        assert_int_equal(binlog_query_parse(&fde, fe.ev[i], fe.len[i], 0, &ar, &q), COT_OK);
         const char *want = "CREATE TABLE t_int (";
         if (q.sql_len >= strlen(want) && memcmp(q.sql, want, strlen(want)) == 0) {
             seen = true;
@@ -796,7 +797,7 @@ static void test_compressed_matches_full(void **state)
             assert_memory_equal(q.db, "fx", 2);
         }
         /* without an arena a compressed statement cannot be inflated */
-        assert_int_equal(binlog_query_parse(&fde, fe.ev[i], fe.len[i], NULL, &q),
+        assert_int_equal(binlog_query_parse(&fde, fe.ev[i], fe.len[i], 0, NULL, &q),
                          COT_ERR_UNSUPPORTED);
     }
     assert_true(seen);
@@ -869,7 +870,7 @@ static void test_control_events(void **state)
             if (!g.standalone) gtid_trx = true;
         } else if (h.type == BEV_QUERY && !query) {
             binlog_query q;
-            assert_int_equal(binlog_query_parse(&fde, fe.ev[i], fe.len[i], NULL, &q), COT_OK);
+            assert_int_equal(binlog_query_parse(&fde, fe.ev[i], fe.len[i], 0, NULL, &q), COT_OK);
             const char *want = "DROP DATABASE IF EXISTS fx";
             assert_int_equal(q.sql_len, strlen(want));
             assert_memory_equal(q.sql, want, q.sql_len);
@@ -1017,7 +1018,7 @@ static void test_query_status_vars(void **state)
     size_t len;
     uint8_t *ev = mk_query(&st, "-- x\nTRUNCATE t", &len);
     binlog_query q;
-    assert_int_equal(binlog_query_parse(&fde, ev, len, NULL, &q), COT_OK);
+    assert_int_equal(binlog_query_parse(&fde, ev, len, 0, NULL, &q), COT_OK);
     assert_true(q.has_sql_mode);
     assert_int_equal(q.sql_mode, (1ull << 2) | (1ull << 20) | (1ull << 33));
     assert_true(q.has_charset);
@@ -1040,7 +1041,7 @@ static void test_query_status_vars(void **state)
     bb_u8(&st2, 4);
     bb_le(&st2, 28, 6);
     ev = mk_query(&st2, "ALTER TABLE t FORCE", &len);
-    assert_int_equal(binlog_query_parse(&fde, ev, len, NULL, &q), COT_OK);
+    assert_int_equal(binlog_query_parse(&fde, ev, len, 0, NULL, &q), COT_OK);
     assert_true(q.has_sql_mode);
     assert_int_equal(q.sql_mode, 1ull << 20);
     assert_false(q.has_charset);
@@ -1051,7 +1052,7 @@ static void test_query_status_vars(void **state)
     bb_u8(&st3, 4);
     bb_le(&st3, 28, 4);
     ev = mk_query(&st3, "ALTER TABLE t FORCE", &len);
-    assert_int_equal(binlog_query_parse(&fde, ev, len, NULL, &q), COT_OK);
+    assert_int_equal(binlog_query_parse(&fde, ev, len, 0, NULL, &q), COT_OK);
     assert_false(q.has_charset);
     assert_false(q.has_sql_mode);
     free(ev);
@@ -1059,7 +1060,7 @@ static void test_query_status_vars(void **state)
     /* no status variables (an old server): nothing known */
     bb none = {.n = 0};
     ev = mk_query(&none, "ALTER TABLE t FORCE", &len);
-    assert_int_equal(binlog_query_parse(&fde, ev, len, NULL, &q), COT_OK);
+    assert_int_equal(binlog_query_parse(&fde, ev, len, 0, NULL, &q), COT_OK);
     assert_false(q.has_sql_mode);
     assert_false(q.has_charset);
     free(ev);
@@ -1108,7 +1109,7 @@ static void test_old_types_and_json_column(void **state)
     size_t len;
     uint8_t *ev = mk_event(BEV_WRITE_ROWS_V1, 1, &b, &len);
     cot_chunk *ck = cot_chunk_new();
-    if (binlog_rows_decode(&fde, ev, len, t, ck) != COT_OK) fail_msg("%s", cot_err_msg());
+    if (binlog_rows_decode(&fde, ev, len, t, 0, ck) != COT_OK) fail_msg("%s", cot_err_msg());
     assert_int_equal(ck->n_changes, 1);
     const cot_value *v = ck->changes[0].after;
     ASSERT_TEXT(v[0], VK_TEMPORAL, "-12:34:56");
@@ -1124,7 +1125,7 @@ static void test_old_types_and_json_column(void **state)
     /* a broken JSON value is an error naming the column */
     b.d[b.n - 2 - 3 - 13 + 5] = 0x7f; /* key offset of the JSON object */
     ev = mk_event(BEV_WRITE_ROWS_V1, 1, &b, &len);
-    assert_int_equal(binlog_rows_decode(&fde, ev, len, t, ck), COT_ERR_MALFORMED);
+    assert_int_equal(binlog_rows_decode(&fde, ev, len, t, 0, ck), COT_ERR_MALFORMED);
     assert_true(strstr(cot_err_msg(), "column 5") != NULL);
     assert_int_equal(ck->n_changes, 1);
     free(ev);
@@ -1171,8 +1172,9 @@ static void test_v2_rows_events(void **state)
         size_t v2_len;
         uint8_t *v2 = to_v2(v1, v1_len, &v2_len);
         cot_chunk *a = cot_chunk_new(), *b = cot_chunk_new();
-        assert_int_equal(binlog_rows_decode(&none, v1, v1_len, tbl, a), COT_OK);
-        if (binlog_rows_decode(&none, v2, v2_len, tbl, b) != COT_OK) fail_msg("%s", cot_err_msg());
+        assert_int_equal(binlog_rows_decode(&none, v1, v1_len, tbl, 0, a), COT_OK);
+        if (binlog_rows_decode(&none, v2, v2_len, tbl, 0, b) != COT_OK)
+            fail_msg("%s", cot_err_msg());
         binlog_rows_head rh;
         assert_int_equal(binlog_rows_head_parse(&none, v2, v2_len, &rh), COT_OK);
         assert_int_equal(rh.table_id, tbl->table_id);
@@ -1190,7 +1192,7 @@ static void test_v2_rows_events(void **state)
         }
         /* extra-data length below its own 2 bytes is malformed */
         v2[27] = 1;
-        assert_int_equal(binlog_rows_decode(&none, v2, v2_len, tbl, b), COT_ERR_MALFORMED);
+        assert_int_equal(binlog_rows_decode(&none, v2, v2_len, tbl, 0, b), COT_ERR_MALFORMED);
         cot_chunk_free(a);
         cot_chunk_free(b);
         free(v1);
@@ -1216,7 +1218,7 @@ static void test_column_count_mismatch(void **state)
     for (size_t i = 0; i < f.fe.n && !tried; i++) {
         if (f.fe.ev[i][4] != BEV_WRITE_ROWS_V1 || f.tables[f.table_of[i]] != real) continue;
         tried = true;
-        cot_err rc = binlog_rows_decode(&f.fde, f.fe.ev[i], f.fe.len[i], narrow, ck);
+        cot_err rc = binlog_rows_decode(&f.fde, f.fe.ev[i], f.fe.len[i], narrow, 0, ck);
         assert_int_equal(rc, COT_ERR_SCHEMA);
         assert_true(strstr(cot_err_msg(), "fx.t_int has 11 columns") != NULL);
         assert_true(strstr(cot_err_msg(), "has 10") != NULL);
@@ -1255,7 +1257,7 @@ static cot_err parse_any(const binlog_fde *fde, const uint8_t *ev, size_t len, c
     case BEV_QUERY:
     case BEV_MARIA_QUERY_COMPRESSED: {
         binlog_query q;
-        return binlog_query_parse(fde, ev, len, a, &q);
+        return binlog_query_parse(fde, ev, len, 0, a, &q);
     }
     case BEV_ROTATE: {
         binlog_rotate r;
@@ -1276,7 +1278,7 @@ static cot_err parse_any(const binlog_fde *fde, const uint8_t *ev, size_t len, c
     default:
         if (binlog_is_rows_event(ev[4]) && tbl) {
             uint32_t before = ck->n_changes;
-            cot_err rc = binlog_rows_decode(fde, ev, len, tbl, ck);
+            cot_err rc = binlog_rows_decode(fde, ev, len, tbl, 0, ck);
             if (rc != COT_OK) assert_int_equal(ck->n_changes, before);
             return rc;
         }
@@ -1550,6 +1552,381 @@ static void test_print(void **state)
     assert_int_equal(cnt.bytes, n);
 }
 
+/* ---- hostile input (issue 17: secure by default) ----------------------------- */
+
+/* json_laughs writes a binary JSON array nested `depth` deep whose two
+ * entries at every level point at the same child (a DAG): 10 * depth + 5
+ * bytes whose text, followed naively, doubles with every level. */
+static size_t json_laughs(uint8_t *out, unsigned depth)
+{
+    size_t n = 0;
+    out[n++] = 0x02; /* small array */
+    for (unsigned i = 0; i < depth; i++) {
+        unsigned size = 10 * (depth - i) + 4;
+        const uint8_t level[10] = {2,  0, (uint8_t)size, (uint8_t)(size >> 8), 0x02, 10, 0, 0x02,
+                                   10, 0};
+        memcpy(out + n, level, sizeof(level));
+        n += sizeof(level);
+    }
+    const uint8_t empty[4] = {0, 0, 4, 0};
+    memcpy(out + n, empty, sizeof(empty));
+    return n + sizeof(empty);
+}
+
+static void test_hostile_json(void **state)
+{
+    (void)state;
+    uint8_t v[1024];
+    buf b;
+    buf_init(&b);
+    /* sharing below the bound is harmless: [[], []] */
+    size_t n = json_laughs(v, 1);
+    assert_int_equal(json_binary_to_text(v, n, 0, &b), COT_OK);
+    assert_string_equal(b.data, "[[], []]");
+    /* 2^20 copies of the innermost array from 205 bytes: refused, and the
+     * text never grows much past 16 bytes per byte of binary */
+    n = json_laughs(v, 20);
+    buf_reset(&b);
+    assert_int_equal(json_binary_to_text(v, n, 0, &b), COT_ERR_MALFORMED);
+    assert_non_null(strstr(cot_err_msg(), "share subtrees"));
+    assert_true(b.len <= JSON_BINARY_TEXT_RATIO * n + JSON_BINARY_TEXT_SLACK + 64);
+    /* the caller's bound is kept too: {"a": 1} is 8 bytes of text */
+    static const uint8_t obj[] = {0x00, 0x01, 0x00, 0x0c, 0x00, 0x0b, 0x00,
+                                  0x01, 0x00, 0x05, 0x01, 0x00, 'a'};
+    buf_reset(&b);
+    assert_int_equal(json_binary_to_text(obj, sizeof(obj), 8, &b), COT_OK);
+    buf_reset(&b);
+    assert_int_equal(json_binary_to_text(obj, sizeof(obj), 4, &b), COT_ERR_MALFORMED);
+    /* a value pointing back at its own container: a cycle */
+    static const uint8_t self[] = {0x02, 0x01, 0x00, 0x07, 0x00, 0x02, 0x00, 0x00};
+    buf_reset(&b);
+    assert_int_equal(json_binary_to_text(self, sizeof(self), 0, &b), COT_ERR_MALFORMED);
+    assert_non_null(strstr(cot_err_msg(), "points back"));
+    /* a key pointing into the container's entries */
+    static const uint8_t key_back[] = {0x00, 0x01, 0x00, 0x0c, 0x00, 0x00, 0x00,
+                                       0x01, 0x00, 0x05, 0x01, 0x00, 'a'};
+    buf_reset(&b);
+    assert_int_equal(json_binary_to_text(key_back, sizeof(key_back), 0, &b), COT_ERR_MALFORMED);
+    assert_non_null(strstr(cot_err_msg(), "points back"));
+    buf_deinit(&b);
+}
+
+/* zblock returns a MariaDB compressed block: 0x84, the declared length in 4
+ * big-endian bytes, then zlib's compression of raw_len zero bytes (or, when
+ * junk_len is set, junk_len bytes that are no zlib stream at all). */
+static uint8_t *zblock(size_t raw_len, uint32_t declared, size_t junk_len, size_t *n)
+{
+    uLongf zlen = junk_len ? (uLongf)junk_len : compressBound((uLong)raw_len);
+    uint8_t *blk = calloc(5 + zlen, 1);
+    assert_non_null(blk);
+    blk[0] = 0x84;
+    for (int i = 0; i < 4; i++) blk[1 + i] = (uint8_t)(declared >> (24 - 8 * i));
+    if (!junk_len) {
+        uint8_t *raw = calloc(raw_len ? raw_len : 1, 1);
+        assert_non_null(raw);
+        assert_int_equal(compress2(blk + 5, &zlen, raw, (uLong)raw_len, 9), Z_OK);
+        free(raw);
+    } else {
+        memset(blk + 5, 0x5a, zlen);
+    }
+    *n = 5 + zlen;
+    return blk;
+}
+
+/* mk_big_event wraps head (hn bytes) and tail (tn bytes) in a 19-byte
+ * header, no checksum, in an exact-size heap block. */
+static uint8_t *mk_big_event(uint8_t type, const uint8_t *head, size_t hn, const uint8_t *tail,
+                             size_t tn, size_t *len)
+{
+    *len = 19 + hn + tn;
+    uint8_t *ev = calloc(*len, 1);
+    assert_non_null(ev);
+    ev[4] = type;
+    for (int i = 0; i < 4; i++) ev[9 + i] = (uint8_t)(*len >> (8 * i));
+    memcpy(ev + 19, head, hn);
+    if (tn) memcpy(ev + 19 + hn, tail, tn);
+    return ev;
+}
+
+/* query_compressed builds a QUERY_COMPRESSED event for db "d" around blk. */
+static uint8_t *query_compressed(const uint8_t *blk, size_t bn, size_t *len)
+{
+    bb h = {.n = 0};
+    bb_le(&h, 1, 4); /* thread id */
+    bb_le(&h, 0, 4); /* exec time */
+    bb_u8(&h, 1);    /* db length */
+    bb_le(&h, 0, 2); /* error code */
+    bb_le(&h, 0, 2); /* status variables length */
+    bb_put(&h, "d", 2);
+    return mk_big_event(BEV_MARIA_QUERY_COMPRESSED, h.d, h.n, blk, bn, len);
+}
+
+static void test_hostile_compressed_query(void **state)
+{
+    (void)state;
+    binlog_fde fde;
+    binlog_fde_default(&fde, BINLOG_CHECKSUM_NONE);
+    arena a;
+    arena_init(&a);
+    binlog_query q;
+    size_t bn, len;
+    /* 4 MiB of statement in a few KiB: fine under 8 MiB, refused under 1 MiB */
+    uint8_t *blk = zblock(4u << 20, 4u << 20, 0, &bn);
+    uint8_t *ev = query_compressed(blk, bn, &len);
+    assert_true(len < 64 * 1024);
+    assert_int_equal(binlog_query_parse(&fde, ev, len, 8u << 20, &a, &q), COT_OK);
+    assert_int_equal(q.sql_len, 4u << 20);
+    arena_reset(&a);
+    assert_int_equal(binlog_query_parse(&fde, ev, len, 1u << 20, &a, &q), COT_ERR_MALFORMED);
+    assert_non_null(strstr(cot_err_msg(), "max_event_size"));
+    assert_true(a.used < 1024); /* refused before the buffer was allocated */
+    free(ev);
+    free(blk);
+    /* a claim of 4 GiB backed by enough junk to pass zlib's ratio check:
+     * refused against the default bound before anything is allocated */
+    blk = zblock(0, 0xfffffff0u, 0xfffffff0u / 1032 + 1, &bn);
+    ev = query_compressed(blk, bn, &len);
+    arena_reset(&a);
+    assert_int_equal(binlog_query_parse(&fde, ev, len, 0, &a, &q), COT_ERR_MALFORMED);
+    assert_non_null(strstr(cot_err_msg(), "max_event_size"));
+    assert_true(a.used < 1024);
+    free(ev);
+    free(blk);
+    arena_deinit(&a);
+}
+
+static void test_hostile_compressed_rows(void **state)
+{
+    (void)state;
+    binlog_fde fde;
+    binlog_fde_default(&fde, BINLOG_CHECKSUM_NONE);
+    const uint8_t types[] = {CT_LONG};
+    const uint16_t meta[] = {0};
+    cot_table *t = mk_table(1, types, meta);
+    /* 65536 rows of (null bitmap, INT 0) = 5 zero bytes each, compressed */
+    size_t raw = 5u << 16, bn, len;
+    uint8_t *blk = zblock(raw, (uint32_t)raw, 0, &bn);
+    bb h = {.n = 0};
+    bb_le(&h, 77, 6); /* table id */
+    bb_le(&h, 1, 2);  /* STMT_END */
+    bb_u8(&h, 1);     /* columns */
+    bb_u8(&h, 0x01);  /* present */
+    uint8_t *ev = mk_big_event(BEV_MARIA_WRITE_ROWS_COMPRESSED_V1, h.d, h.n, blk, bn, &len);
+    cot_chunk *ck = cot_chunk_new();
+    /* the declared inflated size over the bound */
+    assert_int_equal(binlog_rows_decode(&fde, ev, len, t, 64 * 1024, ck), COT_ERR_MALFORMED);
+    assert_non_null(strstr(cot_err_msg(), "max_event_size"));
+    assert_int_equal(ck->n_changes, 0);
+    assert_true(ck->mem.used < 1024);
+    /* inflates within 1 MiB, but the 65536 decoded rows take more than 2 MiB */
+    assert_int_equal(binlog_rows_decode(&fde, ev, len, t, 1u << 20, ck), COT_ERR_MALFORMED);
+    assert_non_null(strstr(cot_err_msg(), "twice max_event_size"));
+    assert_int_equal(ck->n_changes, 0);
+    /* within the default bound it is an ordinary event */
+    cot_chunk_free(ck);
+    ck = cot_chunk_new();
+    if (binlog_rows_decode(&fde, ev, len, t, 0, ck) != COT_OK) fail_msg("%s", cot_err_msg());
+    assert_int_equal(ck->n_changes, 1u << 16);
+    free(ev);
+    free(blk);
+    cot_chunk_free(ck);
+    cot_table_unref(t);
+}
+
+static void test_hostile_wide_rows(void **state)
+{
+    (void)state;
+    binlog_fde fde;
+    binlog_fde_default(&fde, BINLOG_CHECKSUM_NONE);
+    /* 4096 columns (MySQL's most), only the first in the image and NULL:
+     * one byte of row image stands for 4096 values (~96 KiB) */
+    enum { N_COLS = 4096, N_ROWS = 200 };
+    uint8_t *types = calloc(N_COLS, 1);
+    uint16_t *meta = calloc(N_COLS, sizeof(uint16_t));
+    assert_non_null(types);
+    assert_non_null(meta);
+    memset(types, CT_TINY, N_COLS);
+    cot_table *t = mk_table(N_COLS, types, meta);
+    size_t hn = 6 + 2 + 3 + N_COLS / 8;
+    uint8_t *head = calloc(hn, 1);
+    assert_non_null(head);
+    head[0] = 77;   /* table id */
+    head[6] = 1;    /* STMT_END */
+    head[8] = 0xfc; /* 2-byte column count */
+    head[9] = N_COLS & 0xff;
+    head[10] = N_COLS >> 8;
+    head[11] = 0x01; /* present: column 1 */
+    uint8_t rows[N_ROWS];
+    memset(rows, 0x01, sizeof(rows)); /* null bitmap: NULL */
+    size_t len;
+    uint8_t *ev = mk_big_event(BEV_WRITE_ROWS_V1, head, hn, rows, sizeof(rows), &len);
+    cot_chunk *ck = cot_chunk_new();
+    assert_int_equal(binlog_rows_decode(&fde, ev, len, t, 1u << 20, ck), COT_ERR_MALFORMED);
+    assert_non_null(strstr(cot_err_msg(), "twice max_event_size"));
+    assert_int_equal(ck->n_changes, 0);
+    assert_true(ck->mem.used < (2u << 20) + N_COLS * sizeof(cot_value) + 1024);
+    if (binlog_rows_decode(&fde, ev, len, t, 0, ck) != COT_OK) fail_msg("%s", cot_err_msg());
+    assert_int_equal(ck->n_changes, N_ROWS);
+    assert_int_equal(ck->changes[N_ROWS - 1].after[0].kind, VK_NULL);
+    free(ev);
+    free(head);
+    free(types);
+    free(meta);
+    cot_chunk_free(ck);
+    cot_table_unref(t);
+}
+
+static bool route_none(void *ctx, const char *schema, const char *table, char *out_schema,
+                       size_t schema_cap, char *out_table, size_t table_cap)
+{
+    (void)ctx, (void)schema, (void)table, (void)out_schema, (void)schema_cap, (void)out_table,
+        (void)table_cap;
+    return false;
+}
+
+static cot_err emit_free(void *ctx, cot_chunk *ck)
+{
+    (void)ctx;
+    cot_chunk_free(ck);
+    return COT_OK;
+}
+
+static void test_hostile_stream_bounds(void **state)
+{
+    (void)state;
+    binlog_stream_conf conf = {
+        .source_name = "src", .route = route_none, .emit = emit_free, .max_event_size = 64 * 1024};
+    cot_pos start = {.file = "binlog.000007", .pos = 1234};
+    binlog_stream *bs = binlog_stream_new(&conf, &start);
+    /* an ordinary statement over max_event_size */
+    size_t sql_n = 70000, len;
+    char *sql = malloc(sql_n);
+    assert_non_null(sql);
+    memset(sql, ' ', sql_n);
+    memcpy(sql, "SELECT 1", 8);
+    bb h = {.n = 0};
+    bb_le(&h, 1, 4);
+    bb_le(&h, 0, 4);
+    bb_u8(&h, 1);
+    bb_le(&h, 0, 2);
+    bb_le(&h, 0, 2);
+    bb_put(&h, "d", 2);
+    uint8_t *ev = mk_big_event(BEV_QUERY, h.d, h.n, (const uint8_t *)sql, sql_n, &len);
+    assert_int_equal(binlog_stream_feed(bs, ev, len), COT_ERR_MALFORMED);
+    assert_non_null(strstr(cot_err_msg(), "binlog.000007:1234"));
+    assert_non_null(strstr(cot_err_msg(), "max_event_size"));
+    free(ev);
+    free(sql);
+    /* a small compressed statement declaring 1 MiB: refused, with file:pos */
+    size_t bn;
+    uint8_t *blk = zblock(1u << 20, 1u << 20, 0, &bn);
+    ev = query_compressed(blk, bn, &len);
+    assert_true(len < 64 * 1024);
+    assert_int_equal(binlog_stream_feed(bs, ev, len), COT_ERR_MALFORMED);
+    assert_non_null(strstr(cot_err_msg(), "binlog.000007:1234"));
+    assert_non_null(strstr(cot_err_msg(), "max_event_size"));
+    free(ev);
+    free(blk);
+    binlog_stream_free(bs);
+}
+
+/* tablemap_event builds a TABLE_MAP for syn.t with n_cols INT columns and,
+ * when name_len is set, a COLUMN_NAME field naming each with name_len bytes. */
+static uint8_t *tablemap_event(uint64_t table_id, uint32_t n_cols, size_t name_len, size_t *len)
+{
+    size_t cap = 64 + (size_t)n_cols * (4 + name_len);
+    uint8_t *body = calloc(cap, 1);
+    assert_non_null(body);
+    size_t n = 0;
+    for (int i = 0; i < 6; i++) body[n++] = (uint8_t)(table_id >> (8 * i));
+    n += 2; /* flags */
+    body[n++] = 3;
+    memcpy(body + n, "syn", 4);
+    n += 4;
+    body[n++] = 1;
+    memcpy(body + n, "t", 2);
+    n += 2;
+    body[n++] = 0xfc; /* column count, 2 bytes */
+    body[n++] = (uint8_t)n_cols;
+    body[n++] = (uint8_t)(n_cols >> 8);
+    memset(body + n, CT_LONG, n_cols);
+    n += n_cols;
+    body[n++] = 0;         /* no column metadata for INT */
+    n += (n_cols + 7) / 8; /* not nullable */
+    if (name_len) {
+        size_t field = (size_t)n_cols * (1 + name_len);
+        assert_true(name_len < 251 && field < 65536);
+        body[n++] = 4; /* COLUMN_NAME */
+        body[n++] = 0xfc;
+        body[n++] = (uint8_t)field;
+        body[n++] = (uint8_t)(field >> 8);
+        for (uint32_t i = 0; i < n_cols; i++) {
+            body[n++] = (uint8_t)name_len;
+            memset(body + n, 'c', name_len);
+            n += name_len;
+        }
+    }
+    assert_true(n <= cap);
+    uint8_t *ev = mk_big_event(BEV_TABLE_MAP, body, n, NULL, 0, len);
+    free(body);
+    return ev;
+}
+
+static void test_hostile_table_maps(void **state)
+{
+    (void)state;
+    binlog_fde fde;
+    binlog_fde_default(&fde, BINLOG_CHECKSUM_NONE);
+    arena a;
+    arena_init(&a);
+    binlog_tablemap tm;
+    size_t len;
+    /* a table has at most 4096 columns */
+    uint8_t *ev = tablemap_event(1, 4096, 0, &len);
+    assert_int_equal(binlog_tablemap_parse(&fde, ev, len, &a, &tm), COT_OK);
+    assert_int_equal(tm.n_cols, 4096);
+    free(ev);
+    ev = tablemap_event(1, 4097, 0, &len);
+    assert_int_equal(binlog_tablemap_parse(&fde, ev, len, &a, &tm), COT_ERR_MALFORMED);
+    assert_non_null(strstr(cot_err_msg(), "4096"));
+    free(ev);
+    arena_deinit(&a);
+
+    /* the stream keeps each table id's map; under max_event_size 64 KiB
+     * the maps of one transaction may take 128 KiB (each here ~26 KiB) */
+    binlog_stream_conf conf = {
+        .source_name = "src", .route = route_none, .emit = emit_free, .max_event_size = 64 * 1024};
+    cot_pos start = {.file = "binlog.000009", .pos = 4};
+    bb xid = {.n = 0};
+    bb_le(&xid, 42, 8);
+    size_t xid_len;
+    uint8_t *xid_ev = mk_event(BEV_XID, 1, &xid, &xid_len);
+    /* many transactions of two big maps each: older maps are dropped */
+    binlog_stream *bs = binlog_stream_new(&conf, &start);
+    for (uint64_t tx = 0; tx < 20; tx++) {
+        for (uint64_t k = 0; k < 2; k++) {
+            ev = tablemap_event(1 + tx * 2 + k, 100, 200, &len);
+            if (binlog_stream_feed(bs, ev, len) != COT_OK) fail_msg("%s", cot_err_msg());
+            free(ev);
+        }
+        assert_int_equal(binlog_stream_feed(bs, xid_ev, xid_len), COT_OK);
+    }
+    binlog_stream_free(bs);
+    /* one transaction mapping ten of them is refused, with file:pos */
+    bs = binlog_stream_new(&conf, &start);
+    cot_err rc = COT_OK;
+    for (uint64_t id = 1; id <= 10 && rc == COT_OK; id++) {
+        ev = tablemap_event(id, 100, 200, &len);
+        rc = binlog_stream_feed(bs, ev, len);
+        free(ev);
+    }
+    assert_int_equal(rc, COT_ERR_MALFORMED);
+    assert_non_null(strstr(cot_err_msg(), "TABLE_MAP events of one transaction"));
+    assert_non_null(strstr(cot_err_msg(), "binlog.000009:4"));
+    binlog_stream_free(bs);
+    free(xid_ev);
+}
+
 /* ---- binary JSON ------------------------------------------------------------- */
 
 static void json_ok(const uint8_t *p, size_t n, const char *want)
@@ -1559,7 +1936,7 @@ static void json_ok(const uint8_t *p, size_t n, const char *want)
     uint8_t *copy = malloc(n ? n : 1);
     assert_non_null(copy);
     if (n) memcpy(copy, p, n);
-    if (json_binary_to_text(copy, n, &b) != COT_OK) fail_msg("%s", cot_err_msg());
+    if (json_binary_to_text(copy, n, 0, &b) != COT_OK) fail_msg("%s", cot_err_msg());
     assert_int_equal(b.len, strlen(want));
     assert_memory_equal(b.data, want, b.len);
     buf_deinit(&b);
@@ -1573,7 +1950,7 @@ static void json_bad(const uint8_t *p, size_t n)
     uint8_t *copy = malloc(n ? n : 1);
     assert_non_null(copy);
     memcpy(copy, p, n);
-    assert_int_equal(json_binary_to_text(copy, n, &b), COT_ERR_MALFORMED);
+    assert_int_equal(json_binary_to_text(copy, n, 0, &b), COT_ERR_MALFORMED);
     buf_deinit(&b);
     free(copy);
 }
@@ -1678,7 +2055,7 @@ static void test_json_binary(void **state)
         }
         buf b;
         buf_init(&b);
-        cot_err rc = json_binary_to_text(v, n, &b);
+        cot_err rc = json_binary_to_text(v, n, 0, &b);
         if (depth == 100) {
             assert_int_equal(rc, COT_OK);
             assert_int_equal(b.len, 2 * 101);
@@ -1787,6 +2164,12 @@ int main(void)
         cmocka_unit_test(test_decimal_edges),
         cmocka_unit_test(test_crc32_matches_zlib),
         cmocka_unit_test(test_event_type_names),
+        cmocka_unit_test(test_hostile_json),
+        cmocka_unit_test(test_hostile_compressed_query),
+        cmocka_unit_test(test_hostile_compressed_rows),
+        cmocka_unit_test(test_hostile_wide_rows),
+        cmocka_unit_test(test_hostile_stream_bounds),
+        cmocka_unit_test(test_hostile_table_maps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

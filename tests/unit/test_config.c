@@ -105,6 +105,7 @@ static const char full_cfg[] =
     "    connect_timeout: 7s               # @sources.*.connect_timeout\n"
     "    read_timeout: 2m                  # @sources.*.read_timeout\n"
     "    heartbeat: 3                      # @sources.*.heartbeat\n"
+    "    max_event_size: 16MB              # @sources.*.max_event_size\n"
     "  crm: { url: \"mariadb://r@db2\", server_id: 7 }\n"
     "targets:\n"
     "  warehouse:\n"
@@ -286,6 +287,7 @@ static void test_full_config(void **state)
     assert_int_equal(shop->connect_timeout_s, 7);
     assert_int_equal(shop->read_timeout_s, 120);
     assert_int_equal(shop->heartbeat_s, 3);
+    assert_int_equal(shop->max_event_size, 16u << 20);
     cfg_endpoint *crm = &cfg->sources[1];
     assert_string_equal(crm->name, "crm");
     assert_string_equal(crm->url.scheme, "mariadb");
@@ -416,6 +418,7 @@ static void test_defaults(void **state)
     assert_int_equal(src->read_timeout_s, 30);
     assert_int_equal(src->write_timeout_s, 30);
     assert_int_equal(src->heartbeat_s, 1);
+    assert_int_equal(src->max_event_size, 1u << 30);
     assert_int_equal(dst->connect_timeout_s, 5);
     assert_int_equal(dst->read_timeout_s, 30);
     assert_int_equal(dst->write_timeout_s, 30);

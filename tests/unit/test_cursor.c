@@ -142,6 +142,27 @@ static void test_lenenc(void **state)
     free(q);
 }
 
+/* A packed length over 4 GiB is compared whole: on a 32-bit build a size_t
+ * parameter would have cut 2^32 + 3 down to 3 and read 3 bytes (issue 17). */
+static void test_lengths_over_4gib(void **state)
+{
+    (void)state;
+    const uint8_t data[] = {0xfe, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 'a', 'b', 'c'};
+    uint8_t *p = dup_exact(data, sizeof(data));
+    cur c = cur_make(p, sizeof(data));
+    uint64_t n = cur_lenenc(&c);
+    assert_true(n == ((uint64_t)1 << 32) + 3);
+    assert_null(cur_bytes(&c, n));
+    assert_false(cur_ok(&c));
+    c = cur_make(p, sizeof(data));
+    cur_skip(&c, 9);
+    cur_skip(&c, ((uint64_t)1 << 32) + 3);
+    assert_false(cur_ok(&c));
+    c = cur_make(p, sizeof(data));
+    assert_false(cur_need(&c, UINT64_MAX));
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -152,6 +173,7 @@ int main(void)
         cmocka_unit_test(test_empty_cursor),
         cmocka_unit_test(test_wide_reads_rejected),
         cmocka_unit_test(test_lenenc),
+        cmocka_unit_test(test_lengths_over_4gib),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
