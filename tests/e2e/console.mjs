@@ -197,6 +197,9 @@ try {
   await page.click('#login-submit');
   await page.locator('#view-channel').waitFor({ state: 'visible', timeout: 10000 });
   await page.waitForFunction(() => document.querySelector('#ch-state')?.innerText === 'RUNNING', null, { timeout: 10000 });
+  // the role comes with the session's answer, which may follow the page's first
+  // draw on a loaded machine: wait for the read-only note (a timeout fails the step)
+  await page.locator('#readonly-note').waitFor({ state: 'visible', timeout: 10000 });
   for (const b of ['#btn-start', '#btn-stop', '#btn-restart']) {
     check(await page.locator(b).isDisabled(), `${b} enabled for a read token`);
   }
