@@ -63,6 +63,11 @@ struct pipeline {
     /* after a parallel batch failed, apply on one connection until the
      * position passes this ("" file: no such limit); sessions only */
     cot_pos serial_until;
+    /* after a batch failed, commit every source transaction on its own
+     * until the position passes this, so the transactions before the one
+     * the target refuses are applied and the position stops right at it
+     * (in a batch, merging mixes their rows); "" file: no such limit */
+    cot_pos one_tx_until;
     /* committed changes per target table (under mu) */
     pipeline_table_count *tables;
     size_t n_tables;
@@ -1012,12 +1017,18 @@ static void *session__load_main(void *arg)
                 break;
             }
             if (ld.in_tx) continue;
+            if (ss->pl->one_tx_until.file[0]) { /* after a failed batch: one transaction */
+                if (cot_pos_cmp(&ld.applied_to, &ss->pl->one_tx_until) <= 0) goto commit;
+                LOG_I("load", "pipeline %s: past the batch that failed; batching again", pc->name);
+                memset(&ss->pl->one_tx_until, 0, sizeof(ss->pl->one_tx_until));
+            }
             size_t depth;
             queue_depth(&ss->q, &depth, NULL, NULL);
             bool full = ld.rows >= pc->batch_rows || ld.bytes >= pc->batch_bytes;
             bool late = (clock_now_s() - ld.t0) * 1000.0 >= batch_ms;
             if (!full && !late && !stopping && depth > 0) continue;
         }
+    commit:
         if (!ld.batch_open) continue;
         if (!ld.have_pos) {       /* only part of a transaction: never commit it */
             if (ld.par_on) break; /* the workers' open batches are rolled back at close */
@@ -1047,6 +1058,8 @@ static void *session__load_main(void *arg)
             if (ld.cascade_mid_tx) ss->pl->serial_until.pos++; /* the transaction starting there */
         }
     }
+    if (rc && rc != COT_ERR_STOPPED && ld.have_pos && cot_pos_cmp(&ld.last_pos, &ld.applied_to) > 0)
+        ss->pl->one_tx_until = ld.last_pos; /* the failed batch held whole transactions */
     loader__drop_run(&ld);
     loader__release(&ld);
     if (ld.batch_open) ss->ops->batch_abort(ss->sk); /* a partial transaction is never committed */
