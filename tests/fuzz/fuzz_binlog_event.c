@@ -8,6 +8,7 @@
  * the table from the first and decodes the second against it.
  * Seeds: tests/fuzz/corpus/fuzz_binlog_event (tests/fuzz/make_corpus.py).
  */
+#include "fuzz_events.h"
 #include "event/event.h"
 #include "source/binlog_event.h"
 #include "source/binlog_print.h"
@@ -19,16 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static uint8_t *copy_event(const uint8_t *p, size_t n)
-{
-    uint8_t *ev = malloc(n ? n : 1);
-    if (!ev) abort();
-    if (n) memcpy(ev, p, n);
-    if (n >= 13)
-        for (int i = 0; i < 4; i++) ev[9 + i] = (uint8_t)(n >> (8 * i));
-    return ev;
-}
 
 static void rows_against(const binlog_fde *fde, const uint8_t *tm_ev, size_t tm_len,
                          const uint8_t *rows_ev, size_t rows_len)
@@ -43,20 +34,7 @@ static void rows_against(const binlog_fde *fde, const uint8_t *tm_ev, size_t tm_
         if (binlog_rows_head_parse(fde, rows_ev, rows_len, &rh) == COT_OK) {
             if (binlog_rows_decode(fde, rows_ev, rows_len, tbl, 0, ck) == COT_OK) {
                 /* touch every value so a bad pointer or length shows */
-                volatile uint8_t sink = 0;
-                for (uint32_t i = 0; i < ck->n_changes; i++) {
-                    cot_value *imgs[2] = {ck->changes[i].before, ck->changes[i].after};
-                    for (int k = 0; k < 2; k++) {
-                        if (!imgs[k]) continue;
-                        for (uint32_t c = 0; c < tbl->n_cols; c++) {
-                            const cot_value *v = &imgs[k][c];
-                            if (v->kind >= VK_DECIMAL && v->kind != VK_BIT && v->kind != VK_ENUM &&
-                                v->kind != VK_SET && v->s.len)
-                                sink ^= (uint8_t)(v->s.p[0] ^ v->s.p[v->s.len - 1]);
-                        }
-                    }
-                }
-                (void)sink;
+                fz_touch_chunk(ck, tbl);
             }
         }
         cot_chunk_free(ck);
@@ -78,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     else
         snprintf(fde.server_version, sizeof(fde.server_version), "8.0.36");
 
-    uint8_t *ev = copy_event(data, size);
+    uint8_t *ev = fz_copy_event(data, size);
     arena a;
     arena_init(&a);
     switch (sel & 7) {
@@ -128,8 +106,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (size < 2) break;
         size_t n = (size_t)data[0] | (size_t)data[1] << 8;
         if (n > size - 2) break;
-        uint8_t *tm_ev = copy_event(data + 2, n);
-        uint8_t *rows_ev = copy_event(data + 2 + n, size - 2 - n);
+        uint8_t *tm_ev = fz_copy_event(data + 2, n);
+        uint8_t *rows_ev = fz_copy_event(data + 2 + n, size - 2 - n);
         rows_against(&fde, tm_ev, n, rows_ev, size - 2 - n);
         free(tm_ev);
         free(rows_ev);

@@ -11,6 +11,7 @@
  * past what that bound allows.
  * Seeds: tests/fuzz/corpus/fuzz_compressed (tests/fuzz/make_corpus.py).
  */
+#include "fuzz_events.h"
 #include "event/event.h"
 #include "source/binlog_event.h"
 #include "util/arena.h"
@@ -20,16 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
-
-static uint8_t *copy_event(const uint8_t *p, size_t n)
-{
-    uint8_t *ev = malloc(n ? n : 1);
-    if (!ev) abort();
-    if (n) memcpy(ev, p, n);
-    if (n >= 13)
-        for (int i = 0; i < 4; i++) ev[9 + i] = (uint8_t)(n >> (8 * i));
-    return ev;
-}
 
 /* ev_new allocates an event of exactly len bytes with its header set. */
 static uint8_t *ev_new(uint8_t type, size_t len)
@@ -92,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (a.used > (max_bytes ? max_bytes : BINLOG_MAX_EVENT_SIZE) + 64) abort();
     arena_reset(&a);
 
-    uint8_t *tm_ev = copy_event(tm_bytes, n);
+    uint8_t *tm_ev = fz_copy_event(tm_bytes, n);
     binlog_tablemap tm;
     if (binlog_tablemap_parse(&fde, tm_ev, n, &a, &tm) == COT_OK) {
         cot_table *tbl = binlog_table_from_map(&tm);

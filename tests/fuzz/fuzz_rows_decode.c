@@ -7,6 +7,7 @@
  * decoded rows outgrow twice max_bytes by more than one row's worth.
  * Seeds: tests/fuzz/corpus/fuzz_rows_decode (tests/fuzz/make_corpus.py).
  */
+#include "fuzz_events.h"
 #include "event/event.h"
 #include "source/binlog_event.h"
 #include "util/arena.h"
@@ -15,16 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static uint8_t *copy_event(const uint8_t *p, size_t n)
-{
-    uint8_t *ev = malloc(n ? n : 1);
-    if (!ev) abort();
-    if (n) memcpy(ev, p, n);
-    if (n >= 13)
-        for (int i = 0; i < 4; i++) ev[9 + i] = (uint8_t)(n >> (8 * i));
-    return ev;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -40,8 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     snprintf(fde.server_version, sizeof(fde.server_version), "%s",
              (flags & 0x80) ? "10.11.19-MariaDB" : "8.0.36");
     size_t max_bytes = max_by_flag[flags & 3];
-    uint8_t *tm_ev = copy_event(data, n);
-    uint8_t *rows_ev = copy_event(data + n, size - n);
+    uint8_t *tm_ev = fz_copy_event(data, n);
+    uint8_t *rows_ev = fz_copy_event(data + n, size - n);
     size_t rows_len = size - n;
     arena a;
     arena_init(&a);
@@ -54,20 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t one_row = 2 * (size_t)tbl->n_cols * (sizeof(cot_value) + 1024) + 8 * rows_len;
         if (ck->mem.used > limit + one_row + 65536) abort();
         if (rc == COT_OK) {
-            volatile uint8_t sink = 0;
-            for (uint32_t i = 0; i < ck->n_changes; i++) {
-                cot_value *imgs[2] = {ck->changes[i].before, ck->changes[i].after};
-                for (int k = 0; k < 2; k++) {
-                    if (!imgs[k]) continue;
-                    for (uint32_t c = 0; c < tbl->n_cols; c++) {
-                        const cot_value *v = &imgs[k][c];
-                        if (v->kind >= VK_DECIMAL && v->kind != VK_BIT && v->kind != VK_ENUM &&
-                            v->kind != VK_SET && v->s.len)
-                            sink ^= (uint8_t)(v->s.p[0] ^ v->s.p[v->s.len - 1]);
-                    }
-                }
-            }
-            (void)sink;
+            fz_touch_chunk(ck, tbl);
         }
         cot_chunk_free(ck);
         cot_table_unref(tbl);
