@@ -1058,8 +1058,12 @@ static void *session__load_main(void *arg)
             if (ld.cascade_mid_tx) ss->pl->serial_until.pos++; /* the transaction starting there */
         }
     }
-    if (rc && rc != COT_ERR_STOPPED && ld.have_pos && cot_pos_cmp(&ld.last_pos, &ld.applied_to) > 0)
-        ss->pl->one_tx_until = ld.last_pos; /* the failed batch held whole transactions */
+    /* a row the target refuses (not a deadlock or a lost connection, which a
+     * retry of the same batch gets past): the failed batch held whole
+     * transactions, apply them one by one next time */
+    if (rc && rc != COT_ERR_STOPPED && !cot_err_retriable(rc) && ld.have_pos &&
+        cot_pos_cmp(&ld.last_pos, &ld.applied_to) > 0)
+        ss->pl->one_tx_until = ld.last_pos;
     loader__drop_run(&ld);
     loader__release(&ld);
     if (ld.batch_open) ss->ops->batch_abort(ss->sk); /* a partial transaction is never committed */
