@@ -352,8 +352,10 @@ EOF
   errs=$(grep -E ' ERROR +\[' "$WORK/unreachable.err" | grep -cF "cannot connect to source 'shop'")
   [ "$errs" -ge 1 ] ||
     fail "unreachable_source: no ERROR line with \"cannot connect to source 'shop'\""
-  grep -E ' ERROR +\[' "$WORK/unreachable.err" | grep -F "cannot connect to source 'shop'" |
-    grep -qF "mysql://u:***@127.0.0.1:1" ||
+  # (read into a variable first: grep -q ending a pipeline early makes the
+  # grep before it die of SIGPIPE, which pipefail reports as a failure)
+  conn_errs=$(grep -E ' ERROR +\[' "$WORK/unreachable.err" | grep -F "cannot connect to source 'shop'")
+  grep -qF "mysql://u:***@127.0.0.1:1" <<<"$conn_errs" ||
     fail "unreachable_source: the ERROR line does not show the redacted URL mysql://u:***@127.0.0.1:1"
   grep -qF -- "$SECRET" "$WORK/unreachable.err" "$WORK/unreachable.out" &&
     fail "unreachable_source: the password appears on stderr/stdout"
